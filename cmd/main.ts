@@ -1,0 +1,43 @@
+// The CLI entry: global flags, the commands, and the single error path.
+import yargs from 'yargs';
+import { addGlobalFlags } from './root.ts';
+import { versionCommand } from './version.ts';
+import { completionCommand } from './completion.ts';
+import { formatErrorLine, formatErrorTrace, exitCodeOf, TRACE_VERBOSITY, UsageError } from '../lib/errors.ts';
+
+export async function main(args: string[]): Promise<number> {
+  const cli = addGlobalFlags(yargs(args))
+    .scriptName('kubectl datamover')
+    .usage('Back up PersistentVolumeClaims to S3-compatible storage, with the DataMover operator or locally through the Kubernetes API.\n\nUsage: $0 <command> [flags]')
+    .command(versionCommand)
+    .command(completionCommand)
+    .completion('__complete', false)
+    .demandCommand(1, 'a command is required')
+    .recommendCommands()
+    .strict()
+    .version(false)
+    .help()
+    .alias('help', 'h')
+    .wrap(Math.min(110, process.stdout.columns || 110))
+    .fail((message, error) => {
+      if (error) throw error;
+      throw new UsageError(message, `see "kubectl datamover ${args.find((a) => !a.startsWith('-')) ?? ''} --help"`.replace('  ', ' '));
+    });
+  try {
+    await cli.parseAsync();
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    process.stderr.write(`${formatErrorLine(err)}\n`);
+    if (verbosityOf(args) >= TRACE_VERBOSITY) process.stderr.write(`${formatErrorTrace(err)}\n`);
+    return exitCodeOf(err);
+  }
+}
+
+// The error path must work even when parsing failed, so -v is read directly.
+function verbosityOf(args: string[]): number {
+  for (let i = 0; i < args.length; i++) {
+    const match = /^--?v(?:=(\d+))?$/.exec(args[i]!);
+    if (match) return Number(match[1] ?? args[i + 1] ?? 0);
+  }
+  return 0;
+}

@@ -1,0 +1,21 @@
+# Sourced by the other scripts: where the pinned tools live, and a PATH that
+# puts Node 24, the project's npm binaries and the built test bed tools first.
+# Tools are cached outside the repository so that a fresh clone reuses them.
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$REPO_ROOT/tests/testbed/versions.sh"
+export DATAMOVER_CACHE="${DATAMOVER_CACHE:-$HOME/.cache/kubectl-datamover}"
+export DATAMOVER_TOOLS_CACHE="$DATAMOVER_CACHE/tools"
+export DATAMOVER_NODE_DIR="$DATAMOVER_CACHE/node-v$NODE_VERSION"
+export DATAMOVER_K8S_BIN="$DATAMOVER_TOOLS_CACHE/kubernetes-$K8S_VERSION/bin"
+export DATAMOVER_ETCD_BIN="$DATAMOVER_TOOLS_CACHE/etcd-$ETCD_VERSION/bin"
+export DATAMOVER_KWOK_BIN="$DATAMOVER_TOOLS_CACHE/kwok-patch1-$KWOK_VERSION/bin"
+export DATAMOVER_RCLONE_NEW="$DATAMOVER_TOOLS_CACHE/rclone-$RCLONE_VERSION/bin/rclone"
+export DATAMOVER_KREW_BIN="$DATAMOVER_TOOLS_CACHE/krew-$KREW_VERSION/bin"
+
+system_node_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
+# Node 24 from the npm registry only when the system's Node is older than 22.
+if [[ -x $DATAMOVER_NODE_DIR/bin/node ]] && (( $(system_node_major) < 22 )); then
+  PATH="$DATAMOVER_NODE_DIR/bin:$PATH"
+fi
+# kubectl (the built one) is what a user would have on PATH.
+export PATH="$REPO_ROOT/bin:$REPO_ROOT/node_modules/.bin:$DATAMOVER_K8S_BIN:$PATH"

@@ -1,0 +1,92 @@
+// What the e2e tests use of the bed: its description, kubectl and the plugin
+// run as real processes, and a namespace of their own per test.
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { execa, type Result } from 'execa';
+import { KubeConfig } from '@kubernetes/client-node';
+import { readBed, type Bed } from '../../testbed/bed.ts';
+import { REPO_ROOT } from '../../testbed/paths.ts';
+
+export function bed(): Bed {
+  const current = readBed();
+  if (!current) throw new Error('the test bed is not up');
+  return current;
+}
+
+export function kubeConfig(): KubeConfig {
+  const config = new KubeConfig();
+  config.loadFromFile(bed().kubeconfig);
+  return config;
+}
+
+/** PATH as a user of the plugin has it: kubectl and kubectl-datamover on it. */
+export function userPath(): string {
+  return [join(REPO_ROOT, 'bin'), join(bed().kubectl, '..'), process.env.PATH].join(':');
+}
+
+export function userEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return { PATH: userPath(), KUBECONFIG: bed().kubeconfig, HOME: process.env.HOME ?? '/root', ...extra };
+}
+
+export async function kubectl(args: string[], options: { input?: string; reject?: boolean } = {}): Promise<Result> {
+  return execa('kubectl', args, { env: userEnv(), extendEnv: false, input: options.input, reject: options.reject ?? true });
+}
+
+/** Runs `kubectl datamover ...` through kubectl's plugin discovery, as a user would. */
+export async function datamover(args: string[], options: { input?: string; env?: Record<string, string> } = {}): Promise<Result> {
+  return execa('kubectl', ['datamover', ...args], { env: userEnv(options.env), extendEnv: false, input: options.input, reject: false });
+}
+
+export async function applyYaml(yaml: string): Promise<void> {
+  await kubectl(['apply', '-f', '-'], { input: yaml });
+}
+
+/** A fresh namespace, deleted (with everything in it) after the test. */
+export function useNamespace(prefix = 't'): { name: string } {
+  const ns = { name: '' };
+  beforeEach(async () => {
+    ns.name = `${prefix}-${randomBytes(3).toString('hex')}`;
+    await kubectl(['create', 'namespace', ns.name]);
+    await kubectl(['wait', '--for=create', '--timeout=30s', 'serviceaccount/default', '-n', ns.name]);
+  });
+  afterEach(async () => {
+    await kubectl(['delete', 'namespace', ns.name, '--wait=false'], { reject: false });
+  });
+  return ns;
+}
+
+export async function createBoundPvc(namespace: string, name: string, options: { storageClass?: string; dataSource?: string; size?: string } = {}): Promise<string> {
+  await applyYaml(`apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: ${name}, namespace: ${namespace}}
+spec:
+  accessModes: [ReadWriteOnce]
+  storageClassName: ${options.storageClass ?? bed().storageClasses.local}
+  resources: {requests: {storage: ${options.size ?? '1Gi'}}}
+${options.dataSource ? `  dataSource: {kind: PersistentVolumeClaim, name: ${options.dataSource}}\n` : ''}`);
+  await kubectl(['wait', '--for=jsonpath={.status.phase}=Bound', '--timeout=60s', `pvc/${name}`, '-n', namespace]);
+  return volumeFolder(namespace, name);
+}
+
+/** The local folder that backs a bound PVC (the bed's provisioner made it). */
+export async function volumeFolder(namespace: string, pvc: string): Promise<string> {
+  const volume = String((await kubectl(['get', 'pvc', pvc, '-n', namespace, '-o', 'jsonpath={.spec.volumeName}'])).stdout);
+  return String((await kubectl(['get', 'pv', volume, '-o', 'jsonpath={.spec.hostPath.path}'])).stdout);
+}
+
+export async function createPodOnPvc(namespace: string, name: string, pvc: string, options: { readOnly?: boolean } = {}): Promise<void> {
+  await applyYaml(`apiVersion: v1
+kind: Pod
+metadata: {name: ${name}, namespace: ${namespace}}
+spec:
+  containers:
+  - name: main
+    image: busybox
+    workingDir: /data
+    volumeMounts: [{name: data, mountPath: /data, readOnly: ${options.readOnly ?? false}}]
+  volumes:
+  - name: data
+    persistentVolumeClaim: {claimName: ${pvc}, readOnly: ${options.readOnly ?? false}}
+`);
+  await kubectl(['wait', '--for=condition=Ready', '--timeout=60s', `pod/${name}`, '-n', namespace]);
+}

@@ -1,0 +1,177 @@
+// Proof that the bed is real: the API server enforces the project's CRDs, the
+// provisioner clones, exec streams bytes both ways (kubectl and client-node),
+// rclone talks to the S3 server, and kubectl finds the plugin.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { PassThrough, type Readable } from 'node:stream';
+import { execa } from 'execa';
+import { Exec, type V1Status } from '@kubernetes/client-node';
+import { applyYaml, bed, createBoundPvc, createPodOnPvc, datamover, kubeConfig, kubectl, useNamespace, userEnv } from './support/bed.ts';
+import { snapshot, writeMixedTree } from './support/tree.ts';
+import { freePort } from '../testbed/processes.ts';
+
+function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'datamover-e2e-'));
+}
+
+describe('test bed', () => {
+  const ns = useNamespace('bed');
+
+  describe('the API server enforces the DataMover CRDs', () => {
+    it('rejects a DataMover without the required secretName', async () => {
+      const result = await kubectl(['apply', '-n', ns.name, '-f', '-'], {
+        reject: false,
+        input: 'apiVersion: datamover.a-cup-of.coffee/v1alpha1\nkind: DataMover\nmetadata: {name: incomplete}\nspec: {sourcePvc: data}\n',
+      });
+      assert.notEqual(result.exitCode, 0);
+      assert.match(String(result.stderr), /spec\.secretName: Required value/);
+    });
+
+    it('accepts a complete DataMover and fills in the defaults', async () => {
+      await applyYaml(`apiVersion: datamover.a-cup-of.coffee/v1alpha1\nkind: DataMover\nmetadata: {name: full, namespace: ${ns.name}}\nspec: {sourcePvc: data, secretName: s3, image: {}}\n`);
+      const spec = JSON.parse(String((await kubectl(['get', 'datamover', 'full', '-n', ns.name, '-o', 'jsonpath={.spec}'])).stdout));
+      assert.equal(spec.addTimestampPrefix, false);
+      assert.equal(spec.image.pullPolicy, 'Always');
+    });
+
+    it('rejects a DataMoverSchedule whose cron has six fields', async () => {
+      const result = await kubectl(['apply', '-n', ns.name, '-f', '-'], {
+        reject: false,
+        input: 'apiVersion: datamover.a-cup-of.coffee/v1alpha1\nkind: DataMoverSchedule\nmetadata: {name: bad}\nspec: {schedule: "0 0 * * * *", sourcePvc: data, secretName: s3}\n',
+      });
+      assert.notEqual(result.exitCode, 0);
+      assert.match(String(result.stderr), /spec\.schedule/);
+    });
+  });
+
+  describe('clone and exec', () => {
+    let source: string;
+    let out: string;
+    beforeEach(async () => {
+      source = await createBoundPvc(ns.name, 'data');
+      writeMixedTree(source);
+      out = tempDir();
+    });
+    afterEach(() => rmSync(out, { recursive: true, force: true }));
+
+    it('clones a PVC and streams the clone out with kubectl exec tar, bytes and modes equal', async () => {
+      const clone = await createBoundPvc(ns.name, 'data-clone', { dataSource: 'data' });
+      assert.notEqual(clone, source);
+      await createPodOnPvc(ns.name, 'reader', 'data-clone', { readOnly: true });
+      await execa('kubectl', ['exec', 'reader', '-n', ns.name, '--', 'tar', '-c', '.'], { env: userEnv(), extendEnv: false, encoding: 'buffer' }).pipe('tar', ['-x', '-C', out]);
+      assert.deepEqual(snapshot(out, { mtimes: true }), snapshot(source, { mtimes: true }));
+    });
+
+    it('streams through client-node Exec in both directions and reports exit codes', async () => {
+      await createBoundPvc(ns.name, 'target');
+      await createPodOnPvc(ns.name, 'reader', 'data', { readOnly: true });
+      await createPodOnPvc(ns.name, 'writer', 'target');
+      const exec = new Exec(kubeConfig());
+      const run = (pod: string, command: string[], stdout: PassThrough | null, stdin: Readable | null) =>
+        new Promise<V1Status>((resolve, reject) => {
+          exec.exec(ns.name, pod, 'main', command, stdout, null, stdin, false, resolve).catch(reject);
+        });
+
+      // Out of the pod: tar -c on stdout, unpacked locally.
+      const stdout = new PassThrough();
+      const untar = execa('tar', ['-x', '-C', out], { stdin: 'pipe' });
+      stdout.pipe(untar.stdin!);
+      const outStatus = await run('reader', ['tar', '-c', '.'], stdout, null);
+      stdout.end();
+      await untar;
+      assert.equal(outStatus.status, 'Success');
+      assert.deepEqual(snapshot(out), snapshot(source));
+
+      // Into the pod: a local tar on stdin, unpacked by tar -x in the pod.
+      // A plain child process: its stdout stays paused until the exec channel reads it.
+      const pack = spawn('tar', ['-c', '-C', source, '.'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const inStatus = await run('writer', ['tar', '-x'], null, pack.stdout);
+      assert.equal(inStatus.status, 'Success', inStatus.message);
+      const { volumeFolder } = await import('./support/bed.ts');
+      assert.deepEqual(snapshot(await volumeFolder(ns.name, 'target')), snapshot(source));
+
+      // A failing command: its exit code comes back in the status.
+      const failed = await run('reader', ['sh', '-c', 'exit 7'], new PassThrough().resume(), null);
+      assert.equal(failed.status, 'Failure', JSON.stringify(failed));
+      assert.equal(failed.reason, 'NonZeroExitCode', JSON.stringify(failed));
+      assert.equal(failed.details?.causes?.find((c) => c.reason === 'ExitCode')?.message, '7');
+    });
+  });
+
+  describe('rclone and the S3 server', () => {
+    const rclones = { 'Debian rclone 1.60': '/usr/bin/rclone', 'pinned rclone': '' };
+    for (const [label, path] of Object.entries(rclones)) {
+      it(`${label} uploads with operator-shaped Secret settings, and the objects read back equal`, async () => {
+        const s3 = bed().s3;
+        const rclone = path || bed().rcloneNew;
+        const src = tempDir();
+        const back = tempDir();
+        try {
+          writeMixedTree(src, { bigFileBytes: 3 * 1024 * 1024 });
+          // The operator's Secret keys, as a user would store them.
+          const secret = { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey, AWS_REGION: s3.region, BUCKET_HOST: '127.0.0.1', BUCKET_PORT: String(s3.port), BUCKET_NAME: s3.bucket, TLS_HOST: 'false' };
+          const env = userEnv({
+            RCLONE_CONFIG_DEST_TYPE: 's3',
+            RCLONE_CONFIG_DEST_PROVIDER: 'Other',
+            RCLONE_CONFIG_DEST_ACCESS_KEY_ID: secret.AWS_ACCESS_KEY_ID,
+            RCLONE_CONFIG_DEST_SECRET_ACCESS_KEY: secret.AWS_SECRET_ACCESS_KEY,
+            RCLONE_CONFIG_DEST_REGION: secret.AWS_REGION,
+            RCLONE_CONFIG_DEST_ENDPOINT: `${secret.TLS_HOST === 'true' ? 'https' : 'http'}://${secret.BUCKET_HOST}:${secret.BUCKET_PORT}`,
+            RCLONE_CONFIG_DEST_FORCE_PATH_STYLE: 'true',
+          });
+          const prefix = `proof-${label.replace(/\W+/g, '-')}`;
+          await execa(rclone, ['copy', src, `dest:${secret.BUCKET_NAME}/${prefix}`], { env, extendEnv: false });
+          await execa(rclone, ['copy', `dest:${secret.BUCKET_NAME}/${prefix}`, back], { env, extendEnv: false });
+          const files = (tree: Record<string, { type: string; sha256?: string }>) =>
+            Object.fromEntries(Object.entries(tree).filter(([, e]) => e.type === 'file').map(([k, e]) => [k, e.sha256]));
+          assert.deepEqual(files(snapshot(back)), files(snapshot(src)));
+          // The bytes are really in the server's bucket folder.
+          assert.deepEqual(files(snapshot(join(s3.dataDir, s3.bucket, prefix))), files(snapshot(src)));
+        } finally {
+          rmSync(src, { recursive: true, force: true });
+          rmSync(back, { recursive: true, force: true });
+        }
+      });
+    }
+  });
+
+  describe('kubectl plugin discovery', () => {
+    it('lists kubectl-datamover as a plugin', async () => {
+      const { stdout } = await kubectl(['plugin', 'list']);
+      assert.match(String(stdout), /kubectl-datamover/);
+    });
+
+    it('runs kubectl datamover --help', async () => {
+      const result = await datamover(['--help']);
+      assert.equal(result.exitCode, 0);
+      assert.match(String(result.stdout), /kubectl datamover version/);
+    });
+
+    it('runs kubectl datamover version and shows the server version', async () => {
+      const result = await datamover(['version', '-o', 'json']);
+      assert.equal(result.exitCode, 0, String(result.stderr));
+      const info = JSON.parse(String(result.stdout));
+      assert.match(info.clientVersion.version, /^v\d+\.\d+\.\d+/);
+      assert.match(info.serverVersion.gitVersion, /^v1\.3[4-9]\./);
+    });
+
+    it('names the server when it is down, in one line, exit 1', async () => {
+      const dir = tempDir();
+      try {
+        const config = join(dir, 'config');
+        const port = await freePort(); // nothing listens there
+        writeFileSync(config, `apiVersion: v1\nkind: Config\ncurrent-context: down\nclusters: [{name: down, cluster: {server: "https://127.0.0.1:${port}"}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: down, context: {cluster: down, user: u}}]\n`);
+        const result = await datamover(['version', '--kubeconfig', config]);
+        assert.equal(result.exitCode, 1);
+        const errorLines = String(result.stderr).trim().split('\n');
+        assert.equal(errorLines.length, 1);
+        assert.match(errorLines[0]!, new RegExp(`^error: cannot reach the Kubernetes API server at https://127\\.0\\.0\\.1:${port} \\(connection refused\\); `));
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+});

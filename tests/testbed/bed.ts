@@ -1,0 +1,104 @@
+// Brings the whole bed up or down: the Kubernetes cluster (kwokctl), the
+// provisioner/exec wiring process and the S3 servers; writes the env file a
+// plain shell can source and the JSON the tests read.
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CLUSTER_NAME, STORAGE_CLASSES, createCluster, deleteCluster, installBusybox, kubectl, seedCluster, waitForExec } from './cluster.ts';
+import { REPO_ROOT, stateDir, statePaths, toolPaths, type StatePaths } from './paths.ts';
+import { isAlive, readPid, startDetached, stopAll } from './processes.ts';
+import { startS3, type S3Server } from './s3.ts';
+
+export interface Bed {
+  dir: string;
+  kubeconfig: string;
+  context: string;
+  storageClasses: typeof STORAGE_CLASSES;
+  volumesDir: string;
+  s3: S3Server;
+  kubectl: string;
+  rcloneNew: string;
+}
+
+export function readBed(dir = stateDir()): Bed | undefined {
+  const paths = statePaths(dir);
+  if (!existsSync(paths.bedJson)) return undefined;
+  const bed = JSON.parse(readFileSync(paths.bedJson, 'utf8')) as Bed;
+  const provisioner = readPid(paths, 'provisioner');
+  return provisioner && isAlive(provisioner) ? bed : undefined;
+}
+
+export async function up(log: (line: string) => void = () => {}): Promise<Bed> {
+  const paths = statePaths();
+  await down(); // a clean start, even after a crash
+  mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
+  const tools = toolPaths();
+  const started = Date.now();
+  installBusybox(paths);
+  log('starting etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok-controller (kwokctl, binary runtime)');
+  createCluster(paths);
+  log('adding the simulated node, the StorageClasses and the DataMover CRDs');
+  seedCluster(paths);
+  log('starting the provisioner and pod exec wiring');
+  startDetached(paths, 'provisioner', process.execPath, [join(REPO_ROOT, 'tests', 'testbed', 'provisioner.ts'), paths.dir]);
+  await waitForExec(paths);
+  log('starting the S3 servers (rclone serve s3, HTTP and HTTPS)');
+  const s3 = await startS3(paths, tools.rcloneNew);
+  const bed: Bed = {
+    dir: paths.dir,
+    kubeconfig: paths.kubeconfig,
+    context: `kwok-${CLUSTER_NAME}`,
+    storageClasses: STORAGE_CLASSES,
+    volumesDir: paths.volumes,
+    s3,
+    kubectl: join(tools.k8sBin, 'kubectl'),
+    rcloneNew: tools.rcloneNew,
+  };
+  writeFileSync(paths.bedJson, JSON.stringify(bed, null, 2), { mode: 0o600 });
+  writeFileSync(paths.envFile, envFile(bed, paths), { mode: 0o600 });
+  log(`bed is up in ${((Date.now() - started) / 1000).toFixed(1)}s; run: source ${paths.envFile}`);
+  return bed;
+}
+
+export async function down(log: (line: string) => void = () => {}): Promise<void> {
+  const paths = statePaths();
+  if (!existsSync(paths.dir)) return;
+  await stopAll(paths);
+  try {
+    deleteCluster(paths);
+  } catch (err) {
+    log(`kwokctl delete cluster failed (${(err as Error).message.split('\n')[0]}); stopping its processes by pid`);
+  }
+  await stopAll({ pids: join(paths.kwokWorkdir, 'clusters', CLUSTER_NAME, 'pids'), logs: paths.logs });
+  rmSync(paths.dir, { recursive: true, force: true });
+  log('bed is down');
+}
+
+function envFile(bed: Bed, paths: StatePaths): string {
+  const lines: Record<string, string> = {
+    KUBECONFIG: bed.kubeconfig,
+    DATAMOVER_TESTBED_DIR: paths.dir,
+    DATAMOVER_STORAGE_CLASS: bed.storageClasses.local,
+    DATAMOVER_VOLUMES_DIR: bed.volumesDir,
+    S3_ENDPOINT: bed.s3.endpoint,
+    S3_TLS_ENDPOINT: bed.s3.tlsEndpoint,
+    S3_CA_FILE: bed.s3.caFile,
+    S3_BUCKET: bed.s3.bucket,
+    S3_DATA_DIR: bed.s3.dataDir,
+    AWS_ACCESS_KEY_ID: bed.s3.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: bed.s3.secretAccessKey,
+    AWS_REGION: bed.s3.region,
+    // An rclone remote named "testbed:" for trying things by hand: rclone lsd testbed:
+    RCLONE_CONFIG_TESTBED_TYPE: 's3',
+    RCLONE_CONFIG_TESTBED_PROVIDER: 'Other',
+    RCLONE_CONFIG_TESTBED_ENDPOINT: bed.s3.endpoint,
+    RCLONE_CONFIG_TESTBED_ACCESS_KEY_ID: bed.s3.accessKeyId,
+    RCLONE_CONFIG_TESTBED_SECRET_ACCESS_KEY: bed.s3.secretAccessKey,
+    RCLONE_CONFIG_TESTBED_FORCE_PATH_STYLE: 'true',
+  };
+  const exports = Object.entries(lines).map(([key, value]) => `export ${key}='${value}'`);
+  // kubectl and kubectl-datamover (from this checkout) on PATH, so "kubectl datamover" works.
+  exports.push(`export PATH='${join(REPO_ROOT, 'bin')}:${toolPaths().k8sBin}':"$PATH"`);
+  return `# kubectl-datamover test bed; source this file from a shell\n${exports.join('\n')}\n`;
+}
+
+export { kubectl };

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Builds the test bed's Go tools from the Go module proxy, pinned, into a cache
+# outside the repository: ${DATAMOVER_TOOLS_CACHE:-~/.cache/kubectl-datamover/tools}/<name>-<version>/bin.
+# A tool whose folder already holds its binaries is skipped, so reruns cost nothing.
+# Usage: build-tools.sh [kubernetes|etcd|kwok|rclone|krew ...]   (default: all)
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+source "$HERE/versions.sh"
+
+CACHE="${DATAMOVER_TOOLS_CACHE:-$HOME/.cache/kubectl-datamover/tools}"
+export CGO_ENABLED=0 GOFLAGS=-trimpath GOTOOLCHAIN=auto
+
+log() { printf '[build-tools] %s\n' "$*" >&2; }
+
+# build NAME VERSION SETUP_FN LDFLAGS PACKAGE[=BINARY]...
+build() {
+  local name=$1 version=$2 setup=$3 ldflags=$4; shift 4
+  local dir="$CACHE/$name-$version" pkgs=() spec missing=0
+  for spec in "$@"; do
+    pkgs+=("${spec%%=*}")
+    [[ -x $dir/bin/$(binary_name "$spec") ]] || missing=1
+  done
+  if [[ $missing == 0 ]]; then log "$name $version: cached in $dir"; return; fi
+  local start=$SECONDS src="$dir/src"
+  rm -rf "$src" && mkdir -p "$src" "$dir/bin"
+  log "$name $version: building ${pkgs[*]} ..."
+  (
+    set -e
+    cd "$src"
+    "$setup" "$version" "${pkgs[@]}"
+    for spec in "$@"; do
+      go build -ldflags "$ldflags" -o "$dir/bin/$(binary_name "$spec")" "${spec%%=*}"
+    done
+  )
+  rm -rf "$src"
+  log "$name $version: built in $((SECONDS - start))s"
+}
+binary_name() { if [[ $1 == *=* ]]; then echo "${1#*=}"; else basename "$1"; fi; }
+
+# k8s.io/kubernetes is not meant to be required as a module: its go.mod replaces
+# every k8s.io/<staging> module with a local folder, so a tools module must
+# replace each of them with the published v0.x.y of the same release.
+setup_kubernetes() {
+  local version=$1 staging=v0.${1#v1.}
+  go mod init datamover-testbed-tools/kubernetes >/dev/null 2>&1
+  go mod edit -require="k8s.io/kubernetes@$version"
+  curl -fsSL "${GOPROXY_URL:-https://proxy.golang.org}/k8s.io/kubernetes/@v/$version.mod" \
+    | sed -n 's#^\s*\(k8s.io/[a-z0-9-]*\) => ./staging/.*#\1#p' \
+    | while read -r mod; do go mod edit -replace="$mod=$mod@$staging"; done
+  printf 'package tools\nimport (\n_ "k8s.io/kubernetes/cmd/kube-apiserver"\n_ "k8s.io/kubernetes/cmd/kube-controller-manager"\n_ "k8s.io/kubernetes/cmd/kube-scheduler"\n_ "k8s.io/kubernetes/cmd/kubectl"\n)\n' > tools.go
+  go mod tidy >/dev/null
+}
+# A throwaway module that requires each package to build at the pinned version.
+setup_module() {
+  local version=$1; shift
+  go mod init datamover-testbed-tools >/dev/null 2>&1
+  go get "${@/%/@$version}" >/dev/null
+}
+
+# kwok's local exec (v0.8.0) does not close the process's stdin when the client
+# closes it, and reports exit codes as internal errors; the patch makes it do
+# what a kubelet does. Bump KWOK_PATCH_LEVEL when the patch changes.
+KWOK_PATCH_LEVEL=1
+setup_kwok() {
+  local version=$1 dir; shift
+  go mod init datamover-testbed-tools >/dev/null 2>&1
+  dir=$(go mod download -json "sigs.k8s.io/kwok@$version" | sed -n 's/.*"Dir": "\(.*\)",*/\1/p')
+  cp -r "$dir" kwok && chmod -R u+w kwok
+  (cd kwok && patch -s -p1 < "$HERE/kwok-local-exec.patch")
+  go mod edit -require="sigs.k8s.io/kwok@$version" -replace="sigs.k8s.io/kwok=./kwok"
+  { echo 'package tools'; echo 'import ('; printf '_ "%s"\n' "$@"; echo ')'; } > tools.go
+  go mod tidy >/dev/null
+}
+
+k8s_ldflags() {
+  local v=$K8S_VERSION minor
+  minor=$(cut -d. -f2 <<<"$v")
+  local p=k8s.io/component-base/version
+  echo "-s -w -X $p.gitVersion=$v -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z"
+}
+
+want=("$@"); [[ ${#want[@]} == 0 ]] && want=(kubernetes etcd kwok rclone)
+for tool in "${want[@]}"; do
+  case $tool in
+    kubernetes) build kubernetes "$K8S_VERSION" setup_kubernetes "$(k8s_ldflags)" \
+        k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+        k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl ;;
+    etcd) build etcd "$ETCD_VERSION" setup_module "-s -w" go.etcd.io/etcd/server/v3=etcd ;;
+    kwok) build "kwok-patch$KWOK_PATCH_LEVEL" "$KWOK_VERSION" setup_kwok "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=$KWOK_VERSION" \
+        sigs.k8s.io/kwok/cmd/kwok sigs.k8s.io/kwok/cmd/kwokctl ;;
+    rclone) build rclone "$RCLONE_VERSION" setup_module "-s -w -X github.com/rclone/rclone/fs.Version=$RCLONE_VERSION" \
+        github.com/rclone/rclone ;;
+    krew) build krew "$KREW_VERSION" setup_module "-s -w" sigs.k8s.io/krew/cmd/krew ;;
+    *) log "unknown tool: $tool"; exit 2 ;;
+  esac
+done

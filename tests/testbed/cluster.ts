@@ -1,0 +1,184 @@
+// The bed's Kubernetes: kwokctl's binary runtime running the locally built
+// etcd, kube-apiserver, kube-controller-manager, kube-scheduler and
+// kwok-controller on 127.0.0.1, with its own kubeconfig, plus one simulated
+// node, the test StorageClasses and the project's CRDs.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { StatePaths } from './paths.ts';
+import { REPO_ROOT, toolPaths } from './paths.ts';
+
+export const CLUSTER_NAME = 'datamover-testbed';
+export const NODE_NAME = 'kwok-node-0';
+export const PROVISIONER = 'testbed.datamover.a-cup-of.coffee/local-folder';
+/**
+ * Every new pod is held by this scheduling gate (a MutatingAdmissionPolicy adds
+ * it) until the provisioner has written its kwok Exec: without it, kwok could
+ * report the pod Running before exec into it works, which a kubelet never does.
+ */
+export const EXEC_WIRING_GATE = 'testbed.datamover.a-cup-of.coffee/exec-wiring';
+export const STORAGE_CLASSES = {
+  /** Binds at once; clones copy the source folder (what a CSI driver's clone does). */
+  local: 'datamover-local',
+  /** Binds plain PVCs, refuses clones (a driver without the clone capability). */
+  noClone: 'datamover-noclone',
+  /** Served by no provisioner: PVCs stay Pending. */
+  pending: 'datamover-pending',
+};
+
+export function kubectl(paths: StatePaths, args: string[], input?: string): string {
+  return execFileSync(join(toolPaths().k8sBin, 'kubectl'), ['--kubeconfig', paths.kubeconfig, ...args], {
+    input,
+    encoding: 'utf8',
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+}
+
+/** busybox applets in one folder, first on the PATH of pod-side commands. */
+export function installBusybox(paths: StatePaths): void {
+  if (existsSync(paths.busybox) && readdirSync(paths.busybox).length > 0) return;
+  mkdirSync(paths.busybox, { recursive: true });
+  const busybox = execFileSync('sh', ['-c', 'command -v busybox'], { encoding: 'utf8' }).trim();
+  for (const applet of execFileSync(busybox, ['--list'], { encoding: 'utf8' }).split('\n').filter(Boolean)) {
+    symlinkSync(busybox, join(paths.busybox, applet));
+  }
+}
+
+function kwokctl(paths: StatePaths, args: string[]): void {
+  const tools = toolPaths();
+  execFileSync(join(tools.kwokBin, 'kwokctl'), [...args, '--name', CLUSTER_NAME, '--kubeconfig', paths.kubeconfig], {
+    // kwok-controller inherits this PATH: it is where pod exec finds its commands.
+    env: { ...process.env, KWOK_WORKDIR: paths.kwokWorkdir, PATH: `${paths.busybox}:${process.env.PATH}` },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+}
+
+export function createCluster(paths: StatePaths): void {
+  const tools = toolPaths();
+  writeFileSync(paths.kwokConfig, `apiVersion: config.kwok.x-k8s.io/v1alpha1
+kind: KwokctlConfiguration
+options:
+  runtime: binary
+  bindAddress: 127.0.0.1
+  kubeApiserverBinary: ${join(tools.k8sBin, 'kube-apiserver')}
+  kubeControllerManagerBinary: ${join(tools.k8sBin, 'kube-controller-manager')}
+  kubeSchedulerBinary: ${join(tools.k8sBin, 'kube-scheduler')}
+  kubectlBinary: ${join(tools.k8sBin, 'kubectl')}
+  kwokControllerBinary: ${join(tools.kwokBin, 'kwok')}
+  etcdBinary: ${tools.etcd}
+  kubeAuthorization: true
+  kubeAdmission: true
+  enableCRDs: [Exec, PortForward]
+`);
+  kwokctl(paths, ['create', 'cluster', '--config', paths.kwokConfig, '--wait', '3m']);
+}
+
+export function deleteCluster(paths: StatePaths): void {
+  if (!existsSync(join(paths.kwokWorkdir, 'clusters', CLUSTER_NAME))) return;
+  kwokctl(paths, ['delete', 'cluster']);
+}
+
+export function seedCluster(paths: StatePaths): void {
+  kubectl(paths, ['apply', '-f', '-'], `apiVersion: v1
+kind: Node
+metadata:
+  name: ${NODE_NAME}
+  annotations:
+    kwok.x-k8s.io/node: fake
+  labels:
+    kubernetes.io/hostname: ${NODE_NAME}
+    kubernetes.io/os: linux
+    type: kwok
+status:
+  allocatable: {cpu: "16", memory: 64Gi, pods: "110"}
+  capacity: {cpu: "16", memory: 64Gi, pods: "110"}
+---
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: ${STORAGE_CLASSES.local}
+  annotations:
+    storageclass.kubernetes.io/is-default-class: "true"
+provisioner: ${PROVISIONER}
+reclaimPolicy: Delete
+volumeBindingMode: Immediate
+allowVolumeExpansion: true
+---
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: ${STORAGE_CLASSES.noClone}
+provisioner: ${PROVISIONER}
+parameters:
+  cloning: unsupported
+reclaimPolicy: Delete
+volumeBindingMode: Immediate
+---
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: ${STORAGE_CLASSES.pending}
+provisioner: testbed.datamover.a-cup-of.coffee/nobody
+reclaimPolicy: Delete
+volumeBindingMode: Immediate
+`);
+  kubectl(paths, ['apply', '-f', '-'], `apiVersion: admissionregistration.k8s.io/v1
+kind: MutatingAdmissionPolicy
+metadata:
+  name: testbed-exec-wiring-gate
+spec:
+  matchConstraints:
+    resourceRules:
+    - apiGroups: [""]
+      apiVersions: [v1]
+      operations: [CREATE]
+      resources: [pods]
+  failurePolicy: Fail
+  reinvocationPolicy: Never
+  mutations:
+  - patchType: ApplyConfiguration
+    applyConfiguration:
+      expression: >
+        Object{spec: Object.spec{schedulingGates: [Object.spec.schedulingGates{name: "${EXEC_WIRING_GATE}"}]}}
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: MutatingAdmissionPolicyBinding
+metadata:
+  name: testbed-exec-wiring-gate
+spec:
+  policyName: testbed-exec-wiring-gate
+`);
+  kubectl(paths, ['apply', '-f', join(REPO_ROOT, 'tests', 'testbed', 'manifests', 'datamover-crds.yaml')]);
+  kubectl(paths, ['wait', '--for=condition=Established', '--timeout=60s', 'crd/datamovers.datamover.a-cup-of.coffee', 'crd/datamoverschedules.datamover.a-cup-of.coffee']);
+  kubectl(paths, ['wait', '--for=condition=Ready', '--timeout=60s', `node/${NODE_NAME}`]);
+  // The ServiceAccount admission plugin refuses pods until the controller made "default".
+  kubectl(paths, ['wait', '--for=create', '--timeout=60s', 'serviceaccount/default', '-n', 'default']);
+}
+
+/**
+ * Waits until exec into a fresh pod works end to end. kwok-controller's Exec
+ * informer starts before its CRD is served and backs off, so the first
+ * seconds after start would otherwise fail.
+ */
+export async function waitForExec(paths: StatePaths, timeoutMs = 60_000): Promise<void> {
+  const probe = ['-n', 'kube-system', 'pod/testbed-exec-probe'];
+  kubectl(paths, ['apply', '-f', '-'], `apiVersion: v1
+kind: Pod
+metadata: {name: testbed-exec-probe, namespace: kube-system}
+spec:
+  containers: [{name: probe, image: busybox}]
+`);
+  kubectl(paths, ['wait', '--for=condition=Ready', '--timeout=60s', ...probe]);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      kubectl(paths, ['exec', ...probe, '--', 'true']);
+      break;
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`exec into pods does not work: ${(err as { stderr?: string }).stderr ?? err}`);
+      await sleep(250);
+    }
+  }
+  kubectl(paths, ['delete', ...probe, '--wait=false']);
+}
