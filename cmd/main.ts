@@ -3,12 +3,14 @@ import yargs from 'yargs';
 import { addGlobalFlags } from './root.ts';
 import { versionCommand } from './version.ts';
 import { completionCommand } from './completion.ts';
+import { backupCommand } from './backup.ts';
 import { formatErrorLine, formatErrorTrace, exitCodeOf, TRACE_VERBOSITY, UsageError } from '../lib/errors.ts';
 
 export async function main(args: string[]): Promise<number> {
   const cli = addGlobalFlags(yargs(args))
     .scriptName('kubectl datamover')
     .usage('Back up PersistentVolumeClaims to S3-compatible storage, with the DataMover operator or locally through the Kubernetes API.\n\nUsage: $0 <command> [flags]')
+    .command(backupCommand)
     .command(versionCommand)
     .command(completionCommand)
     .completion('__complete', false)

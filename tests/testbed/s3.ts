@@ -32,7 +32,8 @@ export async function startS3(paths: StatePaths, rclone: string): Promise<S3Serv
   // The key reaches rclone through its environment, never its argv.
   // CSV-quoted: rclone splits list flags given in the environment on commas.
   const env = { ...process.env, RCLONE_AUTH_KEY: `"${accessKeyId},${secretAccessKey}"` };
-  const common = ['serve', 's3', paths.s3Data, '--vfs-cache-mode', 'off', '--log-level', 'NOTICE'];
+  // No directory cache: tests look at (and tamper with) the bucket's folder directly.
+  const common = ['serve', 's3', paths.s3Data, '--vfs-cache-mode', 'off', '--dir-cache-time', '200ms', '--log-level', 'NOTICE'];
   startDetached(paths, 's3', rclone, [...common, '--addr', `127.0.0.1:${port}`], env);
   startDetached(paths, 's3-tls', rclone, [...common, '--addr', `127.0.0.1:${tlsPort}`, '--cert', tls.cert, '--key', tls.key], env);
   await Promise.all([waitForPort(port, 15_000, 'rclone serve s3'), waitForPort(tlsPort, 15_000, 'rclone serve s3 (TLS)')]);

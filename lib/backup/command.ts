@@ -1,0 +1,60 @@
+// Flags → validated options → the local backup flow → output.
+import type { CommandContext } from '../context.ts';
+import { parseDuration } from '../format/duration.ts';
+import { parseSize, formatBytes } from '../format/size.ts';
+import { parseOutputFormat, renderStructured } from '../output/format.ts';
+import { chooseRenderer } from '../progress/renderer.ts';
+import { parseEnvFlags } from '../destination/destination.ts';
+import { DEFAULT_HELPER_IMAGE } from '../kube/helper-pod.ts';
+import { runLocalBackup, type LocalBackupOptions, type LocalBackupResult } from './local-backup.ts';
+
+export interface BackupFlags {
+  pvc: string;
+  secret?: string;
+  remote?: string;
+  'timestamp-prefix': boolean;
+  env: string[];
+  clone: boolean;
+  'keep-clone': boolean;
+  'helper-image'?: string;
+  rclone: string;
+  timeout: string;
+  'staging-cap': string;
+  'staging-dir'?: string;
+}
+
+export function backupOptions(flags: BackupFlags, namespace: string): LocalBackupOptions {
+  return {
+    pvc: flags.pvc,
+    namespace,
+    secret: flags.secret,
+    remote: flags.remote,
+    timestampPrefix: flags['timestamp-prefix'],
+    clone: flags.clone,
+    keepClone: flags['keep-clone'],
+    helperImage: flags['helper-image'] ?? DEFAULT_HELPER_IMAGE,
+    rclonePath: flags.rclone,
+    extraEnv: parseEnvFlags(flags.env.map(String)),
+    timeoutMs: parseDuration(flags.timeout, '--timeout'),
+    stagingCapBytes: parseSize(flags['staging-cap'], '--staging-cap'),
+    stagingParent: flags['staging-dir'],
+  };
+}
+
+export async function runBackupCommand(ctx: CommandContext, flags: BackupFlags): Promise<void> {
+  const format = parseOutputFormat(ctx.output, ['text', 'json', 'yaml']);
+  const kube = await ctx.kube();
+  const options = backupOptions(flags, kube.namespace);
+  const progress = chooseRenderer({ tty: format === 'text' && Boolean(process.stdout.isTTY) });
+  const result = await runLocalBackup(kube, options, progress, ctx.log);
+  ctx.out(format === 'text' ? renderBackupText(result) : await renderStructured(result, format));
+}
+
+export function renderBackupText(r: LocalBackupResult): string {
+  return [
+    `Backed up PVC ${r.namespace}/${r.pvc} to ${r.target} (${r.destination})`,
+    `  files: ${r.files} (${r.filesSent} sent, ${r.filesUnchanged} unchanged, ${r.filesSeeded} copied server-side, ${r.filesDeleted} deleted at the destination)`,
+    `  bytes: ${formatBytes(r.bytesSent)} sent, ${formatBytes(r.bytesSkipped)} skipped; checksums ${r.checksums}; ${r.durationSeconds}s`,
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,26 @@
+// Resolving the destination of a local-mode run (the operator's Secret or the
+// user's rclone remote) and proving it reachable and writable before any
+// cluster object is made.
+import { randomBytes } from 'node:crypto';
+import { CoreV1Api } from '@kubernetes/client-node';
+import type { KubeConnection } from '../kube/connection.ts';
+import { parseStorageSecret } from '../destination/storage-secret.ts';
+import { destinationFromRemote, destinationFromSecret, type Destination } from '../destination/destination.ts';
+import { runRclone, type RcloneContext } from '../rclone/run.ts';
+
+export async function resolveDestination(kube: KubeConnection, namespace: string, source: { secret?: string; remote?: string }): Promise<Destination> {
+  if (source.remote) return destinationFromRemote(source.remote);
+  const core = kube.config.makeApiClient(CoreV1Api);
+  const name = source.secret!;
+  const secret = await kube.call({ verb: 'get', resource: 'secrets', name, namespace }, () => core.readNamespacedSecret({ name, namespace }));
+  return destinationFromSecret(parseStorageSecret(name, secret.data), name);
+}
+
+/** Lists the destination and writes then deletes a small object in it. */
+export async function checkDestinationWritable(rclone: RcloneContext): Promise<void> {
+  const root = rclone.destination.root;
+  await runRclone(rclone, ['lsf', '--max-depth', '1', root], { what: `reading ${rclone.destination.display}` });
+  const probe = `${root}${root.endsWith(':') ? '' : '/'}.datamover-write-check-${randomBytes(4).toString('hex')}`;
+  await runRclone(rclone, ['rcat', probe], { input: 'kubectl-datamover write check\n', what: `writing to ${rclone.destination.display}` });
+  await runRclone(rclone, ['deletefile', probe], { what: `deleting from ${rclone.destination.display}` });
+}

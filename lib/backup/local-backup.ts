@@ -1,0 +1,275 @@
+// Local mode: back up a PVC through the Kubernetes API into the user's own
+// rclone. The flow, as ordered steps with cleanups: preflight, clone, helper
+// pod, list, compare, seed, hash, transfer, prune deleted files, verify,
+// record. See README "Local mode" for the design and its limits.
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CoreV1Api, PatchStrategy, setHeaderOptions, type V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import type { KubeConnection } from '../kube/connection.ts';
+import type { Logger } from '../log.ts';
+import { UserError } from '../errors.ts';
+import { requirePermissions, type Permission } from '../kube/access.ts';
+import { buildClone, cloneName, createPvc, deletePvc, getBoundPvc, waitForBound } from '../kube/pvc.ts';
+import { buildHelperPod, createHelperPod, deletePod, HELPER_CONTAINER, waitForPodReady } from '../kube/helper-pod.ts';
+import { LAST_BACKUP_ANNOTATION, runLabels } from '../kube/labels.ts';
+import { findRclone } from '../rclone/binary.ts';
+import { listRemoteFiles, listRemoteFolders, remoteMd5s } from '../rclone/listing.ts';
+import { runRclone, type RcloneContext } from '../rclone/run.ts';
+import { runTarget, timestampFolder, TIMESTAMP_FOLDER_PATTERN, type Destination } from '../destination/destination.ts';
+import { captureFromPod } from '../stream/exec-channel.ts';
+import { LIST_COMMAND, MD5_COMMAND, nulList, parseListing, parseMd5Output, type PodFile } from '../stream/pod-files.ts';
+import { createFlow, runFlow, type Step } from '../flow/runner.ts';
+import type { ProgressRenderer } from '../progress/renderer.ts';
+import { formatBytes } from '../format/size.ts';
+import { objectKey, planTransfer, type TransferPlan } from './plan.ts';
+import { checkDestinationWritable, resolveDestination } from './destination-check.ts';
+import { streamAndUpload } from './transfer.ts';
+import { Readable } from 'node:stream';
+
+export interface LocalBackupOptions {
+  pvc: string;
+  namespace: string;
+  secret?: string;
+  remote?: string;
+  timestampPrefix: boolean;
+  clone: boolean;
+  keepClone: boolean;
+  helperImage: string;
+  rclonePath: string;
+  extraEnv: Record<string, string>;
+  timeoutMs: number;
+  stagingCapBytes: number;
+  stagingParent?: string;
+}
+
+export interface LocalBackupResult {
+  mode: 'local';
+  pvc: string;
+  namespace: string;
+  destination: string;
+  target: string;
+  clone?: string;
+  files: number;
+  filesSent: number;
+  filesUnchanged: number;
+  filesSeeded: number;
+  filesDeleted: number;
+  bytesSent: number;
+  bytesSkipped: number;
+  channelBytes: number;
+  durationSeconds: number;
+  checksums: 'verified';
+}
+
+const NEEDED: Permission[] = [
+  { verb: 'get', resource: 'persistentvolumeclaims' },
+  { verb: 'create', resource: 'persistentvolumeclaims' },
+  { verb: 'delete', resource: 'persistentvolumeclaims' },
+  { verb: 'create', resource: 'pods' },
+  { verb: 'get', resource: 'pods' },
+  { verb: 'delete', resource: 'pods' },
+  { verb: 'create', resource: 'pods', subresource: 'exec' },
+];
+
+export async function runLocalBackup(kube: KubeConnection, options: LocalBackupOptions, progress: ProgressRenderer, log: Logger): Promise<LocalBackupResult> {
+  const started = Date.now();
+  const now = new Date();
+  const runId = randomBytes(3).toString('hex');
+  const flow = createFlow();
+  const { namespace } = options;
+  const folder = options.timestampPrefix ? timestampFolder(now) : undefined;
+  const state: {
+    source?: V1PersistentVolumeClaim;
+    destination?: Destination;
+    rclone?: RcloneContext;
+    volumeClaim?: string;
+    pod?: string;
+    files?: PodFile[];
+    plan?: TransferPlan;
+    previousFolder?: string;
+    podMd5?: Map<string, string>;
+    sent?: { files: number; bytes: number; channelBytes: number };
+  } = {};
+  const target = () => runTarget(state.destination!, folder);
+
+  const steps: Step[] = [
+    {
+      title: 'Preflight checks',
+      run: async () => {
+        const rcloneBinary = await findRclone(options.rclonePath);
+        const needed = options.secret ? [...NEEDED, { verb: 'get', resource: 'secrets' }] : NEEDED;
+        await requirePermissions(kube, namespace, options.clone ? needed : needed.filter((p) => p.resource !== 'persistentvolumeclaims' || p.verb === 'get'));
+        state.source = await getBoundPvc(kube, namespace, options.pvc);
+        state.destination = await resolveDestination(kube, namespace, options);
+        state.rclone = { binary: rcloneBinary.path, destination: state.destination, extraEnv: options.extraEnv, verbosity: log.verbosity, signal: flow.signal };
+        await checkDestinationWritable(state.rclone);
+        return `rclone ${rcloneBinary.version}, ${state.destination.display}`;
+      },
+    },
+    {
+      title: options.clone ? 'Clone the PVC' : 'Use the live PVC (not a point-in-time copy)',
+      run: async (report) => {
+        if (!options.clone) {
+          log.warn(`--no-clone: reading the live PVC "${options.pvc}"; files that change during the backup may be inconsistent`);
+          state.volumeClaim = options.pvc;
+          return;
+        }
+        const clone = buildClone(state.source!, cloneName(options.pvc, now), runLabels(options.pvc, runId));
+        const name = clone.metadata!.name!;
+        await createPvc(kube, clone);
+        if (!options.keepClone) flow.defer(`delete clone ${name}`, () => deletePvc(kube, namespace, name));
+        report(`waiting for ${name} to be Bound`);
+        await waitForBound(kube, namespace, name, options.timeoutMs, flow.signal);
+        state.volumeClaim = name;
+        return name;
+      },
+    },
+    {
+      title: 'Start the helper pod',
+      run: async () => {
+        const name = `datamover-${options.pvc.slice(0, 40).replace(/[-.]+$/, '')}-${runId}`;
+        const pod = buildHelperPod({ name, namespace, claimName: state.volumeClaim!, image: options.helperImage, readOnly: true, labels: runLabels(options.pvc, runId), deadlineSeconds: Math.max(3600, Math.ceil((options.timeoutMs * 4) / 1000)) });
+        await createHelperPod(kube, pod);
+        flow.defer(`delete helper pod ${name}`, () => deletePod(kube, namespace, name));
+        await waitForPodReady(kube, namespace, name, options.timeoutMs, flow.signal);
+        state.pod = name;
+        return name;
+      },
+    },
+    {
+      title: 'List the files in the volume',
+      run: async () => {
+        const { stdout, result } = await captureFromPod(kube, { namespace, pod: state.pod!, container: HELPER_CONTAINER, command: LIST_COMMAND, signal: flow.signal });
+        if (result.exitCode !== 0) throw new UserError(`listing the volume failed in the helper pod: ${result.stderrTail.trim().split('\n').pop()}`, 'check that the files are readable by the helper pod');
+        state.files = parseListing(stdout.toString('utf8'));
+        const bytes = state.files.reduce((sum, f) => sum + (f.type === 'file' ? f.size : 0), 0);
+        return `${state.files.filter((f) => f.type !== 'dir').length} files, ${formatBytes(bytes)}`;
+      },
+    },
+    {
+      title: 'Compare with the destination',
+      run: async () => {
+        const current = await listRemoteFiles(state.rclone!, target());
+        let previous;
+        if (folder) {
+          const folders = (await listRemoteFolders(state.rclone!, state.destination!.root)).filter((f) => TIMESTAMP_FOLDER_PATTERN.test(f) && f < folder).sort();
+          state.previousFolder = folders.at(-1);
+          if (state.previousFolder) previous = await listRemoteFiles(state.rclone!, runTarget(state.destination!, state.previousFolder));
+        }
+        state.plan = planTransfer(state.files!, current, previous);
+        for (const skipped of state.plan.skippedTypes) log.warn(`skipping "${skipped.path}": not a regular file, folder or symlink`);
+        if (folder) state.plan.delete = []; // a new folder has nothing to prune
+        else state.plan.delete = state.plan.delete.filter((key) => !TIMESTAMP_FOLDER_PATTERN.test(key.split('/')[0]!));
+        const { send, seed, unchanged } = state.plan;
+        return `${send.length} to send, ${unchanged.length} unchanged${folder ? `, ${seed.length} copied server-side from ${state.previousFolder ?? 'no previous backup'}` : ''}, ${state.plan.delete.length} to delete`;
+      },
+    },
+    {
+      title: 'Copy unchanged files server-side',
+      run: async () => {
+        if (!state.plan!.seed.length) return 'nothing to copy';
+        await runRclone(state.rclone!, ['copy', runTarget(state.destination!, state.previousFolder), target(), '--files-from-raw', '-', '--no-traverse', '--no-check-dest'], {
+          input: `${state.plan!.seed.join('\n')}\n`,
+          what: `copying unchanged files from ${state.previousFolder}`,
+        });
+        return `${state.plan!.seed.length} files from ${state.previousFolder}`;
+      },
+    },
+    {
+      title: 'Checksum the changed files in the pod',
+      run: async () => {
+        const regular = state.plan!.send.filter((f) => f.type === 'file').map((f) => f.path);
+        if (regular.length === 0) {
+          state.podMd5 = new Map();
+          return 'nothing changed';
+        }
+        const { stdout, result } = await captureFromPod(kube, { namespace, pod: state.pod!, container: HELPER_CONTAINER, command: MD5_COMMAND, stdin: Readable.from([nulList(regular)]), signal: flow.signal });
+        if (result.exitCode !== 0) throw new UserError(`md5sum failed in the helper pod: ${result.stderrTail.trim().split('\n').pop()}`, 'check that the files are readable by the helper pod');
+        state.podMd5 = parseMd5Output(stdout.toString('utf8'));
+        return `${state.podMd5.size} files`;
+      },
+    },
+    {
+      title: 'Transfer',
+      run: async (report) => {
+        if (!state.plan!.send.length) {
+          state.sent = { files: 0, bytes: 0, channelBytes: 0 };
+          return 'nothing to send';
+        }
+        const stagingDir = await mkdtemp(join(options.stagingParent ?? tmpdir(), 'kubectl-datamover-'));
+        flow.defer('remove the local staging folder', () => rm(stagingDir, { recursive: true, force: true }));
+        const startedAt = Date.now();
+        state.sent = await streamAndUpload({
+          kube, namespace, pod: state.pod!, files: state.plan!.send, podMd5: state.podMd5!, rclone: state.rclone!, target: target(),
+          stagingDir, stagingCapBytes: options.stagingCapBytes, signal: flow.signal, report,
+        });
+        await rm(stagingDir, { recursive: true, force: true });
+        const seconds = (Date.now() - startedAt) / 1000;
+        return `${state.sent.files} files, ${formatBytes(state.sent.bytes)}, ${formatBytes(state.sent.bytes / Math.max(seconds, 0.001))}/s`;
+      },
+    },
+    {
+      title: 'Delete files removed from the volume',
+      run: async () => {
+        if (!state.plan!.delete.length) return 'none';
+        await runRclone(state.rclone!, ['delete', target(), '--files-from-raw', '-', '--no-traverse'], { input: `${state.plan!.delete.join('\n')}\n`, what: 'deleting removed files' });
+        return `${state.plan!.delete.length} files`;
+      },
+    },
+    {
+      title: 'Verify checksums at the destination',
+      run: async () => {
+        const sums = await remoteMd5s(state.rclone!, target());
+        const sizes = await listRemoteFiles(state.rclone!, target());
+        for (const file of state.files!) {
+          if (file.type !== 'file' && file.type !== 'symlink') continue;
+          const key = objectKey(file);
+          const remote = sizes.get(key);
+          if (!remote || remote.size !== file.size) throw new UserError(`"${key}" is missing or has the wrong size at the destination`, 'run the backup again');
+          const expected = state.podMd5!.get(file.path);
+          const actual = sums.get(key);
+          if (expected && actual && actual !== expected) throw new UserError(`"${key}" has a different checksum at the destination than in the volume`, 'run the backup again');
+        }
+        return `${state.files!.filter((f) => f.type === 'file' || f.type === 'symlink').length} objects`;
+      },
+    },
+    {
+      title: 'Record the run on the PVC',
+      run: async () => {
+        await recordRun(kube, namespace, options.pvc, { time: now.toISOString(), destination: state.destination!.display, target: folder ?? '', result: 'Completed', files: state.files!.length }).catch((err: unknown) => {
+          log.warn(`could not record the run on PVC "${options.pvc}" (${(err as Error).message})`);
+        });
+      },
+    },
+  ];
+
+  await runFlow(flow, steps, progress);
+  const plan = state.plan!;
+  return {
+    mode: 'local',
+    pvc: options.pvc,
+    namespace,
+    destination: state.destination!.display,
+    target: runTarget(state.destination!, folder, state.destination!.displayRoot),
+    clone: options.clone ? state.volumeClaim : undefined,
+    files: state.files!.filter((f) => f.type === 'file' || f.type === 'symlink').length,
+    filesSent: plan.send.length,
+    filesUnchanged: plan.unchanged.length,
+    filesSeeded: plan.seed.length,
+    filesDeleted: plan.delete.length,
+    bytesSent: state.sent?.bytes ?? 0,
+    bytesSkipped: state.files!.filter((f) => plan.unchanged.includes(f) || plan.seed.includes(objectKey(f))).reduce((sum, f) => sum + f.size, 0),
+    channelBytes: state.sent?.channelBytes ?? 0,
+    durationSeconds: Math.round((Date.now() - started) / 100) / 10,
+    checksums: 'verified',
+  };
+}
+
+async function recordRun(kube: KubeConnection, namespace: string, pvc: string, record: Record<string, unknown>): Promise<void> {
+  const core = kube.config.makeApiClient(CoreV1Api);
+  await kube.call({ verb: 'patch', resource: 'persistentvolumeclaims', name: pvc, namespace }, () =>
+    core.patchNamespacedPersistentVolumeClaim({ name: pvc, namespace, body: { metadata: { annotations: { [LAST_BACKUP_ANNOTATION]: JSON.stringify(record) } } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch)),
+  );
+}

@@ -1,0 +1,50 @@
+// What a run must do, from the pod-side listing and the destination's: which
+// files cross the link, which are already there (or can be copied server-side
+// from the previous timestamp folder), and which destination files are gone
+// from the volume. Symlinks are stored the way rclone --links stores them: an
+// object "<name>.rclonelink" holding the target.
+import type { PodFile } from '../stream/pod-files.ts';
+import type { RemoteFile } from '../rclone/listing.ts';
+
+export const LINK_SUFFIX = '.rclonelink';
+
+export interface TransferPlan {
+  send: PodFile[];
+  /** Unchanged since the previous backup: copied server-side into the new folder. */
+  seed: string[];
+  /** Unchanged at the target itself: nothing to do. */
+  unchanged: PodFile[];
+  /** Object keys at the target that the volume no longer has. */
+  delete: string[];
+  skippedTypes: PodFile[];
+}
+
+export function objectKey(file: PodFile): string {
+  return file.type === 'symlink' ? `${file.path}${LINK_SUFFIX}` : file.path;
+}
+
+function sameAs(file: PodFile, remote: RemoteFile | undefined): boolean {
+  if (!remote || remote.size !== file.size) return false;
+  // A link's object holds its target: same length is the same link often
+  // enough, and links are tiny, so compare mtimes only for files.
+  return file.type === 'symlink' || remote.mtime === file.mtime;
+}
+
+export function planTransfer(files: PodFile[], target: Map<string, RemoteFile>, previous?: Map<string, RemoteFile>): TransferPlan {
+  const plan: TransferPlan = { send: [], seed: [], unchanged: [], delete: [], skippedTypes: [] };
+  const keep = new Set<string>();
+  for (const file of files) {
+    if (file.type === 'dir') continue;
+    if (file.type === 'other') {
+      plan.skippedTypes.push(file);
+      continue;
+    }
+    const key = objectKey(file);
+    keep.add(key);
+    if (sameAs(file, target.get(key))) plan.unchanged.push(file);
+    else if (previous && sameAs(file, previous.get(key))) plan.seed.push(key);
+    else plan.send.push(file);
+  }
+  for (const key of target.keys()) if (!keep.has(key)) plan.delete.push(key);
+  return plan;
+}

@@ -1,0 +1,125 @@
+// Moving the chosen files: a tar stream out of the helper pod over exec,
+// unpacked on the fly into staging batches that rclone uploads, then checked
+// against the pod-side listing and MD5 sums so that a cut stream can never
+// pass for a complete backup.
+import { Readable, Writable } from 'node:stream';
+import tar from 'tar-stream';
+import type { KubeConnection } from '../kube/connection.ts';
+import { HELPER_CONTAINER } from '../kube/helper-pod.ts';
+import { runInPod } from '../stream/exec-channel.ts';
+import { nulList, TAR_COMMAND, type PodFile } from '../stream/pod-files.ts';
+import { StagingUploader } from '../stream/staging.ts';
+import { UserError } from '../errors.ts';
+import { formatBytes } from '../format/size.ts';
+import { runRclone, type RcloneContext } from '../rclone/run.ts';
+
+export interface TransferRequest {
+  kube: KubeConnection;
+  namespace: string;
+  pod: string;
+  files: PodFile[];
+  podMd5: Map<string, string>;
+  rclone: RcloneContext;
+  target: string;
+  stagingDir: string;
+  stagingCapBytes: number;
+  signal: AbortSignal;
+  report(detail: string): void;
+}
+
+export interface TransferResult {
+  files: number;
+  bytes: number;
+  channelBytes: number;
+}
+
+export async function streamAndUpload(request: TransferRequest): Promise<TransferResult> {
+  const expectedBytes = request.files.reduce((sum, f) => sum + (f.type === 'file' ? f.size : 0), 0);
+  const staging = new StagingUploader({
+    root: request.stagingDir,
+    capBytes: request.stagingCapBytes,
+    upload: (dir) => runRclone(request.rclone, ['move', dir, request.target, '--links', '--no-check-dest', '--no-traverse', '--delete-empty-src-dirs'], { what: `uploading to ${request.rclone.destination.display}` }).then(() => undefined),
+  });
+  const extract = tar.extract();
+  const unpacked = new Promise<void>((resolve, reject) => {
+    extract.on('entry', (header, stream, next) => {
+      // Entries are streamx streams; they are async iterables, which is all staging needs.
+      staging.add(header, stream as unknown as Readable).then(() => next(), (err: unknown) => extract.destroy(err as Error));
+    });
+    extract.on('finish', resolve);
+    extract.on('error', reject);
+  });
+  unpacked.catch(() => undefined);
+
+  const sink = nodeWritableFor(extract);
+  const started = Date.now();
+  const ticker = setInterval(() => {
+    const seconds = (Date.now() - started) / 1000;
+    const rate = staging.receivedBytes / Math.max(seconds, 0.001);
+    const eta = rate > 0 ? Math.round((expectedBytes - staging.receivedBytes) / rate) : 0;
+    request.report(`${staging.received.size}/${request.files.length} files, ${formatBytes(staging.receivedBytes)} of ${formatBytes(expectedBytes)}, ${formatBytes(rate)}/s, ETA ${eta}s`);
+  }, 1000);
+  try {
+    const exec = await runInPod(request.kube, {
+      namespace: request.namespace,
+      pod: request.pod,
+      container: HELPER_CONTAINER,
+      command: TAR_COMMAND,
+      stdin: Readable.from([nulList(request.files.map((f) => f.path))]),
+      stdout: sink,
+      signal: request.signal,
+    });
+    sink.end();
+    if (exec.exitCode !== 0) {
+      throw new UserError(`tar in the helper pod failed (exit code ${exec.exitCode}): ${lastLine(exec.stderrTail)}`, 'check the files are readable by the helper pod, then run again');
+    }
+    await unpacked;
+    await staging.finish();
+    checkComplete(request, staging.received, staging.receivedBytes, expectedBytes);
+    return { files: staging.received.size, bytes: staging.receivedBytes, channelBytes: exec.stdoutBytes };
+  } catch (err) {
+    extract.destroy();
+    throw err;
+  } finally {
+    clearInterval(ticker);
+  }
+}
+
+function checkComplete(request: TransferRequest, received: Map<string, { md5?: string; size: number }>, receivedBytes: number, expectedBytes: number): void {
+  const missing = request.files.filter((f) => !received.has(f.path));
+  if (missing.length > 0 || receivedBytes !== expectedBytes) {
+    throw new UserError(
+      `the stream from the pod ended early: ${received.size} of ${request.files.length} files, ${receivedBytes} of ${expectedBytes} bytes${missing[0] ? ` (first missing: ${missing[0].path})` : ''}`,
+      'nothing was reported as backed up; run the command again',
+    );
+  }
+  for (const file of request.files) {
+    const expected = request.podMd5.get(file.path);
+    const got = received.get(file.path)?.md5;
+    if (file.type === 'file' && expected && got !== expected) {
+      throw new UserError(`"${file.path}" arrived with a different checksum than the pod computed (it changed during the backup, or the stream was corrupted)`, 'run the command again');
+    }
+  }
+}
+
+/**
+ * tar-stream is built on streamx; the exec channel needs a Node Writable whose
+ * writableNeedDrain it can watch. This one passes tar-stream's backpressure on.
+ */
+function nodeWritableFor(extract: tar.Extract): Writable {
+  return new Writable({
+    highWaterMark: 1024 * 1024,
+    write(chunk: Buffer, _encoding, done) {
+      if (extract.write(chunk)) done();
+      else extract.once('drain', () => done());
+    },
+    final(done) {
+      (extract.end as unknown as () => void).call(extract);
+      done();
+    },
+  });
+}
+
+function lastLine(text: string): string {
+  return text.trim().split('\n').pop()?.slice(0, 200) ?? '';
+}

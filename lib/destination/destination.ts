@@ -1,0 +1,76 @@
+// Where a backup goes, as rclone sees it: a remote path plus the environment
+// that defines the remote. With --secret the remote is defined only in
+// rclone's environment (RCLONE_CONFIG_<NAME>_*), never in argv or on disk;
+// with --remote it is the user's own rclone config and nothing enters the cluster.
+import { UsageError } from '../errors.ts';
+import { endpointOf, type StorageSettings } from './storage-secret.ts';
+
+export const SECRET_REMOTE_NAME = 'DATAMOVER';
+
+export interface Destination {
+  /** rclone path of the sync target, e.g. "DATAMOVER:bucket" or "myremote:bucket/path". */
+  root: string;
+  /** What to show users: never a credential. */
+  display: string;
+  /** How to show a path under the root to users, e.g. s3://bucket/2026-01-01-000000. */
+  displayRoot: string;
+  env: Record<string, string>;
+}
+
+export function destinationFromSecret(settings: StorageSettings, secretName: string): Destination {
+  const prefix = `RCLONE_CONFIG_${SECRET_REMOTE_NAME}_`;
+  return {
+    root: `${SECRET_REMOTE_NAME}:${settings.bucket}`,
+    display: `s3://${settings.bucket} at ${endpointOf(settings)} (Secret ${secretName})`,
+    displayRoot: `s3://${settings.bucket}`,
+    env: {
+      [`${prefix}TYPE`]: 's3',
+      [`${prefix}PROVIDER`]: 'Other',
+      [`${prefix}ENV_AUTH`]: 'false',
+      [`${prefix}ACCESS_KEY_ID`]: settings.accessKeyId,
+      [`${prefix}SECRET_ACCESS_KEY`]: settings.secretAccessKey,
+      [`${prefix}REGION`]: settings.region,
+      [`${prefix}ENDPOINT`]: endpointOf(settings),
+      [`${prefix}FORCE_PATH_STYLE`]: 'true',
+    },
+  };
+}
+
+export function destinationFromRemote(remote: string): Destination {
+  const match = /^([\w.\- ]+):(.*)$/.exec(remote);
+  if (!match || match[1]!.trim() === '') {
+    throw new UsageError(`--remote "${remote}" is not an rclone remote path`, 'use NAME:bucket/path with a remote from "rclone listremotes"');
+  }
+  const root = `${match[1]}:${match[2]!.replace(/\/+$/, '')}`;
+  return { root, display: root, displayRoot: root, env: {} };
+}
+
+/** The destination path of one run: the root, or a YYYY-MM-DD-HHMMSS folder in it. */
+export function runTarget(destination: Destination, timestampFolder: string | undefined, root = destination.root): string {
+  if (!timestampFolder) return root;
+  return `${root.replace(/\/$/, '')}${root.endsWith(':') ? '' : '/'}${timestampFolder}`;
+}
+
+export function timestampFolder(date: Date): string {
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${date.getUTCFullYear()}-${pad(date.getUTCMonth() + 1)}-${pad(date.getUTCDate())}-${pad(date.getUTCHours())}${pad(date.getUTCMinutes())}${pad(date.getUTCSeconds())}`;
+}
+
+export const TIMESTAMP_FOLDER_PATTERN = /^\d{4}-\d{2}-\d{2}-\d{6}$/;
+
+/** RCLONE_* settings from --env K=V, like the operator's additionalEnv; credentials cannot be overridden. */
+export function parseEnvFlags(values: string[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const value of values) {
+    const eq = value.indexOf('=');
+    const key = eq > 0 ? value.slice(0, eq) : '';
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
+      throw new UsageError(`--env "${eq > 0 ? key : value}" is not a valid environment variable name`, 'use --env NAME=value with letters, digits and underscores');
+    }
+    if (key.startsWith(`RCLONE_CONFIG_${SECRET_REMOTE_NAME}_`)) {
+      throw new UsageError(`--env ${key} would override the storage settings from the Secret`, 'change the Secret instead, or use --remote');
+    }
+    env[key] = value.slice(eq + 1);
+  }
+  return env;
+}

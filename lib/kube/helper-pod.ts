@@ -1,0 +1,85 @@
+// The small helper pod that mounts a volume for local mode. It only idles:
+// the work is done by commands exec'd into it, relative to its workingDir
+// (the mount), with busybox applets. It is admitted under Pod Security
+// "restricted", and deadlines itself so that a crashed run cannot leave it
+// running for ever.
+import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { KubeConnection } from './connection.ts';
+import { UserError } from '../errors.ts';
+import { formatDuration } from '../format/duration.ts';
+
+export const DEFAULT_HELPER_IMAGE = 'docker.io/library/busybox:1.37';
+export const HELPER_CONTAINER = 'helper';
+export const MOUNT_PATH = '/data';
+
+export interface HelperPodSpec {
+  name: string;
+  namespace: string;
+  claimName: string;
+  image: string;
+  readOnly: boolean;
+  labels: Record<string, string>;
+  deadlineSeconds: number;
+}
+
+export function buildHelperPod(spec: HelperPodSpec): V1Pod {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: spec.name, namespace: spec.namespace, labels: spec.labels },
+    spec: {
+      restartPolicy: 'Never',
+      automountServiceAccountToken: false,
+      activeDeadlineSeconds: spec.deadlineSeconds,
+      terminationGracePeriodSeconds: 1,
+      securityContext: { runAsNonRoot: true, runAsUser: 65534, runAsGroup: 65534, seccompProfile: { type: 'RuntimeDefault' } },
+      containers: [
+        {
+          name: HELPER_CONTAINER,
+          image: spec.image,
+          command: ['sleep', String(spec.deadlineSeconds)],
+          workingDir: MOUNT_PATH,
+          volumeMounts: [{ name: 'data', mountPath: MOUNT_PATH, readOnly: spec.readOnly }],
+          securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] } },
+          resources: { requests: { cpu: '50m', memory: '32Mi' }, limits: { memory: '256Mi' } },
+        },
+      ],
+      volumes: [{ name: 'data', persistentVolumeClaim: { claimName: spec.claimName, readOnly: spec.readOnly } }],
+    },
+  };
+}
+
+export async function createHelperPod(kube: KubeConnection, pod: V1Pod): Promise<void> {
+  const core = kube.config.makeApiClient(CoreV1Api);
+  const namespace = pod.metadata!.namespace!;
+  await kube.call({ verb: 'create', resource: 'pods', name: pod.metadata!.name, namespace }, () => core.createNamespacedPod({ namespace, body: pod }));
+}
+
+export async function waitForPodReady(kube: KubeConnection, namespace: string, name: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  const core = kube.config.makeApiClient(CoreV1Api);
+  const deadline = Date.now() + timeoutMs;
+  let waitingReason = '';
+  while (Date.now() < deadline) {
+    signal?.throwIfAborted();
+    const pod = await kube.call({ verb: 'get', resource: 'pods', name, namespace }, () => core.readNamespacedPod({ name, namespace }));
+    if (pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) return;
+    if (pod.status?.phase === 'Failed' || pod.status?.phase === 'Succeeded') {
+      throw new UserError(`helper pod "${name}" stopped (${pod.status.phase}: ${pod.status.reason ?? pod.status.message ?? 'no reason given'})`, 'check the image (--helper-image) and kubectl describe pod');
+    }
+    const waiting = pod.status?.containerStatuses?.[0]?.state?.waiting;
+    if (waiting?.reason && /ImagePull|ErrImage|InvalidImageName|CreateContainerConfigError/.test(waiting.reason)) {
+      throw new UserError(`helper pod "${name}" cannot start: ${waiting.reason}`, 'pass an image the cluster can pull with --helper-image');
+    }
+    waitingReason = waiting?.reason ?? pod.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False')?.message ?? waitingReason;
+    await sleep(300, undefined, { signal });
+  }
+  throw new UserError(`helper pod "${name}" was not Ready within ${formatDuration(timeoutMs)}${waitingReason ? ` (${waitingReason})` : ''}`, 'check kubectl describe pod, or raise --timeout');
+}
+
+export async function deletePod(kube: KubeConnection, namespace: string, name: string): Promise<void> {
+  const core = kube.config.makeApiClient(CoreV1Api);
+  await kube.call({ verb: 'delete', resource: 'pods', name, namespace }, () => core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 })).catch((err) => {
+    if (!/not found/.test((err as Error).message)) throw err;
+  });
+}

@@ -1,0 +1,78 @@
+// PersistentVolumeClaims: checking the source, cloning it the way the
+// operator does (<pvc>-cloned-<unix seconds>, dataSource = the source, same
+// StorageClass and size), waiting for Bound, deleting.
+import { CoreV1Api, type V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { KubeConnection } from './connection.ts';
+import { UserError } from '../errors.ts';
+import { formatDuration } from '../format/duration.ts';
+
+export async function getBoundPvc(kube: KubeConnection, namespace: string, name: string): Promise<V1PersistentVolumeClaim> {
+  const core = kube.config.makeApiClient(CoreV1Api);
+  const pvc = await kube.call({ verb: 'get', resource: 'persistentvolumeclaims', name, namespace }, () => core.readNamespacedPersistentVolumeClaim({ name, namespace }));
+  const phase = pvc.status?.phase ?? 'Pending';
+  if (phase !== 'Bound') {
+    throw new UserError(`PVC "${name}" in namespace "${namespace}" is ${phase}, not Bound`, 'wait until it is Bound (kubectl get pvc), or check its StorageClass');
+  }
+  return pvc;
+}
+
+export function cloneName(source: string, now: Date): string {
+  const suffix = `-cloned-${Math.floor(now.getTime() / 1000)}`;
+  // PVC names are at most 253 characters, but labels/pods derived from them
+  // must stay within 63: keep the name short enough for both.
+  return `${source.slice(0, 63 - suffix.length).replace(/[-.]+$/, '')}${suffix}`;
+}
+
+export function buildClone(source: V1PersistentVolumeClaim, name: string, labels: Record<string, string>): V1PersistentVolumeClaim {
+  return {
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: { name, namespace: source.metadata?.namespace, labels },
+    spec: {
+      accessModes: source.spec?.accessModes ?? ['ReadWriteOnce'],
+      storageClassName: source.spec?.storageClassName,
+      volumeMode: source.spec?.volumeMode,
+      resources: { requests: { storage: source.status?.capacity?.storage ?? source.spec?.resources?.requests?.storage ?? '1Gi' } },
+      dataSource: { kind: 'PersistentVolumeClaim', name: source.metadata!.name! },
+    },
+  };
+}
+
+export async function createPvc(kube: KubeConnection, pvc: V1PersistentVolumeClaim): Promise<void> {
+  const core = kube.config.makeApiClient(CoreV1Api);
+  const namespace = pvc.metadata!.namespace!;
+  await kube.call({ verb: 'create', resource: 'persistentvolumeclaims', name: pvc.metadata!.name, namespace }, () => core.createNamespacedPersistentVolumeClaim({ namespace, body: pvc }));
+}
+
+/** Waits for Bound; fails early with the provisioner's own words when it reports a failure. */
+export async function waitForBound(kube: KubeConnection, namespace: string, name: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  const core = kube.config.makeApiClient(CoreV1Api);
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    signal?.throwIfAborted();
+    const pvc = await kube.call({ verb: 'get', resource: 'persistentvolumeclaims', name, namespace }, () => core.readNamespacedPersistentVolumeClaim({ name, namespace }));
+    if (pvc.status?.phase === 'Bound') return;
+    const failure = await provisioningFailure(kube, namespace, name);
+    if (failure) {
+      throw new UserError(`the clone "${name}" cannot be provisioned: ${failure}`, 'use a StorageClass whose CSI driver supports cloning, or pass --no-clone to read the live PVC');
+    }
+    await sleep(500, undefined, { signal });
+  }
+  throw new UserError(`PVC "${name}" was not Bound within ${formatDuration(timeoutMs)}`, 'check its StorageClass and events (kubectl describe pvc), or raise --timeout');
+}
+
+async function provisioningFailure(kube: KubeConnection, namespace: string, name: string): Promise<string | undefined> {
+  const core = kube.config.makeApiClient(CoreV1Api);
+  const events = await kube.call({ verb: 'list', resource: 'events', namespace }, () =>
+    core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.kind=PersistentVolumeClaim,involvedObject.name=${name}` }),
+  );
+  return events.items.find((e) => e.reason === 'ProvisioningFailed')?.message;
+}
+
+export async function deletePvc(kube: KubeConnection, namespace: string, name: string): Promise<void> {
+  const core = kube.config.makeApiClient(CoreV1Api);
+  await kube.call({ verb: 'delete', resource: 'persistentvolumeclaims', name, namespace }, () => core.deleteNamespacedPersistentVolumeClaim({ name, namespace })).catch((err) => {
+    if (!/not found/.test((err as Error).message)) throw err;
+  });
+}

@@ -1,0 +1,32 @@
+// Finding the user's rclone and checking that its version is supported.
+import { execa } from 'execa';
+import { UserError } from '../errors.ts';
+
+export const MIN_RCLONE = [1, 60] as const;
+const INSTALL_HINT = 'install rclone >= 1.60 (apt install rclone, brew install rclone, or https://rclone.org/install/) or pass --rclone PATH';
+
+export interface RcloneBinary {
+  path: string;
+  version: string;
+}
+
+export function parseRcloneVersion(output: string): [number, number, number] | undefined {
+  const match = /^rclone v(\d+)\.(\d+)\.(\d+)/m.exec(output);
+  return match ? [Number(match[1]), Number(match[2]), Number(match[3])] : undefined;
+}
+
+export async function findRclone(path = 'rclone'): Promise<RcloneBinary> {
+  let output: string;
+  try {
+    output = (await execa(path, ['version'], { timeout: 20_000 })).stdout;
+  } catch (err) {
+    const missing = (err as { code?: string }).code === 'ENOENT';
+    throw new UserError(missing ? `rclone was not found (${path})` : `"${path} version" failed`, INSTALL_HINT, { cause: err });
+  }
+  const version = parseRcloneVersion(output);
+  if (!version) throw new UserError(`could not read the version of ${path}`, INSTALL_HINT);
+  if (version[0] < MIN_RCLONE[0] || (version[0] === MIN_RCLONE[0] && version[1] < MIN_RCLONE[1])) {
+    throw new UserError(`rclone ${version.join('.')} is too old (1.60 or newer is needed)`, INSTALL_HINT);
+  }
+  return { path, version: version.join('.') };
+}

@@ -1,0 +1,79 @@
+// Running rclone: credentials only in its environment, never in argv; its
+// failures turned into one line that says what to fix (the operator's
+// documented S3 errors first).
+import { execa } from 'execa';
+import { UserError } from '../errors.ts';
+import type { Destination } from '../destination/destination.ts';
+
+export interface RcloneContext {
+  binary: string;
+  destination: Destination;
+  /** --env settings, like the operator's additionalEnv. */
+  extraEnv: Record<string, string>;
+  verbosity: number;
+  signal?: AbortSignal;
+}
+
+const KNOWN_ERRORS: Array<[RegExp, string, string]> = [
+  [/InvalidAccessKeyId|NoCredentialProviders|NoCredentialsErr|no EC2 IMDS role found/, 'the storage rejected the access key', 'check AWS_ACCESS_KEY_ID in the Secret (or your remote)'],
+  [/SignatureDoesNotMatch/, 'the storage rejected the secret key (SignatureDoesNotMatch)', 'check AWS_SECRET_ACCESS_KEY in the Secret (or your remote)'],
+  [/NoSuchBucket|bucket does not exist|directory not found/, 'the bucket does not exist', 'create it, or fix BUCKET_NAME'],
+  [/AccessDenied|Access Denied|403 Forbidden/, 'the storage denied access (AccessDenied)', 'give the key read/write rights on the bucket'],
+  [/certificate signed by unknown authority|x509:/, 'the storage\'s TLS certificate is not trusted', 'pass --ca-file with its CA, or check TLS_HOST'],
+  [/server gave HTTP response to HTTPS client/, 'the storage speaks plain HTTP but TLS_HOST is true', 'set TLS_HOST to false'],
+  [/malformed HTTP response|http: server gave|tls: first record does not look like/, 'the storage speaks HTTPS but TLS_HOST is false', 'set TLS_HOST to true'],
+  [/connection refused/, 'the storage refused the connection', 'check BUCKET_HOST and BUCKET_PORT, and that the endpoint is up'],
+  [/i\/o timeout|context deadline exceeded|no such host|dial tcp/, 'the storage endpoint cannot be reached', 'check BUCKET_HOST, BUCKET_PORT and your network'],
+  [/no space left on device/, 'no space left on device', 'free space on the destination or in the local temp folder (--staging-dir)'],
+  [/didn't find section in config file|Failed to create file system for .*: didn't find/, 'the rclone remote is not defined', 'check the remote name with "rclone listremotes"'],
+];
+
+/**
+ * rclone's environment: the caller's, plus the remote's definition and --env.
+ * AWS_CA_BUNDLE is handed over as rclone's own --ca-cert instead: rclone up to
+ * at least 1.60 fails every S3 request ("LoadCustomCABundleError") when the
+ * AWS SDK sees it, and the trust it asks for is the same.
+ */
+export function rcloneEnv(ctx: RcloneContext, inherited: NodeJS.ProcessEnv = process.env): Record<string, string | undefined> {
+  const env: Record<string, string | undefined> = { ...inherited, ...ctx.destination.env, ...ctx.extraEnv };
+  if (env.AWS_CA_BUNDLE) {
+    env.RCLONE_CA_CERT ??= env.AWS_CA_BUNDLE;
+    delete env.AWS_CA_BUNDLE;
+  }
+  // -v=4 and above show rclone's own log (an explicit RCLONE_LOG_LEVEL wins);
+  // what it prints on stderr is redacted by runRclone.
+  if (!env.RCLONE_LOG_LEVEL && ctx.verbosity >= 8) env.RCLONE_LOG_LEVEL = 'DEBUG';
+  else if (!env.RCLONE_LOG_LEVEL && ctx.verbosity >= 4) env.RCLONE_LOG_LEVEL = 'INFO';
+  return env;
+}
+
+export async function runRclone(ctx: RcloneContext, args: string[], options: { input?: string; what: string }): Promise<string> {
+  try {
+    const child = execa(ctx.binary, args, { env: rcloneEnv(ctx), extendEnv: false, input: options.input, cancelSignal: ctx.signal });
+    if (ctx.verbosity >= 4) {
+      // rclone's debug log names the settings it read from the environment, values included.
+      const redact = redactor(Object.values(ctx.destination.env).filter((v) => v.length >= 6));
+      child.stderr?.on('data', (chunk: Buffer) => process.stderr.write(redact(chunk.toString('utf8'))));
+    }
+    const result = await child;
+    return result.stdout;
+  } catch (err) {
+    throw describeRcloneFailure(err, options.what);
+  }
+}
+
+export function redactor(secrets: string[]): (text: string) => string {
+  return (text) => secrets.reduce((out, secret) => out.split(secret).join('<redacted>'), text);
+}
+
+export function describeRcloneFailure(err: unknown, what: string): UserError {
+  const failure = err as { stderr?: string; isCanceled?: boolean; shortMessage?: string; code?: string };
+  if (failure.isCanceled) return new UserError(`${what} was interrupted`, 'run the command again', { cause: err });
+  if (failure.code === 'ENOENT') return new UserError('rclone was not found', 'install rclone >= 1.60 or pass --rclone PATH', { cause: err });
+  const stderr = String(failure.stderr ?? '');
+  for (const [pattern, message, fix] of KNOWN_ERRORS) {
+    if (pattern.test(stderr)) return new UserError(`${what} failed: ${message}`, fix, { cause: err });
+  }
+  const lastError = stderr.split('\n').reverse().find((line) => /ERROR|Failed/.test(line));
+  return new UserError(`${what} failed${lastError ? `: ${lastError.replace(/^.*?(ERROR|Failed)\s*:?\s*/, '').slice(0, 200)}` : ''}`, 'rerun with -v=4 to see rclone\'s log', { cause: err });
+}

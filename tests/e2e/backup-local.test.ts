@@ -1,0 +1,198 @@
+// Local mode backup on the bed: real API server, real exec streams, real
+// rclone (both Debian's 1.60 and the pinned one) into the real S3 server.
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, appendFileSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { randomBytes } from 'node:crypto';
+import { execa } from 'execa';
+import { bed, createBoundPvc, kubectl, useNamespace, userEnv } from './support/bed.ts';
+import { writeMixedTree } from './support/tree.ts';
+import { REPO_ROOT } from '../testbed/paths.ts';
+import { bucketPath, createStorageSecret, expectedObjects, objectsIn } from './support/storage.ts';
+
+const TIMESTAMP = /^\d{4}-\d{2}-\d{2}-\d{6}$/;
+const managedLeftovers = async (namespace: string) =>
+  String((await kubectl(['get', 'pvc,pod', '-n', namespace, '-l', 'app.kubernetes.io/managed-by=kubectl-datamover', '-o', 'name'])).stdout).trim();
+
+function backup(namespace: string, args: string[], env: Record<string, string> = {}) {
+  return execa('kubectl', ['datamover', 'backup', ...args, '-n', namespace], { env: userEnv(env), extendEnv: false, reject: false });
+}
+
+describe('kubectl datamover backup (local mode)', () => {
+  const ns = useNamespace('backup');
+  let source: string;
+  // Each test writes under its own prefix in the shared bucket, via --remote or a prefix-less Secret in its own bucket folder.
+  beforeEach(async () => {
+    rmSync(bucketPath(), { recursive: true, force: true });
+    mkdirSync(bucketPath(), { recursive: true });
+    source = await createBoundPvc(ns.name, 'data');
+  });
+
+  for (const [label, rclone] of [['Debian rclone 1.60', '/usr/bin/rclone'], ['the pinned rclone', '']] as const) {
+    it(`with ${label}: the mixed tree arrives byte-identical and nothing is left in the cluster`, async () => {
+      writeMixedTree(source);
+      await createStorageSecret(ns.name);
+      const result = await backup(ns.name, ['data', '--secret', 's3', '-o', 'json', '--rclone', rclone || bed().rcloneNew]);
+      assert.equal(result.exitCode, 0, String(result.stderr));
+      const summary = JSON.parse(String(result.stdout));
+      assert.equal(summary.checksums, 'verified');
+      assert.deepEqual(objectsIn(bucketPath()), expectedObjects(source));
+      assert.equal(await managedLeftovers(ns.name), '');
+    });
+  }
+
+  it('writes into a YYYY-MM-DD-HHMMSS folder with --timestamp-prefix, seeding the next one server-side', async () => {
+    writeMixedTree(source, { bigFileBytes: 4 * 1024 * 1024 });
+    await createStorageSecret(ns.name);
+    const first = await backup(ns.name, ['data', '--secret', 's3', '--timestamp-prefix', '-o', 'json']);
+    assert.equal(first.exitCode, 0, String(first.stderr));
+    const [folder] = readdirSync(bucketPath());
+    assert.match(folder!, TIMESTAMP);
+    assert.deepEqual(objectsIn(bucketPath(folder!)), expectedObjects(source));
+
+    await sleep(1100); // a new second, so a new folder
+    writeFileSync(join(source, 'empty-file'), 'not empty any more\n');
+    const second = await backup(ns.name, ['data', '--secret', 's3', '--timestamp-prefix', '-o', 'json']);
+    assert.equal(second.exitCode, 0, String(second.stderr));
+    const summary = JSON.parse(String(second.stdout));
+    assert.equal(summary.filesSent, 1);
+    assert.ok(summary.filesSeeded >= 5, `seeded ${summary.filesSeeded}`);
+    const folders = readdirSync(bucketPath()).sort();
+    assert.equal(folders.length, 2);
+    assert.deepEqual(objectsIn(bucketPath(folders[1]!)), expectedObjects(source));
+  });
+
+  it('re-runs incrementally: only the changed file crosses the channel, deleted files are deleted', async () => {
+    writeMixedTree(source);
+    await createStorageSecret(ns.name);
+    assert.equal((await backup(ns.name, ['data', '--secret', 's3'])).exitCode, 0);
+    appendFileSync(join(source, 'nested', 'deeper', 'deepest', 'note.txt'), 'one more line\n');
+    unlinkSync(join(source, 'private.key'));
+    const rerun = await backup(ns.name, ['data', '--secret', 's3', '-o', 'json']);
+    assert.equal(rerun.exitCode, 0, String(rerun.stderr));
+    const summary = JSON.parse(String(rerun.stdout));
+    assert.equal(summary.filesSent, 1);
+    assert.equal(summary.filesDeleted, 1);
+    assert.ok(summary.channelBytes < 64 * 1024, `channel carried ${summary.channelBytes} bytes`);
+    assert.deepEqual(objectsIn(bucketPath()), expectedObjects(source));
+  });
+
+  it('uses a remote of the local rclone config with --remote; no Secret is needed in the cluster', async () => {
+    writeMixedTree(source, { bigFileBytes: 1024 });
+    const s3 = bed().s3;
+    const dir = mkdtempSync(join(tmpdir(), 'rclone-config-'));
+    try {
+      const config = join(dir, 'rclone.conf');
+      writeFileSync(config, `[mine]\ntype = s3\nprovider = Other\nendpoint = ${s3.endpoint}\naccess_key_id = ${s3.accessKeyId}\nsecret_access_key = ${s3.secretAccessKey}\nforce_path_style = true\n`);
+      const result = await backup(ns.name, ['data', '--remote', `mine:${s3.bucket}/from-remote`], { RCLONE_CONFIG: config });
+      assert.equal(result.exitCode, 0, String(result.stderr));
+      assert.deepEqual(objectsIn(bucketPath('from-remote')), expectedObjects(source));
+      assert.equal(String((await kubectl(['get', 'secrets', '-n', ns.name, '-o', 'name'])).stdout).trim(), '');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('passes --env RCLONE_* settings to rclone, and its log holds no secret', async () => {
+    writeMixedTree(source, { bigFileBytes: 1024 });
+    await createStorageSecret(ns.name);
+    const dir = mkdtempSync(join(tmpdir(), 'rclone-log-'));
+    try {
+      const logFile = join(dir, 'rclone.log');
+      const result = await backup(ns.name, ['data', '--secret', 's3', '--env', `RCLONE_LOG_FILE=${logFile}`, '--env', 'RCLONE_LOG_LEVEL=INFO', '-v=8']);
+      assert.equal(result.exitCode, 0, String(result.stderr));
+      const log = readFileSync(logFile, 'utf8');
+      assert.match(log, /INFO/);
+      assert.ok(!log.includes(bed().s3.secretAccessKey), 'the secret key is in rclone\'s log');
+      // -v=8 shows rclone's debug log, which names settings read from the environment: redacted.
+      const debug = await backup(ns.name, ['data', '--secret', 's3', '-v=8']);
+      assert.equal(debug.exitCode, 0, String(debug.stderr));
+      assert.match(String(debug.stderr), /DEBUG/);
+      assert.ok(!String(debug.stderr).includes(bed().s3.secretAccessKey), 'the secret key is in the plugin output');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a Secret without BUCKET_NAME in one line and creates nothing', async () => {
+    writeMixedTree(source, { bigFileBytes: 1024 });
+    await createStorageSecret(ns.name, 's3', { BUCKET_NAME: undefined });
+    const result = await backup(ns.name, ['data', '--secret', 's3']);
+    assert.equal(result.exitCode, 1);
+    const errors = String(result.stderr).split('\n').filter((l) => l.startsWith('error:'));
+    assert.deepEqual(errors, ['error: Secret "s3" is missing key BUCKET_NAME; add it to the Secret (required: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, BUCKET_HOST, BUCKET_NAME, BUCKET_PORT)']);
+    assert.equal(await managedLeftovers(ns.name), '');
+    assert.deepEqual(readdirSync(bucketPath()), []);
+  });
+
+  it('refuses a PVC that does not exist, naming it', async () => {
+    await createStorageSecret(ns.name);
+    const result = await backup(ns.name, ['nope', '--secret', 's3']);
+    assert.equal(result.exitCode, 1);
+    assert.match(String(result.stderr), new RegExp(`error: persistentvolumeclaim "nope" in namespace "${ns.name}" not found`));
+  });
+
+  it('fails clearly when the StorageClass cannot clone, and removes the clone', async () => {
+    await kubectl(['delete', 'pvc', 'data', '-n', ns.name]);
+    await createBoundPvc(ns.name, 'data', { storageClass: bed().storageClasses.noClone });
+    await createStorageSecret(ns.name);
+    const result = await backup(ns.name, ['data', '--secret', 's3', '--timeout', '20s']);
+    assert.equal(result.exitCode, 1);
+    assert.match(String(result.stderr), /cannot be provisioned: StorageClass datamover-noclone does not support cloning.*--no-clone/);
+    assert.equal(await managedLeftovers(ns.name), '');
+  });
+
+  describe('interruptions', () => {
+    // Many 1 MiB files, 1 MiB staging batches and rclone's bandwidth limit: the
+    // backpressure holds the pod-side tar for many seconds, long enough to interrupt it.
+    const slow = ['--env', 'RCLONE_BWLIMIT=2M', '--staging-cap', '1Mi'];
+    function writeManyFiles(root: string): void {
+      mkdirSync(join(root, 'many'));
+      for (let i = 0; i < 40; i++) writeFileSync(join(root, 'many', `part-${i}.bin`), randomBytes(1024 * 1024));
+    }
+
+    async function waitForHelperPod(namespace: string): Promise<string> {
+      for (let i = 0; i < 200; i++) {
+        const pods = String((await kubectl(['get', 'pods', '-n', namespace, '-l', 'app.kubernetes.io/managed-by=kubectl-datamover', '-o', 'jsonpath={.items[*].metadata.name}'])).stdout).trim();
+        if (pods) return pods;
+        await sleep(100);
+      }
+      throw new Error('no helper pod appeared');
+    }
+
+    it('Ctrl-C (SIGINT) stops the run and removes the helper pod and the clone', async () => {
+      writeManyFiles(source);
+      await createStorageSecret(ns.name);
+      const run = execa(join(REPO_ROOT, 'bin', 'kubectl-datamover'), ['backup', 'data', '--secret', 's3', '-n', ns.name, ...slow], { env: userEnv(), extendEnv: false, reject: false });
+      await waitForHelperPod(ns.name);
+      await sleep(1500);
+      run.kill('SIGINT');
+      const result = await run;
+      assert.equal(result.exitCode, 1);
+      assert.match(String(result.stderr), /error: interrupted by SIGINT/);
+      assert.equal(await managedLeftovers(ns.name), '');
+    });
+
+    it('a stream cut mid-file (the pod-side tar killed) fails clearly; no partial object under a final name', async () => {
+      writeManyFiles(source);
+      await createStorageSecret(ns.name);
+      const run = backup(ns.name, ['data', '--secret', 's3', ...slow]);
+      await waitForHelperPod(ns.name);
+      // Secrets never appear in rclone's command line.
+      await sleep(3000);
+      const { stdout: cmdlines } = await execa('sh', ['-c', 'cat /proc/[0-9]*/cmdline 2>/dev/null | tr "\\0" " "'], { reject: false });
+      assert.ok(String(cmdlines).includes('rclone'), 'rclone was not running');
+      assert.ok(!String(cmdlines).includes(bed().s3.secretAccessKey), 'the secret key is on a command line');
+      // The bed runs pod-side commands as local processes: kill the helper's tar mid-stream.
+      await execa('pkill', ['-f', 'tar -c -f - --no-recursion'], { reject: false });
+      const result = await run;
+      assert.equal(result.exitCode, 1);
+      assert.match(String(result.stderr), /error: (the exec stream|the stream from the pod|tar in the helper pod)/);
+      const expected = expectedObjects(source);
+      for (const [key, hash] of Object.entries(objectsIn(bucketPath()))) assert.equal(hash, expected[key], `partial object ${key}`);
+      assert.equal(await managedLeftovers(ns.name), '');
+    });
+  });
+});

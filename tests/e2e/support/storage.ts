@@ -1,0 +1,58 @@
+// The bed's S3 side as tests see it: an operator-shaped Secret for a
+// namespace, and what arrived in the server's bucket folder.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { applyYaml, bed } from './bed.ts';
+import { snapshot } from './tree.ts';
+
+export async function createStorageSecret(namespace: string, name = 's3', overrides: Record<string, string | undefined> = {}): Promise<void> {
+  const s3 = bed().s3;
+  const data: Record<string, string | undefined> = {
+    AWS_ACCESS_KEY_ID: s3.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+    AWS_REGION: s3.region,
+    BUCKET_HOST: '127.0.0.1',
+    BUCKET_PORT: String(s3.port),
+    BUCKET_NAME: s3.bucket,
+    TLS_HOST: 'false',
+    ...overrides,
+  };
+  const lines = Object.entries(data).filter(([, v]) => v !== undefined).map(([k, v]) => `  ${k}: ${JSON.stringify(v)}`);
+  await applyYaml(`apiVersion: v1\nkind: Secret\nmetadata: {name: ${name}, namespace: ${namespace}}\nstringData:\n${lines.join('\n')}\n`);
+}
+
+/** The bucket folder a backup was written to (the server keeps objects as files). */
+export function bucketPath(...parts: string[]): string {
+  return join(bed().s3.dataDir, bed().s3.bucket, ...parts);
+}
+
+/**
+ * What a tree should look like in the bucket: regular files with their bytes,
+ * symlinks as rclone's "<name>.rclonelink" objects holding the target.
+ */
+export function expectedObjects(source: string): Record<string, string> {
+  const objects: Record<string, string> = {};
+  for (const [path, entry] of Object.entries(snapshot(source))) {
+    if (entry.type === 'file') objects[path] = entry.sha256!;
+    if (entry.type === 'symlink') objects[`${path}.rclonelink`] = sha256(entry.target!);
+  }
+  return objects;
+}
+
+export function objectsIn(folder: string, options: { exclude?: RegExp } = {}): Record<string, string> {
+  if (!existsSync(folder)) return {};
+  const objects: Record<string, string> = {};
+  for (const [path, entry] of Object.entries(snapshot(folder))) {
+    if (entry.type === 'file' && !options.exclude?.test(path)) objects[path] = entry.sha256!;
+  }
+  return objects;
+}
+
+export function readObject(folder: string, key: string): string {
+  return readFileSync(join(folder, key), 'utf8');
+}
+
+import { createHash } from 'node:crypto';
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
