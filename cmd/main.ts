@@ -4,12 +4,23 @@ import { addGlobalFlags } from './root.ts';
 import { versionCommand } from './version.ts';
 import { completionCommand } from './completion.ts';
 import { backupCommand } from './backup.ts';
+import { createCommand } from './create.ts';
+import { statusCommand } from './status.ts';
+import { logsCommand } from './logs.ts';
+import { deleteCommand, resumeScheduleCommand, runNowCommand, suspendScheduleCommand } from './schedule-actions.ts';
 import { formatErrorLine, formatErrorTrace, exitCodeOf, TRACE_VERBOSITY, UsageError } from '../lib/errors.ts';
 
 export async function main(args: string[]): Promise<number> {
   const cli = addGlobalFlags(yargs(args))
     .scriptName('kubectl datamover')
     .usage('Back up PersistentVolumeClaims to S3-compatible storage, with the DataMover operator or locally through the Kubernetes API.\n\nUsage: $0 <command> [flags]')
+    .command(createCommand)
+    .command(statusCommand)
+    .command(logsCommand)
+    .command(deleteCommand)
+    .command(suspendScheduleCommand)
+    .command(resumeScheduleCommand)
+    .command(runNowCommand)
     .command(backupCommand)
     .command(versionCommand)
     .command(completionCommand)

@@ -73,7 +73,9 @@ export async function streamAndUpload(request: TransferRequest): Promise<Transfe
     if (exec.exitCode !== 0) {
       throw new UserError(`tar in the helper pod failed (exit code ${exec.exitCode}): ${lastLine(exec.stderrTail)}`, 'check the files are readable by the helper pod, then run again');
     }
-    await unpacked;
+    await unpacked.catch((err: unknown) => {
+      throw err instanceof UserError ? err : new UserError(`the stream from the pod was cut or corrupted (${(err as Error).message})`, 'nothing was reported as backed up; run the command again', { cause: err });
+    });
     await staging.finish();
     checkComplete(request, staging.received, staging.receivedBytes, expectedBytes);
     return { files: staging.received.size, bytes: staging.receivedBytes, channelBytes: exec.stdoutBytes };

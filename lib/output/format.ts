@@ -15,7 +15,21 @@ export function parseOutputFormat<F extends OutputFormat>(value: string | undefi
 }
 
 export async function renderStructured(value: unknown, format: 'json' | 'yaml'): Promise<string> {
+  value = withoutManagedFields(value);
   if (format === 'json') return `${JSON.stringify(value, null, 2)}\n`;
   const { dumpYaml } = await import('@kubernetes/client-node');
   return dumpYaml(value);
+}
+
+/** Like kubectl, leave managedFields out of printed objects. */
+function withoutManagedFields(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutManagedFields);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value as Record<string, unknown>)
+        .filter(([key]) => key !== 'managedFields')
+        .map(([key, inner]) => [key, withoutManagedFields(inner)]),
+    );
+  }
+  return value;
 }

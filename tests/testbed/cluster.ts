@@ -69,7 +69,7 @@ options:
   etcdBinary: ${tools.etcd}
   kubeAuthorization: true
   kubeAdmission: true
-  enableCRDs: [Exec, PortForward]
+  enableCRDs: [Exec, PortForward, Logs]
 `);
   kwokctl(paths, ['create', 'cluster', '--config', paths.kwokConfig, '--wait', '3m']);
 }

@@ -1,0 +1,41 @@
+// delete, suspend, resume and run-now: small verbs on existing objects.
+import type { CommandModule } from 'yargs';
+import { contextFrom, type GlobalArgs } from './root.ts';
+
+type NameArgs = GlobalArgs & { name: string };
+
+export const deleteCommand: CommandModule<GlobalArgs, NameArgs & { schedule: boolean }> = {
+  command: 'delete <name>',
+  describe: 'Delete a DataMover (or, with --schedule, a DataMoverSchedule)',
+  builder: (yargs) =>
+    yargs.positional('name', { type: 'string', demandOption: true }).option('schedule', { type: 'boolean', default: false, describe: 'Delete the DataMoverSchedule of that name' }),
+  handler: async (argv) => {
+    const { runDelete } = await import('../lib/operator/commands.ts');
+    await runDelete(contextFrom(argv), argv.name, argv.schedule);
+  },
+};
+
+function suspendCommand(verb: 'suspend' | 'resume'): CommandModule<GlobalArgs, NameArgs> {
+  return {
+    command: `${verb} <name>`,
+    describe: verb === 'suspend' ? 'Suspend a DataMoverSchedule' : 'Resume a suspended DataMoverSchedule',
+    builder: (yargs) => yargs.positional('name', { type: 'string', demandOption: true }),
+    handler: async (argv) => {
+      const { runSuspend } = await import('../lib/operator/commands.ts');
+      await runSuspend(contextFrom(argv), argv.name, verb === 'suspend');
+    },
+  };
+}
+
+export const suspendScheduleCommand = suspendCommand('suspend');
+export const resumeScheduleCommand = suspendCommand('resume');
+
+export const runNowCommand: CommandModule<GlobalArgs, NameArgs> = {
+  command: 'run-now <name>',
+  describe: 'Create a one-off DataMover from a DataMoverSchedule\'s spec',
+  builder: (yargs) => yargs.positional('name', { type: 'string', demandOption: true, describe: 'The DataMoverSchedule' }),
+  handler: async (argv) => {
+    const { runRunNow } = await import('../lib/operator/commands.ts');
+    await runRunNow(contextFrom(argv), argv.name);
+  },
+};

@@ -1,0 +1,64 @@
+// Reading and writing DataMover and DataMoverSchedule objects.
+import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import type { KubeConnection } from '../kube/connection.ts';
+import { apiStatusCode } from '../kube/api-errors.ts';
+import { UserError } from '../errors.ts';
+import { DATAMOVERS, SCHEDULES, type DataMover, type DataMoverSchedule } from './resources.ts';
+
+type Kind = typeof DATAMOVERS | typeof SCHEDULES;
+
+const resourceOf = (kind: Kind) => `${kind.plural}.${kind.group}`;
+
+/** Whether the operator's API is served: listing in the namespace answers 404 when the CRD is not installed. */
+export async function operatorInstalled(kube: KubeConnection, namespace: string): Promise<boolean> {
+  const api = kube.config.makeApiClient(CustomObjectsApi);
+  try {
+    await api.listNamespacedCustomObject({ ...DATAMOVERS, namespace, limit: 1 });
+    return true;
+  } catch (err) {
+    if (apiStatusCode(err) === 404) return false;
+    throw (await import('../kube/api-errors.ts')).describeApiError(err, { verb: 'list', resource: resourceOf(DATAMOVERS), namespace, server: kube.server });
+  }
+}
+
+export function operatorMissing(): UserError {
+  return new UserError('the DataMover operator is not installed in this cluster (its CRDs are not served)', 'install the operator, or use local mode: kubectl datamover backup PVC --secret S');
+}
+
+export async function getObject<T>(kube: KubeConnection, kind: Kind, namespace: string, name: string): Promise<T | undefined> {
+  const api = kube.config.makeApiClient(CustomObjectsApi);
+  try {
+    return (await api.getNamespacedCustomObject({ ...kind, namespace, name })) as T;
+  } catch (err) {
+    if (apiStatusCode(err) === 404) return undefined;
+    throw (await import('../kube/api-errors.ts')).describeApiError(err, { verb: 'get', resource: resourceOf(kind), name, namespace, server: kube.server });
+  }
+}
+
+export async function createObject<T extends DataMover | DataMoverSchedule>(kube: KubeConnection, kind: Kind, object: T, dryRun = false): Promise<T> {
+  const api = kube.config.makeApiClient(CustomObjectsApi);
+  const namespace = object.metadata.namespace!;
+  return (await kube.call({ verb: 'create', resource: resourceOf(kind), name: object.metadata.name, namespace }, () =>
+    api.createNamespacedCustomObject({ ...kind, namespace, body: object, dryRun: dryRun ? 'All' : undefined }),
+  )) as T;
+}
+
+export async function listObjects<T>(kube: KubeConnection, kind: Kind, namespace: string | undefined): Promise<T[]> {
+  const api = kube.config.makeApiClient(CustomObjectsApi);
+  const list = (await kube.call({ verb: 'list', resource: resourceOf(kind), namespace }, () =>
+    namespace ? api.listNamespacedCustomObject({ ...kind, namespace }) : api.listClusterCustomObject(kind),
+  )) as { items: T[] };
+  return list.items;
+}
+
+export async function deleteObject(kube: KubeConnection, kind: Kind, namespace: string, name: string): Promise<void> {
+  const api = kube.config.makeApiClient(CustomObjectsApi);
+  await kube.call({ verb: 'delete', resource: resourceOf(kind), name, namespace }, () => api.deleteNamespacedCustomObject({ ...kind, namespace, name }));
+}
+
+export async function patchSchedule(kube: KubeConnection, namespace: string, name: string, spec: Partial<DataMoverSchedule['spec']>): Promise<void> {
+  const api = kube.config.makeApiClient(CustomObjectsApi);
+  await kube.call({ verb: 'patch', resource: resourceOf(SCHEDULES), name, namespace }, () =>
+    api.patchNamespacedCustomObject({ ...SCHEDULES, namespace, name, body: { spec } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch)),
+  );
+}

@@ -1,0 +1,60 @@
+// The operator cannot run on the bed, so tests play it: they make the clone
+// and the Job the way the operator does, give the Job pod a log (a kwok Logs
+// resource), and write the DataMover's status subresource.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { applyYaml, bed, kubectl } from './bed.ts';
+
+export async function setPhase(namespace: string, name: string, phase: string, restoredPvcName?: string): Promise<void> {
+  const status = { phase, ...(restoredPvcName ? { restoredPvcName } : {}) };
+  await kubectl(['patch', 'datamover', name, '-n', namespace, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status })]);
+}
+
+/** What the operator makes for a DataMover: the clone, then Job verify-<clone> whose pod logs `logLines`. */
+export async function makeCloneAndJob(namespace: string, pvc: string, secret: string, logLines: string[]): Promise<{ clone: string; job: string; pod: string }> {
+  const clone = `${pvc}-cloned-${Math.floor(Date.now() / 1000)}`;
+  const job = `verify-${clone}`;
+  await applyYaml(`apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: ${clone}, namespace: ${namespace}}
+spec:
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 1Gi}}
+  dataSource: {kind: PersistentVolumeClaim, name: ${pvc}}
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: ${job}, namespace: ${namespace}}
+spec:
+  backoffLimit: 2
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+      - name: rclone
+        image: ghcr.io/qjoly/datamover-rclone:latest
+        workingDir: /data
+        envFrom: [{secretRef: {name: ${secret}}}]
+        volumeMounts: [{name: data, mountPath: /data/}]
+      volumes: [{name: data, persistentVolumeClaim: {claimName: ${clone}}}]
+`);
+  let pod = '';
+  for (let i = 0; i < 100 && !pod; i++) {
+    pod = String((await kubectl(['get', 'pods', '-n', namespace, '-l', `job-name=${job}`, '-o', 'jsonpath={.items[0].metadata.name}'], { reject: false })).stdout).trim();
+    if (!pod) await new Promise((r) => setTimeout(r, 100));
+  }
+  const logDir = join(bed().dir, 'pod-logs');
+  mkdirSync(logDir, { recursive: true });
+  const logFile = join(logDir, `${namespace}-${pod}.log`);
+  // The container runtime's (CRI) log format, which kwok parses as a kubelet does.
+  writeFileSync(logFile, logLines.map((l) => `${new Date().toISOString()} stdout F ${l}\n`).join(''));
+  await applyYaml(`apiVersion: kwok.x-k8s.io/v1alpha1
+kind: Logs
+metadata: {name: ${pod}, namespace: ${namespace}}
+spec:
+  logs:
+  - containers: [rclone]
+    logsFile: ${logFile}
+`);
+  return { clone, job, pod };
+}
