@@ -110,7 +110,8 @@ function checkComplete(request: TransferRequest, received: Map<string, { md5?: s
  */
 function nodeWritableFor(extract: tar.Extract): Writable {
   return new Writable({
-    highWaterMark: 1024 * 1024,
+    // Large enough that the websocket is not paused and resumed every few frames.
+    highWaterMark: 8 * 1024 * 1024,
     write(chunk: Buffer, _encoding, done) {
       if (extract.write(chunk)) done();
       else extract.once('drain', () => done());

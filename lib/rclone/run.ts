@@ -36,6 +36,8 @@ const KNOWN_ERRORS: Array<[RegExp, string, string]> = [
  */
 export function rcloneEnv(ctx: RcloneContext, inherited: NodeJS.ProcessEnv = process.env): Record<string, string | undefined> {
   const env: Record<string, string | undefined> = { ...inherited, ...ctx.destination.env, ...ctx.extraEnv };
+  // Many small objects are latency-bound: more parallel uploads than rclone's 4.
+  env.RCLONE_TRANSFERS ??= '8';
   if (env.AWS_CA_BUNDLE) {
     env.RCLONE_CA_CERT ??= env.AWS_CA_BUNDLE;
     delete env.AWS_CA_BUNDLE;

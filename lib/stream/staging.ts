@@ -6,11 +6,13 @@
 // stream instead of filling memory.
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, rm, symlink, utimes } from 'node:fs/promises';
+import { mkdir, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join, normalize, sep } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Header } from 'tar-stream';
+
+const SMALL_FILE_BYTES = 256 * 1024;
 
 export interface StagingOptions {
   root: string;
@@ -33,6 +35,7 @@ export class StagingUploader {
   private batchEntries = 0;
   private inFlight: Promise<void> | undefined;
   private failure: unknown;
+  private readonly dirs = new Set<string>();
   private readonly options: StagingOptions;
 
   constructor(options: StagingOptions) {
@@ -45,18 +48,28 @@ export class StagingUploader {
     const name = safeRelative(header.name);
     const path = join(this.batchDir, name);
     if (header.type === 'file' || header.type === 'contiguous-file') {
-      await mkdir(dirname(path), { recursive: true });
+      await this.ensureDir(dirname(path));
       const hash = createHash('md5');
-      const tap = new Transform({ transform(chunk: Buffer, _enc, done) { hash.update(chunk); done(null, chunk); } });
-      await pipeline(stream, tap, createWriteStream(path, { mode: 0o600 }));
+      const size = header.size ?? 0;
+      if (size <= SMALL_FILE_BYTES) {
+        // Small files: one buffer and one write, instead of a stream per file.
+        const chunks: Buffer[] = [];
+        for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(chunk);
+        const data = Buffer.concat(chunks);
+        hash.update(data);
+        await writeFile(path, data, { mode: 0o600 });
+      } else {
+        const tap = new Transform({ transform(chunk: Buffer, _enc, done) { hash.update(chunk); done(null, chunk); } });
+        await pipeline(stream, tap, createWriteStream(path, { mode: 0o600, highWaterMark: 1024 * 1024 }));
+      }
       const mtime = header.mtime ?? new Date();
       await utimes(path, mtime, mtime);
-      this.received.set(name, { md5: hash.digest('hex'), size: header.size ?? 0 });
+      this.received.set(name, { md5: hash.digest('hex'), size });
       this.batchBytes += header.size ?? 0;
       this.receivedBytes += header.size ?? 0;
     } else if (header.type === 'symlink') {
       stream.resume();
-      await mkdir(dirname(path), { recursive: true });
+      await this.ensureDir(dirname(path));
       await symlink(header.linkname ?? '', path);
       this.received.set(name, { size: Buffer.byteLength(header.linkname ?? '') });
     } else {
@@ -90,7 +103,14 @@ export class StagingUploader {
     await this.newBatch();
   }
 
+  private async ensureDir(dir: string): Promise<void> {
+    if (this.dirs.has(dir)) return;
+    await mkdir(dir, { recursive: true });
+    this.dirs.add(dir);
+  }
+
   private async newBatch(): Promise<void> {
+    this.dirs.clear();
     this.batchDir = join(this.options.root, `batch-${this.batch++}`);
     this.batchBytes = 0;
     this.batchEntries = 0;

@@ -1,0 +1,96 @@
+// Benchmark of local mode on the bed (not a test: it prints figures).
+// For each data set it measures, in the same run:
+//   channel  - `kubectl exec <pod> -- tar -c .` to /dev/null: what the exec channel can carry
+//   by hand  - `kubectl cp` to a folder, then `rclone sync` to the bucket
+//   plugin   - `kubectl datamover backup` (and its peak RSS)
+// and a re-run after 1% of the files changed.
+// Sizes scale with BENCH_SCALE (default 1: 2 GiB and 10,000 files).
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { down, readBed, up } from '../tests/testbed/bed.ts';
+import { REPO_ROOT } from '../tests/testbed/paths.ts';
+
+const scale = Number(process.env.BENCH_SCALE ?? '1');
+const startedHere = !readBed();
+const bed = readBed() ?? (await up((l) => process.stderr.write(`[testbed] ${l}\n`)));
+const env = { ...process.env, KUBECONFIG: bed.kubeconfig, PATH: `${join(REPO_ROOT, 'bin')}:${join(bed.kubectl, '..')}:${process.env.PATH}` };
+const ns = `bench-${randomBytes(2).toString('hex')}`;
+const kubectl = (args: string[], input?: string) => execa('kubectl', args, { env, input });
+const rcloneEnv = {
+  ...env,
+  RCLONE_CONFIG_BENCH_TYPE: 's3', RCLONE_CONFIG_BENCH_PROVIDER: 'Other', RCLONE_CONFIG_BENCH_ENDPOINT: bed.s3.endpoint,
+  RCLONE_CONFIG_BENCH_ACCESS_KEY_ID: bed.s3.accessKeyId, RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY: bed.s3.secretAccessKey, RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE: 'true',
+};
+delete (rcloneEnv as Record<string, unknown>).AWS_CA_BUNDLE;
+
+async function timed<T>(fn: () => Promise<T>): Promise<[number, T]> {
+  const start = process.hrtime.bigint();
+  const result = await fn();
+  return [Number(process.hrtime.bigint() - start) / 1e9, result];
+}
+
+async function volume(name: string): Promise<string> {
+  await kubectl(['apply', '-n', ns, '-f', '-'], `apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: ${name}}\nspec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 10Gi}}}\n`);
+  await kubectl(['wait', '-n', ns, '--for=jsonpath={.status.phase}=Bound', `pvc/${name}`]);
+  const pv = (await kubectl(['get', 'pvc', name, '-n', ns, '-o', 'jsonpath={.spec.volumeName}'])).stdout;
+  return (await kubectl(['get', 'pv', pv, '-o', 'jsonpath={.spec.hostPath.path}'])).stdout;
+}
+
+async function reader(pvc: string): Promise<string> {
+  const pod = `reader-${pvc}`;
+  await kubectl(['apply', '-n', ns, '-f', '-'], `apiVersion: v1\nkind: Pod\nmetadata: {name: ${pod}}\nspec:\n  containers: [{name: main, image: busybox, workingDir: /data, volumeMounts: [{name: d, mountPath: /data, readOnly: true}]}]\n  volumes: [{name: d, persistentVolumeClaim: {claimName: ${pvc}, readOnly: true}}]\n`);
+  await kubectl(['wait', '-n', ns, '--for=condition=Ready', `pod/${pod}`, '--timeout=60s']);
+  return pod;
+}
+
+async function plugin(pvc: string): Promise<{ seconds: number; rssMb: number; result: { channelBytes: number; bytesSent: number; filesSent: number } }> {
+  const timeFile = join(tmpdir(), `bench-time-${pvc}`);
+  const [seconds, run] = await timed(() =>
+    execa('/usr/bin/time', ['-f', '%M', '-o', timeFile, process.execPath, join(REPO_ROOT, 'bin', 'kubectl-datamover'), 'backup', pvc, '-n', ns, '--secret', 's3', '-o', 'json'], { env }),
+  );
+  return { seconds, rssMb: Number(readFileSync(timeFile, 'utf8').trim().split('\n').pop()) / 1024, result: JSON.parse(run.stdout) };
+}
+
+const rows: string[][] = [];
+const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
+const ratio = (a: number, b: number) => (a / b).toFixed(2);
+
+try {
+  await kubectl(['create', 'namespace', ns]);
+  await kubectl(['apply', '-n', ns, '-f', '-'], `apiVersion: v1\nkind: Secret\nmetadata: {name: s3}\nstringData: {AWS_ACCESS_KEY_ID: "${bed.s3.accessKeyId}", AWS_SECRET_ACCESS_KEY: "${bed.s3.secretAccessKey}", BUCKET_HOST: 127.0.0.1, BUCKET_PORT: "${bed.s3.port}", BUCKET_NAME: ${bed.s3.bucket}, TLS_HOST: "false"}\n`);
+
+  const sets = [
+    { name: 'large', label: `(a) ${Math.round(2048 * scale)} MiB in 4 large files`, fill: (dir: string) => { for (let i = 0; i < 4; i++) writeFileSync(join(dir, `blob-${i}.bin`), randomBytes(Math.round(512 * scale) * 1024 * 1024)); } },
+    { name: 'small', label: `(b) ${Math.round(10000 * scale)} files of 4 KiB`, fill: (dir: string) => { for (let d = 0; d < 100; d++) { mkdirSync(join(dir, `d${d}`)); for (let i = 0; i < Math.round(100 * scale); i++) writeFileSync(join(dir, `d${d}`, `f${i}.dat`), randomBytes(4096)); } } },
+  ];
+  for (const set of sets) {
+    const dir = await volume(set.name);
+    set.fill(dir);
+    const pod = await reader(set.name);
+    const [channel] = await timed(() => execa('kubectl', ['exec', '-n', ns, pod, '--', 'tar', '-c', '.'], { env, stdout: 'ignore' }));
+    const local = mkdtempSync(join(tmpdir(), 'bench-byhand-'));
+    const [copy] = await timed(() => execa('kubectl', ['cp', `${ns}/${pod}:.`, local], { env }));
+    const [sync] = await timed(() => execa(bed.rcloneNew, ['sync', local, `BENCH:${bed.s3.bucket}/byhand-${set.name}`], { env: rcloneEnv }));
+    rmSync(local, { recursive: true, force: true });
+    const full = await plugin(set.name);
+    rows.push([set.label, 'channel limit (kubectl exec tar)', channel.toFixed(1), '1.00', '']);
+    rows.push([set.label, 'by hand (kubectl cp + rclone sync)', (copy + sync).toFixed(1), ratio(copy + sync, channel), '']);
+    rows.push([set.label, 'kubectl datamover backup', full.seconds.toFixed(1), ratio(full.seconds, channel), `${mb(full.result.channelBytes)} MiB on the channel, peak RSS ${full.rssMb.toFixed(0)} MB; ${ratio(full.seconds, copy + sync)}x by-hand time`]);
+
+    if (set.name === 'small') {
+      // (c) 1% of the files change
+      for (let d = 0; d < 100; d++) writeFileSync(join(dir, `d${d}`, 'f0.dat'), randomBytes(4096));
+      const rerun = await plugin(set.name);
+      rows.push(['(c) re-run after 1% changed', 'kubectl datamover backup', rerun.seconds.toFixed(1), ratio(rerun.seconds, channel), `${rerun.result.filesSent} files sent, ${(100 * rerun.result.channelBytes / Math.max(full.result.channelBytes, 1)).toFixed(2)}% of the full run's channel bytes, ${ratio(rerun.seconds, full.seconds)}x the full run's time, peak RSS ${rerun.rssMb.toFixed(0)} MB`]);
+    }
+  }
+  const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i]!.length), ['data set', 'method', 'seconds', 'x channel'][i]!.length));
+  const line = (r: string[]) => r.map((c, i) => (i < 4 ? c.padEnd(widths[i]!) : c)).join('  ');
+  process.stdout.write(`\n${line(['data set', 'method', 'seconds', 'x channel', 'notes'])}\n${rows.map(line).join('\n')}\n`);
+} finally {
+  await kubectl(['delete', 'namespace', ns, '--wait=false']).catch(() => undefined);
+  if (startedHere) await down();
+}
