@@ -1,20 +1,8 @@
 import type { Argv, CommandModule } from 'yargs';
 import { contextFrom, type GlobalArgs } from './root.ts';
+import type { BackupFlags } from '../lib/backup/command.ts';
 
-export interface BackupArgs extends GlobalArgs {
-  pvc: string;
-  secret?: string;
-  remote?: string;
-  'timestamp-prefix': boolean;
-  env: string[];
-  clone: boolean;
-  'keep-clone': boolean;
-  'helper-image'?: string;
-  rclone: string;
-  timeout: string;
-  'staging-cap': string;
-  'staging-dir'?: string;
-}
+export type BackupArgs = GlobalArgs & BackupFlags;
 
 export function addLocalBackupFlags<T>(yargs: Argv<T>) {
   return yargs

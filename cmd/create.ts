@@ -1,24 +1,10 @@
 import type { Argv, CommandModule } from 'yargs';
 import { contextFrom, type GlobalArgs } from './root.ts';
-import { addLocalBackupFlags, type BackupArgs } from './backup.ts';
+import { addLocalBackupFlags } from './backup.ts';
+import type { BackupFlags } from '../lib/backup/command.ts';
+import type { CreateCommandFlags } from '../lib/operator/commands.ts';
 
-interface CreateArgs extends Omit<BackupArgs, 'pvc'> {
-  name: string;
-  pvc: string;
-  'delete-clone-after': boolean;
-  'env-from-configmap': string[];
-  'env-from-secret': string[];
-  image?: string;
-  'pull-policy'?: string;
-  schedule?: string;
-  suspend: boolean;
-  'keep-successful': number;
-  'keep-failed': number;
-  'dry-run'?: string;
-  'skip-preflight': boolean;
-  wait: boolean;
-  mode?: string;
-}
+type CreateArgs = GlobalArgs & Omit<BackupFlags, 'pvc'> & CreateCommandFlags;
 
 export const createCommand: CommandModule<GlobalArgs, CreateArgs> = {
   command: 'create <name>',

@@ -80,7 +80,7 @@ k8s_ldflags() {
   echo "-s -w -X $p.gitVersion=$v -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z"
 }
 
-want=("$@"); [[ ${#want[@]} == 0 ]] && want=(kubernetes etcd kwok rclone)
+want=("$@"); [[ ${#want[@]} == 0 ]] && want=(kubernetes etcd kwok rclone krew)
 for tool in "${want[@]}"; do
   case $tool in
     kubernetes) build kubernetes "$K8S_VERSION" setup_kubernetes "$(k8s_ldflags)" \
@@ -91,7 +91,8 @@ for tool in "${want[@]}"; do
         sigs.k8s.io/kwok/cmd/kwok sigs.k8s.io/kwok/cmd/kwokctl ;;
     rclone) build rclone "$RCLONE_VERSION" setup_module "-s -w -X github.com/rclone/rclone/fs.Version=$RCLONE_VERSION" \
         github.com/rclone/rclone ;;
-    krew) build krew "$KREW_VERSION" setup_module "-s -w" sigs.k8s.io/krew/cmd/krew ;;
+    krew) build krew "$KREW_VERSION" setup_module "-s -w -X sigs.k8s.io/krew/internal/version.gitTag=$KREW_VERSION" \
+        sigs.k8s.io/krew/cmd/krew=kubectl-krew sigs.k8s.io/krew/cmd/validate-krew-manifest ;;
     *) log "unknown tool: $tool"; exit 2 ;;
   esac
 done

@@ -1,0 +1,56 @@
+// The release path: the packaged binary for this machine, its krew manifest
+// validated by krew's own validate-krew-manifest, installed by the real krew
+// into a temporary KREW_ROOT, and run from krew's bin folder with no Node on PATH.
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { bed } from './support/bed.ts';
+import { REPO_ROOT } from '../testbed/paths.ts';
+import { hostPlatform } from '../../krew-manifest/platforms.ts';
+
+const KREW_BIN = process.env.DATAMOVER_KREW_BIN!;
+
+describe('krew release', () => {
+  let dir: string;
+  let release: string;
+  before(async function () {
+    this.timeout(600_000);
+    dir = mkdtempSync(join(tmpdir(), 'datamover-krew-'));
+    release = join(dir, 'release');
+    await execa(process.execPath, [join(REPO_ROOT, 'scripts', 'package.ts'), '--platforms', 'host', '--out', release], { stdio: 'inherit' });
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('passes krew\'s validate-krew-manifest', async () => {
+    const result = await execa(join(KREW_BIN, 'validate-krew-manifest'), ['-manifest', join(release, 'datamover.yaml'), '-skip-install'], { reject: false, all: true });
+    assert.equal(result.exitCode, 0, String(result.all));
+  });
+
+  it('installs with kubectl krew from the manifest and archive, and runs with no Node on PATH', async () => {
+    // A PATH with kubectl and kubectl-krew only: no node anywhere.
+    const tools = join(dir, 'tools');
+    mkdirSync(tools);
+    copyFileSync(bed().kubectl, join(tools, 'kubectl'));
+    symlinkSync(join(KREW_BIN, 'kubectl-krew'), join(tools, 'kubectl-krew'));
+    const krewRoot = join(dir, 'krew-root');
+    const env = { KREW_ROOT: krewRoot, PATH: `${join(krewRoot, 'bin')}:${tools}`, HOME: dir };
+    const noNode = await execa('/bin/sh', ['-c', 'command -v node'], { env, extendEnv: false, reject: false });
+    assert.notEqual(noNode.exitCode, 0, 'node is on the test PATH');
+
+    const archive = join(release, hostPlatform().archive);
+    const install = await execa('kubectl', ['krew', 'install', `--manifest=${join(release, 'datamover.yaml')}`, `--archive=${archive}`], { env, extendEnv: false, reject: false, all: true });
+    assert.equal(install.exitCode, 0, String(install.all));
+
+    const version = await execa('kubectl', ['datamover', 'version', '--client', '-o', 'json'], { env, extendEnv: false, reject: false, all: true });
+    assert.equal(version.exitCode, 0, String(version.all));
+    const info = JSON.parse(String(version.stdout));
+    assert.match(info.clientVersion.version, /^v\d+\.\d+\.\d+$/);
+    assert.match(info.clientVersion.gitCommit, /^[0-9a-f]{7,}$|^unknown$/);
+
+    const help = await execa('kubectl', ['datamover', '--help'], { env, extendEnv: false, reject: false });
+    assert.equal(help.exitCode, 0);
+    assert.match(String(help.stdout), /kubectl datamover backup <pvc>/);
+  });
+});
