@@ -8,8 +8,8 @@ import { parseStorageSecret } from '../destination/storage-secret.ts';
 import { destinationFromRemote, destinationFromSecret, type Destination } from '../destination/destination.ts';
 import { runRclone, type RcloneContext } from '../rclone/run.ts';
 
-export async function resolveDestination(kube: KubeConnection, namespace: string, source: { secret?: string; remote?: string }): Promise<Destination> {
-  if (source.remote) return destinationFromRemote(source.remote);
+export async function resolveDestination(kube: KubeConnection | undefined, namespace: string, source: { secret?: string; remote?: string }): Promise<Destination> {
+  if (source.remote || !kube) return destinationFromRemote(source.remote ?? '');
   const core = kube.config.makeApiClient(CoreV1Api);
   const name = source.secret!;
   const secret = await kube.call({ verb: 'get', resource: 'secrets', name, namespace }, () => core.readNamespacedSecret({ name, namespace }));

@@ -17,13 +17,15 @@ import { LAST_BACKUP_ANNOTATION, runLabels } from '../kube/labels.ts';
 import { findRclone } from '../rclone/binary.ts';
 import { listRemoteFiles, listRemoteFolders } from '../rclone/listing.ts';
 import { runRclone, type RcloneContext } from '../rclone/run.ts';
-import { runTarget, timestampFolder, TIMESTAMP_FOLDER_PATTERN, type Destination } from '../destination/destination.ts';
+import { joinRemote, runTarget, timestampFolder, TIMESTAMP_FOLDER_PATTERN, type Destination } from '../destination/destination.ts';
 import { captureFromPod } from '../stream/exec-channel.ts';
 import { LIST_COMMAND, MD5_COMMAND, nulList, parseListing, parseMd5Output, type PodFile } from '../stream/pod-files.ts';
 import { createFlow, runFlow, type Step } from '../flow/runner.ts';
 import type { ProgressRenderer } from '../progress/renderer.ts';
 import { formatBytes } from '../format/size.ts';
 import { objectKey, planTransfer, type TransferPlan } from './plan.ts';
+import { buildManifest, MANIFEST_NAME } from './manifest.ts';
+import { readManifest } from '../rclone/manifest-io.ts';
 import { checkDestinationWritable, resolveDestination } from './destination-check.ts';
 import { streamAndUpload } from './transfer.ts';
 import { Readable } from 'node:stream';
@@ -216,6 +218,18 @@ export async function runLocalBackup(kube: KubeConnection, options: LocalBackupO
         if (!state.plan!.delete.length) return 'none';
         await runRclone(state.rclone!, ['delete', target(), '--files-from-raw', '-', '--no-traverse'], { input: `${state.plan!.delete.join('\n')}\n`, what: 'deleting removed files' });
         return `${state.plan!.delete.length} files`;
+      },
+    },
+    {
+      title: 'Write the backup manifest',
+      run: async () => {
+        // Keep the MD5s of unchanged files from the previous manifest, if any.
+        const previous = await readManifest(state.rclone!, folder && state.previousFolder ? runTarget(state.destination!, state.previousFolder) : target());
+        const md5 = new Map(previous?.entries.filter((e) => e.md5).map((e) => [e.path, e.md5!]) ?? []);
+        for (const [path, sum] of state.podMd5!) md5.set(path, sum);
+        const manifest = buildManifest(state.files!, md5, { createdAt: now.toISOString(), namespace, pvc: options.pvc });
+        await runRclone(state.rclone!, ['rcat', joinRemote(target(), MANIFEST_NAME)], { input: JSON.stringify(manifest), what: 'writing the backup manifest' });
+        return `${manifest.entries.length} entries`;
       },
     },
     {

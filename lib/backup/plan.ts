@@ -5,6 +5,7 @@
 // object "<name>.rclonelink" holding the target.
 import type { PodFile } from '../stream/pod-files.ts';
 import type { RemoteFile } from '../rclone/listing.ts';
+import { MANIFEST_NAME } from './manifest.ts';
 
 export const LINK_SUFFIX = '.rclonelink';
 
@@ -45,6 +46,7 @@ export function planTransfer(files: PodFile[], target: Map<string, RemoteFile>, 
     else if (previous && sameAs(file, previous.get(key))) plan.seed.push(key);
     else plan.send.push(file);
   }
+  keep.add(MANIFEST_NAME);
   for (const key of target.keys()) if (!keep.has(key)) plan.delete.push(key);
   return plan;
 }

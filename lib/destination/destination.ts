@@ -45,10 +45,14 @@ export function destinationFromRemote(remote: string): Destination {
   return { root, display: root, displayRoot: root, env: {} };
 }
 
+/** An rclone path below another ("remote:" and "remote:bucket" both work). */
+export function joinRemote(root: string, name: string): string {
+  return `${root.replace(/\/$/, '')}${root.endsWith(':') ? '' : '/'}${name}`;
+}
+
 /** The destination path of one run: the root, or a YYYY-MM-DD-HHMMSS folder in it. */
 export function runTarget(destination: Destination, timestampFolder: string | undefined, root = destination.root): string {
-  if (!timestampFolder) return root;
-  return `${root.replace(/\/$/, '')}${root.endsWith(':') ? '' : '/'}${timestampFolder}`;
+  return timestampFolder ? joinRemote(root, timestampFolder) : root;
 }
 
 export function timestampFolder(date: Date): string {

@@ -43,7 +43,8 @@ export function objectsIn(folder: string, options: { exclude?: RegExp } = {}): R
   if (!existsSync(folder)) return {};
   const objects: Record<string, string> = {};
   for (const [path, entry] of Object.entries(snapshot(folder))) {
-    if (entry.type === 'file' && !options.exclude?.test(path)) objects[path] = entry.sha256!;
+    // The backup manifest is the plugin's own object, not one of the volume's files.
+    if (entry.type === 'file' && !path.endsWith('.datamover-manifest.json') && !options.exclude?.test(path)) objects[path] = entry.sha256!;
   }
   return objects;
 }

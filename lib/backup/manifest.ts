@@ -1,0 +1,39 @@
+// What S3 cannot hold, written next to each backup: folder list (empty ones
+// included), modes and mtimes of everything, which entries are symlinks, and
+// the MD5 the pod computed for the files sent in the run. Restore applies it.
+import type { PodFile } from '../stream/pod-files.ts';
+
+export const MANIFEST_NAME = '.datamover-manifest.json';
+
+export interface ManifestEntry {
+  path: string;
+  type: 'file' | 'dir' | 'symlink';
+  mode: number;
+  mtime: number;
+  size: number;
+  md5?: string;
+}
+
+export interface BackupManifest {
+  version: 1;
+  createdAt: string;
+  namespace: string;
+  pvc: string;
+  entries: ManifestEntry[];
+}
+
+export function buildManifest(files: PodFile[], md5: Map<string, string>, meta: { createdAt: string; namespace: string; pvc: string }): BackupManifest {
+  return {
+    version: 1,
+    ...meta,
+    entries: files
+      .filter((f): f is PodFile & { type: ManifestEntry['type'] } => f.type !== 'other')
+      .map((f) => ({ path: f.path, type: f.type, mode: f.mode, mtime: f.mtime, size: f.size, ...(md5.has(f.path) ? { md5: md5.get(f.path) } : {}) })),
+  };
+}
+
+export function parseManifest(text: string): BackupManifest {
+  const manifest = JSON.parse(text) as BackupManifest;
+  if (manifest.version !== 1 || !Array.isArray(manifest.entries)) throw new Error('unknown manifest format');
+  return manifest;
+}

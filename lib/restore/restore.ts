@@ -1,0 +1,245 @@
+// Restore: a backup streamed from the user's rclone into a helper pod that
+// writes into the target PVC. Objects come down in batches (rclone copy into
+// local staging, symlinks recreated from .rclonelink), each batch goes into
+// the pod as one tar stream over exec stdin, and the manifest's modes, mtimes
+// and empty folders are applied. The PVC carries an annotation saying whether
+// the restore is complete.
+import { createReadStream } from 'node:fs';
+import { lstat, mkdtemp, readlink, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, type Readable } from 'node:stream';
+import { randomBytes } from 'node:crypto';
+import tar from 'tar-stream';
+import { CoreV1Api, PatchStrategy, setHeaderOptions, type V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import type { KubeConnection } from '../kube/connection.ts';
+import type { Logger } from '../log.ts';
+import { UserError } from '../errors.ts';
+import { requirePermissions } from '../kube/access.ts';
+import { apiStatusCode } from '../kube/api-errors.ts';
+import { createPvc, getBoundPvc, waitForBound } from '../kube/pvc.ts';
+import { buildHelperPod, createHelperPod, deletePod, HELPER_CONTAINER, waitForPodReady } from '../kube/helper-pod.ts';
+import { MANAGED_BY, RUN_LABEL } from '../kube/labels.ts';
+import { findRclone } from '../rclone/binary.ts';
+import { runRclone, type RcloneContext } from '../rclone/run.ts';
+import { readManifest } from '../rclone/manifest-io.ts';
+import { resolveDestination } from '../backup/destination-check.ts';
+import { LINK_SUFFIX } from '../backup/plan.ts';
+import type { BackupManifest, ManifestEntry } from '../backup/manifest.ts';
+import { captureFromPod, runInPod } from '../stream/exec-channel.ts';
+import { LIST_COMMAND, parseListing } from '../stream/pod-files.ts';
+import { createFlow, runFlow, type Step } from '../flow/runner.ts';
+import type { ProgressRenderer } from '../progress/renderer.ts';
+import { formatBytes } from '../format/size.ts';
+import { chooseBackup, listBackups, type Backup } from './catalog.ts';
+
+export const RESTORE_ANNOTATION = 'datamover.a-cup-of.coffee/restore';
+
+export interface RestoreOptions {
+  namespace: string;
+  from: string;
+  secret?: string;
+  remote?: string;
+  toPvc: string;
+  create: boolean;
+  size?: string;
+  storageClass?: string;
+  overwrite: boolean;
+  helperImage: string;
+  rclonePath: string;
+  extraEnv: Record<string, string>;
+  timeoutMs: number;
+  batchBytes: number;
+}
+
+export interface RestoreResult {
+  from: string;
+  source: string;
+  pvc: string;
+  namespace: string;
+  files: number;
+  bytes: number;
+  durationSeconds: number;
+}
+
+export async function runRestore(kube: KubeConnection, options: RestoreOptions, progress: ProgressRenderer, log: Logger): Promise<RestoreResult> {
+  const started = Date.now();
+  const flow = createFlow();
+  const { namespace } = options;
+  const runId = randomBytes(3).toString('hex');
+  const state: { rclone?: RcloneContext; backup?: Backup; manifest?: BackupManifest; pod?: string; bytes?: number; complete?: boolean; display?: string } = {};
+
+  const steps: Step[] = [
+    {
+      title: 'Preflight checks',
+      run: async () => {
+        const rclone = await findRclone(options.rclonePath);
+        await requirePermissions(kube, namespace, [
+          { verb: 'get', resource: 'persistentvolumeclaims' },
+          { verb: 'patch', resource: 'persistentvolumeclaims' },
+          ...(options.create ? [{ verb: 'create', resource: 'persistentvolumeclaims' }] : []),
+          { verb: 'create', resource: 'pods' },
+          { verb: 'delete', resource: 'pods' },
+          { verb: 'create', resource: 'pods', subresource: 'exec' },
+        ]);
+        const destination = await resolveDestination(kube, namespace, options);
+        state.display = destination.display;
+        state.rclone = { binary: rclone.path, destination, extraEnv: options.extraEnv, verbosity: log.verbosity, signal: flow.signal };
+        state.backup = chooseBackup(await listBackups(state.rclone, destination), options.from, destination.display);
+        state.manifest = await readManifest(state.rclone, state.backup.path);
+        if (!state.manifest) log.warn(`backup ${state.backup.name} has no manifest: file modes, empty folders and folder times cannot be restored`);
+        return `backup ${state.backup.name}: ${state.backup.files} files, ${formatBytes(state.backup.bytes)}`;
+      },
+    },
+    {
+      title: 'Prepare the target PVC',
+      run: async (report) => {
+        const existing = await targetPvc(kube, namespace, options.toPvc);
+        if (existing) return `${options.toPvc} exists`;
+        if (!options.create) throw new UserError(`PVC "${options.toPvc}" does not exist in namespace "${namespace}"`, 'create it, or pass --create --size SIZE [--storage-class SC]');
+        if (!options.size) throw new UserError('--create needs --size', 'e.g. --size 5Gi (at least the backup\'s size)');
+        const pvc: V1PersistentVolumeClaim = {
+          apiVersion: 'v1', kind: 'PersistentVolumeClaim',
+          metadata: { name: options.toPvc, namespace, labels: { ...MANAGED_BY } },
+          spec: { accessModes: ['ReadWriteOnce'], storageClassName: options.storageClass, resources: { requests: { storage: options.size } } },
+        };
+        await createPvc(kube, pvc);
+        report(`waiting for ${options.toPvc} to be Bound`);
+        await waitForBound(kube, namespace, options.toPvc, options.timeoutMs, flow.signal);
+        return `created ${options.toPvc} (${options.size})`;
+      },
+    },
+    {
+      title: 'Start the helper pod',
+      run: async () => {
+        const name = `datamover-restore-${options.toPvc.slice(0, 32).replace(/[-.]+$/, '')}-${runId}`;
+        await createHelperPod(kube, buildHelperPod({ name, namespace, claimName: options.toPvc, image: options.helperImage, readOnly: false, labels: { ...MANAGED_BY, [RUN_LABEL]: runId }, deadlineSeconds: Math.max(3600, Math.ceil((options.timeoutMs * 4) / 1000)) }));
+        flow.defer(`delete helper pod ${name}`, () => deletePod(kube, namespace, name));
+        await waitForPodReady(kube, namespace, name, options.timeoutMs, flow.signal);
+        state.pod = name;
+        const { stdout } = await captureFromPod(kube, { namespace, pod: name, container: HELPER_CONTAINER, command: ['sh', '-c', 'ls -A | head -n 1'], signal: flow.signal });
+        if (stdout.toString().trim() && !options.overwrite) {
+          throw new UserError(`PVC "${options.toPvc}" is not empty`, 'restore into an empty PVC, or pass --overwrite to write over its files (others are kept)');
+        }
+        return name;
+      },
+    },
+    {
+      title: 'Restore the files',
+      run: async (report) => {
+        await annotate(kube, namespace, options.toPvc, { state: 'in-progress', from: `${state.display} ${state.backup!.name}`, time: new Date().toISOString() });
+        flow.defer('mark the PVC', async () => {
+          if (!state.complete) await annotate(kube, namespace, options.toPvc, { state: 'incomplete', from: `${state.display} ${state.backup!.name}`, time: new Date().toISOString() });
+        });
+        const staging = await mkdtemp(join(tmpdir(), 'kubectl-datamover-restore-'));
+        flow.defer('remove the local staging folder', () => rm(staging, { recursive: true, force: true }));
+        const entries = new Map((state.manifest?.entries ?? []).map((e) => [e.path, e]));
+        let bytes = 0;
+        let done = 0;
+        for (const batch of batches(state.backup!, options.batchBytes)) {
+          const dir = join(staging, `batch-${done}`);
+          await runRclone(state.rclone!, ['copy', state.backup!.path, dir, '--files-from-raw', '-', '--links', '--no-traverse'], { input: `${batch.join('\n')}\n`, what: `downloading from ${state.display}` });
+          await sendTar(kube, namespace, state.pod!, (pack) => packFiles(pack, dir, batch, entries), flow.signal);
+          await rm(dir, { recursive: true, force: true });
+          done += batch.length;
+          bytes += batch.reduce((sum, key) => sum + (state.backup!.objects.get(key)?.size ?? 0), 0);
+          report(`${done}/${state.backup!.files} files, ${formatBytes(bytes)}`);
+        }
+        const dirs = [...entries.values()].filter((e) => e.type === 'dir').sort((a, b) => b.path.split('/').length - a.path.split('/').length);
+        if (dirs.length) await sendTar(kube, namespace, state.pod!, (pack) => packDirs(pack, dirs), flow.signal);
+        state.bytes = bytes;
+        return `${done} files, ${formatBytes(bytes)}, ${dirs.length} folders`;
+      },
+    },
+    {
+      title: 'Verify the restored files',
+      run: async () => {
+        const { stdout } = await captureFromPod(kube, { namespace, pod: state.pod!, container: HELPER_CONTAINER, command: LIST_COMMAND, signal: flow.signal });
+        const restored = new Map(parseListing(stdout.toString('utf8')).map((f) => [f.path, f]));
+        for (const [key, object] of state.backup!.objects) {
+          const path = key.endsWith(LINK_SUFFIX) ? key.slice(0, -LINK_SUFFIX.length) : key;
+          const file = restored.get(path);
+          if (!file || (file.type === 'file' && file.size !== object.size)) throw new UserError(`"${path}" is missing or has the wrong size in the PVC after the restore`, 'run the restore again with --overwrite');
+        }
+        state.complete = true;
+        await annotate(kube, namespace, options.toPvc, { state: 'complete', from: `${state.display} ${state.backup!.name}`, time: new Date().toISOString() });
+        return `${state.backup!.files} files`;
+      },
+    },
+  ];
+  await runFlow(flow, steps, progress);
+  return { from: state.backup!.name, source: state.display!, pvc: options.toPvc, namespace, files: state.backup!.files, bytes: state.bytes ?? 0, durationSeconds: Math.round((Date.now() - started) / 100) / 10 };
+}
+
+async function targetPvc(kube: KubeConnection, namespace: string, name: string): Promise<V1PersistentVolumeClaim | undefined> {
+  try {
+    return await getBoundPvc(kube, namespace, name);
+  } catch (err) {
+    if (apiStatusCode((err as { cause?: unknown }).cause) === 404) return undefined;
+    throw err;
+  }
+}
+
+function batches(backup: Backup, capBytes: number): string[][] {
+  const result: string[][] = [];
+  let current: string[] = [];
+  let size = 0;
+  for (const [key, object] of [...backup.objects.entries()].sort(([a], [b]) => a.localeCompare(b))) {
+    current.push(key);
+    size += object.size;
+    if (size >= capBytes) {
+      result.push(current);
+      current = [];
+      size = 0;
+    }
+  }
+  if (current.length) result.push(current);
+  return result;
+}
+
+/** One tar archive into `tar -x` in the pod, over exec stdin. */
+async function sendTar(kube: KubeConnection, namespace: string, pod: string, fill: (pack: tar.Pack) => Promise<void>, signal: AbortSignal): Promise<void> {
+  const pack = tar.pack();
+  const filled = fill(pack).then(() => pack.finalize(), (err: unknown) => {
+    pack.destroy(err as Error);
+    throw err;
+  });
+  // tar-stream's pack is a streamx stream: it has the 'data'/'end' events client-node reads stdin with.
+  const exec = runInPod(kube, { namespace, pod, container: HELPER_CONTAINER, command: ['tar', '-x', '-f', '-'], stdin: pack as unknown as Readable, stdout: new PassThrough().resume(), signal });
+  await filled;
+  const result = await exec;
+  if (result.exitCode !== 0) throw new UserError(`tar in the helper pod failed while restoring (exit code ${result.exitCode}): ${result.stderrTail.trim().split('\n').pop() ?? ''}`, 'check that the PVC has room and is writable, then run the restore again with --overwrite');
+}
+
+async function packFiles(pack: tar.Pack, dir: string, keys: string[], entries: Map<string, ManifestEntry>): Promise<void> {
+  for (const key of keys) {
+    const isLink = key.endsWith(LINK_SUFFIX);
+    const path = isLink ? key.slice(0, -LINK_SUFFIX.length) : key;
+    const local = join(dir, path);
+    const stat = await lstat(local);
+    const entry = entries.get(path);
+    const mtime = new Date((entry?.mtime ?? Math.floor(stat.mtimeMs / 1000)) * 1000);
+    if (stat.isSymbolicLink()) {
+      const linkname = await readlink(local);
+      await new Promise<void>((resolve, reject) => pack.entry({ name: path, type: 'symlink', linkname, mtime, mode: 0o777 }, Buffer.alloc(0), (err) => (err ? reject(err) : resolve())));
+      continue;
+    }
+    await new Promise<void>((resolve, reject) => {
+      const sink = pack.entry({ name: path, size: stat.size, mode: entry?.mode ?? 0o644, mtime, type: 'file' }, (err) => (err ? reject(err) : resolve()));
+      createReadStream(local).on('error', reject).pipe(sink as unknown as NodeJS.WritableStream);
+    });
+  }
+}
+
+async function packDirs(pack: tar.Pack, dirs: ManifestEntry[]): Promise<void> {
+  for (const dir of dirs) {
+    await new Promise<void>((resolve, reject) => pack.entry({ name: dir.path, type: 'directory', mode: dir.mode, mtime: new Date(dir.mtime * 1000) }, Buffer.alloc(0), (err) => (err ? reject(err) : resolve())));
+  }
+}
+
+async function annotate(kube: KubeConnection, namespace: string, pvc: string, value: Record<string, string>): Promise<void> {
+  const core = kube.config.makeApiClient(CoreV1Api);
+  await kube.call({ verb: 'patch', resource: 'persistentvolumeclaims', name: pvc, namespace }, () =>
+    core.patchNamespacedPersistentVolumeClaim({ name: pvc, namespace, body: { metadata: { annotations: { [RESTORE_ANNOTATION]: JSON.stringify(value) } } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch)),
+  );
+}
