@@ -1,5 +1,6 @@
 // Where backups are: the flags every command that talks to storage shares.
 import type { Argv } from 'yargs';
+import { PASSWORD_ENV } from '../lib/destination/crypt-env.ts';
 
 export function addDestinationFlags<T>(yargs: Argv<T>) {
   return yargs
@@ -8,6 +9,12 @@ export function addDestinationFlags<T>(yargs: Argv<T>) {
     .conflicts('secret', 'remote')
     .option('env', { type: 'string', array: true, default: [] as string[], describe: 'RCLONE_* setting for rclone (repeatable)' })
     .option('rclone', { type: 'string', default: 'rclone', describe: 'The rclone binary to use' })
+    .option('encrypt', { type: 'boolean', default: false, describe: 'Use an rclone crypt remote over the destination (names and contents encrypted)' })
+    .option('password-secret', { type: 'string', describe: `Secret NAME[:KEY] holding the encryption password (else $${PASSWORD_ENV})` })
+    .middleware((argv) => {
+      // The password may come from the environment; it never goes on a command line.
+      (argv as { passwordEnv?: string }).passwordEnv = process.env[PASSWORD_ENV];
+    })
     .check((argv) => {
       if (!argv.secret && !argv.remote) throw new Error('one of --secret or --remote is required');
       return true;

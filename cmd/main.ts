@@ -4,7 +4,7 @@ import { addGlobalFlags } from './root.ts';
 import { versionCommand } from './version.ts';
 import { completionCommand } from './completion.ts';
 import { backupCommand } from './backup.ts';
-import { backupsCommand, pruneCommand, restoreCommand } from './restore.ts';
+import { backupsCommand, pruneCommand, restoreCommand, verifyCommand } from './restore.ts';
 import { createCommand } from './create.ts';
 import { statusCommand } from './status.ts';
 import { logsCommand } from './logs.ts';
@@ -26,6 +26,7 @@ export async function main(args: string[]): Promise<number> {
     .command(restoreCommand)
     .command(backupsCommand)
     .command(pruneCommand)
+    .command(verifyCommand)
     .command(versionCommand)
     .command(completionCommand)
     .completion('__complete', false)

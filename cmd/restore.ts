@@ -47,3 +47,18 @@ export const pruneCommand: CommandModule<GlobalArgs, GlobalArgs & PruneFlags> = 
     await runPrune(contextFrom(argv), argv);
   },
 };
+
+export const verifyCommand: CommandModule<GlobalArgs, GlobalArgs & import('../lib/restore/command.ts').VerifyFlags> = {
+  command: 'verify',
+  describe: 'Check every object of a backup against its manifest (size, MD5), and optionally against a live PVC',
+  builder: (yargs) =>
+    addDestinationFlags(yargs)
+      .option('from', { type: 'string', default: 'latest', describe: 'latest, a YYYY-MM-DD-HHMMSS folder, or plain' })
+      .option('against-pvc', { type: 'string', describe: 'Also compare with the files of this PVC (hashed in a helper pod)' })
+      .option('helper-image', { type: 'string', describe: 'busybox-compatible image for the helper pod' })
+      .option('timeout', { type: 'string', default: '10m', describe: 'How long to wait for the helper pod' }) as never,
+  handler: async (argv) => {
+    const { runVerifyCommand } = await import('../lib/restore/command.ts');
+    await runVerifyCommand(contextFrom(argv), argv);
+  },
+};

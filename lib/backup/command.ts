@@ -21,6 +21,9 @@ export interface BackupFlags {
   timeout: string;
   'staging-cap': string;
   'staging-dir'?: string;
+  encrypt?: boolean;
+  'password-secret'?: string;
+  passwordEnv?: string;
 }
 
 export function backupOptions(flags: BackupFlags, namespace: string): LocalBackupOptions {
@@ -38,6 +41,9 @@ export function backupOptions(flags: BackupFlags, namespace: string): LocalBacku
     timeoutMs: parseDuration(flags.timeout, '--timeout'),
     stagingCapBytes: parseSize(flags['staging-cap'], '--staging-cap'),
     stagingParent: flags['staging-dir'],
+    encrypt: flags.encrypt,
+    passwordSecret: flags['password-secret'],
+    passwordEnv: flags.passwordEnv,
   };
 }
 

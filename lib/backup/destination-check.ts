@@ -7,8 +7,23 @@ import type { KubeConnection } from '../kube/connection.ts';
 import { parseStorageSecret } from '../destination/storage-secret.ts';
 import { destinationFromRemote, destinationFromSecret, type Destination } from '../destination/destination.ts';
 import { runRclone, type RcloneContext } from '../rclone/run.ts';
+import { encryptedDestination, encryptionPassword, type EncryptionSource } from '../destination/encryption.ts';
 
-export async function resolveDestination(kube: KubeConnection | undefined, namespace: string, source: { secret?: string; remote?: string }): Promise<Destination> {
+export interface DestinationSource extends EncryptionSource {
+  secret?: string;
+  remote?: string;
+  encrypt?: boolean;
+  /** rclone binary (obscures the encryption password). */
+  rclonePath?: string;
+}
+
+export async function resolveDestination(kube: KubeConnection | undefined, namespace: string, source: DestinationSource): Promise<Destination> {
+  const destination = await plainDestination(kube, namespace, source);
+  if (!source.encrypt) return destination;
+  return encryptedDestination(destination, await encryptionPassword(kube, namespace, source), source.rclonePath ?? 'rclone');
+}
+
+async function plainDestination(kube: KubeConnection | undefined, namespace: string, source: DestinationSource): Promise<Destination> {
   if (source.remote || !kube) return destinationFromRemote(source.remote ?? '');
   const core = kube.config.makeApiClient(CoreV1Api);
   const name = source.secret!;

@@ -44,6 +44,9 @@ export interface LocalBackupOptions {
   timeoutMs: number;
   stagingCapBytes: number;
   stagingParent?: string;
+  encrypt?: boolean;
+  passwordSecret?: string;
+  passwordEnv?: string;
 }
 
 export interface LocalBackupResult {
@@ -104,7 +107,7 @@ export async function runLocalBackup(kube: KubeConnection, options: LocalBackupO
         const needed = options.secret ? [...NEEDED, { verb: 'get', resource: 'secrets' }] : NEEDED;
         await requirePermissions(kube, namespace, options.clone ? needed : needed.filter((p) => p.resource !== 'persistentvolumeclaims' || p.verb === 'get'));
         state.source = await getBoundPvc(kube, namespace, options.pvc);
-        state.destination = await resolveDestination(kube, namespace, options);
+        state.destination = await resolveDestination(kube, namespace, { ...options, rclonePath: rcloneBinary.path });
         state.rclone = { binary: rcloneBinary.path, destination: state.destination, extraEnv: options.extraEnv, verbosity: log.verbosity, signal: flow.signal };
         await checkDestinationWritable(state.rclone);
         return `rclone ${rcloneBinary.version}, ${state.destination.display}`;

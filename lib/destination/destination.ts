@@ -14,6 +14,8 @@ export interface Destination {
   display: string;
   /** How to show a path under the root to users, e.g. s3://bucket/2026-01-01-000000. */
   displayRoot: string;
+  /** Behind an rclone crypt remote: no MD5s at the destination. */
+  encrypted?: boolean;
   env: Record<string, string>;
 }
 

@@ -1,6 +1,6 @@
 // restore, backups list and prune: flags → options → flows → output.
 import type { CommandContext } from '../context.ts';
-import { UsageError } from '../errors.ts';
+import { UsageError, UserError } from '../errors.ts';
 import { parseDuration } from '../format/duration.ts';
 import { formatBytes, parseSize } from '../format/size.ts';
 import { parseOutputFormat, renderStructured } from '../output/format.ts';
@@ -20,12 +20,19 @@ export interface DestinationFlags {
   remote?: string;
   env: string[];
   rclone: string;
+  encrypt?: boolean;
+  'password-secret'?: string;
+  passwordEnv?: string;
+}
+
+function encryptionOf(flags: DestinationFlags) {
+  return { encrypt: flags.encrypt, passwordSecret: flags['password-secret'], passwordEnv: flags.passwordEnv };
 }
 
 async function rcloneFor(ctx: CommandContext, flags: DestinationFlags): Promise<RcloneContext> {
-  const kube = flags.secret ? await ctx.kube() : undefined;
-  const destination = await resolveDestination(kube, kube?.namespace ?? '', flags);
+  const kube = flags.secret || flags['password-secret'] ? await ctx.kube() : undefined;
   const rclone = await findRclone(flags.rclone);
+  const destination = await resolveDestination(kube, kube?.namespace ?? '', { ...flags, ...encryptionOf(flags), rclonePath: rclone.path });
   return { binary: rclone.path, destination, extraEnv: parseEnvFlags(flags.env.map(String)), verbosity: ctx.verbosity };
 }
 
@@ -80,10 +87,28 @@ export async function runRestoreCommand(ctx: CommandContext, flags: RestoreFlags
     {
       namespace: kube.namespace, from: flags.from, secret: flags.secret, remote: flags.remote, toPvc: flags['to-pvc'], create: flags.create, size: flags.size,
       storageClass: flags['storage-class'], overwrite: flags.overwrite, helperImage: flags['helper-image'] ?? DEFAULT_HELPER_IMAGE, rclonePath: flags.rclone,
-      extraEnv: parseEnvFlags(flags.env.map(String)), timeoutMs: parseDuration(flags.timeout, '--timeout'), batchBytes: parseSize(flags['batch-size'], '--batch-size'),
+      extraEnv: parseEnvFlags(flags.env.map(String)), timeoutMs: parseDuration(flags.timeout, '--timeout'), batchBytes: parseSize(flags['batch-size'], '--batch-size'), ...encryptionOf(flags),
     },
     chooseRenderer({ tty: format === 'text' && Boolean(process.stdout.isTTY) }),
     ctx.log,
   );
   ctx.out(format === 'text' ? `Restored backup ${result.from} from ${result.source} into PVC ${result.namespace}/${result.pvc}: ${result.files} files, ${formatBytes(result.bytes)}, ${result.durationSeconds}s\n` : await renderStructured(result, format));
+}
+
+export interface VerifyFlags extends DestinationFlags {
+  from: string;
+  'against-pvc'?: string;
+  'helper-image'?: string;
+  timeout: string;
+}
+
+export async function runVerifyCommand(ctx: CommandContext, flags: VerifyFlags): Promise<void> {
+  const { verifyBackup } = await import('./verify-flow.ts');
+  const rclone = await rcloneFor(ctx, flags);
+  const kube = flags['against-pvc'] ? await ctx.kube() : undefined;
+  const { checked, differences } = await verifyBackup(rclone, flags.from, kube && { kube, pvc: flags['against-pvc']!, image: flags['helper-image'] ?? DEFAULT_HELPER_IMAGE, timeoutMs: parseDuration(flags.timeout, '--timeout'), log: ctx.log });
+  const { renderDifferences } = await import('./verify.ts');
+  ctx.out(renderDifferences(differences));
+  if (differences.length) throw new UserError(`${differences.length} difference${differences.length === 1 ? '' : 's'} found (listed above)`, 'run a new backup, or restore from another one');
+  ctx.out(`OK: ${checked}\n`);
 }

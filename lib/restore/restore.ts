@@ -50,6 +50,9 @@ export interface RestoreOptions {
   extraEnv: Record<string, string>;
   timeoutMs: number;
   batchBytes: number;
+  encrypt?: boolean;
+  passwordSecret?: string;
+  passwordEnv?: string;
 }
 
 export interface RestoreResult {
@@ -82,7 +85,7 @@ export async function runRestore(kube: KubeConnection, options: RestoreOptions, 
           { verb: 'delete', resource: 'pods' },
           { verb: 'create', resource: 'pods', subresource: 'exec' },
         ]);
-        const destination = await resolveDestination(kube, namespace, options);
+        const destination = await resolveDestination(kube, namespace, { ...options, rclonePath: rclone.path });
         state.display = destination.display;
         state.rclone = { binary: rclone.path, destination, extraEnv: options.extraEnv, verbosity: log.verbosity, signal: flow.signal };
         state.backup = chooseBackup(await listBackups(state.rclone, destination), options.from, destination.display);

@@ -74,4 +74,57 @@ describe('restore, backups list and prune', () => {
     assert.equal(pruned.exitCode, 0, String(pruned.stderr));
     assert.deepEqual(readdirSync(bucketPath()), [folders.sort().at(-1)]);
   });
+
+  it('verify passes on a good backup and names the file after an object is corrupted or deleted', async () => {
+    writeMixedTree(source, { bigFileBytes: 64 * 1024 });
+    assert.equal((await dm(ns.name, ['backup', 'data', '--secret', 's3', '--timestamp-prefix'])).exitCode, 0);
+    const good = await dm(ns.name, ['verify', '--secret', 's3', '--against-pvc', 'data']);
+    assert.equal(good.exitCode, 0, String(good.stderr));
+    assert.match(String(good.stdout), /^OK: backup \S+ matches its manifest and PVC "data"/m);
+
+    const [folder] = readdirSync(bucketPath());
+    const { readFileSync } = await import('node:fs');
+    const corrupted = bucketPath(folder!, 'big.bin');
+    const bytes = readFileSync(corrupted);
+    bytes[100] = bytes[100]! ^ 0xff; // same size, different content
+    writeFileSync(corrupted, bytes);
+    rmSync(bucketPath(folder!, 'private.key'));
+    await sleep(400); // the S3 server's directory cache
+    const bad = await dm(ns.name, ['verify', '--secret', 's3']);
+    assert.equal(bad.exitCode, 1);
+    assert.match(String(bad.stdout), /^CHECKSUM big\.bin/m);
+    assert.match(String(bad.stdout), /^MISSING  private\.key/m);
+    assert.match(String(bad.stderr), /error: 2 differences found/);
+  });
+
+  it('verify --against-pvc names a file that changed in the PVC since the backup', async () => {
+    writeFileSync(join(source, 'a.txt'), 'a\n');
+    assert.equal((await dm(ns.name, ['backup', 'data', '--secret', 's3', '--timestamp-prefix'])).exitCode, 0);
+    writeFileSync(join(source, 'a.txt'), 'b\n');
+    const result = await dm(ns.name, ['verify', '--secret', 's3', '--against-pvc', 'data']);
+    assert.equal(result.exitCode, 1);
+    assert.match(String(result.stdout), /^CHECKSUM a\.txt/m);
+    assert.equal(String((await kubectl(['get', 'pods', '-n', ns.name, '-o', 'name'])).stdout).trim(), '');
+  });
+
+  it('encrypts with --encrypt: the bucket holds no plaintext name or content, and the round trip is exact', async () => {
+    writeMixedTree(source, { bigFileBytes: 64 * 1024 });
+    await kubectl(['create', 'secret', 'generic', 'crypt', '-n', ns.name, '--from-literal=password=correct horse battery staple']);
+    const backup = await dm(ns.name, ['backup', 'data', '--secret', 's3', '--timestamp-prefix', '--encrypt', '--password-secret', 'crypt']);
+    assert.equal(backup.exitCode, 0, String(backup.stderr));
+    const { readFileSync } = await import('node:fs');
+    const stored = Object.entries(snapshot(bucketPath())).filter(([, e]) => e.type === 'file');
+    assert.ok(stored.length >= 6);
+    for (const [path] of stored) {
+      assert.doesNotMatch(path, /nested|private|big\.bin|note|manifest|\d{4}-\d{2}-\d{2}/, `plaintext name in the bucket: ${path}`);
+      const content = readFileSync(bucketPath(path));
+      assert.ok(!content.includes('ü and spaces') && !content.includes('not really a key'), `plaintext content in ${path}`);
+    }
+    const plain = await dm(ns.name, ['restore', '--secret', 's3', '--to-pvc', 'nokey', '--create', '--size', '1Gi']);
+    assert.equal(plain.exitCode, 1);
+    assert.match(String(plain.stderr), /^error: there is no timestamped backup at .*--encrypt/m);
+    const restore = await dm(ns.name, ['restore', '--secret', 's3', '--encrypt', '--password-secret', 'crypt', '--to-pvc', 'restored', '--create', '--size', '1Gi']);
+    assert.equal(restore.exitCode, 0, String(restore.stderr));
+    assert.deepEqual(snapshot(await volumeFolder(ns.name, 'restored'), { mtimes: true }), snapshot(source, { mtimes: true }));
+  });
 });
