@@ -14,6 +14,7 @@ export const restoreCommand: CommandModule<GlobalArgs, GlobalArgs & RestoreFlags
       .option('size', { type: 'string', describe: 'Size of the PVC to create, e.g. 5Gi' })
       .option('storage-class', { type: 'string', describe: 'StorageClass of the PVC to create' })
       .option('overwrite', { type: 'boolean', default: false, describe: 'Restore into a PVC that is not empty (its other files are kept)' })
+      .option('delete', { type: 'boolean', default: false, describe: 'With --overwrite: delete files in the PVC that the backup does not hold' })
       .option('helper-image', { type: 'string', describe: 'busybox-compatible image for the helper pod' })
       .option('timeout', { type: 'string', default: '10m', describe: 'How long to wait for the PVC and the helper pod' })
       .option('batch-size', { type: 'string', default: '64Mi', describe: 'Download batch size (local disk used at once)' })

@@ -74,19 +74,21 @@ export interface RestoreFlags extends DestinationFlags {
   size?: string;
   'storage-class'?: string;
   overwrite: boolean;
+  delete: boolean;
   'helper-image'?: string;
   timeout: string;
   'batch-size': string;
 }
 
 export async function runRestoreCommand(ctx: CommandContext, flags: RestoreFlags): Promise<void> {
+  if (flags.delete && !flags.overwrite) throw new UsageError('--delete only works with --overwrite', 'pass --overwrite --delete to make the PVC an exact copy of the backup');
   const format = parseOutputFormat(ctx.output, ['text', 'json', 'yaml']);
   const kube = await ctx.kube();
   const result = await runRestore(
     kube,
     {
       namespace: kube.namespace, from: flags.from, secret: flags.secret, remote: flags.remote, toPvc: flags['to-pvc'], create: flags.create, size: flags.size,
-      storageClass: flags['storage-class'], overwrite: flags.overwrite, helperImage: flags['helper-image'] ?? DEFAULT_HELPER_IMAGE, rclonePath: flags.rclone,
+      storageClass: flags['storage-class'], overwrite: flags.overwrite, deleteExtra: flags.delete, helperImage: flags['helper-image'] ?? DEFAULT_HELPER_IMAGE, rclonePath: flags.rclone,
       extraEnv: parseEnvFlags(flags.env.map(String)), timeoutMs: parseDuration(flags.timeout, '--timeout'), batchBytes: parseSize(flags['batch-size'], '--batch-size'), ...encryptionOf(flags),
     },
     chooseRenderer({ tty: format === 'text' && Boolean(process.stdout.isTTY) }),

@@ -8,7 +8,7 @@ import { createReadStream } from 'node:fs';
 import { lstat, mkdtemp, readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import tar from 'tar-stream';
 import { CoreV1Api, PatchStrategy, setHeaderOptions, type V1PersistentVolumeClaim } from '@kubernetes/client-node';
@@ -27,7 +27,7 @@ import { resolveDestination } from '../backup/destination-check.ts';
 import { LINK_SUFFIX } from '../backup/plan.ts';
 import type { BackupManifest, ManifestEntry } from '../backup/manifest.ts';
 import { captureFromPod, runInPod } from '../stream/exec-channel.ts';
-import { LIST_COMMAND, parseListing } from '../stream/pod-files.ts';
+import { LIST_COMMAND, nulList, parseListing } from '../stream/pod-files.ts';
 import { createFlow, runFlow, type Step } from '../flow/runner.ts';
 import type { ProgressRenderer } from '../progress/renderer.ts';
 import { formatBytes } from '../format/size.ts';
@@ -45,6 +45,8 @@ export interface RestoreOptions {
   size?: string;
   storageClass?: string;
   overwrite: boolean;
+  /** With overwrite: delete files in the PVC that the backup does not hold. */
+  deleteExtra: boolean;
   helperImage: string;
   rclonePath: string;
   extraEnv: Record<string, string>;
@@ -158,7 +160,17 @@ export async function runRestore(kube: KubeConnection, options: RestoreOptions, 
       title: 'Verify the restored files',
       run: async () => {
         const { stdout } = await captureFromPod(kube, { namespace, pod: state.pod!, container: HELPER_CONTAINER, command: LIST_COMMAND, signal: flow.signal });
-        const restored = new Map(parseListing(stdout.toString('utf8')).map((f) => [f.path, f]));
+        const listing = parseListing(stdout.toString('utf8'));
+        const restored = new Map(listing.map((f) => [f.path, f]));
+        if (options.deleteExtra) {
+          const wanted = new Set([...state.backup!.objects.keys()].map((k) => (k.endsWith(LINK_SUFFIX) ? k.slice(0, -LINK_SUFFIX.length) : k)));
+          const extra = listing.filter((f) => f.type !== 'dir' && !wanted.has(f.path)).map((f) => f.path);
+          if (extra.length) {
+            const removed = await captureFromPod(kube, { namespace, pod: state.pod!, container: HELPER_CONTAINER, command: ['sh', '-c', 'xargs -0 -r rm -f'], stdin: Readable.from([nulList(extra)]), signal: flow.signal });
+            if (removed.result.exitCode !== 0) throw new UserError(`deleting files the backup does not hold failed: ${removed.result.stderrTail.trim().split('\n').pop()}`, 'check that the PVC is writable');
+            for (const path of extra) restored.delete(path);
+          }
+        }
         for (const [key, object] of state.backup!.objects) {
           const path = key.endsWith(LINK_SUFFIX) ? key.slice(0, -LINK_SUFFIX.length) : key;
           const file = restored.get(path);

@@ -127,4 +127,42 @@ describe('restore, backups list and prune', () => {
     assert.equal(restore.exitCode, 0, String(restore.stderr));
     assert.deepEqual(snapshot(await volumeFolder(ns.name, 'restored'), { mtimes: true }), snapshot(source, { mtimes: true }));
   });
+
+  it('--overwrite --delete makes a non-empty PVC an exact copy; --overwrite alone keeps other files', async () => {
+    writeFileSync(join(source, 'kept.txt'), 'backed up\n');
+    assert.equal((await dm(ns.name, ['backup', 'data', '--secret', 's3', '--timestamp-prefix'])).exitCode, 0);
+    writeFileSync(join(source, 'kept.txt'), 'changed after the backup\n');
+    writeFileSync(join(source, 'extra.txt'), 'not in the backup\n');
+    assert.equal((await dm(ns.name, ['restore', '--secret', 's3', '--to-pvc', 'data', '--overwrite'])).exitCode, 0);
+    const { readFileSync, existsSync } = await import('node:fs');
+    assert.equal(readFileSync(join(source, 'kept.txt'), 'utf8'), 'backed up\n');
+    assert.ok(existsSync(join(source, 'extra.txt')));
+    const exact = await dm(ns.name, ['restore', '--secret', 's3', '--to-pvc', 'data', '--overwrite', '--delete']);
+    assert.equal(exact.exitCode, 0, String(exact.stderr));
+    assert.ok(!existsSync(join(source, 'extra.txt')));
+  });
+
+  it('a restore interrupted mid-stream leaves no helper pod and marks the PVC incomplete', async () => {
+    mkdirSync(join(source, 'many'));
+    const { randomBytes } = await import('node:crypto');
+    for (let i = 0; i < 30; i++) writeFileSync(join(source, 'many', `part-${i}.bin`), randomBytes(1024 * 1024));
+    assert.equal((await dm(ns.name, ['backup', 'data', '--secret', 's3', '--timestamp-prefix'])).exitCode, 0);
+    const { execa } = await import('execa');
+    const { REPO_ROOT } = await import('../testbed/paths.ts');
+    const { userEnv } = await import('./support/bed.ts');
+    const run = execa(join(REPO_ROOT, 'bin', 'kubectl-datamover'), ['restore', '--secret', 's3', '--to-pvc', 'target', '--create', '--size', '1Gi', '--batch-size', '1Mi', '--env', 'RCLONE_BWLIMIT=2M', '-n', ns.name], { env: userEnv(), extendEnv: false, reject: false });
+    for (let i = 0; i < 300; i++) {
+      const annotation = String((await kubectl(['get', 'pvc', 'target', '-n', ns.name, '-o', 'jsonpath={.metadata.annotations.datamover\\.a-cup-of\\.coffee/restore}'], { reject: false })).stdout);
+      if (annotation.includes('in-progress')) break;
+      await sleep(100);
+    }
+    await sleep(1500);
+    run.kill('SIGTERM');
+    const result = await run;
+    assert.equal(result.exitCode, 1);
+    assert.match(String(result.stderr), /error: interrupted by SIGTERM/);
+    const annotation = String((await kubectl(['get', 'pvc', 'target', '-n', ns.name, '-o', 'jsonpath={.metadata.annotations.datamover\\.a-cup-of\\.coffee/restore}'])).stdout);
+    assert.equal(JSON.parse(annotation).state, 'incomplete');
+    assert.equal(String((await kubectl(['get', 'pods', '-n', ns.name, '-o', 'name'])).stdout).trim(), '');
+  });
 });
