@@ -7,8 +7,11 @@ export interface RemoteFile {
   mtime: number;
 }
 
-export async function listRemoteFiles(ctx: RcloneContext, path: string): Promise<Map<string, RemoteFile>> {
-  const output = await runRclone(ctx, ['lsjson', '-R', '--files-only', '--no-mimetype', path], { what: `listing ${path}` }).catch((err) => {
+/** Every object below `path`, or with `only` just those keys (one lookup each, no full listing). */
+export async function listRemoteFiles(ctx: RcloneContext, path: string, only?: string[]): Promise<Map<string, RemoteFile>> {
+  if (only?.length === 0) return new Map();
+  const filter = only ? ['--files-from-raw', '-'] : [];
+  const output = await runRclone(ctx, ['lsjson', '-R', '--files-only', '--no-mimetype', ...filter, path], { what: `listing ${path}`, input: only ? `${only.join('\n')}\n` : undefined }).catch((err) => {
     // A target that does not exist yet is an empty one.
     if (/bucket does not exist|directory not found/.test(String(err.message))) return '[]';
     throw err;
