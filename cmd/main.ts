@@ -11,6 +11,8 @@ import { logsCommand } from './logs.ts';
 import { deleteCommand, resumeScheduleCommand, runNowCommand, suspendScheduleCommand } from './schedule-actions.ts';
 import { formatErrorLine, formatErrorTrace, exitCodeOf, TRACE_VERBOSITY, UsageError } from '../lib/errors.ts';
 
+const COMMANDS = ['create', 'status', 'logs', 'delete', 'suspend', 'resume', 'run-now', 'backup', 'restore', 'backups', 'prune', 'verify', 'version', 'completion'];
+
 export async function main(args: string[]): Promise<number> {
   const cli = addGlobalFlags(yargs(args))
     .scriptName('kubectl datamover')
@@ -31,7 +33,6 @@ export async function main(args: string[]): Promise<number> {
     .command(completionCommand)
     .completion('__complete', false)
     .demandCommand(1, 'a command is required')
-    .recommendCommands()
     .strict()
     .version(false)
     .help()
@@ -39,7 +40,10 @@ export async function main(args: string[]): Promise<number> {
     .wrap(Math.min(110, process.stdout.columns || 110))
     .fail((message, error) => {
       if (error) throw error;
-      throw new UsageError(message, `see "kubectl datamover ${args.find((a) => !a.startsWith('-')) ?? ''} --help"`.replace('  ', ' '));
+      const command = args.find((a) => !a.startsWith('-'));
+      const known = command !== undefined && COMMANDS.includes(command);
+      if (command !== undefined && !known) throw new UsageError(`unknown command "${command}"`, 'see "kubectl datamover --help" for the commands');
+      throw new UsageError(message, `see "kubectl datamover ${known ? `${command} ` : ''}--help"`);
     });
   try {
     await cli.parseAsync();

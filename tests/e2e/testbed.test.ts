@@ -158,6 +158,12 @@ describe('test bed', () => {
       assert.match(info.serverVersion.gitVersion, /^v1\.3[4-9]\./);
     });
 
+    it('refuses an unknown command with exit code 2 and one line', async () => {
+      const result = await datamover(['bogus']);
+      assert.equal(result.exitCode, 2);
+      assert.equal(String(result.stderr).trim(), 'error: unknown command "bogus"; see "kubectl datamover --help" for the commands');
+    });
+
     it('names the server when it is down, in one line, exit 1', async () => {
       const dir = tempDir();
       try {
