@@ -87,6 +87,11 @@ try {
     rows.push([set.label, 'by hand (exec tar to a folder + rclone sync)', (copy + sync).toFixed(1), ratio(copy + sync, channel), '']);
     rows.push([set.label, 'kubectl datamover backup', full.seconds.toFixed(1), ratio(full.seconds, channel), `${mb(full.result.channelBytes)} MiB on the channel, peak RSS ${full.rssMb.toFixed(0)} MB; ${ratio(full.seconds, copy + sync)}x by-hand time`]);
 
+    if (set.name === 'large') {
+      // Restore of the same data into a new PVC, against the backup's time.
+      const [restore] = await timed(() => execa(process.execPath, [join(REPO_ROOT, 'bin', 'kubectl-datamover'), 'restore', '-n', ns, '--secret', `s3-${set.name}`, '--from', 'plain', '--to-pvc', `${set.name}-restored`, '--create', '--size', '10Gi', '--rclone', bed.rcloneNew], { env }));
+      rows.push([set.label, 'kubectl datamover restore', restore.toFixed(1), ratio(restore, channel), `${ratio(restore, full.seconds)}x the backup's time (target <= 1.2x)`]);
+    }
     if (set.name === 'small') {
       // (c) 1% of the files change
       for (let d = 0; d < 100; d++) writeFileSync(join(dir, `d${d}`, 'f0.dat'), randomBytes(4096));

@@ -13,7 +13,9 @@ export function addLocalBackupFlags<T>(yargs: Argv<T>) {
     .option('helper-image', { type: 'string', describe: 'busybox-compatible image for the helper pod' })
     .option('timeout', { type: 'string', default: '10m', describe: 'How long to wait for the clone and the helper pod' })
     .option('staging-cap', { type: 'string', default: '128Mi', describe: 'Local staging batch size (about two batches of disk are used)' })
-    .option('staging-dir', { type: 'string', describe: 'Where to stage (default: the system temp folder)' });
+    .option('staging-dir', { type: 'string', describe: 'Where to stage (default: the system temp folder)' })
+    .option('profile', { type: 'string', choices: ['high-bandwidth', 'limited-bandwidth', 'large-files'], describe: 'rclone tuning preset from the operator\'s guide (--env wins)' })
+    .option('bwlimit', { type: 'string', describe: 'Bandwidth limit for rclone, e.g. 10M (RCLONE_BWLIMIT)' });
 }
 
 export const backupCommand: CommandModule<GlobalArgs, BackupArgs> = {

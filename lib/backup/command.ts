@@ -5,6 +5,7 @@ import { parseSize, formatBytes } from '../format/size.ts';
 import { parseOutputFormat, renderStructured } from '../output/format.ts';
 import { chooseRenderer } from '../progress/renderer.ts';
 import { parseEnvFlags } from '../destination/destination.ts';
+import { tuningEnv } from '../destination/profiles.ts';
 import { DEFAULT_HELPER_IMAGE } from '../kube/helper-pod.ts';
 import { runLocalBackup, type LocalBackupOptions, type LocalBackupResult } from './local-backup.ts';
 
@@ -24,6 +25,8 @@ export interface BackupFlags {
   encrypt?: boolean;
   'password-secret'?: string;
   passwordEnv?: string;
+  profile?: string;
+  bwlimit?: string;
 }
 
 export function backupOptions(flags: BackupFlags, namespace: string): LocalBackupOptions {
@@ -37,7 +40,7 @@ export function backupOptions(flags: BackupFlags, namespace: string): LocalBacku
     keepClone: flags['keep-clone'],
     helperImage: flags['helper-image'] ?? DEFAULT_HELPER_IMAGE,
     rclonePath: flags.rclone,
-    extraEnv: parseEnvFlags(flags.env.map(String)),
+    extraEnv: tuningEnv(flags.profile, flags.bwlimit, parseEnvFlags(flags.env.map(String))),
     timeoutMs: parseDuration(flags.timeout, '--timeout'),
     stagingCapBytes: parseSize(flags['staging-cap'], '--staging-cap'),
     stagingParent: flags['staging-dir'],

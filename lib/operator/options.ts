@@ -3,6 +3,7 @@
 import type { V1EnvVar } from '@kubernetes/client-node';
 import { UsageError } from '../errors.ts';
 import { parseEnvFlags } from '../destination/destination.ts';
+import { tuningEnv } from '../destination/profiles.ts';
 import { checkOperatorAccepts, parseCron } from './cron.ts';
 import type { CreateSpec, ImageSpec } from './resources.ts';
 
@@ -21,6 +22,8 @@ export interface CreateFlags {
   suspend: boolean;
   'keep-successful': number;
   'keep-failed': number;
+  profile?: string;
+  bwlimit?: string;
 }
 
 const DNS1123 = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -59,7 +62,7 @@ export function createSpec(flags: CreateFlags, namespace: string): CreateSpec {
   validateName(flags.name, 'the name', flags.schedule ? 52 : 253);
   validateName(flags.pvc, '--pvc');
   validateName(flags.secret, '--secret');
-  const plain = Object.entries(parseEnvFlags(flags.env.map(String))).map(([name, value]) => ({ name, value }));
+  const plain = Object.entries(tuningEnv(flags.profile, flags.bwlimit, parseEnvFlags(flags.env.map(String)))).map(([name, value]) => ({ name, value }));
   const env = [...plain, ...parseRefs(flags['env-from-configmap'].map(String), '--env-from-configmap', 'configMapKeyRef'), ...parseRefs(flags['env-from-secret'].map(String), '--env-from-secret', 'secretKeyRef')];
   const duplicate = env.map((e) => e.name).find((n, i, all) => all.indexOf(n) !== i);
   if (duplicate) throw new UsageError(`the environment variable ${duplicate} is set twice`, 'set each name once');

@@ -43,6 +43,19 @@ describe('kubectl datamover backup (local mode)', () => {
     });
   }
 
+  it('runs its helper pod in a namespace that enforces Pod Security "restricted"', async () => {
+    await kubectl(['label', 'namespace', ns.name, 'pod-security.kubernetes.io/enforce=restricted']);
+    // The API server enforces it: a privileged pod is refused.
+    const refused = await kubectl(['run', 'privileged', '-n', ns.name, '--image=busybox', '--privileged'], { reject: false });
+    assert.notEqual(refused.exitCode, 0);
+    assert.match(String(refused.stderr), /violates PodSecurity "restricted/);
+    writeMixedTree(source, { bigFileBytes: 1024 });
+    await createStorageSecret(ns.name);
+    const result = await backup(ns.name, ['data', '--secret', 's3']);
+    assert.equal(result.exitCode, 0, String(result.stderr));
+    assert.deepEqual(objectsIn(bucketPath()), expectedObjects(source));
+  });
+
   it('writes into a YYYY-MM-DD-HHMMSS folder with --timestamp-prefix, seeding the next one server-side', async () => {
     writeMixedTree(source, { bigFileBytes: 4 * 1024 * 1024 });
     await createStorageSecret(ns.name);

@@ -40,6 +40,16 @@ describe('operator mode', () => {
       });
     });
 
+    it('writes a --profile and --bwlimit into additionalEnv, an explicit --env winning', async () => {
+      const result = await dm(ns.name, ['create', 'tuned', '--pvc', 'data', '--secret', 's3', '--profile', 'large-files', '--bwlimit', '5M', '--env', 'RCLONE_MULTI_THREAD_STREAMS=8', '--dry-run=server', '-o', 'json']);
+      assert.equal(result.exitCode, 0, String(result.stderr));
+      assert.deepEqual(JSON.parse(String(result.stdout)).spec.additionalEnv, [
+        { name: 'RCLONE_MULTI_THREAD_CUTOFF', value: '50M' },
+        { name: 'RCLONE_MULTI_THREAD_STREAMS', value: '8' },
+        { name: 'RCLONE_BWLIMIT', value: '5M' },
+      ]);
+    });
+
     it('makes a DataMoverSchedule with --schedule and its own fields', async () => {
       const result = await dm(ns.name, ['create', 'nightly', '--pvc', 'data', '--secret', 's3', '--schedule', '*/15 2 * * 0', '--suspend', '--keep-successful', '5', '--keep-failed', '2']);
       assert.equal(result.exitCode, 0, String(result.stderr));
