@@ -64,6 +64,8 @@ export interface LocalBackupResult {
   bytesSent: number;
   bytesSkipped: number;
   channelBytes: number;
+  /** Times a cut exec stream was resumed from the last complete file. */
+  streamResumes: number;
   durationSeconds: number;
   checksums: 'verified';
 }
@@ -95,7 +97,7 @@ export async function runLocalBackup(kube: KubeConnection, options: LocalBackupO
     plan?: TransferPlan;
     previousFolder?: string;
     podMd5?: Map<string, string>;
-    sent?: { files: number; bytes: number; channelBytes: number };
+    sent?: { files: number; bytes: number; channelBytes: number; resumes: number };
   } = {};
   const target = () => runTarget(state.destination!, folder);
 
@@ -200,7 +202,7 @@ export async function runLocalBackup(kube: KubeConnection, options: LocalBackupO
       title: 'Transfer',
       run: async (report) => {
         if (!state.plan!.send.length) {
-          state.sent = { files: 0, bytes: 0, channelBytes: 0 };
+          state.sent = { files: 0, bytes: 0, channelBytes: 0, resumes: 0 };
           return 'nothing to send';
         }
         const stagingDir = await mkdtemp(join(options.stagingParent ?? tmpdir(), 'kubectl-datamover-'));
@@ -280,6 +282,7 @@ export async function runLocalBackup(kube: KubeConnection, options: LocalBackupO
     bytesSent: state.sent?.bytes ?? 0,
     bytesSkipped: state.files!.filter((f) => plan.unchanged.includes(f) || plan.seed.includes(objectKey(f))).reduce((sum, f) => sum + f.size, 0),
     channelBytes: state.sent?.channelBytes ?? 0,
+    streamResumes: state.sent?.resumes ?? 0,
     durationSeconds: Math.round((Date.now() - started) / 100) / 10,
     checksums: 'verified',
   };

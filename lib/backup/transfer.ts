@@ -31,7 +31,15 @@ export interface TransferResult {
   files: number;
   bytes: number;
   channelBytes: number;
+  /** How many times a cut stream was resumed. */
+  resumes: number;
 }
+
+/** How many times a cut stream is resumed (from the first file not yet received). */
+const MAX_ATTEMPTS = 3;
+
+/** A stream that ended before every file arrived: resumable, unlike an upload failure. */
+class StreamCut extends Error {}
 
 export async function streamAndUpload(request: TransferRequest): Promise<TransferResult> {
   const expectedBytes = request.files.reduce((sum, f) => sum + (f.type === 'file' ? f.size : 0), 0);
@@ -40,51 +48,88 @@ export async function streamAndUpload(request: TransferRequest): Promise<Transfe
     capBytes: request.stagingCapBytes,
     upload: (dir) => runRclone(request.rclone, ['move', dir, request.target, '--links', '--no-check-dest', '--no-traverse', '--delete-empty-src-dirs'], { what: `uploading to ${request.rclone.destination.display}` }).then(() => undefined),
   });
+  const started = Date.now();
+  let note = '';
+  const ticker = setInterval(() => {
+    const seconds = (Date.now() - started) / 1000;
+    const rate = staging.receivedBytes / Math.max(seconds, 0.001);
+    const eta = rate > 0 ? Math.round((expectedBytes - staging.receivedBytes) / rate) : 0;
+    request.report(`${staging.received.size}/${request.files.length} files, ${formatBytes(staging.receivedBytes)} of ${formatBytes(expectedBytes)}, ${formatBytes(rate)}/s, ETA ${eta}s${note}`);
+  }, 1000);
+  let channelBytes = 0;
+  let resumes = 0;
+  try {
+    for (let attempt = 1; ; attempt++) {
+      const remaining = request.files.filter((f) => !staging.received.has(f.path));
+      if (remaining.length === 0) break;
+      try {
+        channelBytes += await streamOnce(request, staging, remaining);
+      } catch (err) {
+        if (!(err instanceof StreamCut) || request.signal.aborted) throw err;
+        if (attempt >= MAX_ATTEMPTS) {
+          throw new UserError(`the stream from the pod was cut ${attempt} times (${err.message})`, 'nothing was reported as backed up; check the API server and the helper pod, then run the command again', { cause: err });
+        }
+        resumes++;
+        note = `; the stream was cut (${err.message}), resumed from the last complete file (attempt ${attempt + 1}/${MAX_ATTEMPTS})`;
+        request.report(note.slice(2));
+      }
+    }
+    await staging.finish();
+    checkComplete(request, staging.received, staging.receivedBytes, expectedBytes);
+    return { files: staging.received.size, bytes: staging.receivedBytes, channelBytes, resumes };
+  } finally {
+    clearInterval(ticker);
+  }
+}
+
+/** One tar stream of `files` out of the pod into staging; the bytes it carried. */
+async function streamOnce(request: TransferRequest, staging: StagingUploader, files: PodFile[]): Promise<number> {
   const extract = tar.extract();
+  let stagingFailure: unknown;
   const unpacked = new Promise<void>((resolve, reject) => {
     extract.on('entry', (header, stream, next) => {
       // Entries are streamx streams; they are async iterables, which is all staging needs.
-      staging.add(header, stream as unknown as Readable).then(() => next(), (err: unknown) => extract.destroy(err as Error));
+      staging.add(header, stream as unknown as Readable).then(
+        () => next(),
+        (err: unknown) => {
+          // A UserError is an upload that failed (not resumable); anything else is the stream.
+          if (err instanceof UserError) stagingFailure = err;
+          extract.destroy(err as Error);
+        },
+      );
     });
     extract.on('finish', resolve);
     extract.on('error', reject);
   });
   unpacked.catch(() => undefined);
-
   const sink = nodeWritableFor(extract);
-  const started = Date.now();
-  const ticker = setInterval(() => {
-    const seconds = (Date.now() - started) / 1000;
-    const rate = staging.receivedBytes / Math.max(seconds, 0.001);
-    const eta = rate > 0 ? Math.round((expectedBytes - staging.receivedBytes) / rate) : 0;
-    request.report(`${staging.received.size}/${request.files.length} files, ${formatBytes(staging.receivedBytes)} of ${formatBytes(expectedBytes)}, ${formatBytes(rate)}/s, ETA ${eta}s`);
-  }, 1000);
+  let exec;
   try {
-    const exec = await runInPod(request.kube, {
+    exec = await runInPod(request.kube, {
       namespace: request.namespace,
       pod: request.pod,
       container: HELPER_CONTAINER,
       command: TAR_COMMAND,
-      stdin: Readable.from([nulList(request.files.map((f) => f.path))]),
+      stdin: Readable.from([nulList(files.map((f) => f.path))]),
       stdout: sink,
       signal: request.signal,
     });
-    sink.end();
-    if (exec.exitCode !== 0) {
-      throw new UserError(`tar in the helper pod failed (exit code ${exec.exitCode}): ${lastLine(exec.stderrTail)}`, 'check the files are readable by the helper pod, then run again');
-    }
-    await unpacked.catch((err: unknown) => {
-      throw err instanceof UserError ? err : new UserError(`the stream from the pod was cut or corrupted (${(err as Error).message})`, 'nothing was reported as backed up; run the command again', { cause: err });
-    });
-    await staging.finish();
-    checkComplete(request, staging.received, staging.receivedBytes, expectedBytes);
-    return { files: staging.received.size, bytes: staging.receivedBytes, channelBytes: exec.stdoutBytes };
   } catch (err) {
     extract.destroy();
-    throw err;
-  } finally {
-    clearInterval(ticker);
+    if (request.signal.aborted) throw err;
+    throw new StreamCut((err as Error).message);
   }
+  sink.end();
+  try {
+    await unpacked;
+  } catch (err) {
+    if (stagingFailure !== undefined) throw stagingFailure;
+    throw new StreamCut((err as Error).message);
+  }
+  if (exec.exitCode !== 0) throw new StreamCut(`tar in the helper pod exited with code ${exec.exitCode}: ${lastLine(exec.stderrTail)}`);
+  const missing = files.filter((f) => !staging.received.has(f.path)).length;
+  if (missing > 0) throw new StreamCut(`it ended ${missing} files early`);
+  return exec.stdoutBytes;
 }
 
 function checkComplete(request: TransferRequest, received: Map<string, { md5?: string; size: number }>, receivedBytes: number, expectedBytes: number): void {

@@ -60,7 +60,13 @@ export class StagingUploader {
         await writeFile(path, data, { mode: 0o600 });
       } else {
         const tap = new Transform({ transform(chunk: Buffer, _enc, done) { hash.update(chunk); done(null, chunk); } });
-        await pipeline(stream, tap, createWriteStream(path, { mode: 0o600, highWaterMark: 1024 * 1024 }));
+        try {
+          await pipeline(stream, tap, createWriteStream(path, { mode: 0o600, highWaterMark: 1024 * 1024 }));
+        } catch (err) {
+          // A file cut short must never be uploaded under its name.
+          await rm(path, { force: true });
+          throw err;
+        }
       }
       const mtime = header.mtime ?? new Date();
       await utimes(path, mtime, mtime);
