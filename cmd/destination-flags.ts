@@ -9,6 +9,8 @@ export function addDestinationFlags<T>(yargs: Argv<T>) {
     .conflicts('secret', 'remote')
     .option('env', { type: 'string', array: true, default: [] as string[], describe: 'RCLONE_* setting for rclone (repeatable)' })
     .option('rclone', { type: 'string', default: 'rclone', describe: 'The rclone binary to use' })
+    .option('ca-file', { type: 'string', describe: 'PEM file of a private CA that signed the storage\'s TLS certificate' })
+    .option('insecure-skip-tls-verify', { type: 'boolean', default: false, describe: 'Do not check the storage\'s TLS certificate (warns)' })
     .option('encrypt', { type: 'boolean', default: false, describe: 'Use an rclone crypt remote over the destination (names and contents encrypted)' })
     .option('password-secret', { type: 'string', describe: `Secret NAME[:KEY] holding the encryption password (else $${PASSWORD_ENV})` })
     .middleware((argv) => {

@@ -6,6 +6,8 @@ import { parseOutputFormat, renderStructured } from '../output/format.ts';
 import { chooseRenderer } from '../progress/renderer.ts';
 import { parseEnvFlags } from '../destination/destination.ts';
 import { tuningEnv } from '../destination/profiles.ts';
+import { tlsEnv } from '../destination/tls.ts';
+import type { Logger } from '../log.ts';
 import { DEFAULT_HELPER_IMAGE } from '../kube/helper-pod.ts';
 import { runLocalBackup, type LocalBackupOptions, type LocalBackupResult } from './local-backup.ts';
 
@@ -27,9 +29,11 @@ export interface BackupFlags {
   passwordEnv?: string;
   profile?: string;
   bwlimit?: string;
+  'ca-file'?: string;
+  'insecure-skip-tls-verify'?: boolean;
 }
 
-export function backupOptions(flags: BackupFlags, namespace: string): LocalBackupOptions {
+export function backupOptions(flags: BackupFlags, namespace: string, log: Logger): LocalBackupOptions {
   return {
     pvc: flags.pvc,
     namespace,
@@ -40,7 +44,7 @@ export function backupOptions(flags: BackupFlags, namespace: string): LocalBacku
     keepClone: flags['keep-clone'],
     helperImage: flags['helper-image'] ?? DEFAULT_HELPER_IMAGE,
     rclonePath: flags.rclone,
-    extraEnv: tuningEnv(flags.profile, flags.bwlimit, parseEnvFlags(flags.env.map(String))),
+    extraEnv: { ...tlsEnv({ caFile: flags['ca-file'], insecure: flags['insecure-skip-tls-verify'] }, log), ...tuningEnv(flags.profile, flags.bwlimit, parseEnvFlags(flags.env.map(String))) },
     timeoutMs: parseDuration(flags.timeout, '--timeout'),
     stagingCapBytes: parseSize(flags['staging-cap'], '--staging-cap'),
     stagingParent: flags['staging-dir'],
@@ -53,7 +57,7 @@ export function backupOptions(flags: BackupFlags, namespace: string): LocalBacku
 export async function runBackupCommand(ctx: CommandContext, flags: BackupFlags): Promise<void> {
   const format = parseOutputFormat(ctx.output, ['text', 'json', 'yaml']);
   const kube = await ctx.kube();
-  const options = backupOptions(flags, kube.namespace);
+  const options = backupOptions(flags, kube.namespace, ctx.log);
   const progress = chooseRenderer({ tty: format === 'text' && Boolean(process.stdout.isTTY) });
   const result = await runLocalBackup(kube, options, progress, ctx.log);
   ctx.out(format === 'text' ? renderBackupText(result) : await renderStructured(result, format));

@@ -34,7 +34,8 @@ async function plainDestination(kube: KubeConnection | undefined, namespace: str
 /** Lists the destination and writes then deletes a small object in it. */
 export async function checkDestinationWritable(rclone: RcloneContext): Promise<void> {
   const root = rclone.destination.root;
-  await runRclone(rclone, ['lsf', '--max-depth', '1', root], { what: `reading ${rclone.destination.display}` });
+  // A check should fail fast: rclone's default retries take most of a minute on a bad endpoint.
+  await runRclone(rclone, ['lsf', '--max-depth', '1', '--retries', '1', '--low-level-retries', '1', root], { what: `reading ${rclone.destination.display}` });
   const probe = `${root}${root.endsWith(':') ? '' : '/'}.datamover-write-check-${randomBytes(4).toString('hex')}`;
   await runRclone(rclone, ['rcat', probe], { input: 'kubectl-datamover write check\n', what: `writing to ${rclone.destination.display}` });
   await runRclone(rclone, ['deletefile', probe], { what: `deleting from ${rclone.destination.display}` });

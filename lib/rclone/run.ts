@@ -22,6 +22,8 @@ const KNOWN_ERRORS: Array<[RegExp, string, string]> = [
   [/certificate signed by unknown authority|x509:/, 'the storage\'s TLS certificate is not trusted', 'pass --ca-file with its CA, or check TLS_HOST'],
   [/server gave HTTP response to HTTPS client/, 'the storage speaks plain HTTP but TLS_HOST is true', 'set TLS_HOST to false'],
   [/malformed HTTP response|http: server gave|tls: first record does not look like/, 'the storage speaks HTTPS but TLS_HOST is false', 'set TLS_HOST to true'],
+  // What an HTTPS endpoint answers to plain HTTP (Go's TLS servers, and most proxies).
+  [/BadRequest: Bad Request|Client sent an HTTP request to an HTTPS server/, 'the storage answered 400 Bad Request, which is what an HTTPS endpoint says to plain HTTP', 'if the endpoint uses TLS, set TLS_HOST to true'],
   [/connection refused/, 'the storage refused the connection', 'check BUCKET_HOST and BUCKET_PORT, and that the endpoint is up'],
   [/i\/o timeout|context deadline exceeded|no such host|dial tcp/, 'the storage endpoint cannot be reached', 'check BUCKET_HOST, BUCKET_PORT and your network'],
   [/no space left on device/, 'no space left on device', 'free space on the destination or in the local temp folder (--staging-dir)'],

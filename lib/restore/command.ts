@@ -7,6 +7,7 @@ import { parseOutputFormat, renderStructured } from '../output/format.ts';
 import { renderTable } from '../output/table.ts';
 import { chooseRenderer } from '../progress/renderer.ts';
 import { parseEnvFlags } from '../destination/destination.ts';
+import { tlsEnv } from '../destination/tls.ts';
 import { DEFAULT_HELPER_IMAGE } from '../kube/helper-pod.ts';
 import { resolveDestination } from '../backup/destination-check.ts';
 import { findRclone } from '../rclone/binary.ts';
@@ -23,6 +24,12 @@ export interface DestinationFlags {
   encrypt?: boolean;
   'password-secret'?: string;
   passwordEnv?: string;
+  'ca-file'?: string;
+  'insecure-skip-tls-verify'?: boolean;
+}
+
+function extraEnvOf(ctx: CommandContext, flags: DestinationFlags): Record<string, string> {
+  return { ...tlsEnv({ caFile: flags['ca-file'], insecure: flags['insecure-skip-tls-verify'] }, ctx.log), ...parseEnvFlags(flags.env.map(String)) };
 }
 
 function encryptionOf(flags: DestinationFlags) {
@@ -33,7 +40,7 @@ async function rcloneFor(ctx: CommandContext, flags: DestinationFlags): Promise<
   const kube = flags.secret || flags['password-secret'] ? await ctx.kube() : undefined;
   const rclone = await findRclone(flags.rclone);
   const destination = await resolveDestination(kube, kube?.namespace ?? '', { ...flags, ...encryptionOf(flags), rclonePath: rclone.path });
-  return { binary: rclone.path, destination, extraEnv: parseEnvFlags(flags.env.map(String)), verbosity: ctx.verbosity };
+  return { binary: rclone.path, destination, extraEnv: extraEnvOf(ctx, flags), verbosity: ctx.verbosity };
 }
 
 export async function runBackupsList(ctx: CommandContext, flags: DestinationFlags): Promise<void> {
@@ -89,7 +96,7 @@ export async function runRestoreCommand(ctx: CommandContext, flags: RestoreFlags
     {
       namespace: kube.namespace, from: flags.from, secret: flags.secret, remote: flags.remote, toPvc: flags['to-pvc'], create: flags.create, size: flags.size,
       storageClass: flags['storage-class'], overwrite: flags.overwrite, deleteExtra: flags.delete, helperImage: flags['helper-image'] ?? DEFAULT_HELPER_IMAGE, rclonePath: flags.rclone,
-      extraEnv: parseEnvFlags(flags.env.map(String)), timeoutMs: parseDuration(flags.timeout, '--timeout'), batchBytes: parseSize(flags['batch-size'], '--batch-size'), ...encryptionOf(flags),
+      extraEnv: extraEnvOf(ctx, flags), timeoutMs: parseDuration(flags.timeout, '--timeout'), batchBytes: parseSize(flags['batch-size'], '--batch-size'), ...encryptionOf(flags),
     },
     chooseRenderer({ tty: format === 'text' && Boolean(process.stdout.isTTY) }),
     ctx.log,

@@ -157,6 +157,48 @@ describe('kubectl datamover backup (local mode)', () => {
     assert.equal(await managedLeftovers(ns.name), '');
   });
 
+  describe('TLS', () => {
+    const tlsSecret = () => createStorageSecret(ns.name, 's3', { TLS_HOST: 'true', BUCKET_PORT: String(bed().s3.tlsPort) });
+
+    it('refuses the bed\'s self-signed certificate without --ca-file, in one line, creating nothing', async () => {
+      writeMixedTree(source, { bigFileBytes: 1024 });
+      await tlsSecret();
+      const result = await backup(ns.name, ['data', '--secret', 's3']);
+      assert.equal(result.exitCode, 1);
+      assert.match(String(result.stderr), /^error: .*TLS certificate is not trusted; pass --ca-file/m);
+      assert.equal(await managedLeftovers(ns.name), '');
+    });
+
+    for (const [label, rclone] of [['Debian rclone 1.60', '/usr/bin/rclone'], ['the pinned rclone', '']] as const) {
+      it(`trusts a private CA with --ca-file (${label})`, async () => {
+        writeMixedTree(source, { bigFileBytes: 1024 });
+        await tlsSecret();
+        const result = await backup(ns.name, ['data', '--secret', 's3', '--ca-file', bed().s3.caFile, '--rclone', rclone || bed().rcloneNew]);
+        assert.equal(result.exitCode, 0, String(result.stderr));
+        assert.deepEqual(objectsIn(bucketPath()), expectedObjects(source));
+      });
+    }
+
+    it('skips verification only with --insecure-skip-tls-verify, and warns', async () => {
+      writeMixedTree(source, { bigFileBytes: 1024 });
+      await tlsSecret();
+      const result = await backup(ns.name, ['data', '--secret', 's3', '--insecure-skip-tls-verify']);
+      assert.equal(result.exitCode, 0, String(result.stderr));
+      assert.match(String(result.stderr), /warning: --insecure-skip-tls-verify/);
+    });
+
+    it('says TLS_HOST is wrong when it does not match the endpoint, both ways', async () => {
+      await createStorageSecret(ns.name, 'plain-to-tls', { TLS_HOST: 'false', BUCKET_PORT: String(bed().s3.tlsPort) });
+      await createStorageSecret(ns.name, 'tls-to-plain', { TLS_HOST: 'true' });
+      const toTls = await backup(ns.name, ['data', '--secret', 'plain-to-tls']);
+      assert.equal(toTls.exitCode, 1);
+      assert.match(String(toTls.stderr), /^error: .*400 Bad Request, which is what an HTTPS endpoint says to plain HTTP; if the endpoint uses TLS, set TLS_HOST to true/m);
+      const toPlain = await backup(ns.name, ['data', '--secret', 'tls-to-plain']);
+      assert.equal(toPlain.exitCode, 1);
+      assert.match(String(toPlain.stderr), /^error: .*speaks plain HTTP but TLS_HOST is true; set TLS_HOST to false/m);
+    });
+  });
+
   describe('interruptions', () => {
     // Many 1 MiB files, 1 MiB staging batches and rclone's bandwidth limit: the
     // backpressure holds the pod-side tar for many seconds, long enough to interrupt it.
