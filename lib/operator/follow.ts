@@ -34,7 +34,11 @@ async function readLog(kube: KubeConnection, namespace: string, pod: string, out
     stream.on('end', resolve);
     new Log(kube.config)
       .log(namespace, pod, container, stream, { follow: options.follow, tailLines: options.tailLines })
-      .catch((err: unknown) => reject(new UserError(`cannot read the log of pod ${pod}: ${(err as Error).message?.split('\n')[0]}`, 'check that you may get pods/log in this namespace', { cause: err })));
+      .catch((err: unknown) => {
+        // 204 No Content: the container has not logged anything (yet).
+        if (/HTTP-Code: 204/.test(String((err as Error).message))) return resolve();
+        reject(new UserError(`cannot read the log of pod ${pod}: ${(err as Error).message?.split('\n')[0]}`, 'check that you may get pods/log in this namespace', { cause: err }));
+      });
   });
 }
 

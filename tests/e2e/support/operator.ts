@@ -56,5 +56,11 @@ spec:
   - containers: [rclone]
     logsFile: ${logFile}
 `);
+  // Like a running container: its log can be read before the operator moves on.
+  for (let i = 0; i < 100; i++) {
+    const log = await kubectl(['logs', pod, '-n', namespace], { reject: false });
+    if (log.exitCode === 0 && String(log.stdout).includes(logLines[0]!)) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
   return { clone, job, pod };
 }
