@@ -6,20 +6,20 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CoreV1Api, PatchStrategy, setHeaderOptions, type V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import type { KubeConnection } from '../kube/connection.ts';
 import type { Logger } from '../log.ts';
 import { UserError } from '../errors.ts';
 import { requirePermissions, type Permission } from '../kube/access.ts';
-import { buildClone, cloneName, createPvc, deletePvc, getBoundPvc, waitForBound } from '../kube/pvc.ts';
-import { buildHelperPod, createHelperPod, deletePod, HELPER_CONTAINER, waitForPodReady } from '../kube/helper-pod.ts';
+import { annotatePvc, buildClone, cloneName, createPvc, deletePvc, getBoundPvc, waitForBound } from '../kube/pvc.ts';
+import { buildHelperPod, createHelperPod, deletePod, helperDeadlineSeconds, helperPodName, waitForPodReady } from '../kube/helper-pod.ts';
 import { LAST_BACKUP_ANNOTATION, runLabels } from '../kube/labels.ts';
 import { findRclone } from '../rclone/binary.ts';
 import { listRemoteFiles, listRemoteFolders } from '../rclone/listing.ts';
 import { runRclone, type RcloneContext } from '../rclone/run.ts';
 import { joinRemote, runTarget, timestampFolder, TIMESTAMP_FOLDER_PATTERN, type Destination } from '../destination/destination.ts';
-import { captureFromPod } from '../stream/exec-channel.ts';
-import { LIST_COMMAND, MD5_COMMAND, nulList, parseListing, parseMd5Output, type PodFile } from '../stream/pod-files.ts';
+import type { PodFile } from '../stream/pod-files.ts';
+import { hashPodFiles, listPodFiles } from '../stream/pod-commands.ts';
 import { createFlow, runFlow, type Step } from '../flow/runner.ts';
 import type { ProgressRenderer } from '../progress/renderer.ts';
 import { formatBytes } from '../format/size.ts';
@@ -28,7 +28,6 @@ import { buildManifest, MANIFEST_NAME } from './manifest.ts';
 import { readManifest } from '../rclone/manifest-io.ts';
 import { checkDestinationWritable, resolveDestination } from './destination-check.ts';
 import { streamAndUpload } from './transfer.ts';
-import { Readable } from 'node:stream';
 
 export interface LocalBackupOptions {
   pvc: string;
@@ -136,8 +135,8 @@ export async function runLocalBackup(kube: KubeConnection, options: LocalBackupO
     {
       title: 'Start the helper pod',
       run: async () => {
-        const name = `datamover-${options.pvc.slice(0, 40).replace(/[-.]+$/, '')}-${runId}`;
-        const pod = buildHelperPod({ name, namespace, claimName: state.volumeClaim!, image: options.helperImage, readOnly: true, labels: runLabels(options.pvc, runId), deadlineSeconds: Math.max(3600, Math.ceil((options.timeoutMs * 4) / 1000)) });
+        const name = helperPodName(undefined, options.pvc, runId);
+        const pod = buildHelperPod({ name, namespace, claimName: state.volumeClaim!, image: options.helperImage, readOnly: true, labels: runLabels(options.pvc, runId), deadlineSeconds: helperDeadlineSeconds(options.timeoutMs) });
         await createHelperPod(kube, pod);
         flow.defer(`delete helper pod ${name}`, () => deletePod(kube, namespace, name));
         await waitForPodReady(kube, namespace, name, options.timeoutMs, flow.signal);
@@ -148,9 +147,7 @@ export async function runLocalBackup(kube: KubeConnection, options: LocalBackupO
     {
       title: 'List the files in the volume',
       run: async () => {
-        const { stdout, result } = await captureFromPod(kube, { namespace, pod: state.pod!, container: HELPER_CONTAINER, command: LIST_COMMAND, signal: flow.signal });
-        if (result.exitCode !== 0) throw new UserError(`listing the volume failed in the helper pod: ${result.stderrTail.trim().split('\n').pop()}`, 'check that the files are readable by the helper pod');
-        state.files = parseListing(stdout.toString('utf8'));
+        state.files = await listPodFiles(kube, { namespace, pod: state.pod!, signal: flow.signal });
         const bytes = state.files.reduce((sum, f) => sum + (f.type === 'file' ? f.size : 0), 0);
         return `${state.files.filter((f) => f.type !== 'dir').length} files, ${formatBytes(bytes)}`;
       },
@@ -188,14 +185,8 @@ export async function runLocalBackup(kube: KubeConnection, options: LocalBackupO
       title: 'Checksum the changed files in the pod',
       run: async () => {
         const regular = state.plan!.send.filter((f) => f.type === 'file').map((f) => f.path);
-        if (regular.length === 0) {
-          state.podMd5 = new Map();
-          return 'nothing changed';
-        }
-        const { stdout, result } = await captureFromPod(kube, { namespace, pod: state.pod!, container: HELPER_CONTAINER, command: MD5_COMMAND, stdin: Readable.from([nulList(regular)]), signal: flow.signal });
-        if (result.exitCode !== 0) throw new UserError(`md5sum failed in the helper pod: ${result.stderrTail.trim().split('\n').pop()}`, 'check that the files are readable by the helper pod');
-        state.podMd5 = parseMd5Output(stdout.toString('utf8'));
-        return `${state.podMd5.size} files`;
+        state.podMd5 = await hashPodFiles(kube, { namespace, pod: state.pod!, signal: flow.signal }, regular);
+        return regular.length ? `${state.podMd5.size} files` : 'nothing changed';
       },
     },
     {
@@ -228,8 +219,10 @@ export async function runLocalBackup(kube: KubeConnection, options: LocalBackupO
     {
       title: 'Write the backup manifest',
       run: async () => {
-        // Keep the MD5s of unchanged files from the previous manifest, if any.
-        const previous = await readManifest(state.rclone!, folder && state.previousFolder ? runTarget(state.destination!, state.previousFolder) : target());
+        // Keep the MD5s of unchanged files from the previous manifest, if any: the one
+        // at the target itself, or the previous timestamp folder's (a new folder has none).
+        const previousPath = folder ? state.previousFolder && runTarget(state.destination!, state.previousFolder) : target();
+        const previous = previousPath ? await readManifest(state.rclone!, previousPath) : undefined;
         const md5 = new Map(previous?.entries.filter((e) => e.md5).map((e) => [e.path, e.md5!]) ?? []);
         for (const [path, sum] of state.podMd5!) md5.set(path, sum);
         const manifest = buildManifest(state.files!, md5, { createdAt: now.toISOString(), namespace, pvc: options.pvc });
@@ -258,7 +251,7 @@ export async function runLocalBackup(kube: KubeConnection, options: LocalBackupO
     {
       title: 'Record the run on the PVC',
       run: async () => {
-        await recordRun(kube, namespace, options.pvc, { time: now.toISOString(), destination: state.destination!.display, target: folder ?? '', result: 'Completed', files: state.files!.length }).catch((err: unknown) => {
+        await annotatePvc(kube, namespace, options.pvc, LAST_BACKUP_ANNOTATION, { time: now.toISOString(), destination: state.destination!.display, target: folder ?? '', result: 'Completed', files: state.files!.length }).catch((err: unknown) => {
           log.warn(`could not record the run on PVC "${options.pvc}" (${(err as Error).message})`);
         });
       },
@@ -267,6 +260,7 @@ export async function runLocalBackup(kube: KubeConnection, options: LocalBackupO
 
   await runFlow(flow, steps, progress);
   const plan = state.plan!;
+  const skipped = new Set([...plan.unchanged.map(objectKey), ...plan.seed]);
   return {
     mode: 'local',
     pvc: options.pvc,
@@ -280,17 +274,10 @@ export async function runLocalBackup(kube: KubeConnection, options: LocalBackupO
     filesSeeded: plan.seed.length,
     filesDeleted: plan.delete.length,
     bytesSent: state.sent?.bytes ?? 0,
-    bytesSkipped: state.files!.filter((f) => plan.unchanged.includes(f) || plan.seed.includes(objectKey(f))).reduce((sum, f) => sum + f.size, 0),
+    bytesSkipped: state.files!.filter((f) => skipped.has(objectKey(f))).reduce((sum, f) => sum + f.size, 0),
     channelBytes: state.sent?.channelBytes ?? 0,
     streamResumes: state.sent?.resumes ?? 0,
     durationSeconds: Math.round((Date.now() - started) / 100) / 10,
     checksums: 'verified',
   };
-}
-
-async function recordRun(kube: KubeConnection, namespace: string, pvc: string, record: Record<string, unknown>): Promise<void> {
-  const core = kube.config.makeApiClient(CoreV1Api);
-  await kube.call({ verb: 'patch', resource: 'persistentvolumeclaims', name: pvc, namespace }, () =>
-    core.patchNamespacedPersistentVolumeClaim({ name: pvc, namespace, body: { metadata: { annotations: { [LAST_BACKUP_ANNOTATION]: JSON.stringify(record) } } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch)),
-  );
 }

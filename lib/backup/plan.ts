@@ -20,8 +20,13 @@ export interface TransferPlan {
   skippedTypes: PodFile[];
 }
 
-export function objectKey(file: PodFile): string {
+export function objectKey(file: Pick<PodFile, 'path' | 'type'>): string {
   return file.type === 'symlink' ? `${file.path}${LINK_SUFFIX}` : file.path;
+}
+
+/** The volume path an object key stands for (objectKey's inverse). */
+export function pathOfObject(key: string): string {
+  return key.endsWith(LINK_SUFFIX) ? key.slice(0, -LINK_SUFFIX.length) : key;
 }
 
 function sameAs(file: PodFile, remote: RemoteFile | undefined): boolean {

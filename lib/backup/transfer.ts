@@ -6,7 +6,7 @@ import { Readable, Writable } from 'node:stream';
 import tar from 'tar-stream';
 import type { KubeConnection } from '../kube/connection.ts';
 import { HELPER_CONTAINER } from '../kube/helper-pod.ts';
-import { runInPod } from '../stream/exec-channel.ts';
+import { runInPod, stderrLastLine } from '../stream/exec-channel.ts';
 import { nulList, TAR_COMMAND, type PodFile } from '../stream/pod-files.ts';
 import { StagingUploader } from '../stream/staging.ts';
 import { UserError } from '../errors.ts';
@@ -126,7 +126,7 @@ async function streamOnce(request: TransferRequest, staging: StagingUploader, fi
     if (stagingFailure !== undefined) throw stagingFailure;
     throw new StreamCut((err as Error).message);
   }
-  if (exec.exitCode !== 0) throw new StreamCut(`tar in the helper pod exited with code ${exec.exitCode}: ${lastLine(exec.stderrTail)}`);
+  if (exec.exitCode !== 0) throw new StreamCut(`tar in the helper pod exited with code ${exec.exitCode}: ${stderrLastLine(exec)}`);
   const missing = files.filter((f) => !staging.received.has(f.path)).length;
   if (missing > 0) throw new StreamCut(`it ended ${missing} files early`);
   return exec.stdoutBytes;
@@ -166,8 +166,4 @@ function nodeWritableFor(extract: tar.Extract): Writable {
       done();
     },
   });
-}
-
-function lastLine(text: string): string {
-  return text.trim().split('\n').pop()?.slice(0, 200) ?? '';
 }

@@ -40,6 +40,12 @@ export function isNotFound(err: unknown): boolean {
   return apiStatusCode(err) === 404;
 }
 
+/** For deletes and lookups where "already gone" is fine: rethrows anything but a 404 (raw or mapped). */
+export function ignoreNotFound(err: unknown): undefined {
+  if (isNotFound(err) || isNotFound((err as { cause?: unknown })?.cause)) return undefined;
+  throw err;
+}
+
 export function isConflict(err: unknown): boolean {
   return apiStatusCode(err) === 409;
 }

@@ -7,11 +7,23 @@ import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubeConnection } from './connection.ts';
 import { UserError } from '../errors.ts';
+import { ignoreNotFound } from './api-errors.ts';
 import { formatDuration } from '../format/duration.ts';
 
 export const DEFAULT_HELPER_IMAGE = 'docker.io/library/busybox:1.37';
 export const HELPER_CONTAINER = 'helper';
 export const MOUNT_PATH = '/data';
+
+/** datamover[-purpose]-<pvc, shortened>-<run id>: at most 63 characters (a valid hostname), and says what it is for. */
+export function helperPodName(purpose: string | undefined, pvc: string, runId: string): string {
+  const prefix = purpose ? `datamover-${purpose}` : 'datamover';
+  return `${prefix}-${pvc.slice(0, 55 - prefix.length).replace(/[-.]+$/, '')}-${runId}`;
+}
+
+/** The pod deadlines itself well after the run's own timeout: a crashed run cannot leave it running. */
+export function helperDeadlineSeconds(timeoutMs: number): number {
+  return Math.max(3600, Math.ceil((timeoutMs * 4) / 1000));
+}
 
 export interface HelperPodSpec {
   name: string;
@@ -79,7 +91,5 @@ export async function waitForPodReady(kube: KubeConnection, namespace: string, n
 
 export async function deletePod(kube: KubeConnection, namespace: string, name: string): Promise<void> {
   const core = kube.config.makeApiClient(CoreV1Api);
-  await kube.call({ verb: 'delete', resource: 'pods', name, namespace }, () => core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 })).catch((err) => {
-    if (!/not found/.test((err as Error).message)) throw err;
-  });
+  await kube.call({ verb: 'delete', resource: 'pods', name, namespace }, () => core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 })).catch(ignoreNotFound);
 }

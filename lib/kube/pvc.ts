@@ -1,10 +1,11 @@
 // PersistentVolumeClaims: checking the source, cloning it the way the
 // operator does (<pvc>-cloned-<unix seconds>, dataSource = the source, same
 // StorageClass and size), waiting for Bound, deleting.
-import { CoreV1Api, type V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import { CoreV1Api, PatchStrategy, setHeaderOptions, type V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubeConnection } from './connection.ts';
 import { UserError } from '../errors.ts';
+import { ignoreNotFound } from './api-errors.ts';
 import { formatDuration } from '../format/duration.ts';
 
 export async function getBoundPvc(kube: KubeConnection, namespace: string, name: string): Promise<V1PersistentVolumeClaim> {
@@ -72,7 +73,13 @@ async function provisioningFailure(kube: KubeConnection, namespace: string, name
 
 export async function deletePvc(kube: KubeConnection, namespace: string, name: string): Promise<void> {
   const core = kube.config.makeApiClient(CoreV1Api);
-  await kube.call({ verb: 'delete', resource: 'persistentvolumeclaims', name, namespace }, () => core.deleteNamespacedPersistentVolumeClaim({ name, namespace })).catch((err) => {
-    if (!/not found/.test((err as Error).message)) throw err;
-  });
+  await kube.call({ verb: 'delete', resource: 'persistentvolumeclaims', name, namespace }, () => core.deleteNamespacedPersistentVolumeClaim({ name, namespace })).catch(ignoreNotFound);
+}
+
+/** Sets one annotation on a PVC (JSON value), by merge patch. */
+export async function annotatePvc(kube: KubeConnection, namespace: string, name: string, key: string, value: unknown): Promise<void> {
+  const core = kube.config.makeApiClient(CoreV1Api);
+  await kube.call({ verb: 'patch', resource: 'persistentvolumeclaims', name, namespace }, () =>
+    core.patchNamespacedPersistentVolumeClaim({ name, namespace, body: { metadata: { annotations: { [key]: JSON.stringify(value) } } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch)),
+  );
 }

@@ -1,7 +1,7 @@
 // Reading and writing DataMover and DataMoverSchedule objects.
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { KubeConnection } from '../kube/connection.ts';
-import { apiStatusCode } from '../kube/api-errors.ts';
+import { apiStatusCode, describeApiError } from '../kube/api-errors.ts';
 import { UserError } from '../errors.ts';
 import { DATAMOVERS, SCHEDULES, type DataMover, type DataMoverSchedule } from './resources.ts';
 
@@ -17,7 +17,7 @@ export async function operatorInstalled(kube: KubeConnection, namespace: string)
     return true;
   } catch (err) {
     if (apiStatusCode(err) === 404) return false;
-    throw (await import('../kube/api-errors.ts')).describeApiError(err, { verb: 'list', resource: resourceOf(DATAMOVERS), namespace, server: kube.server });
+    throw describeApiError(err, { verb: 'list', resource: resourceOf(DATAMOVERS), namespace, server: kube.server });
   }
 }
 
@@ -31,7 +31,7 @@ export async function getObject<T>(kube: KubeConnection, kind: Kind, namespace: 
     return (await api.getNamespacedCustomObject({ ...kind, namespace, name })) as T;
   } catch (err) {
     if (apiStatusCode(err) === 404) return undefined;
-    throw (await import('../kube/api-errors.ts')).describeApiError(err, { verb: 'get', resource: resourceOf(kind), name, namespace, server: kube.server });
+    throw describeApiError(err, { verb: 'get', resource: resourceOf(kind), name, namespace, server: kube.server });
   }
 }
 

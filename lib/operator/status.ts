@@ -2,7 +2,7 @@
 // by lib/operator/print.ts.
 import { BatchV1Api, CoreV1Api, type V1Job, type CoreV1Event } from '@kubernetes/client-node';
 import type { KubeConnection } from '../kube/connection.ts';
-import { apiStatusCode } from '../kube/api-errors.ts';
+import { apiStatusCode, describeApiError } from '../kube/api-errors.ts';
 import { LAST_BACKUP_ANNOTATION } from '../kube/labels.ts';
 import { listObjects } from './api.ts';
 import { DATAMOVERS, SCHEDULES, jobNameFor, type DataMover, type DataMoverSchedule } from './resources.ts';
@@ -39,7 +39,7 @@ export async function jobInfo(kube: KubeConnection, namespace: string, clone: st
     job = await batch.readNamespacedJob({ name, namespace });
   } catch (err) {
     if (apiStatusCode(err) === 404) return undefined;
-    throw (await import('../kube/api-errors.ts')).describeApiError(err, { verb: 'get', resource: 'jobs', name, namespace, server: kube.server });
+    throw describeApiError(err, { verb: 'get', resource: 'jobs', name, namespace, server: kube.server });
   }
   const s = job.status ?? {};
   const failedCondition = s.conditions?.find((c) => c.type === 'Failed' && c.status === 'True');

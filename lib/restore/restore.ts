@@ -11,23 +11,24 @@ import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import tar from 'tar-stream';
-import { CoreV1Api, PatchStrategy, setHeaderOptions, type V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import type { KubeConnection } from '../kube/connection.ts';
 import type { Logger } from '../log.ts';
 import { UserError } from '../errors.ts';
 import { requirePermissions } from '../kube/access.ts';
-import { apiStatusCode } from '../kube/api-errors.ts';
-import { createPvc, getBoundPvc, waitForBound } from '../kube/pvc.ts';
-import { buildHelperPod, createHelperPod, deletePod, HELPER_CONTAINER, waitForPodReady } from '../kube/helper-pod.ts';
+import { ignoreNotFound } from '../kube/api-errors.ts';
+import { annotatePvc, createPvc, getBoundPvc, waitForBound } from '../kube/pvc.ts';
+import { buildHelperPod, createHelperPod, deletePod, HELPER_CONTAINER, helperDeadlineSeconds, helperPodName, waitForPodReady } from '../kube/helper-pod.ts';
 import { MANAGED_BY, RUN_LABEL } from '../kube/labels.ts';
 import { findRclone } from '../rclone/binary.ts';
 import { runRclone, type RcloneContext } from '../rclone/run.ts';
 import { readManifest } from '../rclone/manifest-io.ts';
 import { resolveDestination } from '../backup/destination-check.ts';
-import { LINK_SUFFIX } from '../backup/plan.ts';
+import { pathOfObject } from '../backup/plan.ts';
 import type { BackupManifest, ManifestEntry } from '../backup/manifest.ts';
-import { captureFromPod, runInPod } from '../stream/exec-channel.ts';
-import { LIST_COMMAND, nulList, parseListing } from '../stream/pod-files.ts';
+import { captureFromPod, captureFromPodOrFail, runInPod, stderrLastLine } from '../stream/exec-channel.ts';
+import { nulList } from '../stream/pod-files.ts';
+import { listPodFiles } from '../stream/pod-commands.ts';
 import { createFlow, runFlow, type Step } from '../flow/runner.ts';
 import type { ProgressRenderer } from '../progress/renderer.ts';
 import { formatBytes } from '../format/size.ts';
@@ -117,8 +118,8 @@ export async function runRestore(kube: KubeConnection, options: RestoreOptions, 
     {
       title: 'Start the helper pod',
       run: async () => {
-        const name = `datamover-restore-${options.toPvc.slice(0, 32).replace(/[-.]+$/, '')}-${runId}`;
-        await createHelperPod(kube, buildHelperPod({ name, namespace, claimName: options.toPvc, image: options.helperImage, readOnly: false, labels: { ...MANAGED_BY, [RUN_LABEL]: runId }, deadlineSeconds: Math.max(3600, Math.ceil((options.timeoutMs * 4) / 1000)) }));
+        const name = helperPodName('restore', options.toPvc, runId);
+        await createHelperPod(kube, buildHelperPod({ name, namespace, claimName: options.toPvc, image: options.helperImage, readOnly: false, labels: { ...MANAGED_BY, [RUN_LABEL]: runId }, deadlineSeconds: helperDeadlineSeconds(options.timeoutMs) }));
         flow.defer(`delete helper pod ${name}`, () => deletePod(kube, namespace, name));
         await waitForPodReady(kube, namespace, name, options.timeoutMs, flow.signal);
         state.pod = name;
@@ -132,9 +133,9 @@ export async function runRestore(kube: KubeConnection, options: RestoreOptions, 
     {
       title: 'Restore the files',
       run: async (report) => {
-        await annotate(kube, namespace, options.toPvc, { state: 'in-progress', from: `${state.display} ${state.backup!.name}`, time: new Date().toISOString() });
+        await annotatePvc(kube, namespace, options.toPvc, RESTORE_ANNOTATION, { state: 'in-progress', from: `${state.display} ${state.backup!.name}`, time: new Date().toISOString() });
         flow.defer('mark the PVC', async () => {
-          if (!state.complete) await annotate(kube, namespace, options.toPvc, { state: 'incomplete', from: `${state.display} ${state.backup!.name}`, time: new Date().toISOString() });
+          if (!state.complete) await annotatePvc(kube, namespace, options.toPvc, RESTORE_ANNOTATION, { state: 'incomplete', from: `${state.display} ${state.backup!.name}`, time: new Date().toISOString() });
         });
         const staging = await mkdtemp(join(tmpdir(), 'kubectl-datamover-restore-'));
         flow.defer('remove the local staging folder', () => rm(staging, { recursive: true, force: true }));
@@ -159,25 +160,23 @@ export async function runRestore(kube: KubeConnection, options: RestoreOptions, 
     {
       title: 'Verify the restored files',
       run: async () => {
-        const { stdout } = await captureFromPod(kube, { namespace, pod: state.pod!, container: HELPER_CONTAINER, command: LIST_COMMAND, signal: flow.signal });
-        const listing = parseListing(stdout.toString('utf8'));
+        const listing = await listPodFiles(kube, { namespace, pod: state.pod!, signal: flow.signal });
         const restored = new Map(listing.map((f) => [f.path, f]));
         if (options.deleteExtra) {
-          const wanted = new Set([...state.backup!.objects.keys()].map((k) => (k.endsWith(LINK_SUFFIX) ? k.slice(0, -LINK_SUFFIX.length) : k)));
+          const wanted = new Set([...state.backup!.objects.keys()].map(pathOfObject));
           const extra = listing.filter((f) => f.type !== 'dir' && !wanted.has(f.path)).map((f) => f.path);
           if (extra.length) {
-            const removed = await captureFromPod(kube, { namespace, pod: state.pod!, container: HELPER_CONTAINER, command: ['sh', '-c', 'xargs -0 -r rm -f'], stdin: Readable.from([nulList(extra)]), signal: flow.signal });
-            if (removed.result.exitCode !== 0) throw new UserError(`deleting files the backup does not hold failed: ${removed.result.stderrTail.trim().split('\n').pop()}`, 'check that the PVC is writable');
+            await captureFromPodOrFail(kube, { namespace, pod: state.pod!, container: HELPER_CONTAINER, command: ['sh', '-c', 'xargs -0 -r rm -f'], stdin: Readable.from([nulList(extra)]), signal: flow.signal }, { what: 'deleting files the backup does not hold', fix: 'check that the PVC is writable' });
             for (const path of extra) restored.delete(path);
           }
         }
         for (const [key, object] of state.backup!.objects) {
-          const path = key.endsWith(LINK_SUFFIX) ? key.slice(0, -LINK_SUFFIX.length) : key;
+          const path = pathOfObject(key);
           const file = restored.get(path);
           if (!file || (file.type === 'file' && file.size !== object.size)) throw new UserError(`"${path}" is missing or has the wrong size in the PVC after the restore`, 'run the restore again with --overwrite');
         }
         state.complete = true;
-        await annotate(kube, namespace, options.toPvc, { state: 'complete', from: `${state.display} ${state.backup!.name}`, time: new Date().toISOString() });
+        await annotatePvc(kube, namespace, options.toPvc, RESTORE_ANNOTATION, { state: 'complete', from: `${state.display} ${state.backup!.name}`, time: new Date().toISOString() });
         return `${state.backup!.files} files`;
       },
     },
@@ -186,13 +185,8 @@ export async function runRestore(kube: KubeConnection, options: RestoreOptions, 
   return { from: state.backup!.name, source: state.display!, pvc: options.toPvc, namespace, files: state.backup!.files, bytes: state.bytes ?? 0, durationSeconds: Math.round((Date.now() - started) / 100) / 10 };
 }
 
-async function targetPvc(kube: KubeConnection, namespace: string, name: string): Promise<V1PersistentVolumeClaim | undefined> {
-  try {
-    return await getBoundPvc(kube, namespace, name);
-  } catch (err) {
-    if (apiStatusCode((err as { cause?: unknown }).cause) === 404) return undefined;
-    throw err;
-  }
+function targetPvc(kube: KubeConnection, namespace: string, name: string): Promise<V1PersistentVolumeClaim | undefined> {
+  return getBoundPvc(kube, namespace, name).catch(ignoreNotFound);
 }
 
 function batches(backup: Backup, capBytes: number): string[][] {
@@ -223,13 +217,12 @@ async function sendTar(kube: KubeConnection, namespace: string, pod: string, fil
   const exec = runInPod(kube, { namespace, pod, container: HELPER_CONTAINER, command: ['tar', '-x', '-f', '-'], stdin: pack as unknown as Readable, stdout: new PassThrough().resume(), signal });
   await filled;
   const result = await exec;
-  if (result.exitCode !== 0) throw new UserError(`tar in the helper pod failed while restoring (exit code ${result.exitCode}): ${result.stderrTail.trim().split('\n').pop() ?? ''}`, 'check that the PVC has room and is writable, then run the restore again with --overwrite');
+  if (result.exitCode !== 0) throw new UserError(`tar in the helper pod failed while restoring (exit code ${result.exitCode}): ${stderrLastLine(result)}`, 'check that the PVC has room and is writable, then run the restore again with --overwrite');
 }
 
 async function packFiles(pack: tar.Pack, dir: string, keys: string[], entries: Map<string, ManifestEntry>): Promise<void> {
   for (const key of keys) {
-    const isLink = key.endsWith(LINK_SUFFIX);
-    const path = isLink ? key.slice(0, -LINK_SUFFIX.length) : key;
+    const path = pathOfObject(key);
     const local = join(dir, path);
     const stat = await lstat(local);
     const entry = entries.get(path);
@@ -250,11 +243,4 @@ async function packDirs(pack: tar.Pack, dirs: ManifestEntry[]): Promise<void> {
   for (const dir of dirs) {
     await new Promise<void>((resolve, reject) => pack.entry({ name: dir.path, type: 'directory', mode: dir.mode, mtime: new Date(dir.mtime * 1000) }, Buffer.alloc(0), (err) => (err ? reject(err) : resolve())));
   }
-}
-
-async function annotate(kube: KubeConnection, namespace: string, pvc: string, value: Record<string, string>): Promise<void> {
-  const core = kube.config.makeApiClient(CoreV1Api);
-  await kube.call({ verb: 'patch', resource: 'persistentvolumeclaims', name: pvc, namespace }, () =>
-    core.patchNamespacedPersistentVolumeClaim({ name: pvc, namespace, body: { metadata: { annotations: { [RESTORE_ANNOTATION]: JSON.stringify(value) } } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch)),
-  );
 }

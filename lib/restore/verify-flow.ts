@@ -1,18 +1,16 @@
 // Gathering what verify compares: the backup's objects and their MD5 at the
 // destination, and optionally the live PVC listed and hashed in a helper pod.
 import { randomBytes } from 'node:crypto';
-import { Readable } from 'node:stream';
 import type { KubeConnection } from '../kube/connection.ts';
 import type { Logger } from '../log.ts';
 import { UserError } from '../errors.ts';
 import { getBoundPvc } from '../kube/pvc.ts';
-import { buildHelperPod, createHelperPod, deletePod, HELPER_CONTAINER, waitForPodReady } from '../kube/helper-pod.ts';
+import { buildHelperPod, createHelperPod, deletePod, helperDeadlineSeconds, helperPodName, waitForPodReady } from '../kube/helper-pod.ts';
 import { MANAGED_BY, RUN_LABEL } from '../kube/labels.ts';
 import { remoteMd5s } from '../rclone/listing.ts';
 import { readManifest } from '../rclone/manifest-io.ts';
 import type { RcloneContext } from '../rclone/run.ts';
-import { captureFromPod } from '../stream/exec-channel.ts';
-import { LIST_COMMAND, MD5_COMMAND, nulList, parseListing, parseMd5Output } from '../stream/pod-files.ts';
+import { hashPodFiles, listPodFiles } from '../stream/pod-commands.ts';
 import { chooseBackup, listBackups } from './catalog.ts';
 import { compareWithManifest, compareWithVolume, type Difference } from './verify.ts';
 
@@ -37,15 +35,13 @@ export async function verifyBackup(rclone: RcloneContext, from: string, against?
   const namespace = kube.namespace;
   await getBoundPvc(kube, namespace, pvc);
   const runId = randomBytes(3).toString('hex');
-  const name = `datamover-verify-${pvc.slice(0, 32).replace(/[-.]+$/, '')}-${runId}`;
-  await createHelperPod(kube, buildHelperPod({ name, namespace, claimName: pvc, image: against.image, readOnly: true, labels: { ...MANAGED_BY, [RUN_LABEL]: runId }, deadlineSeconds: 3600 }));
+  const name = helperPodName('verify', pvc, runId);
+  await createHelperPod(kube, buildHelperPod({ name, namespace, claimName: pvc, image: against.image, readOnly: true, labels: { ...MANAGED_BY, [RUN_LABEL]: runId }, deadlineSeconds: helperDeadlineSeconds(against.timeoutMs) }));
   try {
     await waitForPodReady(kube, namespace, name, against.timeoutMs);
-    const listing = await captureFromPod(kube, { namespace, pod: name, container: HELPER_CONTAINER, command: LIST_COMMAND });
-    const files = parseListing(listing.stdout.toString('utf8'));
-    const regular = files.filter((f) => f.type === 'file').map((f) => f.path);
-    const sums = await captureFromPod(kube, { namespace, pod: name, container: HELPER_CONTAINER, command: MD5_COMMAND, stdin: Readable.from([nulList(regular)]) });
-    differences.push(...compareWithVolume(manifest, files, parseMd5Output(sums.stdout.toString('utf8'))));
+    const files = await listPodFiles(kube, { namespace, pod: name });
+    const sums = await hashPodFiles(kube, { namespace, pod: name }, files.filter((f) => f.type === 'file').map((f) => f.path));
+    differences.push(...compareWithVolume(manifest, files, sums));
   } finally {
     await deletePod(kube, namespace, name);
   }

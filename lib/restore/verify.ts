@@ -2,7 +2,7 @@
 // size, MD5), and optionally the manifest against a live PVC hashed in a
 // helper pod. The differences are printed; any makes the command fail.
 import type { BackupManifest } from '../backup/manifest.ts';
-import { LINK_SUFFIX } from '../backup/plan.ts';
+import { objectKey } from '../backup/plan.ts';
 import type { RemoteFile } from '../rclone/listing.ts';
 import type { PodFile } from '../stream/pod-files.ts';
 
@@ -17,7 +17,7 @@ export function compareWithManifest(manifest: BackupManifest, objects: Map<strin
   const expected = new Set<string>();
   for (const entry of manifest.entries) {
     if (entry.type === 'dir') continue;
-    const key = entry.type === 'symlink' ? `${entry.path}${LINK_SUFFIX}` : entry.path;
+    const key = objectKey(entry);
     expected.add(key);
     const object = objects.get(key);
     if (!object) differences.push({ kind: 'missing', path: entry.path });

@@ -87,3 +87,15 @@ export async function captureFromPod(kube: KubeConnection, request: Omit<ExecReq
   const result = await runInPod(kube, { ...request, stdout });
   return { stdout: Buffer.concat(chunks), result };
 }
+
+/** The last line of a command's stderr, for one-line errors. */
+export function stderrLastLine(result: ExecResult): string {
+  return result.stderrTail.trim().split('\n').pop()?.slice(0, 200) ?? '';
+}
+
+/** captureFromPod, failing with one line (`what` failed: stderr; `fix`) when the command exits non-zero. */
+export async function captureFromPodOrFail(kube: KubeConnection, request: Omit<ExecRequest, 'stdout'>, failure: { what: string; fix: string }): Promise<Buffer> {
+  const { stdout, result } = await captureFromPod(kube, request);
+  if (result.exitCode !== 0) throw new UserError(`${failure.what} failed in the helper pod: ${stderrLastLine(result)}`, failure.fix);
+  return stdout;
+}

@@ -10,7 +10,7 @@ import { execa } from 'execa';
 import { bed, createBoundPvc, kubectl, useNamespace, userEnv } from './support/bed.ts';
 import { writeMixedTree } from './support/tree.ts';
 import { REPO_ROOT } from '../testbed/paths.ts';
-import { bucketPath, createStorageSecret, expectedObjects, objectsIn } from './support/storage.ts';
+import { bucketPath, createStorageSecret, emptyBucket, expectedObjects, objectsIn } from './support/storage.ts';
 
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}-\d{6}$/;
 const managedLeftovers = async (namespace: string) =>
@@ -23,10 +23,8 @@ function backup(namespace: string, args: string[], env: Record<string, string> =
 describe('kubectl datamover backup (local mode)', () => {
   const ns = useNamespace('backup');
   let source: string;
-  // Each test writes under its own prefix in the shared bucket, via --remote or a prefix-less Secret in its own bucket folder.
   beforeEach(async () => {
-    rmSync(bucketPath(), { recursive: true, force: true });
-    mkdirSync(bucketPath(), { recursive: true });
+    emptyBucket();
     source = await createBoundPvc(ns.name, 'data');
   });
 

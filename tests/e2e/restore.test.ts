@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createBoundPvc, datamover, kubectl, useNamespace, volumeFolder } from './support/bed.ts';
 import { snapshot, writeMixedTree } from './support/tree.ts';
-import { bucketPath, createStorageSecret } from './support/storage.ts';
+import { bucketPath, createStorageSecret, emptyBucket } from './support/storage.ts';
 
 const dm = (namespace: string, args: string[]) => datamover([...args, '-n', namespace]);
 
@@ -14,8 +14,7 @@ describe('restore, backups list and prune', () => {
   const ns = useNamespace('restore');
   let source: string;
   beforeEach(async () => {
-    rmSync(bucketPath(), { recursive: true, force: true });
-    mkdirSync(bucketPath(), { recursive: true });
+    emptyBucket();
     source = await createBoundPvc(ns.name, 'data');
     await createStorageSecret(ns.name);
   });

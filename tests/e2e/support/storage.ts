@@ -1,6 +1,7 @@
 // The bed's S3 side as tests see it: an operator-shaped Secret for a
 // namespace, and what arrived in the server's bucket folder.
-import { existsSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { applyYaml, bed } from './bed.ts';
 import { snapshot } from './tree.ts';
@@ -19,6 +20,12 @@ export async function createStorageSecret(namespace: string, name = 's3', overri
   };
   const lines = Object.entries(data).filter(([, v]) => v !== undefined).map(([k, v]) => `  ${k}: ${JSON.stringify(v)}`);
   await applyYaml(`apiVersion: v1\nkind: Secret\nmetadata: {name: ${name}, namespace: ${namespace}}\nstringData:\n${lines.join('\n')}\n`);
+}
+
+/** Every test starts from an empty bucket (the plugin syncs to the bucket root, as the operator does). */
+export function emptyBucket(): void {
+  rmSync(bucketPath(), { recursive: true, force: true });
+  mkdirSync(bucketPath(), { recursive: true });
 }
 
 /** The bucket folder a backup was written to (the server keeps objects as files). */
@@ -53,7 +60,6 @@ export function readObject(folder: string, key: string): string {
   return readFileSync(join(folder, key), 'utf8');
 }
 
-import { createHash } from 'node:crypto';
 function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
