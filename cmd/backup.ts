@@ -2,20 +2,22 @@ import type { Argv, CommandModule } from 'yargs';
 import { contextFrom, type GlobalArgs } from './root.ts';
 import type { BackupFlags } from '../lib/backup/command.ts';
 import { addDestinationFlags } from './destination-flags.ts';
+import { addHelperPodFlags } from './helper-pod-flags.ts';
 
 export type BackupArgs = GlobalArgs & BackupFlags;
 
 export function addLocalBackupFlags<T>(yargs: Argv<T>) {
-  return addDestinationFlags(yargs)
+  return addHelperPodFlags(addDestinationFlags(yargs))
     .option('timestamp-prefix', { type: 'boolean', default: false, describe: 'Write into a new YYYY-MM-DD-HHMMSS/ folder (UTC)' })
     .option('clone', { type: 'boolean', default: true, describe: 'Back up a point-in-time clone; --no-clone reads the live PVC' })
     .option('keep-clone', { type: 'boolean', default: false, describe: 'Keep the clone PVC after the run' })
-    .option('helper-image', { type: 'string', describe: 'busybox-compatible image for the helper pod' })
     .option('timeout', { type: 'string', default: '10m', describe: 'How long to wait for the clone and the helper pod' })
     .option('staging-cap', { type: 'string', default: '128Mi', describe: 'Local staging batch size (about two batches of disk are used)' })
     .option('staging-dir', { type: 'string', describe: 'Where to stage (default: the system temp folder)' })
     .option('profile', { type: 'string', choices: ['high-bandwidth', 'limited-bandwidth', 'large-files'], describe: 'rclone tuning preset from the operator\'s guide (--env wins)' })
-    .option('bwlimit', { type: 'string', describe: 'Bandwidth limit for rclone, e.g. 10M (RCLONE_BWLIMIT)' });
+    .option('bwlimit', { type: 'string', describe: 'Bandwidth limit for rclone, e.g. 10M (RCLONE_BWLIMIT)' })
+    .option('metrics-file', { type: 'string', describe: 'Write the run\'s metrics here (node_exporter textfile collector, *.prom)' })
+    .option('pushgateway', { type: 'string', describe: 'Push the run\'s metrics to this Prometheus Pushgateway URL' });
 }
 
 export const backupCommand: CommandModule<GlobalArgs, BackupArgs> = {

@@ -3,6 +3,8 @@ import yargs from 'yargs';
 import { addGlobalFlags } from './root.ts';
 import { versionCommand } from './version.ts';
 import { completionCommand } from './completion.ts';
+import { checkCommand } from './check.ts';
+import { checkAccessCommand } from './check-access.ts';
 import { backupCommand } from './backup.ts';
 import { backupsCommand, pruneCommand, restoreCommand, verifyCommand } from './restore.ts';
 import { createCommand } from './create.ts';
@@ -11,7 +13,7 @@ import { logsCommand } from './logs.ts';
 import { deleteCommand, resumeScheduleCommand, runNowCommand, suspendScheduleCommand } from './schedule-actions.ts';
 import { formatErrorLine, formatErrorTrace, exitCodeOf, TRACE_VERBOSITY, UsageError } from '../lib/errors.ts';
 
-const COMMANDS = ['create', 'status', 'logs', 'delete', 'suspend', 'resume', 'run-now', 'backup', 'restore', 'backups', 'prune', 'verify', 'version', 'completion'];
+const COMMANDS = ['create', 'status', 'logs', 'delete', 'suspend', 'resume', 'run-now', 'backup', 'restore', 'backups', 'prune', 'verify', 'check', 'check-access', 'version', 'completion'];
 
 export async function main(args: string[]): Promise<number> {
   const cli = addGlobalFlags(yargs(args))
@@ -29,6 +31,8 @@ export async function main(args: string[]): Promise<number> {
     .command(backupsCommand)
     .command(pruneCommand)
     .command(verifyCommand)
+    .command(checkCommand)
+    .command(checkAccessCommand)
     .command(versionCommand)
     .command(completionCommand)
     .completion('__complete', false)

@@ -1,13 +1,14 @@
 import type { CommandModule } from 'yargs';
 import { contextFrom, type GlobalArgs } from './root.ts';
 import { addDestinationFlags } from './destination-flags.ts';
+import { addHelperPodFlags } from './helper-pod-flags.ts';
 import type { PruneFlags, RestoreFlags, DestinationFlags } from '../lib/restore/command.ts';
 
 export const restoreCommand: CommandModule<GlobalArgs, GlobalArgs & RestoreFlags> = {
   command: 'restore',
   describe: 'Restore a backup into a PVC (streamed through the API into a helper pod)',
   builder: (yargs) =>
-    addDestinationFlags(yargs)
+    addHelperPodFlags(addDestinationFlags(yargs))
       .option('from', { type: 'string', default: 'latest', describe: 'latest, a YYYY-MM-DD-HHMMSS folder, or plain (the bucket root)' })
       .option('to-pvc', { type: 'string', demandOption: true, describe: 'The PVC to restore into' })
       .option('create', { type: 'boolean', default: false, describe: 'Create the PVC (with --size and --storage-class)' })
@@ -15,7 +16,6 @@ export const restoreCommand: CommandModule<GlobalArgs, GlobalArgs & RestoreFlags
       .option('storage-class', { type: 'string', describe: 'StorageClass of the PVC to create' })
       .option('overwrite', { type: 'boolean', default: false, describe: 'Restore into a PVC that is not empty (its other files are kept)' })
       .option('delete', { type: 'boolean', default: false, describe: 'With --overwrite: delete files in the PVC that the backup does not hold' })
-      .option('helper-image', { type: 'string', describe: 'busybox-compatible image for the helper pod' })
       .option('timeout', { type: 'string', default: '10m', describe: 'How long to wait for the PVC and the helper pod' })
       .option('batch-size', { type: 'string', default: '64Mi', describe: 'Download batch size (local disk used at once)' })
       .example('$0 restore --secret s3 --from latest --to-pvc data-restored --create --size 5Gi', 'Restore the newest timestamped backup into a new PVC') as never,

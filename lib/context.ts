@@ -23,15 +23,16 @@ export interface CommandContext {
 
 export function createContext(options: GlobalOptions): CommandContext {
   let connection: Promise<KubeConnection> | undefined;
+  const log = createLogger(options.verbosity);
   return {
     verbosity: options.verbosity,
     output: options.output,
     allNamespaces: options.allNamespaces,
     namespaceFlag: options.namespace,
-    log: createLogger(options.verbosity),
+    log,
     out: (text) => process.stdout.write(text),
     kube() {
-      connection ??= import('./kube/connection.ts').then(({ connect }) => connect(options));
+      connection ??= import('./kube/connection.ts').then(({ connect }) => connect(options, log));
       return connection;
     },
   };

@@ -19,3 +19,6 @@ if [[ -x $DATAMOVER_NODE_DIR/bin/node ]] && (( $(system_node_major) < 22 )); the
 fi
 # kubectl (the built one) is what a user would have on PATH.
 export PATH="$REPO_ROOT/bin:$REPO_ROOT/node_modules/.bin:$DATAMOVER_K8S_BIN:$PATH"
+export DATAMOVER_PUSHGATEWAY="$DATAMOVER_TOOLS_CACHE/pushgateway-$PUSHGATEWAY_VERSION/bin/pushgateway"
+export DATAMOVER_RCLONE_OLD="$DATAMOVER_TOOLS_CACHE/rclone-$RCLONE_OLD_VERSION/bin/rclone"
+export DATAMOVER_PROM2JSON="$DATAMOVER_TOOLS_CACHE/prom2json-$PROM2JSON_VERSION/bin/prom2json"

@@ -9,6 +9,9 @@ import { tuningEnv } from '../destination/profiles.ts';
 import { tlsEnv } from '../destination/tls.ts';
 import type { Logger } from '../log.ts';
 import { DEFAULT_HELPER_IMAGE } from '../kube/helper-pod.ts';
+import { helperResources } from '../kube/resources.ts';
+import { PhaseClock } from '../metrics/phase-clock.ts';
+import { parsePushgatewayUrl, publishRunMetrics } from '../metrics/sinks.ts';
 import { runLocalBackup, type LocalBackupOptions, type LocalBackupResult } from './local-backup.ts';
 
 export interface BackupFlags {
@@ -31,6 +34,10 @@ export interface BackupFlags {
   bwlimit?: string;
   'ca-file'?: string;
   'insecure-skip-tls-verify'?: boolean;
+  requests?: string;
+  limits?: string;
+  'metrics-file'?: string;
+  pushgateway?: string;
 }
 
 export function backupOptions(flags: BackupFlags, namespace: string, log: Logger): LocalBackupOptions {
@@ -43,6 +50,7 @@ export function backupOptions(flags: BackupFlags, namespace: string, log: Logger
     clone: flags.clone,
     keepClone: flags['keep-clone'],
     helperImage: flags['helper-image'] ?? DEFAULT_HELPER_IMAGE,
+    resources: helperResources(flags.requests, flags.limits),
     rclonePath: flags.rclone,
     extraEnv: { ...tlsEnv({ caFile: flags['ca-file'], insecure: flags['insecure-skip-tls-verify'] }, log), ...tuningEnv(flags.profile, flags.bwlimit, parseEnvFlags(flags.env.map(String))) },
     timeoutMs: parseDuration(flags.timeout, '--timeout'),
@@ -58,8 +66,18 @@ export async function runBackupCommand(ctx: CommandContext, flags: BackupFlags):
   const format = parseOutputFormat(ctx.output, ['text', 'json', 'yaml']);
   const kube = await ctx.kube();
   const options = backupOptions(flags, kube.namespace, ctx.log);
+  if (flags.pushgateway !== undefined) parsePushgatewayUrl(flags.pushgateway);
   const progress = chooseRenderer({ tty: format === 'text' && Boolean(process.stdout.isTTY) });
-  const result = await runLocalBackup(kube, options, progress, ctx.log);
+  const phases = new PhaseClock();
+  let result: LocalBackupResult | undefined;
+  try {
+    result = await runLocalBackup(kube, { ...options, phases }, progress, ctx.log);
+  } finally {
+    if (flags['metrics-file'] || flags.pushgateway) {
+      const run = { status: result ? 'success' as const : 'failure' as const, finishedAt: Math.floor(Date.now() / 1000), bytesTransferred: result?.bytesSent ?? 0, filesTransferred: result?.filesSent ?? 0, phases };
+      await publishRunMetrics({ file: flags['metrics-file'], pushgateway: flags.pushgateway }, run, { namespace: kube.namespace, pvc: flags.pvc }, (line) => ctx.log.warn(line));
+    }
+  }
   ctx.out(format === 'text' ? renderBackupText(result) : await renderStructured(result, format));
 }
 

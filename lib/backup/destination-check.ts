@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { CoreV1Api } from '@kubernetes/client-node';
 import type { KubeConnection } from '../kube/connection.ts';
 import { parseStorageSecret } from '../destination/storage-secret.ts';
-import { destinationFromRemote, destinationFromSecret, type Destination } from '../destination/destination.ts';
+import { destinationFromRemote, destinationFromSecret, joinRemote, type Destination } from '../destination/destination.ts';
 import { runRclone, type RcloneContext } from '../rclone/run.ts';
 import { encryptedDestination, encryptionPassword, type EncryptionSource } from '../destination/encryption.ts';
 
@@ -33,10 +33,23 @@ async function plainDestination(kube: KubeConnection | undefined, namespace: str
 
 /** Lists the destination and writes then deletes a small object in it. */
 export async function checkDestinationWritable(rclone: RcloneContext): Promise<void> {
-  const root = rclone.destination.root;
-  // A check should fail fast: rclone's default retries take most of a minute on a bad endpoint.
-  await runRclone(rclone, ['lsf', '--max-depth', '1', '--retries', '1', '--low-level-retries', '1', root], { what: `reading ${rclone.destination.display}` });
-  const probe = `${root}${root.endsWith(':') ? '' : '/'}.datamover-write-check-${randomBytes(4).toString('hex')}`;
-  await runRclone(rclone, ['rcat', probe], { input: 'kubectl-datamover write check\n', what: `writing to ${rclone.destination.display}` });
-  await runRclone(rclone, ['deletefile', probe], { what: `deleting from ${rclone.destination.display}` });
+  await checkDestinationListable(rclone);
+  await checkWriteAndDelete(rclone);
+}
+
+// A check should fail fast: rclone's default retries take most of a minute on a bad endpoint.
+export const FAIL_FAST = ['--retries', '1', '--low-level-retries', '1'];
+
+export async function checkDestinationListable(rclone: RcloneContext): Promise<void> {
+  await runRclone(rclone, ['lsf', '--max-depth', '1', ...FAIL_FAST, rclone.destination.root], { what: `reading ${rclone.destination.display}` });
+}
+
+export function writeProbePath(root: string): string {
+  return joinRemote(root, `.datamover-write-check-${randomBytes(4).toString('hex')}`);
+}
+
+export async function checkWriteAndDelete(rclone: RcloneContext): Promise<void> {
+  const probe = writeProbePath(rclone.destination.root);
+  await runRclone(rclone, ['rcat', ...FAIL_FAST, probe], { input: 'kubectl-datamover write check\n', what: `writing to ${rclone.destination.display}` });
+  await runRclone(rclone, ['deletefile', ...FAIL_FAST, probe], { what: `deleting from ${rclone.destination.display}` });
 }

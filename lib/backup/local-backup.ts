@@ -6,11 +6,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import type { V1PersistentVolumeClaim, V1ResourceRequirements } from '@kubernetes/client-node';
 import type { KubeConnection } from '../kube/connection.ts';
 import type { Logger } from '../log.ts';
 import { UserError } from '../errors.ts';
-import { requirePermissions, type Permission } from '../kube/access.ts';
+import { requirePermissions } from '../kube/access.ts';
+import { LOCAL_BACKUP } from '../kube/permissions.ts';
 import { annotatePvc, buildClone, cloneName, createPvc, deletePvc, getBoundPvc, waitForBound } from '../kube/pvc.ts';
 import { buildHelperPod, createHelperPod, deletePod, helperDeadlineSeconds, helperPodName, waitForPodReady } from '../kube/helper-pod.ts';
 import { LAST_BACKUP_ANNOTATION, runLabels } from '../kube/labels.ts';
@@ -28,6 +29,7 @@ import { buildManifest, MANIFEST_NAME } from './manifest.ts';
 import { readManifest } from '../rclone/manifest-io.ts';
 import { checkDestinationWritable, resolveDestination } from './destination-check.ts';
 import { streamAndUpload } from './transfer.ts';
+import type { PhaseClock } from '../metrics/phase-clock.ts';
 
 export interface LocalBackupOptions {
   pvc: string;
@@ -46,6 +48,10 @@ export interface LocalBackupOptions {
   encrypt?: boolean;
   passwordSecret?: string;
   passwordEnv?: string;
+  /** Helper pod resources (--requests/--limits). */
+  resources?: V1ResourceRequirements;
+  /** Times the run's phases for the metrics (the clock outlives a failed run). */
+  phases?: PhaseClock;
 }
 
 export interface LocalBackupResult {
@@ -69,21 +75,12 @@ export interface LocalBackupResult {
   checksums: 'verified';
 }
 
-const NEEDED: Permission[] = [
-  { verb: 'get', resource: 'persistentvolumeclaims' },
-  { verb: 'create', resource: 'persistentvolumeclaims' },
-  { verb: 'delete', resource: 'persistentvolumeclaims' },
-  { verb: 'create', resource: 'pods' },
-  { verb: 'get', resource: 'pods' },
-  { verb: 'delete', resource: 'pods' },
-  { verb: 'create', resource: 'pods', subresource: 'exec' },
-];
-
 export async function runLocalBackup(kube: KubeConnection, options: LocalBackupOptions, progress: ProgressRenderer, log: Logger): Promise<LocalBackupResult> {
   const started = Date.now();
   const now = new Date();
   const runId = randomBytes(3).toString('hex');
-  const flow = createFlow();
+  const flow = createFlow(options.phases);
+  const phase = options.phases ?? { enter: () => {} };
   const { namespace } = options;
   const folder = options.timestampPrefix ? timestampFolder(now) : undefined;
   const state: {
@@ -105,7 +102,7 @@ export async function runLocalBackup(kube: KubeConnection, options: LocalBackupO
       title: 'Preflight checks',
       run: async () => {
         const rcloneBinary = await findRclone(options.rclonePath);
-        const needed = options.secret ? [...NEEDED, { verb: 'get', resource: 'secrets' }] : NEEDED;
+        const needed = options.secret ? [...LOCAL_BACKUP, { verb: 'get', resource: 'secrets' }] : LOCAL_BACKUP;
         await requirePermissions(kube, namespace, options.clone ? needed : needed.filter((p) => p.resource !== 'persistentvolumeclaims' || p.verb === 'get'));
         state.source = await getBoundPvc(kube, namespace, options.pvc);
         state.destination = await resolveDestination(kube, namespace, { ...options, rclonePath: rcloneBinary.path });
@@ -122,12 +119,14 @@ export async function runLocalBackup(kube: KubeConnection, options: LocalBackupO
           state.volumeClaim = options.pvc;
           return;
         }
+        phase.enter('CreatingClonedPVC');
         const clone = buildClone(state.source!, cloneName(options.pvc, now), runLabels(options.pvc, runId));
         const name = clone.metadata!.name!;
         await createPvc(kube, clone);
         if (!options.keepClone) flow.defer(`delete clone ${name}`, () => deletePvc(kube, namespace, name));
         report(`waiting for ${name} to be Bound`);
         await waitForBound(kube, namespace, name, options.timeoutMs, flow.signal);
+        phase.enter('ClonedPVCReady');
         state.volumeClaim = name;
         return name;
       },
@@ -135,8 +134,9 @@ export async function runLocalBackup(kube: KubeConnection, options: LocalBackupO
     {
       title: 'Start the helper pod',
       run: async () => {
+        phase.enter('CreatingPod');
         const name = helperPodName(undefined, options.pvc, runId);
-        const pod = buildHelperPod({ name, namespace, claimName: state.volumeClaim!, image: options.helperImage, readOnly: true, labels: runLabels(options.pvc, runId), deadlineSeconds: helperDeadlineSeconds(options.timeoutMs) });
+        const pod = buildHelperPod({ name, namespace, claimName: state.volumeClaim!, image: options.helperImage, readOnly: true, labels: runLabels(options.pvc, runId), deadlineSeconds: helperDeadlineSeconds(options.timeoutMs), resources: options.resources });
         await createHelperPod(kube, pod);
         flow.defer(`delete helper pod ${name}`, () => deletePod(kube, namespace, name));
         await waitForPodReady(kube, namespace, name, options.timeoutMs, flow.signal);
@@ -147,6 +147,7 @@ export async function runLocalBackup(kube: KubeConnection, options: LocalBackupO
     {
       title: 'List the files in the volume',
       run: async () => {
+        phase.enter('Transferring');
         state.files = await listPodFiles(kube, { namespace, pod: state.pod!, signal: flow.signal });
         const bytes = state.files.reduce((sum, f) => sum + (f.type === 'file' ? f.size : 0), 0);
         return `${state.files.filter((f) => f.type !== 'dir').length} files, ${formatBytes(bytes)}`;

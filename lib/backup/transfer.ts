@@ -3,9 +3,10 @@
 // against the pod-side listing and MD5 sums so that a cut stream can never
 // pass for a complete backup.
 import { Readable, Writable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import tar from 'tar-stream';
 import type { KubeConnection } from '../kube/connection.ts';
-import { HELPER_CONTAINER } from '../kube/helper-pod.ts';
+import { HELPER_CONTAINER, helperPodGone } from '../kube/helper-pod.ts';
 import { runInPod, stderrLastLine } from '../stream/exec-channel.ts';
 import { nulList, TAR_COMMAND, type PodFile } from '../stream/pod-files.ts';
 import { StagingUploader } from '../stream/staging.ts';
@@ -35,8 +36,9 @@ export interface TransferResult {
   resumes: number;
 }
 
-/** How many times a cut stream is resumed (from the first file not yet received). */
-const MAX_ATTEMPTS = 3;
+/** How many times a stream is started; each resume waits twice as long (1, 2, 4, 8 s: an API server restart fits). */
+const MAX_ATTEMPTS = 5;
+const FIRST_RESUME_DELAY_MS = 1000;
 
 /** A stream that ended before every file arrived: resumable, unlike an upload failure. */
 class StreamCut extends Error {}
@@ -66,12 +68,16 @@ export async function streamAndUpload(request: TransferRequest): Promise<Transfe
         channelBytes += await streamOnce(request, staging, remaining);
       } catch (err) {
         if (!(err instanceof StreamCut) || request.signal.aborted) throw err;
+        const gone = await helperPodGone(request.kube, request.namespace, request.pod);
+        if (gone) throw new UserError(`the helper pod ${request.pod} ${gone} during the transfer`, 'nothing was reported as backed up; run the command again', { cause: err });
         if (attempt >= MAX_ATTEMPTS) {
           throw new UserError(`the stream from the pod was cut ${attempt} times (${err.message})`, 'nothing was reported as backed up; check the API server and the helper pod, then run the command again', { cause: err });
         }
         resumes++;
-        note = `; the stream was cut (${err.message}), resumed from the last complete file (attempt ${attempt + 1}/${MAX_ATTEMPTS})`;
+        const delay = FIRST_RESUME_DELAY_MS * 2 ** (attempt - 1);
+        note = `; the stream was cut (${err.message}), resuming from the last complete file in ${delay / 1000}s (attempt ${attempt + 1}/${MAX_ATTEMPTS})`;
         request.report(note.slice(2));
+        await sleep(delay, undefined, { signal: request.signal }).catch(() => undefined);
       }
     }
     await staging.finish();
@@ -80,6 +86,17 @@ export async function streamAndUpload(request: TransferRequest): Promise<Transfe
   } finally {
     clearInterval(ticker);
   }
+}
+
+/** A file system error writing the staging folder (it has a syscall, unlike a cut stream), as one line. */
+function stagingDiskError(err: unknown, stagingDir: string): UserError | undefined {
+  const { code, syscall } = err as NodeJS.ErrnoException;
+  if (!code || !syscall) return undefined;
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return new UserError(`no space left on device in the local staging folder ${stagingDir}`, 'free space there, pass --staging-dir on a larger disk, or lower --staging-cap', { cause: err });
+  }
+  if (['EACCES', 'EPERM', 'EROFS'].includes(code)) return new UserError(`cannot write the local staging folder ${stagingDir} (${code})`, 'pass a writable --staging-dir', { cause: err });
+  return undefined;
 }
 
 /** One tar stream of `files` out of the pod into staging; the bytes it carried. */
@@ -92,8 +109,9 @@ async function streamOnce(request: TransferRequest, staging: StagingUploader, fi
       staging.add(header, stream as unknown as Readable).then(
         () => next(),
         (err: unknown) => {
-          // A UserError is an upload that failed (not resumable); anything else is the stream.
+          // An upload that failed (UserError) or a local disk error is not resumable; anything else is the stream.
           if (err instanceof UserError) stagingFailure = err;
+          else stagingFailure = stagingDiskError(err, request.stagingDir);
           extract.destroy(err as Error);
         },
       );
@@ -123,7 +141,9 @@ async function streamOnce(request: TransferRequest, staging: StagingUploader, fi
   try {
     await unpacked;
   } catch (err) {
-    if (stagingFailure !== undefined) throw stagingFailure;
+    // The disk error may reach the extractor before add()'s own rejection does.
+    const failure = stagingFailure ?? stagingDiskError(err, request.stagingDir);
+    if (failure !== undefined) throw failure;
     throw new StreamCut((err as Error).message);
   }
   if (exec.exitCode !== 0) throw new StreamCut(`tar in the helper pod exited with code ${exec.exitCode}: ${stderrLastLine(exec)}`);

@@ -3,7 +3,7 @@
 // rclone's environment (RCLONE_CONFIG_<NAME>_*), never in argv or on disk;
 // with --remote it is the user's own rclone config and nothing enters the cluster.
 import { UsageError } from '../errors.ts';
-import { endpointOf, type StorageSettings } from './storage-secret.ts';
+import { OPTIONAL_KEYS, REQUIRED_KEYS, endpointOf, type StorageSettings } from './storage-secret.ts';
 
 export const SECRET_REMOTE_NAME = 'DATAMOVER';
 
@@ -65,6 +65,10 @@ export function timestampFolder(date: Date): string {
 export const TIMESTAMP_FOLDER_PATTERN = /^\d{4}-\d{2}-\d{2}-\d{6}$/;
 
 /** RCLONE_* settings from --env K=V, like the operator's additionalEnv; credentials cannot be overridden. */
+// The Secret's own keys (the operator's Job reads them with envFrom, which an
+// explicit env entry would override) and the AWS SDK's credential variables.
+const CREDENTIAL_NAMES = new Set<string>([...REQUIRED_KEYS, ...OPTIONAL_KEYS, 'AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_SHARED_CREDENTIALS_FILE']);
+
 export function parseEnvFlags(values: string[]): Record<string, string> {
   const env: Record<string, string> = {};
   for (const value of values) {
@@ -73,7 +77,7 @@ export function parseEnvFlags(values: string[]): Record<string, string> {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
       throw new UsageError(`--env "${eq > 0 ? key : value}" is not a valid environment variable name`, 'use --env NAME=value with letters, digits and underscores');
     }
-    if (key.startsWith(`RCLONE_CONFIG_${SECRET_REMOTE_NAME}_`)) {
+    if (key.startsWith(`RCLONE_CONFIG_${SECRET_REMOTE_NAME}_`) || CREDENTIAL_NAMES.has(key)) {
       throw new UsageError(`--env ${key} would override the storage settings from the Secret`, 'change the Secret instead, or use --remote');
     }
     env[key] = value.slice(eq + 1);

@@ -4,6 +4,7 @@
 // subscribes to the steps (lib/progress); it does not live inside them.
 import type { ProgressRenderer } from '../progress/renderer.ts';
 import { UserError } from '../errors.ts';
+import type { PhaseClock } from '../metrics/phase-clock.ts';
 
 export interface StepContext {
   signal: AbortSignal;
@@ -25,12 +26,13 @@ interface Cleanup {
   action: () => Promise<void>;
 }
 
-export function createFlow(): FlowHandle & { cleanups: Cleanup[] } {
+export function createFlow(phases?: PhaseClock): FlowHandle & { cleanups: Cleanup[]; phases?: PhaseClock } {
   const controller = new AbortController();
   const cleanups: Cleanup[] = [];
   return {
     signal: controller.signal,
     cleanups,
+    phases,
     defer(title, action) {
       cleanups.push({ title, action });
     },
@@ -53,6 +55,7 @@ export async function runFlow(flow: ReturnType<typeof createFlow>, steps: Step[]
   }
   const cleanupErrors: string[] = [];
   if (flow.cleanups.length > 0) {
+    flow.phases?.enter('CleaningUp');
     await progress.run([
       {
         title: 'Clean up',
@@ -66,6 +69,7 @@ export async function runFlow(flow: ReturnType<typeof createFlow>, steps: Step[]
       },
     ]).catch(() => undefined);
   }
+  flow.phases?.stop();
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
   if (failure !== undefined) throw failure;

@@ -30,6 +30,22 @@ const NETWORK_CODES: Record<string, string> = {
   ERR_TLS_CERT_ALTNAME_INVALID: 'its TLS certificate does not match the host name',
 };
 
+// Worth another try: the server restarting or overloaded, a connection cut. Not
+// a wrong address, a refused certificate or the user's own --request-timeout.
+const TRANSIENT_NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT']);
+const TRANSIENT_STATUS = new Set([429, 500, 502, 503, 504]);
+
+export function isTransientApiError(err: unknown): boolean {
+  const status = apiStatusCode(err);
+  if (status !== undefined) return TRANSIENT_STATUS.has(status);
+  for (let current = err, depth = 0; current && depth < 6; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && TRANSIENT_NETWORK_CODES.has(code)) return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
 export function apiStatusCode(err: unknown): number | undefined {
   if (err instanceof ApiException) return err.code;
   const code = (err as { code?: unknown })?.code;

@@ -3,16 +3,17 @@
 // (the mount), with busybox applets. It is admitted under Pod Security
 // "restricted", and deadlines itself so that a crashed run cannot leave it
 // running for ever.
-import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, type V1Pod, type V1ResourceRequirements } from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubeConnection } from './connection.ts';
 import { UserError } from '../errors.ts';
-import { ignoreNotFound } from './api-errors.ts';
+import { ignoreNotFound, isNotFound } from './api-errors.ts';
 import { formatDuration } from '../format/duration.ts';
 
 export const DEFAULT_HELPER_IMAGE = 'docker.io/library/busybox:1.37';
 export const HELPER_CONTAINER = 'helper';
 export const MOUNT_PATH = '/data';
+export const DEFAULT_HELPER_RESOURCES: V1ResourceRequirements = { requests: { cpu: '200m', memory: '512Mi' }, limits: { memory: '1Gi' } };
 
 /** datamover[-purpose]-<pvc, shortened>-<run id>: at most 63 characters (a valid hostname), and says what it is for. */
 export function helperPodName(purpose: string | undefined, pvc: string, runId: string): string {
@@ -33,6 +34,8 @@ export interface HelperPodSpec {
   readOnly: boolean;
   labels: Record<string, string>;
   deadlineSeconds: number;
+  /** --requests/--limits; the defaults are the operator guide's. */
+  resources?: V1ResourceRequirements;
 }
 
 export function buildHelperPod(spec: HelperPodSpec): V1Pod {
@@ -54,7 +57,7 @@ export function buildHelperPod(spec: HelperPodSpec): V1Pod {
           workingDir: MOUNT_PATH,
           volumeMounts: [{ name: 'data', mountPath: MOUNT_PATH, readOnly: spec.readOnly }],
           securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] } },
-          resources: { requests: { cpu: '50m', memory: '32Mi' }, limits: { memory: '256Mi' } },
+          resources: spec.resources ?? DEFAULT_HELPER_RESOURCES,
         },
       ],
       volumes: [{ name: 'data', persistentVolumeClaim: { claimName: spec.claimName, readOnly: spec.readOnly } }],
@@ -92,4 +95,17 @@ export async function waitForPodReady(kube: KubeConnection, namespace: string, n
 export async function deletePod(kube: KubeConnection, namespace: string, name: string): Promise<void> {
   const core = kube.config.makeApiClient(CoreV1Api);
   await kube.call({ verb: 'delete', resource: 'pods', name, namespace }, () => core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 })).catch(ignoreNotFound);
+}
+
+/** Why the helper pod can no longer serve exec ("was deleted", "stopped (Failed)"), or undefined while it can (or the API cannot tell). */
+export async function helperPodGone(kube: KubeConnection, namespace: string, name: string): Promise<string | undefined> {
+  const core = kube.config.makeApiClient(CoreV1Api);
+  try {
+    const pod = await kube.call({ verb: 'get', resource: 'pods', name, namespace }, () => core.readNamespacedPod({ name, namespace }));
+    if (pod.metadata?.deletionTimestamp) return 'was deleted';
+    if (pod.status?.phase === 'Failed' || pod.status?.phase === 'Succeeded') return `stopped (${pod.status.phase}${pod.status.reason ? `: ${pod.status.reason}` : ''})`;
+    return undefined;
+  } catch (err) {
+    return isNotFound((err as { cause?: unknown }).cause) ? 'was deleted' : undefined;
+  }
 }

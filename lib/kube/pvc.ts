@@ -71,9 +71,15 @@ async function provisioningFailure(kube: KubeConnection, namespace: string, name
   return events.items.find((e) => e.reason === 'ProvisioningFailed')?.message;
 }
 
-export async function deletePvc(kube: KubeConnection, namespace: string, name: string): Promise<void> {
+/** Deletes a PVC and waits (bounded) until it is gone, so that a finished run leaves nothing behind. */
+export async function deletePvc(kube: KubeConnection, namespace: string, name: string, waitMs = 30_000): Promise<void> {
   const core = kube.config.makeApiClient(CoreV1Api);
   await kube.call({ verb: 'delete', resource: 'persistentvolumeclaims', name, namespace }, () => core.deleteNamespacedPersistentVolumeClaim({ name, namespace })).catch(ignoreNotFound);
+  // The pvc-protection finalizer holds it until no pod uses it any more.
+  for (const deadline = Date.now() + waitMs; Date.now() < deadline; await sleep(200)) {
+    const exists = await kube.call({ verb: 'get', resource: 'persistentvolumeclaims', name, namespace }, () => core.readNamespacedPersistentVolumeClaim({ name, namespace })).catch(ignoreNotFound);
+    if (!exists) return;
+  }
 }
 
 /** Sets one annotation on a PVC (JSON value), by merge patch. */

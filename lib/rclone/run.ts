@@ -17,8 +17,10 @@ export interface RcloneContext {
 const KNOWN_ERRORS: Array<[RegExp, string, string]> = [
   [/InvalidAccessKeyId|NoCredentialProviders|NoCredentialsErr|no EC2 IMDS role found/, 'the storage rejected the access key', 'check AWS_ACCESS_KEY_ID in the Secret (or your remote)'],
   [/SignatureDoesNotMatch/, 'the storage rejected the secret key (SignatureDoesNotMatch)', 'check AWS_SECRET_ACCESS_KEY in the Secret (or your remote)'],
-  [/NoSuchBucket|bucket does not exist|directory not found/, 'the bucket does not exist', 'create it, or fix BUCKET_NAME'],
+  [/NoSuchBucket|bucket does not exist|directory not found/, 'the bucket does not exist (NoSuchBucket)', 'fix BUCKET_NAME, or create the bucket with "kubectl datamover check --secret NAME --create-bucket"'],
   [/AccessDenied|Access Denied|403 Forbidden/, 'the storage denied access (AccessDenied)', 'give the key read/write rights on the bucket'],
+  // What S3 servers without per-key policies (rclone serve s3 --read-only, some gateways) answer a refused write.
+  [/InternalError: Internal Error/, 'the storage refused the request (500 InternalError)', 'check that the key may write to the bucket (read-only keys get this on some servers), then the storage\'s log'],
   [/certificate signed by unknown authority|x509:/, 'the storage\'s TLS certificate is not trusted', 'pass --ca-file with its CA, or check TLS_HOST'],
   [/server gave HTTP response to HTTPS client/, 'the storage speaks plain HTTP but TLS_HOST is true', 'set TLS_HOST to false'],
   [/malformed HTTP response|http: server gave|tls: first record does not look like/, 'the storage speaks HTTPS but TLS_HOST is false', 'set TLS_HOST to true'],
@@ -40,6 +42,9 @@ export function rcloneEnv(ctx: RcloneContext, inherited: NodeJS.ProcessEnv = pro
   const env: Record<string, string | undefined> = { ...inherited, ...ctx.destination.env, ...ctx.extraEnv };
   // Many small objects are latency-bound: more parallel uploads than rclone's 4.
   env.RCLONE_TRANSFERS ??= '8';
+  // rclone retries a failed operation 3 times, by default at once: 2 s apart, a
+  // storage endpoint that restarts is ridden out (checks pass --retries 1).
+  env.RCLONE_RETRIES_SLEEP ??= '2s';
   if (env.AWS_CA_BUNDLE) {
     env.RCLONE_CA_CERT ??= env.AWS_CA_BUNDLE;
     delete env.AWS_CA_BUNDLE;
@@ -70,14 +75,19 @@ export function redactor(secrets: string[]): (text: string) => string {
   return (text) => secrets.reduce((out, secret) => out.split(secret).join('<redacted>'), text);
 }
 
+/** The operator's documented storage errors, recognised in rclone's log. */
+export function knownRcloneError(stderr: string): { message: string; fix: string } | undefined {
+  const match = KNOWN_ERRORS.find(([pattern]) => pattern.test(stderr));
+  return match && { message: match[1], fix: match[2] };
+}
+
 export function describeRcloneFailure(err: unknown, what: string): UserError {
   const failure = err as { stderr?: string; isCanceled?: boolean; shortMessage?: string; code?: string };
   if (failure.isCanceled) return new UserError(`${what} was interrupted`, 'run the command again', { cause: err });
   if (failure.code === 'ENOENT') return new UserError('rclone was not found', 'install rclone >= 1.60 or pass --rclone PATH', { cause: err });
   const stderr = String(failure.stderr ?? '');
-  for (const [pattern, message, fix] of KNOWN_ERRORS) {
-    if (pattern.test(stderr)) return new UserError(`${what} failed: ${message}`, fix, { cause: err });
-  }
+  const known = knownRcloneError(stderr);
+  if (known) return new UserError(`${what} failed: ${known.message}`, known.fix, { cause: err });
   const lastError = stderr.split('\n').reverse().find((line) => /ERROR|Failed/.test(line));
   return new UserError(`${what} failed${lastError ? `: ${lastError.replace(/^.*?(ERROR|Failed)\s*:?\s*/, '').slice(0, 200)}` : ''}`, 'rerun with -v=4 to see rclone\'s log', { cause: err });
 }

@@ -9,6 +9,7 @@ import { chooseRenderer } from '../progress/renderer.ts';
 import { parseEnvFlags } from '../destination/destination.ts';
 import { tlsEnv } from '../destination/tls.ts';
 import { DEFAULT_HELPER_IMAGE } from '../kube/helper-pod.ts';
+import { helperResources } from '../kube/resources.ts';
 import { resolveDestination } from '../backup/destination-check.ts';
 import { findRclone } from '../rclone/binary.ts';
 import { runRclone, type RcloneContext } from '../rclone/run.ts';
@@ -83,6 +84,8 @@ export interface RestoreFlags extends DestinationFlags {
   overwrite: boolean;
   delete: boolean;
   'helper-image'?: string;
+  requests?: string;
+  limits?: string;
   timeout: string;
   'batch-size': string;
 }
@@ -95,7 +98,7 @@ export async function runRestoreCommand(ctx: CommandContext, flags: RestoreFlags
     kube,
     {
       namespace: kube.namespace, from: flags.from, secret: flags.secret, remote: flags.remote, toPvc: flags['to-pvc'], create: flags.create, size: flags.size,
-      storageClass: flags['storage-class'], overwrite: flags.overwrite, deleteExtra: flags.delete, helperImage: flags['helper-image'] ?? DEFAULT_HELPER_IMAGE, rclonePath: flags.rclone,
+      storageClass: flags['storage-class'], overwrite: flags.overwrite, deleteExtra: flags.delete, helperImage: flags['helper-image'] ?? DEFAULT_HELPER_IMAGE, resources: helperResources(flags.requests, flags.limits), rclonePath: flags.rclone,
       extraEnv: extraEnvOf(ctx, flags), timeoutMs: parseDuration(flags.timeout, '--timeout'), batchBytes: parseSize(flags['batch-size'], '--batch-size'), ...encryptionOf(flags),
     },
     chooseRenderer({ tty: format === 'text' && Boolean(process.stdout.isTTY) }),

@@ -4,20 +4,19 @@
 // the pod as one tar stream over exec stdin, and the manifest's modes, mtimes
 // and empty folders are applied. The PVC carries an annotation saying whether
 // the restore is complete.
-import { createReadStream } from 'node:fs';
-import { lstat, mkdtemp, readlink, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
-import tar from 'tar-stream';
-import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import type { V1PersistentVolumeClaim, V1ResourceRequirements } from '@kubernetes/client-node';
 import type { KubeConnection } from '../kube/connection.ts';
 import type { Logger } from '../log.ts';
 import { UserError } from '../errors.ts';
 import { requirePermissions } from '../kube/access.ts';
+import { LOCAL_RESTORE } from '../kube/permissions.ts';
 import { ignoreNotFound } from '../kube/api-errors.ts';
-import { annotatePvc, createPvc, getBoundPvc, waitForBound } from '../kube/pvc.ts';
+import { annotatePvc, createPvc, deletePvc, getBoundPvc, waitForBound } from '../kube/pvc.ts';
 import { buildHelperPod, createHelperPod, deletePod, HELPER_CONTAINER, helperDeadlineSeconds, helperPodName, waitForPodReady } from '../kube/helper-pod.ts';
 import { MANAGED_BY, RUN_LABEL } from '../kube/labels.ts';
 import { findRclone } from '../rclone/binary.ts';
@@ -25,8 +24,9 @@ import { runRclone, type RcloneContext } from '../rclone/run.ts';
 import { readManifest } from '../rclone/manifest-io.ts';
 import { resolveDestination } from '../backup/destination-check.ts';
 import { pathOfObject } from '../backup/plan.ts';
-import type { BackupManifest, ManifestEntry } from '../backup/manifest.ts';
-import { captureFromPod, captureFromPodOrFail, runInPod, stderrLastLine } from '../stream/exec-channel.ts';
+import type { BackupManifest } from '../backup/manifest.ts';
+import { captureFromPod, captureFromPodOrFail } from '../stream/exec-channel.ts';
+import { commitPartFiles, packDirs, packFiles, sendTar, withResumes } from './send-batch.ts';
 import { nulList } from '../stream/pod-files.ts';
 import { listPodFiles } from '../stream/pod-commands.ts';
 import { createFlow, runFlow, type Step } from '../flow/runner.ts';
@@ -49,6 +49,7 @@ export interface RestoreOptions {
   /** With overwrite: delete files in the PVC that the backup does not hold. */
   deleteExtra: boolean;
   helperImage: string;
+  resources?: V1ResourceRequirements;
   rclonePath: string;
   extraEnv: Record<string, string>;
   timeoutMs: number;
@@ -80,14 +81,7 @@ export async function runRestore(kube: KubeConnection, options: RestoreOptions, 
       title: 'Preflight checks',
       run: async () => {
         const rclone = await findRclone(options.rclonePath);
-        await requirePermissions(kube, namespace, [
-          { verb: 'get', resource: 'persistentvolumeclaims' },
-          { verb: 'patch', resource: 'persistentvolumeclaims' },
-          ...(options.create ? [{ verb: 'create', resource: 'persistentvolumeclaims' }] : []),
-          { verb: 'create', resource: 'pods' },
-          { verb: 'delete', resource: 'pods' },
-          { verb: 'create', resource: 'pods', subresource: 'exec' },
-        ]);
+        await requirePermissions(kube, namespace, [...LOCAL_RESTORE, ...(options.create ? [{ verb: 'create', resource: 'persistentvolumeclaims' }] : [])]);
         const destination = await resolveDestination(kube, namespace, { ...options, rclonePath: rclone.path });
         state.display = destination.display;
         state.rclone = { binary: rclone.path, destination, extraEnv: options.extraEnv, verbosity: log.verbosity, signal: flow.signal };
@@ -111,7 +105,11 @@ export async function runRestore(kube: KubeConnection, options: RestoreOptions, 
         };
         await createPvc(kube, pvc);
         report(`waiting for ${options.toPvc} to be Bound`);
-        await waitForBound(kube, namespace, options.toPvc, options.timeoutMs, flow.signal);
+        // A PVC that never binds holds nothing: remove it, so that a re-run starts clean.
+        await waitForBound(kube, namespace, options.toPvc, options.timeoutMs, flow.signal).catch(async (err: unknown) => {
+          await deletePvc(kube, namespace, options.toPvc);
+          throw err;
+        });
         return `created ${options.toPvc} (${options.size})`;
       },
     },
@@ -119,7 +117,7 @@ export async function runRestore(kube: KubeConnection, options: RestoreOptions, 
       title: 'Start the helper pod',
       run: async () => {
         const name = helperPodName('restore', options.toPvc, runId);
-        await createHelperPod(kube, buildHelperPod({ name, namespace, claimName: options.toPvc, image: options.helperImage, readOnly: false, labels: { ...MANAGED_BY, [RUN_LABEL]: runId }, deadlineSeconds: helperDeadlineSeconds(options.timeoutMs) }));
+        await createHelperPod(kube, buildHelperPod({ name, namespace, claimName: options.toPvc, image: options.helperImage, readOnly: false, labels: { ...MANAGED_BY, [RUN_LABEL]: runId }, deadlineSeconds: helperDeadlineSeconds(options.timeoutMs), resources: options.resources }));
         flow.defer(`delete helper pod ${name}`, () => deletePod(kube, namespace, name));
         await waitForPodReady(kube, namespace, name, options.timeoutMs, flow.signal);
         state.pod = name;
@@ -145,7 +143,10 @@ export async function runRestore(kube: KubeConnection, options: RestoreOptions, 
         for (const batch of batches(state.backup!, options.batchBytes)) {
           const dir = join(staging, `batch-${done}`);
           await runRclone(state.rclone!, ['copy', state.backup!.path, dir, '--files-from-raw', '-', '--links', '--no-traverse'], { input: `${batch.join('\n')}\n`, what: `downloading from ${state.display}` });
-          await sendTar(kube, namespace, state.pod!, (pack) => packFiles(pack, dir, batch, entries), flow.signal);
+          await withResumes({ kube, namespace, pod: state.pod!, signal: flow.signal, report }, async () => {
+            await sendTar(kube, namespace, state.pod!, (pack) => packFiles(pack, dir, batch, entries), flow.signal);
+            await commitPartFiles(kube, namespace, state.pod!, batch.map(pathOfObject), flow.signal);
+          });
           await rm(dir, { recursive: true, force: true });
           done += batch.length;
           bytes += batch.reduce((sum, key) => sum + (state.backup!.objects.get(key)?.size ?? 0), 0);
@@ -204,43 +205,4 @@ function batches(backup: Backup, capBytes: number): string[][] {
   }
   if (current.length) result.push(current);
   return result;
-}
-
-/** One tar archive into `tar -x` in the pod, over exec stdin. */
-async function sendTar(kube: KubeConnection, namespace: string, pod: string, fill: (pack: tar.Pack) => Promise<void>, signal: AbortSignal): Promise<void> {
-  const pack = tar.pack();
-  const filled = fill(pack).then(() => pack.finalize(), (err: unknown) => {
-    pack.destroy(err as Error);
-    throw err;
-  });
-  // tar-stream's pack is a streamx stream: it has the 'data'/'end' events client-node reads stdin with.
-  const exec = runInPod(kube, { namespace, pod, container: HELPER_CONTAINER, command: ['tar', '-x', '-f', '-'], stdin: pack as unknown as Readable, stdout: new PassThrough().resume(), signal });
-  await filled;
-  const result = await exec;
-  if (result.exitCode !== 0) throw new UserError(`tar in the helper pod failed while restoring (exit code ${result.exitCode}): ${stderrLastLine(result)}`, 'check that the PVC has room and is writable, then run the restore again with --overwrite');
-}
-
-async function packFiles(pack: tar.Pack, dir: string, keys: string[], entries: Map<string, ManifestEntry>): Promise<void> {
-  for (const key of keys) {
-    const path = pathOfObject(key);
-    const local = join(dir, path);
-    const stat = await lstat(local);
-    const entry = entries.get(path);
-    const mtime = new Date((entry?.mtime ?? Math.floor(stat.mtimeMs / 1000)) * 1000);
-    if (stat.isSymbolicLink()) {
-      const linkname = await readlink(local);
-      await new Promise<void>((resolve, reject) => pack.entry({ name: path, type: 'symlink', linkname, mtime, mode: 0o777 }, Buffer.alloc(0), (err) => (err ? reject(err) : resolve())));
-      continue;
-    }
-    await new Promise<void>((resolve, reject) => {
-      const sink = pack.entry({ name: path, size: stat.size, mode: entry?.mode ?? 0o644, mtime, type: 'file' }, (err) => (err ? reject(err) : resolve()));
-      createReadStream(local).on('error', reject).pipe(sink as unknown as NodeJS.WritableStream);
-    });
-  }
-}
-
-async function packDirs(pack: tar.Pack, dirs: ManifestEntry[]): Promise<void> {
-  for (const dir of dirs) {
-    await new Promise<void>((resolve, reject) => pack.entry({ name: dir.path, type: 'directory', mode: dir.mode, mtime: new Date(dir.mtime * 1000) }, Buffer.alloc(0), (err) => (err ? reject(err) : resolve())));
-  }
 }

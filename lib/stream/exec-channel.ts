@@ -69,7 +69,7 @@ export async function runInPod(kube: KubeConnection, request: ExecRequest): Prom
         });
         ws.on('error', (err: Error) => finish(new UserError(`the exec stream to pod ${request.pod} failed: ${err.message}`, 'run the command again', { cause: err })));
       })
-      .catch((err: unknown) => finish(new UserError(`cannot exec into pod ${request.pod}: ${(err as Error).message?.split('\n')[0]}`, 'check that you may create pods/exec and the pod is Running', { cause: err })));
+      .catch((err: unknown) => finish(new UserError(`cannot exec into pod ${request.pod}: ${(err as Error).message?.split('\n')[0]}`, 'check that you may create and get pods/exec (kubectl datamover check-access) and that the pod is Running', { cause: err })));
   });
 }
 

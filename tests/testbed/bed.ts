@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { CLUSTER_NAME, STORAGE_CLASSES, createCluster, deleteCluster, installBusybox, kubectl, seedCluster, waitForExec } from './cluster.ts';
 import { REPO_ROOT, stateDir, statePaths, toolPaths, type StatePaths } from './paths.ts';
-import { isAlive, readPid, startDetached, stopAll } from './processes.ts';
+import { freePort, isAlive, readPid, startDetached, stopAll, waitForPort } from './processes.ts';
 import { startS3, type S3Server } from './s3.ts';
 
 export interface Bed {
@@ -15,6 +15,8 @@ export interface Bed {
   storageClasses: typeof STORAGE_CLASSES;
   volumesDir: string;
   s3: S3Server;
+  /** A Prometheus Pushgateway on 127.0.0.1. */
+  pushgateway: string;
   kubectl: string;
   rcloneNew: string;
 }
@@ -43,6 +45,10 @@ export async function up(log: (line: string) => void = () => {}): Promise<Bed> {
   await waitForExec(paths);
   log('starting the S3 servers (rclone serve s3, HTTP and HTTPS)');
   const s3 = await startS3(paths, tools.rcloneNew);
+  log('starting the Prometheus Pushgateway');
+  const pushgatewayPort = await freePort();
+  startDetached(paths, 'pushgateway', tools.pushgateway, [`--web.listen-address=127.0.0.1:${pushgatewayPort}`, '--log.level=warn']);
+  await waitForPort(pushgatewayPort, 15_000, 'pushgateway');
   const bed: Bed = {
     dir: paths.dir,
     kubeconfig: paths.kubeconfig,
@@ -50,6 +56,7 @@ export async function up(log: (line: string) => void = () => {}): Promise<Bed> {
     storageClasses: STORAGE_CLASSES,
     volumesDir: paths.volumes,
     s3,
+    pushgateway: `http://127.0.0.1:${pushgatewayPort}`,
     kubectl: join(tools.k8sBin, 'kubectl'),
     rcloneNew: tools.rcloneNew,
   };
@@ -82,6 +89,7 @@ function envFile(bed: Bed, paths: StatePaths): string {
     S3_ENDPOINT: bed.s3.endpoint,
     S3_TLS_ENDPOINT: bed.s3.tlsEndpoint,
     S3_CA_FILE: bed.s3.caFile,
+    PUSHGATEWAY_URL: bed.pushgateway,
     S3_BUCKET: bed.s3.bucket,
     S3_DATA_DIR: bed.s3.dataDir,
     AWS_ACCESS_KEY_ID: bed.s3.accessKeyId,

@@ -2,7 +2,7 @@
 # Builds the test bed's Go tools from the Go module proxy, pinned, into a cache
 # outside the repository: ${DATAMOVER_TOOLS_CACHE:-~/.cache/kubectl-datamover/tools}/<name>-<version>/bin.
 # A tool whose folder already holds its binaries is skipped, so reruns cost nothing.
-# Usage: build-tools.sh [kubernetes|etcd|kwok|rclone|krew ...]   (default: all)
+# Usage: build-tools.sh [kubernetes|etcd|kwok|rclone|krew|pushgateway|prom2json|rclone-old ...]   (default: all)
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -80,7 +80,20 @@ k8s_ldflags() {
   echo "-s -w -X $p.gitVersion=$v -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z"
 }
 
-want=("$@"); [[ ${#want[@]} == 0 ]] && want=(kubernetes etcd kwok rclone krew)
+# A released Debian package, not built: only its binary is kept.
+fetch_rclone_old() {
+  local dir="$CACHE/rclone-$RCLONE_OLD_VERSION" tmp
+  if [[ -x $dir/bin/rclone ]]; then log "rclone $RCLONE_OLD_VERSION: cached in $dir"; return; fi
+  tmp=$(mktemp -d)
+  curl -fsSL -o "$tmp/rclone.deb" "${DEBIAN_MIRROR:-http://deb.debian.org/debian}/$RCLONE_OLD_DEB"
+  echo "$RCLONE_OLD_SHA256  $tmp/rclone.deb" | sha256sum -c --quiet
+  dpkg-deb -x "$tmp/rclone.deb" "$tmp/root"
+  mkdir -p "$dir/bin" && mv "$tmp/root/usr/bin/rclone" "$dir/bin/rclone"
+  rm -rf "$tmp"
+  log "rclone $RCLONE_OLD_VERSION: fetched from Debian into $dir"
+}
+
+want=("$@"); [[ ${#want[@]} == 0 ]] && want=(kubernetes etcd kwok rclone krew pushgateway prom2json rclone-old)
 for tool in "${want[@]}"; do
   case $tool in
     kubernetes) build kubernetes "$K8S_VERSION" setup_kubernetes "$(k8s_ldflags)" \
@@ -93,6 +106,10 @@ for tool in "${want[@]}"; do
         github.com/rclone/rclone ;;
     krew) build krew "$KREW_VERSION" setup_module "-s -w -X sigs.k8s.io/krew/internal/version.gitTag=$KREW_VERSION" \
         sigs.k8s.io/krew/cmd/krew=kubectl-krew sigs.k8s.io/krew/cmd/validate-krew-manifest ;;
+    pushgateway) build pushgateway "$PUSHGATEWAY_VERSION" setup_module "-s -w -X github.com/prometheus/common/version.Version=${PUSHGATEWAY_VERSION#v}" \
+        github.com/prometheus/pushgateway ;;
+    prom2json) build prom2json "$PROM2JSON_VERSION" setup_module "-s -w" github.com/prometheus/prom2json/cmd/prom2json ;;
+    rclone-old) [[ $(uname -m) == x86_64 ]] && fetch_rclone_old || log "rclone-old: only on x86_64, skipped" ;;
     *) log "unknown tool: $tool"; exit 2 ;;
   esac
 done

@@ -48,8 +48,9 @@ export function installBusybox(paths: StatePaths): void {
 function kwokctl(paths: StatePaths, args: string[]): void {
   const tools = toolPaths();
   execFileSync(join(tools.kwokBin, 'kwokctl'), [...args, '--name', CLUSTER_NAME, '--kubeconfig', paths.kubeconfig], {
-    // kwok-controller inherits this PATH: it is where pod exec finds its commands.
-    env: { ...process.env, KWOK_WORKDIR: paths.kwokWorkdir, PATH: `${paths.busybox}:${process.env.PATH}` },
+    // kwok-controller inherits this environment, and pod exec inherits it: PATH is
+    // where commands are found; the host's AWS_CA_BUNDLE must not reach "pods".
+    env: { ...process.env, AWS_CA_BUNDLE: undefined, KWOK_WORKDIR: paths.kwokWorkdir, PATH: `${paths.busybox}:${process.env.PATH}` },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
 }

@@ -17,6 +17,8 @@ export function toolPaths() {
     etcd: join(required('DATAMOVER_ETCD_BIN'), 'etcd'),
     kwokBin: required('DATAMOVER_KWOK_BIN'),
     rcloneNew: required('DATAMOVER_RCLONE_NEW'),
+    pushgateway: required('DATAMOVER_PUSHGATEWAY'),
+    prom2json: required('DATAMOVER_PROM2JSON'),
   };
 }
 

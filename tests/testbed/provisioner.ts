@@ -9,7 +9,7 @@
 // It is level-triggered: every tick compares the cluster with what should be.
 import { execFile } from 'node:child_process';
 import { mkdirSync, rmSync, renameSync, existsSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -116,12 +116,32 @@ function workDirOf(pod: V1Pod, container: V1Container, claims: V1PersistentVolum
   return join(folder, mount.subPath ?? '', relative(mount.mountPath, workingDir));
 }
 
+/** What a kubelet gives the container: its env values, secretKeyRef resolved (PATH and HOME stay the bed's). */
+async function containerEnv(pod: V1Pod, container: V1Container): Promise<Array<{ name: string; value: string }>> {
+  const envs = [];
+  for (const env of container.env ?? []) {
+    if (env.name === 'PATH' || env.name === 'HOME') continue;
+    const ref = env.valueFrom?.secretKeyRef;
+    if (!ref) {
+      envs.push({ name: env.name, value: env.value ?? '' });
+      continue;
+    }
+    const secret = await core.readNamespacedSecret({ name: ref.name!, namespace: pod.metadata!.namespace! }).catch(() => undefined);
+    const value = secret?.data?.[ref.key];
+    if (value !== undefined) envs.push({ name: env.name, value: Buffer.from(value, 'base64').toString('utf8') });
+  }
+  return envs;
+}
+
 async function wireExec(pod: V1Pod, claims: V1PersistentVolumeClaim[], volumes: V1PersistentVolume[]): Promise<void> {
   const execs = [];
   for (const container of pod.spec?.containers ?? []) {
     const workDir = workDirOf(pod, container, claims, volumes);
     if (!workDir) return; // retried next tick, once the PVC is bound
-    execs.push({ containers: [container.name], local: { workDir, envs: [{ name: 'PATH', value: paths.busybox }, { name: 'HOME', value: workDir }] } });
+    // Images share the host's busybox applets and the pinned rclone (for rclone images).
+    const path = `${paths.busybox}:${dirname(process.env.DATAMOVER_RCLONE_NEW ?? '/nonexistent/rclone')}`;
+    const envs = [{ name: 'PATH', value: path }, { name: 'HOME', value: workDir }, ...(await containerEnv(pod, container))];
+    execs.push({ containers: [container.name], local: { workDir, envs } });
   }
   await custom.createNamespacedCustomObject({
     ...EXEC,

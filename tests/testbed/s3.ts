@@ -11,6 +11,8 @@ import type { StatePaths } from './paths.ts';
 export interface S3Server {
   endpoint: string;
   tlsEndpoint: string;
+  /** The same bucket through a server that refuses every write. */
+  readOnlyEndpoint: string;
   caFile: string;
   port: number;
   tlsPort: number;
@@ -28,7 +30,7 @@ export async function startS3(paths: StatePaths, rclone: string): Promise<S3Serv
   const secretAccessKey = randomBytes(20).toString('base64url');
   mkdirSync(join(paths.s3Data, TEST_BUCKET), { recursive: true });
   const tls = generateTls(paths.tls);
-  const [port, tlsPort] = [await freePort(), await freePort()];
+  const [port, tlsPort, readOnlyPort] = [await freePort(), await freePort(), await freePort()];
   // The key reaches rclone through its environment, never its argv.
   // CSV-quoted: rclone splits list flags given in the environment on commas.
   const env = { ...process.env, RCLONE_AUTH_KEY: `"${accessKeyId},${secretAccessKey}"` };
@@ -36,10 +38,16 @@ export async function startS3(paths: StatePaths, rclone: string): Promise<S3Serv
   const common = ['serve', 's3', paths.s3Data, '--vfs-cache-mode', 'off', '--dir-cache-time', '200ms', '--log-level', 'NOTICE'];
   startDetached(paths, 's3', rclone, [...common, '--addr', `127.0.0.1:${port}`], env);
   startDetached(paths, 's3-tls', rclone, [...common, '--addr', `127.0.0.1:${tlsPort}`, '--cert', tls.cert, '--key', tls.key], env);
-  await Promise.all([waitForPort(port, 15_000, 'rclone serve s3'), waitForPort(tlsPort, 15_000, 'rclone serve s3 (TLS)')]);
+  startDetached(paths, 's3-read-only', rclone, [...common, '--addr', `127.0.0.1:${readOnlyPort}`, '--read-only'], env);
+  await Promise.all([
+    waitForPort(port, 15_000, 'rclone serve s3'),
+    waitForPort(tlsPort, 15_000, 'rclone serve s3 (TLS)'),
+    waitForPort(readOnlyPort, 15_000, 'rclone serve s3 (read-only)'),
+  ]);
   return {
     endpoint: `http://127.0.0.1:${port}`,
     tlsEndpoint: `https://127.0.0.1:${tlsPort}`,
+    readOnlyEndpoint: `http://127.0.0.1:${readOnlyPort}`,
     caFile: tls.ca,
     port,
     tlsPort,

@@ -6,3 +6,10 @@ ETCD_VERSION=v3.6.8
 KWOK_VERSION=v0.8.0
 RCLONE_VERSION=v1.76.0
 KREW_VERSION=v0.4.3
+PUSHGATEWAY_VERSION=v1.11.1
+PROM2JSON_VERSION=v1.4.2
+# An rclone older than the plugin's minimum (1.60), for the "old rclone" test:
+# Debian bullseye's package, fetched from Debian's archive and checked.
+RCLONE_OLD_DEB=pool/main/r/rclone/rclone_1.53.3-1+b6_amd64.deb
+RCLONE_OLD_SHA256=1bef59770375a1b7cc98964a3fa77e186318ae4ac5174b30fa0a3d9962e5fdf7
+RCLONE_OLD_VERSION=v1.53.3

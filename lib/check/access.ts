@@ -1,0 +1,35 @@
+// `kubectl datamover check-access`: may the current user do what each mode
+// needs in the namespace? One OK/FAIL line per permission, with the Role of
+// docs/rbac.yaml that grants it; exit 1 when anything is missing.
+import type { CommandContext } from '../context.ts';
+import { UsageError } from '../errors.ts';
+import { describePermission, missingPermissions } from '../kube/access.ts';
+import { MODES, type Mode } from '../kube/permissions.ts';
+import { parseOutputFormat, renderStructured } from '../output/format.ts';
+import { renderCheckResults, type CheckResult } from './result.ts';
+
+export interface CheckAccessFlags {
+  mode: string;
+}
+
+export async function runCheckAccessCommand(ctx: CommandContext, flags: CheckAccessFlags): Promise<void> {
+  const format = parseOutputFormat(ctx.output, ['text', 'json', 'yaml']);
+  const modes = modesOf(flags.mode);
+  const kube = await ctx.kube();
+  const results: CheckResult[] = [];
+  for (const mode of modes) {
+    const missing = new Set((await missingPermissions(kube, kube.namespace, MODES[mode])).map(describePermission));
+    for (const permission of MODES[mode].map(describePermission)) {
+      const what = `${mode} mode: ${permission} in namespace "${kube.namespace}"`;
+      results.push(missing.has(permission) ? { ok: false, what, fix: `bind the Role datamover-${mode} of docs/rbac.yaml` } : { ok: true, what });
+    }
+  }
+  ctx.out(format === 'text' ? renderCheckResults(results) : await renderStructured({ ok: results.every((r) => r.ok), checks: results }, format));
+  if (results.some((r) => !r.ok)) process.exitCode = 1;
+}
+
+function modesOf(flag: string): Mode[] {
+  if (flag === 'all') return Object.keys(MODES) as Mode[];
+  if (flag in MODES) return [flag as Mode];
+  throw new UsageError(`unknown --mode "${flag}"`, `use one of ${[...Object.keys(MODES), 'all'].join(', ')}`);
+}

@@ -1,0 +1,104 @@
+// `check --in-cluster`: the same list and write/delete probes, run by rclone in
+// a short-lived pod, so a user learns whether the cluster itself (its network,
+// proxies, egress policy, DNS) reaches the storage. The credentials reach the
+// pod as secretKeyRef env vars: they are never in the pod spec or in argv.
+import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import type { V1EnvVar, V1Pod } from '@kubernetes/client-node';
+import type { KubeConnection } from '../kube/connection.ts';
+import { createHelperPod, deletePod, waitForPodReady } from '../kube/helper-pod.ts';
+import { MANAGED_BY, RUN_LABEL } from '../kube/labels.ts';
+import { captureFromPod, stderrLastLine } from '../stream/exec-channel.ts';
+import { knownRcloneError } from '../rclone/run.ts';
+import { endpointOf, type StorageSettings } from '../destination/storage-secret.ts';
+import { SECRET_REMOTE_NAME } from '../destination/destination.ts';
+import { FAIL_FAST, writeProbePath } from '../backup/destination-check.ts';
+import { UserError } from '../errors.ts';
+import { probe, type CheckResult } from './result.ts';
+
+/** The operator's rclone image (its CRD default). */
+export const OPERATOR_RCLONE_IMAGE = 'ghcr.io/qjoly/datamover-rclone:latest';
+const CONTAINER = 'rclone';
+
+export interface InClusterCheck {
+  namespace: string;
+  secret: string;
+  settings: StorageSettings;
+  image: string;
+  timeoutMs: number;
+}
+
+export function buildCheckPod(check: InClusterCheck, name: string): V1Pod {
+  const prefix = `RCLONE_CONFIG_${SECRET_REMOTE_NAME}_`;
+  const fromSecret = (key: string): V1EnvVar['valueFrom'] => ({ secretKeyRef: { name: check.secret, key } });
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: check.namespace, labels: { ...MANAGED_BY, [RUN_LABEL]: name } },
+    spec: {
+      restartPolicy: 'Never',
+      automountServiceAccountToken: false,
+      activeDeadlineSeconds: Math.ceil(check.timeoutMs / 1000) + 300,
+      terminationGracePeriodSeconds: 1,
+      securityContext: { runAsNonRoot: true, runAsUser: 65534, runAsGroup: 65534, seccompProfile: { type: 'RuntimeDefault' } },
+      containers: [
+        {
+          name: CONTAINER,
+          image: check.image,
+          command: ['sleep', String(Math.ceil(check.timeoutMs / 1000) + 300)],
+          workingDir: '/tmp',
+          env: [
+            { name: 'HOME', value: '/tmp' },
+            { name: `${prefix}TYPE`, value: 's3' },
+            { name: `${prefix}PROVIDER`, value: 'Other' },
+            { name: `${prefix}ENV_AUTH`, value: 'false' },
+            { name: `${prefix}ACCESS_KEY_ID`, valueFrom: fromSecret('AWS_ACCESS_KEY_ID') },
+            { name: `${prefix}SECRET_ACCESS_KEY`, valueFrom: fromSecret('AWS_SECRET_ACCESS_KEY') },
+            { name: `${prefix}REGION`, value: check.settings.region },
+            { name: `${prefix}ENDPOINT`, value: endpointOf(check.settings) },
+            { name: `${prefix}FORCE_PATH_STYLE`, value: 'true' },
+          ],
+          volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+          securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] } },
+          resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '256Mi' } },
+        },
+      ],
+      volumes: [{ name: 'tmp', emptyDir: {} }],
+    },
+  };
+}
+
+export async function checkFromCluster(kube: KubeConnection, check: InClusterCheck): Promise<CheckResult[]> {
+  const name = `datamover-check-${randomBytes(3).toString('hex')}`;
+  const root = `${SECRET_REMOTE_NAME}:${check.settings.bucket}`;
+  const where = `from pod ${name} (${check.image})`;
+  const results: CheckResult[] = [];
+  try {
+    const started = await probe(`start a pod in namespace ${check.namespace}`, async () => {
+      await createHelperPod(kube, buildCheckPod(check, name));
+      await waitForPodReady(kube, check.namespace, name, check.timeoutMs);
+      return name;
+    });
+    results.push(started);
+    if (!started.ok) return results;
+    const rclone = (args: string[], what: string, input?: string) => probe(`${what} ${where}`, () => rcloneInPod(kube, check.namespace, name, args, input));
+    const listed = await rclone(['lsf', '--max-depth', '1', ...FAIL_FAST, root], `list s3://${check.settings.bucket}`);
+    results.push(listed);
+    if (!listed.ok) return results;
+    const probePath = writeProbePath(root);
+    const wrote = await rclone(['rcat', ...FAIL_FAST, probePath], 'write a test object', 'kubectl-datamover write check\n');
+    results.push(wrote);
+    if (wrote.ok) results.push(await rclone(['deletefile', ...FAIL_FAST, probePath], 'delete the test object'));
+    return results;
+  } finally {
+    await deletePod(kube, check.namespace, name);
+  }
+}
+
+async function rcloneInPod(kube: KubeConnection, namespace: string, pod: string, args: string[], input?: string): Promise<void> {
+  const { result } = await captureFromPod(kube, { namespace, pod, container: CONTAINER, command: ['rclone', ...args], stdin: input === undefined ? undefined : Readable.from([Buffer.from(input)]) });
+  if (result.exitCode === 0) return;
+  const known = knownRcloneError(result.stderrTail);
+  if (known) throw new UserError(known.message, known.fix);
+  throw new UserError(`rclone exited with ${result.exitCode}: ${stderrLastLine(result)}`, 'check the image has rclone (--image) and the network policy lets the pod reach the storage');
+}

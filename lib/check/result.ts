@@ -1,0 +1,22 @@
+// One line of `check`'s report: what was checked, OK or FAIL, and the fix.
+export interface CheckResult {
+  ok: boolean;
+  what: string;
+  fix?: string;
+}
+
+export function renderCheckResults(results: CheckResult[]): string {
+  return results.map((r) => `${r.ok ? 'OK  ' : 'FAIL'}  ${r.what}${r.fix ? `; ${r.fix}` : ''}\n`).join('');
+}
+
+/** Runs a probe; a UserError becomes a FAIL line with its fix, anything else is a bug and is thrown. */
+export async function probe(what: string, action: () => Promise<string | void>): Promise<CheckResult> {
+  try {
+    const detail = await action();
+    return { ok: true, what: detail ? `${what} (${detail})` : what };
+  } catch (err) {
+    const fix = (err as { fix?: string }).fix;
+    if (fix === undefined) throw err;
+    return { ok: false, what: `${what}: ${(err as Error).message}`, fix };
+  }
+}

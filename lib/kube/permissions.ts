@@ -1,0 +1,40 @@
+// What each mode needs from the API server, in one place: the preflights ask
+// for their part, `check-access` for a whole mode, and docs/rbac.yaml grants
+// exactly this (a test keeps them in step).
+import type { Permission } from './access.ts';
+
+const pvc = (verb: string): Permission => ({ verb, resource: 'persistentvolumeclaims' });
+const pods = (verb: string): Permission => ({ verb, resource: 'pods' });
+
+// Exec over a WebSocket starts as a GET: the API server wants both verbs on pods/exec.
+const exec: Permission[] = ['create', 'get'].map((verb) => ({ verb, resource: 'pods', subresource: 'exec' }));
+
+export const LOCAL_BACKUP: Permission[] = [pvc('get'), pvc('create'), pvc('delete'), pvc('patch'), pods('create'), pods('get'), pods('delete'), ...exec];
+
+export const LOCAL_RESTORE: Permission[] = [pvc('get'), pvc('patch'), pods('create'), pods('get'), pods('delete'), ...exec];
+
+/** Every local-mode command: backup, restore (with --create), verify --against-pvc, and reading the storage Secret. */
+export const LOCAL_MODE: Permission[] = [
+  ...LOCAL_BACKUP,
+  { verb: 'get', resource: 'secrets' },
+  // Why a clone does not bind is in its events.
+  { verb: 'list', resource: 'events' },
+];
+
+const CUSTOM_RESOURCES = ['datamovers', 'datamoverschedules'];
+export const OPERATOR_MODE: Permission[] = [
+  ...CUSTOM_RESOURCES.flatMap((resource) => ['get', 'list', 'watch', 'create', 'patch', 'delete'].map((verb) => ({ verb, resource, group: 'datamover.a-cup-of.coffee' }))),
+  pvc('get'),
+  pvc('list'),
+  { verb: 'get', resource: 'secrets' },
+  { verb: 'get', resource: 'configmaps' },
+  { verb: 'get', resource: 'jobs', group: 'batch' },
+  { verb: 'list', resource: 'jobs', group: 'batch' },
+  pods('get'),
+  pods('list'),
+  { verb: 'get', resource: 'pods', subresource: 'log' },
+  { verb: 'list', resource: 'events' },
+];
+
+export const MODES = { local: LOCAL_MODE, operator: OPERATOR_MODE } as const;
+export type Mode = keyof typeof MODES;

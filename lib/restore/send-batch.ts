@@ -1,0 +1,89 @@
+// Sending a restore batch into the helper pod: one tar archive over exec stdin
+// into `tar -x`, files under a temporary name until the whole batch is in,
+// and the batch sent again when its stream is cut.
+import { createReadStream } from 'node:fs';
+import { lstat, readlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import tar from 'tar-stream';
+import type { KubeConnection } from '../kube/connection.ts';
+import { UserError } from '../errors.ts';
+import { HELPER_CONTAINER, helperPodGone } from '../kube/helper-pod.ts';
+import { pathOfObject } from '../backup/plan.ts';
+import type { ManifestEntry } from '../backup/manifest.ts';
+import { captureFromPodOrFail, runInPod, stderrLastLine } from '../stream/exec-channel.ts';
+
+/** One tar archive into `tar -x` in the pod, over exec stdin. */
+export async function sendTar(kube: KubeConnection, namespace: string, pod: string, fill: (pack: tar.Pack) => Promise<void>, signal: AbortSignal): Promise<void> {
+  const pack = tar.pack();
+  const filled = fill(pack).then(() => pack.finalize(), (err: unknown) => {
+    pack.destroy(err as Error);
+    throw err;
+  });
+  // tar-stream's pack is a streamx stream: it has the 'data'/'end' events client-node reads stdin with.
+  const exec = runInPod(kube, { namespace, pod, container: HELPER_CONTAINER, command: ['tar', '-x', '-f', '-'], stdin: pack as unknown as Readable, stdout: new PassThrough().resume(), signal });
+  await filled;
+  const result = await exec;
+  if (result.exitCode !== 0) throw new UserError(`tar in the helper pod failed while restoring (exit code ${result.exitCode}): ${stderrLastLine(result)}`, 'check that the PVC has room and is writable, then run the restore again with --overwrite');
+}
+
+const MAX_BATCH_ATTEMPTS = 5;
+const FIRST_RESUME_DELAY_MS = 1000;
+
+/**
+ * Sends a batch again when its stream was cut (1, 2, 4, 8 s apart: an API
+ * server restart fits): the batch is still in local staging, so a cut costs
+ * one batch, never the restore. A full or read-only PVC, or a helper pod
+ * that is gone, fails at once.
+ */
+export async function withResumes(ctx: { kube: KubeConnection; namespace: string; pod: string; signal: AbortSignal; report: (detail: string) => void }, send: () => Promise<void>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await send();
+    } catch (err) {
+      if (ctx.signal.aborted || /No space left|Read-only file system|Permission denied/i.test((err as Error).message)) throw err;
+      const gone = await helperPodGone(ctx.kube, ctx.namespace, ctx.pod);
+      if (gone) throw new UserError(`the helper pod ${ctx.pod} ${gone} during the restore`, 'run the restore again with --overwrite', { cause: err });
+      if (attempt >= MAX_BATCH_ATTEMPTS) throw err;
+      const delay = FIRST_RESUME_DELAY_MS * 2 ** (attempt - 1);
+      ctx.report(`the stream was cut (${(err as Error).message.split('\n')[0]}), sending the batch again in ${delay / 1000}s (attempt ${attempt + 1}/${MAX_BATCH_ATTEMPTS})`);
+      await sleep(delay, undefined, { signal: ctx.signal }).catch(() => undefined);
+    }
+  }
+}
+
+// Files arrive under a temporary name and get their own only once their whole
+// batch is in: a cut stream never leaves a partial file under a final name.
+export const PART_SUFFIX = '.datamover-part';
+
+/** Renames the batch's files to their final names in the pod (one rename each, busybox sh). */
+export async function commitPartFiles(kube: KubeConnection, namespace: string, pod: string, paths: string[], signal: AbortSignal): Promise<void> {
+  const script = `while IFS= read -r f; do mv -f -- "$f${PART_SUFFIX}" "$f" || exit 1; done`;
+  await captureFromPodOrFail(kube, { namespace, pod, container: HELPER_CONTAINER, command: ['sh', '-c', script], stdin: Readable.from([`${paths.join('\n')}\n`]), signal }, { what: 'moving restored files to their names', fix: 'check that the PVC is writable, then run the restore again with --overwrite' });
+}
+
+export async function packFiles(pack: tar.Pack, dir: string, keys: string[], entries: Map<string, ManifestEntry>): Promise<void> {
+  for (const key of keys) {
+    const path = pathOfObject(key);
+    const local = join(dir, path);
+    const stat = await lstat(local);
+    const entry = entries.get(path);
+    const mtime = new Date((entry?.mtime ?? Math.floor(stat.mtimeMs / 1000)) * 1000);
+    if (stat.isSymbolicLink()) {
+      const linkname = await readlink(local);
+      await new Promise<void>((resolve, reject) => pack.entry({ name: path + PART_SUFFIX, type: 'symlink', linkname, mtime, mode: 0o777 }, Buffer.alloc(0), (err) => (err ? reject(err) : resolve())));
+      continue;
+    }
+    await new Promise<void>((resolve, reject) => {
+      const sink = pack.entry({ name: path + PART_SUFFIX, size: stat.size, mode: entry?.mode ?? 0o644, mtime, type: 'file' }, (err) => (err ? reject(err) : resolve()));
+      createReadStream(local).on('error', reject).pipe(sink as unknown as NodeJS.WritableStream);
+    });
+  }
+}
+
+export async function packDirs(pack: tar.Pack, dirs: ManifestEntry[]): Promise<void> {
+  for (const dir of dirs) {
+    await new Promise<void>((resolve, reject) => pack.entry({ name: dir.path, type: 'directory', mode: dir.mode, mtime: new Date(dir.mtime * 1000) }, Buffer.alloc(0), (err) => (err ? reject(err) : resolve())));
+  }
+}
