@@ -11,6 +11,7 @@ import { createCommand } from './create.ts';
 import { statusCommand } from './status.ts';
 import { logsCommand } from './logs.ts';
 import { deleteCommand, resumeScheduleCommand, runNowCommand, suspendScheduleCommand } from './schedule-actions.ts';
+import { installStrayErrorHandler } from '../lib/stray-errors.ts';
 import { formatErrorLine, formatErrorTrace, exitCodeOf, TRACE_VERBOSITY, UsageError } from '../lib/errors.ts';
 
 const COMMANDS = ['create', 'status', 'logs', 'delete', 'suspend', 'resume', 'run-now', 'backup', 'restore', 'backups', 'prune', 'verify', 'check', 'check-access', 'version', 'completion'];
@@ -49,6 +50,11 @@ export async function main(args: string[]): Promise<number> {
       if (command !== undefined && !known) throw new UsageError(`unknown command "${command}"`, 'see "kubectl datamover --help" for the commands');
       throw new UsageError(message, `see "kubectl datamover ${known ? `${command} ` : ''}--help"`);
     });
+  installStrayErrorHandler((err) => {
+    process.stderr.write(`${formatErrorLine(err)}\n`);
+    if (verbosityOf(args) >= TRACE_VERBOSITY) process.stderr.write(`${formatErrorTrace(err)}\n`);
+    process.exit(exitCodeOf(err));
+  });
   try {
     await cli.parseAsync();
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

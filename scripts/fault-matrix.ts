@@ -17,6 +17,7 @@ try {
       const outcome = await runFaultCase(fault, operation);
       outcomes.push(outcome);
       process.stderr.write(`${outcome.survived ? 'survived' : 'NOT SURVIVED'} (${outcome.ending}, ${outcome.seconds}s)\n`);
+      if (!outcome.survived) process.stderr.write(`${JSON.stringify(outcome, null, 1)}\n`);
     }
   }
 } finally {
@@ -25,7 +26,7 @@ try {
 
 const rows = outcomes.map((o) => {
   const title = FAULTS.find((f) => f.id === o.fault)!.title;
-  const ending = o.ending === 'failed cleanly' ? `failed cleanly, exit ${o.exitCode}: \`${o.errorLine!.replace(/\|/g, '\\|').replace(/fault-[0-9a-f]{6}/g, 'NS').replace(/(data|target)-cloned-\d+/g, '$1-cloned-TS').replace(/datamover-(restore-)?(data|target)-[0-9a-f]{6}/g, 'datamover-$1$2-RUN')}\`` : o.ending;
+  const ending = o.ending === 'failed cleanly' ? `failed cleanly, exit ${o.exitCode}: \`${o.errorLine!.replace(/\|/g, '\\|').replace(/fault-[0-9a-f]{6}/g, 'NS').replace(/(data|target)-cloned-\d+/g, '$1-cloned-TS').replace(/datamover-(restore-)?(data|target)-[0-9a-f]{6}/g, 'datamover-$1$2-RUN').replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:PORT').split(REPO_ROOT).join('.')}\`` : o.ending;
   return `| ${o.operation} | ${title} | ${ending} | ${o.leftovers.length ? o.leftovers.join(', ') : 'none'} | ${o.partialFiles.length} | ${o.rerunExitCode === 0 ? 'byte-identical' : `exit ${o.rerunExitCode}`} | ${o.bytesLost} | ${o.survived ? 'yes' : '**no**'} |`;
 });
 const survived = outcomes.filter((o) => o.survived).length;
@@ -33,8 +34,8 @@ const lost = outcomes.reduce((sum, o) => sum + o.bytesLost, 0);
 const doc = `# Reliability: the fault matrix
 
 Produced by \`npm run faults\` (scripts/fault-matrix.ts) on the test bed: each fault is caused for
-real while a local-mode backup or restore of 12 MiB (12 files of 1 MiB, or 6,000 files of 1 KiB for
-the cut among small entries) runs slowed down (1 MiB batches, rclone bandwidth limit 2 MB/s). The
+real while a local-mode backup or restore of 24 MiB (24 files of 1 MiB, or 6,000 files of 1 KiB for
+the cut among small entries) runs slowed down (1 MiB batches, rclone bandwidth limit 4 MiB/s). The
 same cases run as tests in \`tests/e2e/faults.test.ts\`.
 
 A fault is survived when the run either recovers (exit 0) or fails with one \`error: what; fix\`

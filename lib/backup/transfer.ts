@@ -90,7 +90,7 @@ export async function streamAndUpload(request: TransferRequest): Promise<Transfe
 
 /** A file system error writing the staging folder (it has a syscall, unlike a cut stream), as one line. */
 function stagingDiskError(err: unknown, stagingDir: string): UserError | undefined {
-  const { code, syscall } = err as NodeJS.ErrnoException;
+  const { code, syscall } = (err ?? {}) as NodeJS.ErrnoException;
   if (!code || !syscall) return undefined;
   if (code === 'ENOSPC' || code === 'EDQUOT') {
     return new UserError(`no space left on device in the local staging folder ${stagingDir}`, 'free space there, pass --staging-dir on a larger disk, or lower --staging-cap', { cause: err });
@@ -102,7 +102,10 @@ function stagingDiskError(err: unknown, stagingDir: string): UserError | undefin
 /** One tar stream of `files` out of the pod into staging; the bytes it carried. */
 async function streamOnce(request: TransferRequest, staging: StagingUploader, files: PodFile[]): Promise<number> {
   const extract = tar.extract();
+  // A staging failure must also end the exec: else the pod's tar waits on backpressure for ever.
+  const stop = new AbortController();
   let stagingFailure: unknown;
+  let extractError: unknown;
   const unpacked = new Promise<void>((resolve, reject) => {
     extract.on('entry', (header, stream, next) => {
       // Entries are streamx streams; they are async iterables, which is all staging needs.
@@ -113,11 +116,16 @@ async function streamOnce(request: TransferRequest, staging: StagingUploader, fi
           if (err instanceof UserError) stagingFailure = err;
           else stagingFailure = stagingDiskError(err, request.stagingDir);
           extract.destroy(err as Error);
+          stop.abort();
         },
       );
     });
     extract.on('finish', resolve);
-    extract.on('error', reject);
+    extract.on('error', (err) => {
+      extractError = err;
+      stop.abort();
+      reject(err);
+    });
   });
   unpacked.catch(() => undefined);
   const sink = nodeWritableFor(extract);
@@ -130,12 +138,12 @@ async function streamOnce(request: TransferRequest, staging: StagingUploader, fi
       command: TAR_COMMAND,
       stdin: Readable.from([nulList(files.map((f) => f.path))]),
       stdout: sink,
-      signal: request.signal,
+      signal: AbortSignal.any([request.signal, stop.signal]),
     });
   } catch (err) {
     extract.destroy();
     if (request.signal.aborted) throw err;
-    throw new StreamCut((err as Error).message);
+    throw stagingFailure ?? stagingDiskError(extractError, request.stagingDir) ?? new StreamCut((err as Error).message);
   }
   sink.end();
   try {

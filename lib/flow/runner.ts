@@ -4,6 +4,7 @@
 // subscribes to the steps (lib/progress); it does not live inside them.
 import type { ProgressRenderer } from '../progress/renderer.ts';
 import { UserError } from '../errors.ts';
+import { routeStrayErrors } from '../stray-errors.ts';
 import type { PhaseClock } from '../metrics/phase-clock.ts';
 
 export interface StepContext {
@@ -19,6 +20,8 @@ export interface Step {
 
 export interface FlowHandle extends StepContext {
   abort(reason: string): void;
+  /** Ends the running step with `err` (cleanups still run). */
+  fail(err: unknown): void;
 }
 
 interface Cleanup {
@@ -39,6 +42,9 @@ export function createFlow(phases?: PhaseClock): FlowHandle & { cleanups: Cleanu
     abort(reason) {
       controller.abort(new UserError(`interrupted by ${reason}`, 'the helper pod and clone were removed; run the command again'));
     },
+    fail(err) {
+      if (!controller.signal.aborted) controller.abort(err);
+    },
   };
 }
 
@@ -47,6 +53,7 @@ export async function runFlow(flow: ReturnType<typeof createFlow>, steps: Step[]
   const onSignal = (signal: NodeJS.Signals) => flow.abort(signal);
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  const unroute = routeStrayErrors((err) => flow.fail(err));
   let failure: unknown;
   try {
     await progress.run(steps.map((step) => ({ ...step, run: (report) => raceAbort(step.run(report), flow.signal) })));
@@ -72,6 +79,7 @@ export async function runFlow(flow: ReturnType<typeof createFlow>, steps: Step[]
   flow.phases?.stop();
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
+  unroute();
   if (failure !== undefined) throw failure;
   if (cleanupErrors.length > 0) throw new UserError(`cleanup failed (${cleanupErrors.join('; ')})`, 'delete the leftovers by hand: kubectl get pvc,pod -l app.kubernetes.io/managed-by=kubectl-datamover');
 }

@@ -28,7 +28,7 @@ const KNOWN_ERRORS: Array<[RegExp, string, string]> = [
   [/BadRequest: Bad Request|Client sent an HTTP request to an HTTPS server/, 'the storage answered 400 Bad Request, which is what an HTTPS endpoint says to plain HTTP', 'if the endpoint uses TLS, set TLS_HOST to true'],
   [/connection refused/, 'the storage refused the connection', 'check BUCKET_HOST and BUCKET_PORT, and that the endpoint is up'],
   [/i\/o timeout|context deadline exceeded|no such host|dial tcp/, 'the storage endpoint cannot be reached', 'check BUCKET_HOST, BUCKET_PORT and your network'],
-  [/no space left on device/, 'no space left on device', 'free space on the destination or in the local temp folder (--staging-dir)'],
+  [/no space left on device|file too big for remaining disk space/, 'no space left on device', 'free space on the destination, or in the local staging folder (backup: --staging-dir; restore: TMPDIR, or a lower --batch-size)'],
   [/didn't find section in config file|Failed to create file system for .*: didn't find/, 'the rclone remote is not defined', 'check the remote name with "rclone listremotes"'],
 ];
 

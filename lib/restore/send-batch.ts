@@ -14,18 +14,39 @@ import { pathOfObject } from '../backup/plan.ts';
 import type { ManifestEntry } from '../backup/manifest.ts';
 import { captureFromPodOrFail, runInPod, stderrLastLine } from '../stream/exec-channel.ts';
 
-/** One tar archive into `tar -x` in the pod, over exec stdin. */
+/**
+ * One tar archive into `tar -x` in the pod, over exec stdin. Each side stops
+ * the other: an exec that ends (tar killed, pod gone) stops the filling, which
+ * would otherwise wait on backpressure for ever, and a filling that fails ends
+ * the exec. Nothing of an attempt runs on once it has returned.
+ */
 export async function sendTar(kube: KubeConnection, namespace: string, pod: string, fill: (pack: tar.Pack) => Promise<void>, signal: AbortSignal): Promise<void> {
   const pack = tar.pack();
-  const filled = fill(pack).then(() => pack.finalize(), (err: unknown) => {
-    pack.destroy(err as Error);
-    throw err;
-  });
+  // Its failures surface through `fillError` and `exec`; the event itself must not go unheard.
+  pack.on('error', () => undefined);
+  const stop = new AbortController();
+  const fillError = fill(pack).then(
+    () => {
+      pack.finalize();
+      return undefined;
+    },
+    (err: unknown) => {
+      pack.destroy(err as Error);
+      stop.abort();
+      return err;
+    },
+  );
   // tar-stream's pack is a streamx stream: it has the 'data'/'end' events client-node reads stdin with.
-  const exec = runInPod(kube, { namespace, pod, container: HELPER_CONTAINER, command: ['tar', '-x', '-f', '-'], stdin: pack as unknown as Readable, stdout: new PassThrough().resume(), signal });
-  await filled;
-  const result = await exec;
+  const exec = runInPod(kube, { namespace, pod, container: HELPER_CONTAINER, command: ['tar', '-x', '-f', '-'], stdin: pack as unknown as Readable, stdout: new PassThrough().resume(), signal: AbortSignal.any([signal, stop.signal]) });
+  let result;
+  try {
+    result = await exec.finally(() => pack.destroy(new Error('the exec stream ended')));
+  } catch (err) {
+    throw (await fillError) ?? err;
+  }
+  const failedFill = await fillError;
   if (result.exitCode !== 0) throw new UserError(`tar in the helper pod failed while restoring (exit code ${result.exitCode}): ${stderrLastLine(result)}`, 'check that the PVC has room and is writable, then run the restore again with --overwrite');
+  if (failedFill) throw failedFill;
 }
 
 const MAX_BATCH_ATTEMPTS = 5;
@@ -77,6 +98,7 @@ export async function packFiles(pack: tar.Pack, dir: string, keys: string[], ent
     }
     await new Promise<void>((resolve, reject) => {
       const sink = pack.entry({ name: path + PART_SUFFIX, size: stat.size, mode: entry?.mode ?? 0o644, mtime, type: 'file' }, (err) => (err ? reject(err) : resolve()));
+      sink.on('error', reject);
       createReadStream(local).on('error', reject).pipe(sink as unknown as NodeJS.WritableStream);
     });
   }

@@ -30,6 +30,8 @@ export interface Fault {
   operations: Operation[];
   /** Does the damage once the run is streaming. */
   inject?: (ctx: FaultContext) => Promise<void>;
+  /** inject kills a process as soon as it appears, instead of 2 s into the transfer. */
+  waitsForItsProcess?: boolean;
   /** The run's setting that is the fault itself (a PVC that cannot bind). */
   faultArgs?: Partial<Record<Operation, string[]>>;
   /** The same run, with the fault fixed, for the re-run. */
@@ -43,11 +45,12 @@ export interface Fault {
 }
 
 /** Kills the processes matching `pattern` as soon as there is one (the bed runs pod commands as local processes). */
-async function killWhenRunning(pattern: string, timeoutMs = 20_000): Promise<void> {
-  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; await sleep(50)) {
-    if ((await execa('pkill', ['-f', pattern], { reject: false })).exitCode === 0) return;
-  }
-  throw new Error(`no process matched "${pattern}": the fault could not be caused`);
+async function killWhenRunning(pattern: string, timeoutSeconds = 20): Promise<void> {
+  // A shell loop polls far faster than spawning pkill from here would. The
+  // pattern goes in the environment: in argv, pkill would match this shell.
+  const script = 'end=$(($(date +%s) + TIMEOUT)); until pkill -f "$PATTERN"; do [ "$(date +%s)" -lt "$end" ] || exit 1; sleep 0.01; done';
+  const { exitCode } = await execa('sh', ['-c', script.replace('TIMEOUT', String(timeoutSeconds))], { env: { PATTERN: pattern }, reject: false });
+  if (exitCode !== 0) throw new Error(`no process matched "${pattern}": the fault could not be caused`);
 }
 const podTar = (operation: Operation) => (operation === 'backup' ? 'tar -c -f - --no-recursion' : '^tar -x -f -');
 const outage = async (pidFile: string) => {
@@ -59,6 +62,7 @@ export const FAULTS: Fault[] = [
     id: 'stream-cut-mid-file',
     title: 'exec stream killed mid-file (pod-side tar killed)',
     operations: ['backup', 'restore'],
+    waitsForItsProcess: true,
     inject: ({ operation }) => killWhenRunning(podTar(operation)),
   },
   {
@@ -66,6 +70,7 @@ export const FAULTS: Fault[] = [
     title: 'exec stream killed among 1 KiB entries (at or next to an entry boundary)',
     operations: ['backup', 'restore'],
     smallFiles: true,
+    waitsForItsProcess: true,
     inject: ({ operation }) => killWhenRunning(podTar(operation)),
   },
   {
@@ -80,7 +85,11 @@ export const FAULTS: Fault[] = [
     id: 'api-server-restart',
     title: 'API server stopped for 3 s and restarted',
     operations: ['backup', 'restore'],
-    inject: () => outage(join(statePaths().kwokWorkdir, 'clusters', CLUSTER_NAME, 'pids', 'kube-apiserver.pid')),
+    inject: async () => {
+      await outage(join(statePaths().kwokWorkdir, 'clusters', CLUSTER_NAME, 'pids', 'kube-apiserver.pid'));
+      // The judging below talks to the API server too: wait until it serves again.
+      for (let i = 0; i < 300 && (await kubectl(['get', '--raw', '/readyz'], { reject: false })).exitCode !== 0; i++) await sleep(200);
+    },
   },
   {
     id: 's3-restart',
@@ -92,6 +101,7 @@ export const FAULTS: Fault[] = [
     id: 'rclone-killed',
     title: 'the local rclone killed',
     operations: ['backup', 'restore'],
+    waitsForItsProcess: true,
     inject: () => killWhenRunning('rclone (move|copy) '),
   },
   {
@@ -129,6 +139,8 @@ export interface FaultOutcome {
   /** recovered: the run completed despite the fault; failed cleanly: one error line, non-zero exit. */
   ending: 'recovered' | 'failed cleanly' | 'bad ending';
   errorLine?: string;
+  /** The last lines of a run that did not end well, to see why. */
+  stderrTail?: string;
   leftovers: string[];
   partialFiles: string[];
   rerunExitCode: number;
@@ -139,8 +151,8 @@ export interface FaultOutcome {
 
 const SLOW: Record<Operation, string[]> = {
   // Small batches and a bandwidth limit keep the run streaming for seconds.
-  backup: ['--staging-cap', '1Mi', '--env', 'RCLONE_BWLIMIT=2M'],
-  restore: ['--batch-size', '1Mi', '--env', 'RCLONE_BWLIMIT=2M'],
+  backup: ['--staging-cap', '1Mi', '--env', 'RCLONE_BWLIMIT=4M'],
+  restore: ['--batch-size', '1Mi', '--env', 'RCLONE_BWLIMIT=4M'],
 };
 
 export async function runFaultCase(fault: Fault, operation: Operation): Promise<FaultOutcome> {
@@ -161,7 +173,9 @@ export async function runFaultCase(fault: Fault, operation: Operation): Promise<
     const faulted = [...base, ...SLOW[operation], ...(fault.faultArgs?.[operation] ?? [])];
     const run = fault.tinyDisk ? onTinyDisk(namespace, faulted, operation, scratch) : plugin(namespace, faulted);
     if (fault.inject) {
-      await waitUntilStreaming(namespace, operation);
+      await waitForHelperPod(namespace);
+      // Process kills wait for their process themselves; the others hit the transfer midway.
+      if (!fault.waitsForItsProcess) await sleep(operation === 'backup' ? 2000 : 2500);
       await fault.inject({ namespace, operation, run });
     }
     const result = await run;
@@ -180,6 +194,7 @@ export async function runFaultCase(fault: Fault, operation: Operation): Promise<
       exitCode: result.exitCode ?? -1,
       ending,
       errorLine: errors[0],
+      stderrTail: ending === 'bad ending' ? String(result.stderr).split('\n').slice(-8).join('\n') : rerun.exitCode !== 0 ? `re-run: ${String(rerun.stderr).split('\n').slice(-8).join('\n')}` : undefined,
       leftovers,
       partialFiles,
       rerunExitCode: rerun.exitCode ?? -1,
@@ -213,25 +228,24 @@ async function mustSucceed(run: ResultPromise, what: string): Promise<void> {
   if (result.exitCode !== 0) throw new Error(`${what} failed: ${String(result.stderr)}`);
 }
 
-/** 12 files of 1 MiB and a small one; or 6,000 files of 1 KiB. */
+/** 24 files of 1 MiB and a small one; or 6,000 files of 1 KiB. */
 function writeSource(root: string, small: boolean): void {
   mkdirSync(join(root, 'parts'));
   if (small) {
     for (let i = 0; i < 6000; i++) writeFileSync(join(root, 'parts', `entry-${i}.txt`), randomBytes(512).toString('hex'));
     return;
   }
-  for (let i = 0; i < 12; i++) writeFileSync(join(root, 'parts', `part-${i}.bin`), randomBytes(1024 * 1024));
+  // More than the channel buffers (about 10 MiB), so that the pod's tar is held by backpressure.
+  for (let i = 0; i < 24; i++) writeFileSync(join(root, 'parts', `part-${i}.bin`), randomBytes(1024 * 1024));
   writeFileSync(join(root, 'notes.txt'), 'a small file\n');
 }
 
-async function waitUntilStreaming(namespace: string, operation: Operation): Promise<void> {
+async function waitForHelperPod(namespace: string): Promise<void> {
   for (let i = 0; i < 300; i++) {
     const pods = String((await kubectl(['get', 'pods', '-n', namespace, '-l', 'app.kubernetes.io/managed-by=kubectl-datamover', '-o', 'jsonpath={.items[*].status.phase}'], { reject: false })).stdout);
-    if (pods.includes('Running')) break;
+    if (pods.includes('Running')) return;
     await sleep(100);
   }
-  // The transfer starts after the listing (backup) or the first download (restore).
-  await sleep(operation === 'backup' ? 2000 : 2500);
 }
 
 async function runLeftovers(namespace: string, operation: Operation): Promise<string[]> {

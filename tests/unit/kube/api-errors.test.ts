@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { ApiException } from '@kubernetes/client-node';
-import { describeApiError } from '../../../lib/kube/api-errors.ts';
+import { isTransientApiError, describeApiError } from '../../../lib/kube/api-errors.ts';
 
 const status = (code: number, message: string) => JSON.stringify({ kind: 'Status', code, message });
 
@@ -31,5 +31,16 @@ describe('describeApiError', () => {
     const err = describeApiError(new ApiException(422, 'Invalid', status(422, 'spec.secretName: Required value'), { 'set-cookie': 'session=abc' }), { verb: 'create', resource: 'datamovers', name: 'x' });
     assert.match(err.message, /spec\.secretName: Required value/);
     assert.doesNotMatch(`${err.message} ${err.fix}`, /session=abc/);
+  });
+
+  it('retries what a restarting or overloaded server answers, not a refusal or a wrong name', () => {
+    const refused = new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) });
+    assert.equal(isTransientApiError(refused), true);
+    assert.equal(isTransientApiError(new ApiException(503, 'Unavailable', '', {})), true);
+    assert.equal(isTransientApiError(new ApiException(429, 'Too Many Requests', '', {})), true);
+    assert.equal(isTransientApiError(new ApiException(403, 'Forbidden', '', {})), false);
+    assert.equal(isTransientApiError(new ApiException(404, 'Not Found', '', {})), false);
+    const unknownHost = new TypeError('fetch failed', { cause: Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' }) });
+    assert.equal(isTransientApiError(unknownHost), false);
   });
 });
