@@ -54,7 +54,8 @@ ${rows.join('\n')}
 How each fault is caused: the bed runs pod commands as local processes, so the helper's \`tar\` is
 killed with \`pkill\`; the helper pod is deleted with kubectl; the API server (kube-apiserver started
 by kwokctl) and the S3 server (rclone serve s3) are killed and started again 3 s later with the same
-arguments; the plugin's \`rclone move\`/\`rclone copy\` is killed; SIGINT/SIGTERM go to the plugin;
+arguments (a server killed mid-upload leaves its own \`.rclone_temp_put_*\` files in its folder: they
+are the server's, not objects the plugin wrote, and are not counted as partial); the plugin's \`rclone move\`/\`rclone copy\` is killed; SIGINT/SIGTERM go to the plugin;
 the clone is made in a StorageClass that refuses clones and the restore target in one no provisioner
 serves; the staging folder is a 1 MiB tmpfs in a private mount namespace.
 `;

@@ -6,10 +6,15 @@ import { UserError } from '../errors.ts';
 import { getBoundPvc } from '../kube/pvc.ts';
 import { parseStorageSecret } from '../destination/storage-secret.ts';
 import { getObject, operatorInstalled, operatorMissing } from './api.ts';
-import { DATAMOVERS, SCHEDULES, type CreateSpec } from './resources.ts';
+import { DATAMOVERS, SCHEDULES, jobNameFor, type CreateSpec } from './resources.ts';
 
 export async function preflightCreate(kube: KubeConnection, spec: CreateSpec): Promise<void> {
   if (!(await operatorInstalled(kube, spec.namespace))) throw operatorMissing();
+  // The operator names its Job after the clone, <pvc>-cloned-<unix seconds>; a Job name has at most 63 characters.
+  const job = jobNameFor(`${spec.pvc}-cloned-${'0'.repeat(10)}`);
+  if (job.length > 63) {
+    throw new UserError(`PVC name "${spec.pvc}" is too long for the operator: its Job name would have ${job.length} characters (at most 63)`, `use --mode local, or a PVC whose name has at most ${spec.pvc.length - (job.length - 63)} characters`);
+  }
   const kind = spec.schedule ? SCHEDULES : DATAMOVERS;
   if (await getObject(kube, kind, spec.namespace, spec.name)) {
     throw new UserError(`${kind.kind} "${spec.name}" already exists in namespace "${spec.namespace}"`, 'pick another name, or delete it first (kubectl datamover delete)');

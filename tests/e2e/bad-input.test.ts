@@ -50,6 +50,12 @@ const CASES: Case[] = [
   { what: 'a cron with six fields', args: create('--schedule', '0 0 * * * *'), error: /has 6 fields, cron needs 5/, exitCode: 2 },
   { what: 'a cron minute out of range', args: create('--schedule', '60 * * * *'), error: /the minute field "60" is out of range/, exitCode: 2 },
   { what: 'a schedule name too long for the names derived from it', args: create('--schedule', '0 2 * * *').map((a) => (a === 'x' ? 's'.repeat(60) : a)), error: /is not a valid name \(longer than 52 characters\)/, exitCode: 2 },
+  {
+    what: 'a PVC name too long for the operator\'s Job name',
+    args: ['create', 'x', '--pvc', 'p'.repeat(40), '--secret', 's3', '--mode', 'operator'],
+    setup: async (namespace) => { await createBoundPvc(namespace, 'p'.repeat(40)); },
+    error: /PVC name "p{40}" is too long for the operator: its Job name would have 65 characters \(at most 63\); use --mode local, or a PVC whose name has at most 38 characters/,
+  },
   { what: 'a name longer than DNS-1123 allows', args: ['create', 'x'.repeat(254), '--pvc', 'data', '--secret', 's3'], error: /is not a valid name \(longer than 253 characters\)/, exitCode: 2 },
   { what: 'a malformed --staging-cap', args: backup('--staging-cap', 'lots'), error: /--staging-cap/, exitCode: 2 },
   { what: 'a malformed --timeout', args: backup('--timeout', 'soon'), error: /--timeout/, exitCode: 2 },

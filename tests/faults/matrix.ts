@@ -260,10 +260,14 @@ async function runLeftovers(namespace: string, operation: Operation): Promise<st
   return names;
 }
 
-/** Objects in the bucket that are not exactly a file of the source. */
+/**
+ * Objects in the bucket that are not exactly a file of the source. The S3
+ * server's own upload files (`.rclone_temp_put_*`, left in its folder when it
+ * is killed mid-upload) are the server's, not objects the plugin wrote.
+ */
 function partialObjects(source: string): string[] {
   const files = snapshot(source);
-  return Object.entries(objectsIn(bucketPath())).filter(([path, sha]) => files[path]?.sha256 !== sha).map(([path]) => path);
+  return Object.entries(objectsIn(bucketPath(), { exclude: /(^|\/)\.rclone_temp_put_/ })).filter(([path, sha]) => files[path]?.sha256 !== sha).map(([path]) => path);
 }
 
 /** Files in the target under a final name that differ from the source (".datamover-part" names are not final). */
