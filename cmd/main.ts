@@ -50,19 +50,20 @@ export async function main(args: string[]): Promise<number> {
       if (command !== undefined && !known) throw new UsageError(`unknown command "${command}"`, 'see "kubectl datamover --help" for the commands');
       throw new UsageError(message, `see "kubectl datamover ${known ? `${command} ` : ''}--help"`);
     });
-  installStrayErrorHandler((err) => {
-    process.stderr.write(`${formatErrorLine(err)}\n`);
-    if (verbosityOf(args) >= TRACE_VERBOSITY) process.stderr.write(`${formatErrorTrace(err)}\n`);
-    process.exit(exitCodeOf(err));
-  });
+  installStrayErrorHandler((err) => process.exit(reportFailure(err, args)));
   try {
     await cli.parseAsync();
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
-    process.stderr.write(`${formatErrorLine(err)}\n`);
-    if (verbosityOf(args) >= TRACE_VERBOSITY) process.stderr.write(`${formatErrorTrace(err)}\n`);
-    return exitCodeOf(err);
+    return reportFailure(err, args);
   }
+}
+
+/** The one error report: a line on stderr (a trace too at -v=6), and the exit code. */
+function reportFailure(err: unknown, args: string[]): number {
+  process.stderr.write(`${formatErrorLine(err)}\n`);
+  if (verbosityOf(args) >= TRACE_VERBOSITY) process.stderr.write(`${formatErrorTrace(err)}\n`);
+  return exitCodeOf(err);
 }
 
 // The error path must work even when parsing failed, so -v is read directly.

@@ -38,10 +38,19 @@ export async function checkDestinationWritable(rclone: RcloneContext): Promise<v
 }
 
 // A check should fail fast: rclone's default retries take most of a minute on a bad endpoint.
-export const FAIL_FAST = ['--retries', '1', '--low-level-retries', '1'];
+const FAIL_FAST = ['--retries', '1', '--low-level-retries', '1'];
+
+/** The rclone commands of the checks, run here and (check --in-cluster) in a pod. */
+export const probeCommands = {
+  list: (root: string) => ['lsf', '--max-depth', '1', ...FAIL_FAST, root],
+  /** rcat reads the probe's content from stdin. */
+  write: (probe: string) => ['rcat', ...FAIL_FAST, probe],
+  delete: (probe: string) => ['deletefile', ...FAIL_FAST, probe],
+};
+export const PROBE_CONTENT = 'kubectl-datamover write check\n';
 
 export async function checkDestinationListable(rclone: RcloneContext): Promise<void> {
-  await runRclone(rclone, ['lsf', '--max-depth', '1', ...FAIL_FAST, rclone.destination.root], { what: `reading ${rclone.destination.display}` });
+  await runRclone(rclone, probeCommands.list(rclone.destination.root), { what: `reading ${rclone.destination.display}` });
 }
 
 export function writeProbePath(root: string): string {
@@ -50,6 +59,6 @@ export function writeProbePath(root: string): string {
 
 export async function checkWriteAndDelete(rclone: RcloneContext): Promise<void> {
   const probe = writeProbePath(rclone.destination.root);
-  await runRclone(rclone, ['rcat', ...FAIL_FAST, probe], { input: 'kubectl-datamover write check\n', what: `writing to ${rclone.destination.display}` });
-  await runRclone(rclone, ['deletefile', ...FAIL_FAST, probe], { what: `deleting from ${rclone.destination.display}` });
+  await runRclone(rclone, probeCommands.write(probe), { input: PROBE_CONTENT, what: `writing to ${rclone.destination.display}` });
+  await runRclone(rclone, probeCommands.delete(probe), { what: `deleting from ${rclone.destination.display}` });
 }

@@ -11,7 +11,7 @@ import type { KubeConnection } from '../kube/connection.ts';
 import type { Logger } from '../log.ts';
 import { UserError } from '../errors.ts';
 import { requirePermissions } from '../kube/access.ts';
-import { LOCAL_BACKUP } from '../kube/permissions.ts';
+import { LOCAL_BACKUP, READ_SECRET } from '../kube/permissions.ts';
 import { annotatePvc, buildClone, cloneName, createPvc, deletePvc, getBoundPvc, waitForBound } from '../kube/pvc.ts';
 import { buildHelperPod, createHelperPod, deletePod, helperDeadlineSeconds, helperPodName, waitForPodReady } from '../kube/helper-pod.ts';
 import { LAST_BACKUP_ANNOTATION, runLabels } from '../kube/labels.ts';
@@ -29,7 +29,7 @@ import { buildManifest, MANIFEST_NAME } from './manifest.ts';
 import { readManifest } from '../rclone/manifest-io.ts';
 import { checkDestinationWritable, resolveDestination } from './destination-check.ts';
 import { streamAndUpload } from './transfer.ts';
-import type { PhaseClock } from '../metrics/phase-clock.ts';
+import { PhaseClock } from '../metrics/phase-clock.ts';
 
 export interface LocalBackupOptions {
   pvc: string;
@@ -79,8 +79,8 @@ export async function runLocalBackup(kube: KubeConnection, options: LocalBackupO
   const started = Date.now();
   const now = new Date();
   const runId = randomBytes(3).toString('hex');
-  const flow = createFlow(options.phases);
-  const phase = options.phases ?? { enter: () => {} };
+  const phases = options.phases ?? new PhaseClock();
+  const flow = createFlow(phases);
   const { namespace } = options;
   const folder = options.timestampPrefix ? timestampFolder(now) : undefined;
   const state: {
@@ -102,7 +102,7 @@ export async function runLocalBackup(kube: KubeConnection, options: LocalBackupO
       title: 'Preflight checks',
       run: async () => {
         const rcloneBinary = await findRclone(options.rclonePath);
-        const needed = options.secret ? [...LOCAL_BACKUP, { verb: 'get', resource: 'secrets' }] : LOCAL_BACKUP;
+        const needed = options.secret ? [...LOCAL_BACKUP, READ_SECRET] : LOCAL_BACKUP;
         await requirePermissions(kube, namespace, options.clone ? needed : needed.filter((p) => p.resource !== 'persistentvolumeclaims' || p.verb === 'get'));
         state.source = await getBoundPvc(kube, namespace, options.pvc);
         state.destination = await resolveDestination(kube, namespace, { ...options, rclonePath: rcloneBinary.path });
@@ -119,14 +119,14 @@ export async function runLocalBackup(kube: KubeConnection, options: LocalBackupO
           state.volumeClaim = options.pvc;
           return;
         }
-        phase.enter('CreatingClonedPVC');
+        phases.enter('CreatingClonedPVC');
         const clone = buildClone(state.source!, cloneName(options.pvc, now), runLabels(options.pvc, runId));
         const name = clone.metadata!.name!;
         await createPvc(kube, clone);
         if (!options.keepClone) flow.defer(`delete clone ${name}`, () => deletePvc(kube, namespace, name));
         report(`waiting for ${name} to be Bound`);
         await waitForBound(kube, namespace, name, options.timeoutMs, flow.signal);
-        phase.enter('ClonedPVCReady');
+        phases.enter('ClonedPVCReady');
         state.volumeClaim = name;
         return name;
       },
@@ -134,7 +134,7 @@ export async function runLocalBackup(kube: KubeConnection, options: LocalBackupO
     {
       title: 'Start the helper pod',
       run: async () => {
-        phase.enter('CreatingPod');
+        phases.enter('CreatingPod');
         const name = helperPodName(undefined, options.pvc, runId);
         const pod = buildHelperPod({ name, namespace, claimName: state.volumeClaim!, image: options.helperImage, readOnly: true, labels: runLabels(options.pvc, runId), deadlineSeconds: helperDeadlineSeconds(options.timeoutMs), resources: options.resources });
         await createHelperPod(kube, pod);
@@ -147,7 +147,7 @@ export async function runLocalBackup(kube: KubeConnection, options: LocalBackupO
     {
       title: 'List the files in the volume',
       run: async () => {
-        phase.enter('Transferring');
+        phases.enter('Transferring');
         state.files = await listPodFiles(kube, { namespace, pod: state.pod!, signal: flow.signal });
         const bytes = state.files.reduce((sum, f) => sum + (f.type === 'file' ? f.size : 0), 0);
         return `${state.files.filter((f) => f.type !== 'dir').length} files, ${formatBytes(bytes)}`;

@@ -6,7 +6,8 @@ import { Readable, Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import tar from 'tar-stream';
 import type { KubeConnection } from '../kube/connection.ts';
-import { HELPER_CONTAINER, helperPodGone } from '../kube/helper-pod.ts';
+import { HELPER_CONTAINER } from '../kube/helper-pod.ts';
+import { MAX_STREAM_ATTEMPTS, requireHelperPod, resumeDelayMs } from '../stream/resume.ts';
 import { runInPod, stderrLastLine } from '../stream/exec-channel.ts';
 import { nulList, TAR_COMMAND, type PodFile } from '../stream/pod-files.ts';
 import { StagingUploader } from '../stream/staging.ts';
@@ -36,10 +37,6 @@ export interface TransferResult {
   resumes: number;
 }
 
-/** How many times a stream is started; each resume waits twice as long (1, 2, 4, 8 s: an API server restart fits). */
-const MAX_ATTEMPTS = 5;
-const FIRST_RESUME_DELAY_MS = 1000;
-
 /** A stream that ended before every file arrived: resumable, unlike an upload failure. */
 class StreamCut extends Error {}
 
@@ -68,14 +65,13 @@ export async function streamAndUpload(request: TransferRequest): Promise<Transfe
         channelBytes += await streamOnce(request, staging, remaining);
       } catch (err) {
         if (!(err instanceof StreamCut) || request.signal.aborted) throw err;
-        const gone = await helperPodGone(request.kube, request.namespace, request.pod);
-        if (gone) throw new UserError(`the helper pod ${request.pod} ${gone} during the transfer`, 'nothing was reported as backed up; run the command again', { cause: err });
-        if (attempt >= MAX_ATTEMPTS) {
+        await requireHelperPod(request, err, 'during the transfer', 'nothing was reported as backed up; run the command again');
+        if (attempt >= MAX_STREAM_ATTEMPTS) {
           throw new UserError(`the stream from the pod was cut ${attempt} times (${err.message})`, 'nothing was reported as backed up; check the API server and the helper pod, then run the command again', { cause: err });
         }
         resumes++;
-        const delay = FIRST_RESUME_DELAY_MS * 2 ** (attempt - 1);
-        note = `; the stream was cut (${err.message}), resuming from the last complete file in ${delay / 1000}s (attempt ${attempt + 1}/${MAX_ATTEMPTS})`;
+        const delay = resumeDelayMs(attempt);
+        note = `; the stream was cut (${err.message}), resuming from the last complete file in ${delay / 1000}s (attempt ${attempt + 1}/${MAX_STREAM_ATTEMPTS})`;
         request.report(note.slice(2));
         await sleep(delay, undefined, { signal: request.signal }).catch(() => undefined);
       }

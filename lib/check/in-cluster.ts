@@ -10,9 +10,9 @@ import { createHelperPod, deletePod, waitForPodReady } from '../kube/helper-pod.
 import { MANAGED_BY, RUN_LABEL } from '../kube/labels.ts';
 import { captureFromPod, stderrLastLine } from '../stream/exec-channel.ts';
 import { knownRcloneError } from '../rclone/run.ts';
-import { endpointOf, type StorageSettings } from '../destination/storage-secret.ts';
-import { SECRET_REMOTE_NAME } from '../destination/destination.ts';
-import { FAIL_FAST, writeProbePath } from '../backup/destination-check.ts';
+import type { StorageSettings } from '../destination/storage-secret.ts';
+import { destinationFromSecret, SECRET_REMOTE_NAME } from '../destination/destination.ts';
+import { PROBE_CONTENT, probeCommands, writeProbePath } from '../backup/destination-check.ts';
 import { UserError } from '../errors.ts';
 import { probe, type CheckResult } from './result.ts';
 
@@ -28,9 +28,18 @@ export interface InClusterCheck {
   timeoutMs: number;
 }
 
+// The remote's credentials come from these Secret keys; every other setting is a plain value.
+const PREFIX = `RCLONE_CONFIG_${SECRET_REMOTE_NAME}_`;
+const CREDENTIAL_KEYS: Record<string, string> = { [`${PREFIX}ACCESS_KEY_ID`]: 'AWS_ACCESS_KEY_ID', [`${PREFIX}SECRET_ACCESS_KEY`]: 'AWS_SECRET_ACCESS_KEY' };
+
+/** The same remote the local rclone gets (destinationFromSecret), with the credentials as secretKeyRefs. */
+function remoteEnv(check: InClusterCheck): V1EnvVar[] {
+  return Object.entries(destinationFromSecret(check.settings, check.secret).env).map(([name, value]) =>
+    CREDENTIAL_KEYS[name] ? { name, valueFrom: { secretKeyRef: { name: check.secret, key: CREDENTIAL_KEYS[name] } } } : { name, value },
+  );
+}
+
 export function buildCheckPod(check: InClusterCheck, name: string): V1Pod {
-  const prefix = `RCLONE_CONFIG_${SECRET_REMOTE_NAME}_`;
-  const fromSecret = (key: string): V1EnvVar['valueFrom'] => ({ secretKeyRef: { name: check.secret, key } });
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -47,17 +56,7 @@ export function buildCheckPod(check: InClusterCheck, name: string): V1Pod {
           image: check.image,
           command: ['sleep', String(Math.ceil(check.timeoutMs / 1000) + 300)],
           workingDir: '/tmp',
-          env: [
-            { name: 'HOME', value: '/tmp' },
-            { name: `${prefix}TYPE`, value: 's3' },
-            { name: `${prefix}PROVIDER`, value: 'Other' },
-            { name: `${prefix}ENV_AUTH`, value: 'false' },
-            { name: `${prefix}ACCESS_KEY_ID`, valueFrom: fromSecret('AWS_ACCESS_KEY_ID') },
-            { name: `${prefix}SECRET_ACCESS_KEY`, valueFrom: fromSecret('AWS_SECRET_ACCESS_KEY') },
-            { name: `${prefix}REGION`, value: check.settings.region },
-            { name: `${prefix}ENDPOINT`, value: endpointOf(check.settings) },
-            { name: `${prefix}FORCE_PATH_STYLE`, value: 'true' },
-          ],
+          env: [{ name: 'HOME', value: '/tmp' }, ...remoteEnv(check)],
           volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
           securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] } },
           resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '256Mi' } },
@@ -70,7 +69,7 @@ export function buildCheckPod(check: InClusterCheck, name: string): V1Pod {
 
 export async function checkFromCluster(kube: KubeConnection, check: InClusterCheck): Promise<CheckResult[]> {
   const name = `datamover-check-${randomBytes(3).toString('hex')}`;
-  const root = `${SECRET_REMOTE_NAME}:${check.settings.bucket}`;
+  const root = destinationFromSecret(check.settings, check.secret).root;
   const where = `from pod ${name} (${check.image})`;
   const results: CheckResult[] = [];
   try {
@@ -82,13 +81,13 @@ export async function checkFromCluster(kube: KubeConnection, check: InClusterChe
     results.push(started);
     if (!started.ok) return results;
     const rclone = (args: string[], what: string, input?: string) => probe(`${what} ${where}`, () => rcloneInPod(kube, check.namespace, name, args, input));
-    const listed = await rclone(['lsf', '--max-depth', '1', ...FAIL_FAST, root], `list s3://${check.settings.bucket}`);
+    const listed = await rclone(probeCommands.list(root), `list s3://${check.settings.bucket}`);
     results.push(listed);
     if (!listed.ok) return results;
     const probePath = writeProbePath(root);
-    const wrote = await rclone(['rcat', ...FAIL_FAST, probePath], 'write a test object', 'kubectl-datamover write check\n');
+    const wrote = await rclone(probeCommands.write(probePath), 'write a test object', PROBE_CONTENT);
     results.push(wrote);
-    if (wrote.ok) results.push(await rclone(['deletefile', ...FAIL_FAST, probePath], 'delete the test object'));
+    if (wrote.ok) results.push(await rclone(probeCommands.delete(probePath), 'delete the test object'));
     return results;
   } finally {
     await deletePod(kube, check.namespace, name);

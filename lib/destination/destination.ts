@@ -64,11 +64,11 @@ export function timestampFolder(date: Date): string {
 
 export const TIMESTAMP_FOLDER_PATTERN = /^\d{4}-\d{2}-\d{2}-\d{6}$/;
 
-/** RCLONE_* settings from --env K=V, like the operator's additionalEnv; credentials cannot be overridden. */
 // The Secret's own keys (the operator's Job reads them with envFrom, which an
 // explicit env entry would override) and the AWS SDK's credential variables.
 const CREDENTIAL_NAMES = new Set<string>([...REQUIRED_KEYS, ...OPTIONAL_KEYS, 'AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_SHARED_CREDENTIALS_FILE']);
 
+/** RCLONE_* settings from --env K=V, like the operator's additionalEnv; credentials cannot be overridden. */
 export function parseEnvFlags(values: string[]): Record<string, string> {
   const env: Record<string, string> = {};
   for (const value of values) {

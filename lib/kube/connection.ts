@@ -2,7 +2,7 @@
 // a single wrapper that every API call goes through (timeout + error mapping).
 import type { KubeConfig } from '@kubernetes/client-node';
 import { loadKubeConfig } from './kubeconfig.ts';
-import { describeApiError, isTransientApiError, type ApiAction } from './api-errors.ts';
+import { apiStatusCode, describeApiError, isTransientApiError, type ApiAction } from './api-errors.ts';
 import type { Logger } from '../log.ts';
 
 /**
@@ -55,7 +55,7 @@ export function connect(options: KubeOptions, log?: Logger): KubeConnection {
         } catch (err) {
           const failure = describeApiError(err, { server, ...action });
           // An HTTP error is an answer too: the server is up.
-          if (err instanceof Error && 'code' in err && typeof err.code === 'number') answered = true;
+          if (apiStatusCode(err) !== undefined) answered = true;
           log?.debug(6, `${describeRequest(action)}: ${failure.message} in ${Math.round(performance.now() - started)} ms`);
           if (attempt >= retries || !isTransientApiError(err)) throw failure;
           const delay = API_RETRY.firstDelayMs * 2 ** attempt;

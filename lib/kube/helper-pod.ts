@@ -7,7 +7,7 @@ import { CoreV1Api, type V1Pod, type V1ResourceRequirements } from '@kubernetes/
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubeConnection } from './connection.ts';
 import { UserError } from '../errors.ts';
-import { ignoreNotFound, isNotFound } from './api-errors.ts';
+import { ignoreNotFound } from './api-errors.ts';
 import { formatDuration } from '../format/duration.ts';
 
 export const DEFAULT_HELPER_IMAGE = 'docker.io/library/busybox:1.37';
@@ -101,11 +101,11 @@ export async function deletePod(kube: KubeConnection, namespace: string, name: s
 export async function helperPodGone(kube: KubeConnection, namespace: string, name: string): Promise<string | undefined> {
   const core = kube.config.makeApiClient(CoreV1Api);
   try {
-    const pod = await kube.call({ verb: 'get', resource: 'pods', name, namespace }, () => core.readNamespacedPod({ name, namespace }));
-    if (pod.metadata?.deletionTimestamp) return 'was deleted';
+    const pod = await kube.call({ verb: 'get', resource: 'pods', name, namespace }, () => core.readNamespacedPod({ name, namespace })).catch(ignoreNotFound);
+    if (!pod || pod.metadata?.deletionTimestamp) return 'was deleted';
     if (pod.status?.phase === 'Failed' || pod.status?.phase === 'Succeeded') return `stopped (${pod.status.phase}${pod.status.reason ? `: ${pod.status.reason}` : ''})`;
     return undefined;
-  } catch (err) {
-    return isNotFound((err as { cause?: unknown }).cause) ? 'was deleted' : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -11,12 +11,15 @@ const exec: Permission[] = ['create', 'get'].map((verb) => ({ verb, resource: 'p
 
 export const LOCAL_BACKUP: Permission[] = [pvc('get'), pvc('create'), pvc('delete'), pvc('patch'), pods('create'), pods('get'), pods('delete'), ...exec];
 
+/** Reading the storage Secret (not needed with --remote). */
+export const READ_SECRET: Permission = { verb: 'get', resource: 'secrets' };
+
 export const LOCAL_RESTORE: Permission[] = [pvc('get'), pvc('patch'), pods('create'), pods('get'), pods('delete'), ...exec];
 
 /** Every local-mode command: backup, restore (with --create), verify --against-pvc, and reading the storage Secret. */
 export const LOCAL_MODE: Permission[] = [
   ...LOCAL_BACKUP,
-  { verb: 'get', resource: 'secrets' },
+  READ_SECRET,
   // Why a clone does not bind is in its events.
   { verb: 'list', resource: 'events' },
 ];
@@ -26,7 +29,7 @@ export const OPERATOR_MODE: Permission[] = [
   ...CUSTOM_RESOURCES.flatMap((resource) => ['get', 'list', 'watch', 'create', 'patch', 'delete'].map((verb) => ({ verb, resource, group: 'datamover.a-cup-of.coffee' }))),
   pvc('get'),
   pvc('list'),
-  { verb: 'get', resource: 'secrets' },
+  READ_SECRET,
   { verb: 'get', resource: 'configmaps' },
   { verb: 'get', resource: 'jobs', group: 'batch' },
   { verb: 'list', resource: 'jobs', group: 'batch' },

@@ -9,7 +9,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import tar from 'tar-stream';
 import type { KubeConnection } from '../kube/connection.ts';
 import { UserError } from '../errors.ts';
-import { HELPER_CONTAINER, helperPodGone } from '../kube/helper-pod.ts';
+import { HELPER_CONTAINER } from '../kube/helper-pod.ts';
+import { MAX_STREAM_ATTEMPTS, requireHelperPod, resumeDelayMs } from '../stream/resume.ts';
 import { pathOfObject } from '../backup/plan.ts';
 import type { ManifestEntry } from '../backup/manifest.ts';
 import { captureFromPodOrFail, runInPod, stderrLastLine } from '../stream/exec-channel.ts';
@@ -49,12 +50,8 @@ export async function sendTar(kube: KubeConnection, namespace: string, pod: stri
   if (failedFill) throw failedFill;
 }
 
-const MAX_BATCH_ATTEMPTS = 5;
-const FIRST_RESUME_DELAY_MS = 1000;
-
 /**
- * Sends a batch again when its stream was cut (1, 2, 4, 8 s apart: an API
- * server restart fits): the batch is still in local staging, so a cut costs
+ * Sends a batch again when its stream was cut (lib/stream/resume.ts): the batch is still in local staging, so a cut costs
  * one batch, never the restore. A full or read-only PVC, or a helper pod
  * that is gone, fails at once.
  */
@@ -64,11 +61,10 @@ export async function withResumes(ctx: { kube: KubeConnection; namespace: string
       return await send();
     } catch (err) {
       if (ctx.signal.aborted || /No space left|Read-only file system|Permission denied/i.test((err as Error).message)) throw err;
-      const gone = await helperPodGone(ctx.kube, ctx.namespace, ctx.pod);
-      if (gone) throw new UserError(`the helper pod ${ctx.pod} ${gone} during the restore`, 'run the restore again with --overwrite', { cause: err });
-      if (attempt >= MAX_BATCH_ATTEMPTS) throw err;
-      const delay = FIRST_RESUME_DELAY_MS * 2 ** (attempt - 1);
-      ctx.report(`the stream was cut (${(err as Error).message.split('\n')[0]}), sending the batch again in ${delay / 1000}s (attempt ${attempt + 1}/${MAX_BATCH_ATTEMPTS})`);
+      await requireHelperPod(ctx, err, 'during the restore', 'run the restore again with --overwrite');
+      if (attempt >= MAX_STREAM_ATTEMPTS) throw err;
+      const delay = resumeDelayMs(attempt);
+      ctx.report(`the stream was cut (${(err as Error).message.split('\n')[0]}), sending the batch again in ${delay / 1000}s (attempt ${attempt + 1}/${MAX_STREAM_ATTEMPTS})`);
       await sleep(delay, undefined, { signal: ctx.signal }).catch(() => undefined);
     }
   }

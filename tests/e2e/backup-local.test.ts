@@ -7,14 +7,12 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import { execa } from 'execa';
-import { bed, createBoundPvc, kubectl, useNamespace, userEnv } from './support/bed.ts';
+import { bed, createBoundPvc, kubectl, managedLeftovers, useNamespace, userEnv } from './support/bed.ts';
 import { writeMixedTree } from './support/tree.ts';
 import { REPO_ROOT } from '../testbed/paths.ts';
 import { bucketPath, createStorageSecret, emptyBucket, expectedObjects, objectsIn } from './support/storage.ts';
 
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}-\d{6}$/;
-const managedLeftovers = async (namespace: string) =>
-  String((await kubectl(['get', 'pvc,pod', '-n', namespace, '-l', 'app.kubernetes.io/managed-by=kubectl-datamover', '-o', 'name'])).stdout).trim();
 
 function backup(namespace: string, args: string[], env: Record<string, string> = {}) {
   return execa('kubectl', ['datamover', 'backup', ...args, '-n', namespace], { env: userEnv(env), extendEnv: false, reject: false });

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { execa } from 'execa';
-import { bed, createBoundPvc, datamover, kubectl, useNamespace, userEnv } from './support/bed.ts';
+import { bed, createBoundPvc, datamover, kubectl, managedLeftovers, useNamespace, userEnv } from './support/bed.ts';
 import { writeMixedTree, snapshot } from './support/tree.ts';
 import { bucketPath, createStorageSecret, emptyBucket, expectedObjects, objectsIn } from './support/storage.ts';
 import { freePort } from '../testbed/processes.ts';
@@ -31,8 +31,6 @@ function valueOf(families: MetricFamily[], name: string, labels: Record<string, 
   return sample === undefined ? undefined : Number(sample.value);
 }
 
-const leftovers = async (namespace: string) =>
-  String((await kubectl(['get', 'pvc,pod', '-n', namespace, '-l', 'app.kubernetes.io/managed-by=kubectl-datamover', '-o', 'name'])).stdout).trim();
 
 const fileBytes = (root: string) => Object.values(snapshot(root)).reduce((sum, e) => sum + (e.type === 'file' ? e.size! : 0), 0);
 
@@ -110,7 +108,7 @@ describe('metrics of local-mode runs', () => {
     const result = await datamover(['backup', 'data', '--secret', 's3', '-n', ns.name, '--pushgateway', 'pushgateway:9091/x']);
     assert.equal(result.exitCode, 2);
     assert.match(String(result.stderr), /^error: --pushgateway "pushgateway:9091\/x" is not an http\(s\) URL; /);
-    assert.equal(await leftovers(ns.name), '');
+    assert.equal(await managedLeftovers(ns.name), '');
   });
 });
 
@@ -192,7 +190,7 @@ describe('kubectl datamover check', () => {
     assert.equal(result.exitCode, 0, String(result.stdout));
     const fromPod = lines(result.stdout).filter((l) => / from pod datamover-check-[0-9a-f]{6} \(rclone\/rclone:1\.76\)/.test(l));
     assert.deepEqual(fromPod.map((l) => l.split(' from pod')[0]), ['OK    list s3://datamover-test', 'OK    write a test object', 'OK    delete the test object']);
-    assert.equal(await leftovers(ns.name), '');
+    assert.equal(await managedLeftovers(ns.name), '');
     // The pod spec referred to the Secret; no credential was written into it.
     assert.deepEqual(readdirSync(bucketPath()), []);
   });
@@ -202,7 +200,7 @@ describe('kubectl datamover check', () => {
     const result = await check(['--secret', 's3', '--in-cluster']);
     assert.equal(result.exitCode, 1);
     assert.match(String(result.stdout), /FAIL {2}list s3:\/\/datamover-test from pod datamover-check-\w+ \(ghcr\.io\/qjoly\/datamover-rclone:latest\): the storage rejected the secret key \(SignatureDoesNotMatch\); check AWS_SECRET_ACCESS_KEY/);
-    assert.equal(await leftovers(ns.name), '');
+    assert.equal(await managedLeftovers(ns.name), '');
   });
 });
 
@@ -228,7 +226,7 @@ describe('known errors and resources during a backup', () => {
       const errors = String(result.stderr).split('\n').filter((l) => l.startsWith('error:'));
       assert.equal(errors.length, 1, String(result.stderr));
       assert.match(errors[0]!, /no space left on device.*--staging-dir/);
-      assert.equal(await leftovers(ns.name), '');
+      assert.equal(await managedLeftovers(ns.name), '');
       // Nothing partial under a final name: the big file is whole or absent.
       if (existsSync(bucketPath('big.bin'))) assert.equal(statSync(bucketPath('big.bin')).size, 4 * 1024 * 1024);
     } finally {
@@ -254,6 +252,6 @@ describe('known errors and resources during a backup', () => {
     const result = await datamover(['backup', 'data', '--secret', 's3', '-n', ns.name, '--requests', 'cpu=lots']);
     assert.equal(result.exitCode, 2);
     assert.match(String(result.stderr), /^error: --requests cpu="lots" is not a Kubernetes quantity; use e\.g\. 200m/);
-    assert.equal(await leftovers(ns.name), '');
+    assert.equal(await managedLeftovers(ns.name), '');
   });
 });

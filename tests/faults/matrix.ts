@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa, type ResultPromise } from 'execa';
-import { bed, createBoundPvc, kubectl, userEnv } from '../e2e/support/bed.ts';
+import { bed, createBoundPvc, kubectl, userEnv, volumeFolder } from '../e2e/support/bed.ts';
 import { bucketPath, createStorageSecret, emptyBucket, objectsIn } from '../e2e/support/storage.ts';
 import { snapshot } from '../e2e/support/tree.ts';
 import { startOutage } from '../testbed/outage.ts';
@@ -277,10 +277,9 @@ function partialRestored(source: string, target: string | undefined): string[] {
   return Object.entries(snapshot(target)).filter(([path, entry]) => entry.type === 'file' && !path.endsWith('.datamover-part') && files[path]?.sha256 !== entry.sha256).map(([path]) => path);
 }
 
-async function targetFolder(namespace: string): Promise<string | undefined> {
-  const volume = String((await kubectl(['get', 'pvc', 'target', '-n', namespace, '-o', 'jsonpath={.spec.volumeName}'], { reject: false })).stdout);
-  if (!volume) return undefined;
-  return String((await kubectl(['get', 'pv', volume, '-o', 'jsonpath={.spec.hostPath.path}'])).stdout);
+/** The restore target's folder; undefined when it does not exist or is not bound. */
+function targetFolder(namespace: string): Promise<string | undefined> {
+  return volumeFolder(namespace, 'target').catch(() => undefined);
 }
 
 /** Bytes of source files that are not, byte for byte, at the destination. */

@@ -41,6 +41,11 @@ export async function applyYaml(yaml: string): Promise<void> {
   await kubectl(['apply', '-f', '-'], { input: yaml });
 }
 
+/** What a run left in the namespace: PVCs and pods labelled as the plugin's, one name per line. */
+export async function managedLeftovers(namespace: string): Promise<string> {
+  return String((await kubectl(['get', 'pvc,pod', '-n', namespace, '-l', 'app.kubernetes.io/managed-by=kubectl-datamover', '-o', 'name'])).stdout).trim();
+}
+
 /** A fresh namespace, deleted (with everything in it) after the test. */
 export function useNamespace(prefix = 't'): { name: string } {
   const ns = { name: '' };
