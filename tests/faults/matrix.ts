@@ -13,7 +13,7 @@ import { bed, createBoundPvc, kubectl, userEnv, volumeFolder } from '../e2e/supp
 import { bucketPath, createStorageSecret, emptyBucket, objectsIn } from '../e2e/support/storage.ts';
 import { snapshot } from '../e2e/support/tree.ts';
 import { startOutage } from '../testbed/outage.ts';
-import { CLUSTER_NAME } from '../testbed/cluster.ts';
+import { CLUSTER_NAME, waitForExec } from '../testbed/cluster.ts';
 import { REPO_ROOT, statePaths } from '../testbed/paths.ts';
 
 export type Operation = 'backup' | 'restore';
@@ -87,8 +87,10 @@ export const FAULTS: Fault[] = [
     operations: ['backup', 'restore'],
     inject: async () => {
       await outage(join(statePaths().kwokWorkdir, 'clusters', CLUSTER_NAME, 'pids', 'kube-apiserver.pid'));
-      // The judging below talks to the API server too: wait until it serves again.
+      // The judging and the re-run below need the API server and exec into new pods (kwok's
+      // Exec informer backs off while the server is down): wait until both work again.
       for (let i = 0; i < 300 && (await kubectl(['get', '--raw', '/readyz'], { reject: false })).exitCode !== 0; i++) await sleep(200);
+      await waitForExec(statePaths());
     },
   },
   {

@@ -5,6 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { StatePaths } from './paths.ts';
 import { REPO_ROOT, toolPaths } from './paths.ts';
@@ -159,14 +160,15 @@ spec:
 
 /**
  * Waits until exec into a fresh pod works end to end. kwok-controller's Exec
- * informer starts before its CRD is served and backs off, so the first
- * seconds after start would otherwise fail.
+ * informer backs off when its watch fails (before its CRD is served at start,
+ * and while the API server is down), so exec into new pods fails for a while.
  */
 export async function waitForExec(paths: StatePaths, timeoutMs = 60_000): Promise<void> {
-  const probe = ['-n', 'kube-system', 'pod/testbed-exec-probe'];
+  const name = `testbed-exec-probe-${randomBytes(3).toString('hex')}`;
+  const probe = ['-n', 'kube-system', `pod/${name}`];
   kubectl(paths, ['apply', '-f', '-'], `apiVersion: v1
 kind: Pod
-metadata: {name: testbed-exec-probe, namespace: kube-system}
+metadata: {name: ${name}, namespace: kube-system}
 spec:
   containers: [{name: probe, image: busybox}]
 `);
