@@ -16,13 +16,21 @@ import { REPO_ROOT } from '../tests/testbed/paths.ts';
 const scale = Number(process.env.BENCH_SCALE ?? '1');
 const startedHere = !readBed();
 const bed = readBed() ?? (await up((l) => process.stderr.write(`[testbed] ${l}\n`)));
-const env = { ...process.env, KUBECONFIG: bed.kubeconfig, PATH: `${join(REPO_ROOT, 'bin')}:${join(bed.kubectl, '..')}:${process.env.PATH}` };
+const env = {
+  ...process.env,
+  KUBECONFIG: bed.kubeconfig,
+  PATH: `${join(REPO_ROOT, 'bin')}:${join(bed.kubectl, '..')}:${process.env.PATH}`,
+};
 const ns = `bench-${randomBytes(2).toString('hex')}`;
 const kubectl = (args: string[], input?: string) => execa('kubectl', args, { env, input });
 const rcloneEnv = {
   ...env,
-  RCLONE_CONFIG_BENCH_TYPE: 's3', RCLONE_CONFIG_BENCH_PROVIDER: 'Other', RCLONE_CONFIG_BENCH_ENDPOINT: bed.s3.endpoint,
-  RCLONE_CONFIG_BENCH_ACCESS_KEY_ID: bed.s3.accessKeyId, RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY: bed.s3.secretAccessKey, RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE: 'true',
+  RCLONE_CONFIG_BENCH_TYPE: 's3',
+  RCLONE_CONFIG_BENCH_PROVIDER: 'Other',
+  RCLONE_CONFIG_BENCH_ENDPOINT: bed.s3.endpoint,
+  RCLONE_CONFIG_BENCH_ACCESS_KEY_ID: bed.s3.accessKeyId,
+  RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY: bed.s3.secretAccessKey,
+  RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE: 'true',
 };
 delete (rcloneEnv as Record<string, unknown>).AWS_CA_BUNDLE;
 
@@ -33,7 +41,10 @@ async function timed<T>(fn: () => Promise<T>): Promise<[number, T]> {
 }
 
 async function volume(name: string): Promise<string> {
-  await kubectl(['apply', '-n', ns, '-f', '-'], `apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: ${name}}\nspec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 10Gi}}}\n`);
+  await kubectl(
+    ['apply', '-n', ns, '-f', '-'],
+    `apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: ${name}}\nspec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 10Gi}}}\n`,
+  );
   await kubectl(['wait', '-n', ns, '--for=jsonpath={.status.phase}=Bound', `pvc/${name}`]);
   const pv = (await kubectl(['get', 'pvc', name, '-n', ns, '-o', 'jsonpath={.spec.volumeName}'])).stdout;
   return (await kubectl(['get', 'pv', pv, '-o', 'jsonpath={.spec.hostPath.path}'])).stdout;
@@ -41,17 +52,47 @@ async function volume(name: string): Promise<string> {
 
 async function reader(pvc: string): Promise<string> {
   const pod = `reader-${pvc}`;
-  await kubectl(['apply', '-n', ns, '-f', '-'], `apiVersion: v1\nkind: Pod\nmetadata: {name: ${pod}}\nspec:\n  containers: [{name: main, image: busybox, workingDir: /data, volumeMounts: [{name: d, mountPath: /data, readOnly: true}]}]\n  volumes: [{name: d, persistentVolumeClaim: {claimName: ${pvc}, readOnly: true}}]\n`);
+  await kubectl(
+    ['apply', '-n', ns, '-f', '-'],
+    `apiVersion: v1\nkind: Pod\nmetadata: {name: ${pod}}\nspec:\n  containers: [{name: main, image: busybox, workingDir: /data, volumeMounts: [{name: d, mountPath: /data, readOnly: true}]}]\n  volumes: [{name: d, persistentVolumeClaim: {claimName: ${pvc}, readOnly: true}}]\n`,
+  );
   await kubectl(['wait', '-n', ns, '--for=condition=Ready', `pod/${pod}`, '--timeout=60s']);
   return pod;
 }
 
-async function plugin(pvc: string): Promise<{ seconds: number; rssMb: number; result: { channelBytes: number; bytesSent: number; filesSent: number } }> {
+async function plugin(
+  pvc: string,
+): Promise<{ seconds: number; rssMb: number; result: { channelBytes: number; bytesSent: number; filesSent: number } }> {
   const timeFile = join(tmpdir(), `bench-time-${pvc}`);
   const [seconds, run] = await timed(() =>
-    execa('/usr/bin/time', ['-f', '%M', '-o', timeFile, process.execPath, join(REPO_ROOT, 'bin', 'kubectl-datamover'), 'backup', pvc, '-n', ns, '--secret', `s3-${pvc}`, '-o', 'json', '--rclone', bed.rcloneNew], { env }),
+    execa(
+      '/usr/bin/time',
+      [
+        '-f',
+        '%M',
+        '-o',
+        timeFile,
+        process.execPath,
+        join(REPO_ROOT, 'bin', 'kubectl-datamover'),
+        'backup',
+        pvc,
+        '-n',
+        ns,
+        '--secret',
+        `s3-${pvc}`,
+        '-o',
+        'json',
+        '--rclone',
+        bed.rcloneNew,
+      ],
+      { env },
+    ),
   );
-  return { seconds, rssMb: Number(readFileSync(timeFile, 'utf8').trim().split('\n').pop()) / 1024, result: JSON.parse(run.stdout) };
+  return {
+    seconds,
+    rssMb: Number(readFileSync(timeFile, 'utf8').trim().split('\n').pop()) / 1024,
+    result: JSON.parse(run.stdout),
+  };
 }
 
 const rows: string[][] = [];
@@ -62,8 +103,25 @@ try {
   await kubectl(['create', 'namespace', ns]);
 
   const sets = [
-    { name: 'large', label: `(a) ${Math.round(2048 * scale)} MiB in 4 large files`, fill: (dir: string) => { for (let i = 0; i < 4; i++) writeFileSync(join(dir, `blob-${i}.bin`), randomBytes(Math.round(512 * scale) * 1024 * 1024)); } },
-    { name: 'small', label: `(b) ${Math.round(10000 * scale)} files of 4 KiB`, fill: (dir: string) => { for (let d = 0; d < 100; d++) { mkdirSync(join(dir, `d${d}`)); for (let i = 0; i < Math.round(100 * scale); i++) writeFileSync(join(dir, `d${d}`, `f${i}.dat`), randomBytes(4096)); } } },
+    {
+      name: 'large',
+      label: `(a) ${Math.round(2048 * scale)} MiB in 4 large files`,
+      fill: (dir: string) => {
+        for (let i = 0; i < 4; i++)
+          writeFileSync(join(dir, `blob-${i}.bin`), randomBytes(Math.round(512 * scale) * 1024 * 1024));
+      },
+    },
+    {
+      name: 'small',
+      label: `(b) ${Math.round(10000 * scale)} files of 4 KiB`,
+      fill: (dir: string) => {
+        for (let d = 0; d < 100; d++) {
+          mkdirSync(join(dir, `d${d}`));
+          for (let i = 0; i < Math.round(100 * scale); i++)
+            writeFileSync(join(dir, `d${d}`, `f${i}.dat`), randomBytes(4096));
+        }
+      },
+    },
   ];
   for (const set of sets) {
     // A bucket of its own per data set (the plugin syncs to the bucket root, as the operator does),
@@ -71,37 +129,100 @@ try {
     const bucket = `bench-${set.name}`;
     await execa(bed.rcloneNew, ['mkdir', `BENCH:${bucket}`], { env: rcloneEnv });
     await execa(bed.rcloneNew, ['mkdir', `BENCH:${bucket}-byhand`], { env: rcloneEnv });
-    await kubectl(['apply', '-n', ns, '-f', '-'], `apiVersion: v1\nkind: Secret\nmetadata: {name: s3-${set.name}}\nstringData: {AWS_ACCESS_KEY_ID: "${bed.s3.accessKeyId}", AWS_SECRET_ACCESS_KEY: "${bed.s3.secretAccessKey}", BUCKET_HOST: 127.0.0.1, BUCKET_PORT: "${bed.s3.port}", BUCKET_NAME: ${bucket}, TLS_HOST: "false"}\n`);
+    await kubectl(
+      ['apply', '-n', ns, '-f', '-'],
+      `apiVersion: v1\nkind: Secret\nmetadata: {name: s3-${set.name}}\nstringData: {AWS_ACCESS_KEY_ID: "${bed.s3.accessKeyId}", AWS_SECRET_ACCESS_KEY: "${bed.s3.secretAccessKey}", BUCKET_HOST: 127.0.0.1, BUCKET_PORT: "${bed.s3.port}", BUCKET_NAME: ${bucket}, TLS_HOST: "false"}\n`,
+    );
     const dir = await volume(set.name);
     set.fill(dir);
     const pod = await reader(set.name);
-    const [channel] = await timed(() => execa('kubectl', ['exec', '-n', ns, pod, '--', 'tar', '-c', '.'], { env, stdout: 'ignore' }));
+    const [channel] = await timed(() =>
+      execa('kubectl', ['exec', '-n', ns, pod, '--', 'tar', '-c', '.'], { env, stdout: 'ignore' }),
+    );
     const local = mkdtempSync(join(tmpdir(), 'bench-byhand-'));
     // What kubectl cp does (its tar over exec, unpacked locally), without its retry logic, which
     // gives up on large trees here ("unexpected EOF, dropping out copy after 0 retries").
-    const [copy] = await timed(() => execa('kubectl', ['exec', '-n', ns, pod, '--', 'tar', '-c', '.'], { env, buffer: false }).pipe('tar', ['-x', '-C', local], { buffer: false }));
-    const [sync] = await timed(() => execa(bed.rcloneNew, ['sync', local, `BENCH:${bucket}-byhand`], { env: rcloneEnv }));
+    const [copy] = await timed(() =>
+      execa('kubectl', ['exec', '-n', ns, pod, '--', 'tar', '-c', '.'], { env, buffer: false }).pipe(
+        'tar',
+        ['-x', '-C', local],
+        { buffer: false },
+      ),
+    );
+    const [sync] = await timed(() =>
+      execa(bed.rcloneNew, ['sync', local, `BENCH:${bucket}-byhand`], { env: rcloneEnv }),
+    );
     rmSync(local, { recursive: true, force: true });
     const full = await plugin(set.name);
     rows.push([set.label, 'channel limit (kubectl exec tar)', channel.toFixed(1), '1.00', '']);
-    rows.push([set.label, 'by hand (exec tar to a folder + rclone sync)', (copy + sync).toFixed(1), ratio(copy + sync, channel), '']);
-    rows.push([set.label, 'kubectl datamover backup', full.seconds.toFixed(1), ratio(full.seconds, channel), `${mb(full.result.channelBytes)} MiB on the channel, peak RSS ${full.rssMb.toFixed(0)} MB; ${ratio(full.seconds, copy + sync)}x by-hand time`]);
+    rows.push([
+      set.label,
+      'by hand (exec tar to a folder + rclone sync)',
+      (copy + sync).toFixed(1),
+      ratio(copy + sync, channel),
+      '',
+    ]);
+    rows.push([
+      set.label,
+      'kubectl datamover backup',
+      full.seconds.toFixed(1),
+      ratio(full.seconds, channel),
+      `${mb(full.result.channelBytes)} MiB on the channel, peak RSS ${full.rssMb.toFixed(0)} MB; ${ratio(full.seconds, copy + sync)}x by-hand time`,
+    ]);
 
     if (set.name === 'large') {
       // Restore of the same data into a new PVC, against the backup's time.
-      const [restore] = await timed(() => execa(process.execPath, [join(REPO_ROOT, 'bin', 'kubectl-datamover'), 'restore', '-n', ns, '--secret', `s3-${set.name}`, '--from', 'plain', '--to-pvc', `${set.name}-restored`, '--create', '--size', '10Gi', '--rclone', bed.rcloneNew], { env }));
-      rows.push([set.label, 'kubectl datamover restore', restore.toFixed(1), ratio(restore, channel), `${ratio(restore, full.seconds)}x the backup's time (target <= 1.2x)`]);
+      const [restore] = await timed(() =>
+        execa(
+          process.execPath,
+          [
+            join(REPO_ROOT, 'bin', 'kubectl-datamover'),
+            'restore',
+            '-n',
+            ns,
+            '--secret',
+            `s3-${set.name}`,
+            '--from',
+            'plain',
+            '--to-pvc',
+            `${set.name}-restored`,
+            '--create',
+            '--size',
+            '10Gi',
+            '--rclone',
+            bed.rcloneNew,
+          ],
+          { env },
+        ),
+      );
+      rows.push([
+        set.label,
+        'kubectl datamover restore',
+        restore.toFixed(1),
+        ratio(restore, channel),
+        `${ratio(restore, full.seconds)}x the backup's time (target <= 1.2x)`,
+      ]);
     }
     if (set.name === 'small') {
       // (c) 1% of the files change
       for (let d = 0; d < 100; d++) writeFileSync(join(dir, `d${d}`, 'f0.dat'), randomBytes(4096));
       const rerun = await plugin(set.name);
-      rows.push(['(c) re-run after 1% changed', 'kubectl datamover backup', rerun.seconds.toFixed(1), ratio(rerun.seconds, channel), `${rerun.result.filesSent} files sent, ${(100 * rerun.result.channelBytes / Math.max(full.result.channelBytes, 1)).toFixed(2)}% of the full run's channel bytes, ${ratio(rerun.seconds, full.seconds)}x the full run's time, peak RSS ${rerun.rssMb.toFixed(0)} MB`]);
+      rows.push([
+        '(c) re-run after 1% changed',
+        'kubectl datamover backup',
+        rerun.seconds.toFixed(1),
+        ratio(rerun.seconds, channel),
+        `${rerun.result.filesSent} files sent, ${((100 * rerun.result.channelBytes) / Math.max(full.result.channelBytes, 1)).toFixed(2)}% of the full run's channel bytes, ${ratio(rerun.seconds, full.seconds)}x the full run's time, peak RSS ${rerun.rssMb.toFixed(0)} MB`,
+      ]);
     }
   }
-  const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i]!.length), ['data set', 'method', 'seconds', 'x channel'][i]!.length));
+  const widths = [0, 1, 2, 3].map((i) =>
+    Math.max(...rows.map((r) => r[i]!.length), ['data set', 'method', 'seconds', 'x channel'][i]!.length),
+  );
   const line = (r: string[]) => r.map((c, i) => (i < 4 ? c.padEnd(widths[i]!) : c)).join('  ');
-  process.stdout.write(`\n${line(['data set', 'method', 'seconds', 'x channel', 'notes'])}\n${rows.map(line).join('\n')}\n`);
+  process.stdout.write(
+    `\n${line(['data set', 'method', 'seconds', 'x channel', 'notes'])}\n${rows.map(line).join('\n')}\n`,
+  );
 } finally {
   await kubectl(['delete', 'namespace', ns, '--wait=false']).catch(() => undefined);
   if (startedHere) await down();

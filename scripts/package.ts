@@ -14,7 +14,12 @@ import { hostPlatform, PLATFORMS, type Platform } from '../krew-manifest/platfor
 import { krewManifest, releaseUri, type BuiltArchive } from '../krew-manifest/manifest.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const { values } = parseArgs({ options: { platforms: { type: 'string', default: 'all' }, out: { type: 'string', default: join(ROOT, 'dist', 'release') } } });
+const { values } = parseArgs({
+  options: {
+    platforms: { type: 'string', default: 'all' },
+    out: { type: 'string', default: join(ROOT, 'dist', 'release') },
+  },
+});
 const out = resolve(values.out!);
 const version: string = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version;
 const nodeVersion = process.versions.node;
@@ -32,12 +37,21 @@ function commit(): string {
 
 const versionsOf = (pkg: string): string[] => {
   try {
-    return JSON.parse(execFileSync('npm', ['view', pkg, 'versions', '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })) as string[];
+    return JSON.parse(
+      execFileSync('npm', ['view', pkg, 'versions', '--json'], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }),
+    ) as string[];
   } catch {
     return [];
   }
 };
-const newer = (a: string, b: string) => a.split('.').map(Number).reduce((d, n, i) => d || n - Number(b.split('.')[i]), 0);
+const newer = (a: string, b: string) =>
+  a
+    .split('.')
+    .map(Number)
+    .reduce((d, n, i) => d || n - Number(b.split('.')[i]), 0);
 
 /**
  * The Node release a platform's binary comes from: this Node's version when
@@ -51,10 +65,14 @@ function nodeReleaseFor(platform: Platform): { pkg: string; version: string } {
   for (const pkg of platform.nodePackages) {
     const versions = versionsOf(pkg);
     if (versions.includes(nodeVersion)) return { pkg, version: nodeVersion };
-    const sameMajor = versions.filter((v) => v.split('.')[0] === nodeVersion.split('.')[0] && hostVersions.has(v)).sort(newer);
+    const sameMajor = versions
+      .filter((v) => v.split('.')[0] === nodeVersion.split('.')[0] && hostVersions.has(v))
+      .sort(newer);
     if (sameMajor.length) return { pkg, version: sameMajor.at(-1)! };
   }
-  throw new Error(`no Node ${nodeVersion.split('.')[0]}.x binary for ${platform.os}/${platform.arch} in the npm registry (${platform.nodePackages.join(', ')})`);
+  throw new Error(
+    `no Node ${nodeVersion.split('.')[0]}.x binary for ${platform.os}/${platform.arch} in the npm registry (${platform.nodePackages.join(', ')})`,
+  );
 }
 
 /** A Node binary from its npm package, cached. */
@@ -64,7 +82,10 @@ function nodeBinary(pkg: string, version: string, path: string): string {
   if (!existsSync(binary)) {
     log(`fetching ${pkg}@${version} from the npm registry`);
     mkdirSync(dir, { recursive: true });
-    const tarball = execFileSync('npm', ['pack', '--silent', `${pkg}@${version}`], { cwd: dir, encoding: 'utf8' }).trim().split('\n').pop()!;
+    const tarball = execFileSync('npm', ['pack', '--silent', `${pkg}@${version}`], { cwd: dir, encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .pop()!;
     execFileSync('tar', ['-xzf', tarball, path], { cwd: dir });
     rmSync(join(dir, tarball));
   }
@@ -80,7 +101,16 @@ function seaBlob(version: string): string {
   const node = version === nodeVersion ? process.execPath : nodeBinary(host.nodePackages[0]!, version, host.nodeBinary);
   const config = join(work, `sea-config-${version}.json`);
   const blob = join(work, `sea-${version}.blob`);
-  writeFileSync(config, JSON.stringify({ main: join(work, 'kubectl-datamover.cjs'), output: blob, disableExperimentalSEAWarning: true, useCodeCache: false, useSnapshot: false }));
+  writeFileSync(
+    config,
+    JSON.stringify({
+      main: join(work, 'kubectl-datamover.cjs'),
+      output: blob,
+      disableExperimentalSEAWarning: true,
+      useCodeCache: false,
+      useSnapshot: false,
+    }),
+  );
   execFileSync(node, ['--experimental-sea-config', config], { stdio: 'ignore' });
   blobs.set(version, blob);
   return blob;
@@ -115,26 +145,54 @@ for (const platform of platforms) {
   const release = nodeReleaseFor(platform);
   copyFileSync(nodeBinary(release.pkg, release.version, platform.nodeBinary), binary);
   chmodSync(binary, 0o755);
-  execFileSync(process.execPath, [join(ROOT, 'node_modules', 'postject', 'dist', 'cli.js'), binary, 'NODE_SEA_BLOB', seaBlob(release.version), '--sentinel-fuse', SENTINEL, ...(platform.os === 'darwin' ? ['--macho-segment-name', 'NODE_SEA'] : [])], { stdio: 'pipe' }); // its ELF warnings are noise; failures throw with its stderr
+  execFileSync(
+    process.execPath,
+    [
+      join(ROOT, 'node_modules', 'postject', 'dist', 'cli.js'),
+      binary,
+      'NODE_SEA_BLOB',
+      seaBlob(release.version),
+      '--sentinel-fuse',
+      SENTINEL,
+      ...(platform.os === 'darwin' ? ['--macho-segment-name', 'NODE_SEA'] : []),
+    ],
+    { stdio: 'pipe' },
+  ); // its ELF warnings are noise; failures throw with its stderr
   copyFileSync(join(ROOT, 'LICENSE'), join(stage, 'LICENSE'));
   const file = join(out, platform.archive);
   if (platform.os === 'windows') {
     // Deterministic: fixed times (zip's epoch is 1980), no extra attributes.
     execFileSync('touch', ['-d', '1980-01-01T00:00:00Z', platform.bin, 'LICENSE'], { cwd: stage });
-    execFileSync('zip', ['-X', '-q', file, platform.bin, 'LICENSE'], { cwd: stage, env: { ...process.env, TZ: 'UTC' } });
+    execFileSync('zip', ['-X', '-q', file, platform.bin, 'LICENSE'], {
+      cwd: stage,
+      env: { ...process.env, TZ: 'UTC' },
+    });
   } else {
     // Deterministic: fixed order, owner and time, no gzip timestamp.
-    const tar = execFileSync('tar', ['--sort=name', '--mtime=@0', '--owner=0', '--group=0', '--numeric-owner', '-cf', '-', platform.bin, 'LICENSE'], { cwd: stage, maxBuffer: 1 << 30 });
+    const tar = execFileSync(
+      'tar',
+      ['--sort=name', '--mtime=@0', '--owner=0', '--group=0', '--numeric-owner', '-cf', '-', platform.bin, 'LICENSE'],
+      { cwd: stage, maxBuffer: 1 << 30 },
+    );
     writeFileSync(file, execFileSync('gzip', ['-n', '-9'], { input: tar, maxBuffer: 1 << 30 }));
   }
   const sha256 = createHash('sha256').update(readFileSync(file)).digest('hex');
   archives.push({ platform, file, sha256 });
-  log(`${platform.archive}: Node ${release.version}, ${(readFileSync(file).length / 1024 / 1024).toFixed(1)} MiB, sha256 ${sha256}`);
+  log(
+    `${platform.archive}: Node ${release.version}, ${(readFileSync(file).length / 1024 / 1024).toFixed(1)} MiB, sha256 ${sha256}`,
+  );
 }
 rmSync(work, { recursive: true, force: true });
 
 // datamover.yaml points at the local archives (for kubectl krew install --archive and tests);
 // plugin.yaml at the repository root points at the GitHub release.
-writeFileSync(join(out, 'datamover.yaml'), krewManifest(version, archives, (a) => releaseUri(version, a.platform.archive)));
-if (values.platforms !== 'host') writeFileSync(join(ROOT, 'plugin.yaml'), krewManifest(version, archives, (a) => releaseUri(version, a.platform.archive)));
+writeFileSync(
+  join(out, 'datamover.yaml'),
+  krewManifest(version, archives, (a) => releaseUri(version, a.platform.archive)),
+);
+if (values.platforms !== 'host')
+  writeFileSync(
+    join(ROOT, 'plugin.yaml'),
+    krewManifest(version, archives, (a) => releaseUri(version, a.platform.archive)),
+  );
 log(`wrote ${out}/datamover.yaml${values.platforms !== 'host' ? ' and plugin.yaml' : ''}`);

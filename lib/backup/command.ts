@@ -52,7 +52,10 @@ export function backupOptions(flags: BackupFlags, namespace: string, log: Logger
     helperImage: flags['helper-image'] ?? DEFAULT_HELPER_IMAGE,
     resources: helperResources(flags.requests, flags.limits),
     rclonePath: flags.rclone,
-    extraEnv: { ...tlsEnv({ caFile: flags['ca-file'], insecure: flags['insecure-skip-tls-verify'] }, log), ...tuningEnv(flags.profile, flags.bwlimit, parseEnvFlags(flags.env.map(String))) },
+    extraEnv: {
+      ...tlsEnv({ caFile: flags['ca-file'], insecure: flags['insecure-skip-tls-verify'] }, log),
+      ...tuningEnv(flags.profile, flags.bwlimit, parseEnvFlags(flags.env.map(String))),
+    },
     timeoutMs: parseDuration(flags.timeout, '--timeout'),
     stagingCapBytes: parseSize(flags['staging-cap'], '--staging-cap'),
     stagingParent: flags['staging-dir'],
@@ -74,8 +77,19 @@ export async function runBackupCommand(ctx: CommandContext, flags: BackupFlags):
     result = await runLocalBackup(kube, { ...options, phases }, progress, ctx.log);
   } finally {
     if (flags['metrics-file'] || flags.pushgateway) {
-      const run = { status: result ? 'success' as const : 'failure' as const, finishedAt: Math.floor(Date.now() / 1000), bytesTransferred: result?.bytesSent ?? 0, filesTransferred: result?.filesSent ?? 0, phases };
-      await publishRunMetrics({ file: flags['metrics-file'], pushgateway: flags.pushgateway }, run, { namespace: kube.namespace, pvc: flags.pvc }, (line) => ctx.log.warn(line));
+      const run = {
+        status: result ? ('success' as const) : ('failure' as const),
+        finishedAt: Math.floor(Date.now() / 1000),
+        bytesTransferred: result?.bytesSent ?? 0,
+        filesTransferred: result?.filesSent ?? 0,
+        phases,
+      };
+      await publishRunMetrics(
+        { file: flags['metrics-file'], pushgateway: flags.pushgateway },
+        run,
+        { namespace: kube.namespace, pvc: flags.pvc },
+        (line) => ctx.log.warn(line),
+      );
     }
   }
   ctx.out(format === 'text' ? renderBackupText(result) : await renderStructured(result, format));

@@ -5,7 +5,12 @@ import { randomBytes } from 'node:crypto';
 import { CoreV1Api } from '@kubernetes/client-node';
 import type { KubeConnection } from '../kube/connection.ts';
 import { parseStorageSecret } from '../destination/storage-secret.ts';
-import { destinationFromRemote, destinationFromSecret, joinRemote, type Destination } from '../destination/destination.ts';
+import {
+  destinationFromRemote,
+  destinationFromSecret,
+  joinRemote,
+  type Destination,
+} from '../destination/destination.ts';
 import { runRclone, type RcloneContext } from '../rclone/run.ts';
 import { encryptedDestination, encryptionPassword, type EncryptionSource } from '../destination/encryption.ts';
 
@@ -17,17 +22,31 @@ export interface DestinationSource extends EncryptionSource {
   rclonePath?: string;
 }
 
-export async function resolveDestination(kube: KubeConnection | undefined, namespace: string, source: DestinationSource): Promise<Destination> {
+export async function resolveDestination(
+  kube: KubeConnection | undefined,
+  namespace: string,
+  source: DestinationSource,
+): Promise<Destination> {
   const destination = await plainDestination(kube, namespace, source);
   if (!source.encrypt) return destination;
-  return encryptedDestination(destination, await encryptionPassword(kube, namespace, source), source.rclonePath ?? 'rclone');
+  return encryptedDestination(
+    destination,
+    await encryptionPassword(kube, namespace, source),
+    source.rclonePath ?? 'rclone',
+  );
 }
 
-async function plainDestination(kube: KubeConnection | undefined, namespace: string, source: DestinationSource): Promise<Destination> {
+async function plainDestination(
+  kube: KubeConnection | undefined,
+  namespace: string,
+  source: DestinationSource,
+): Promise<Destination> {
   if (source.remote || !kube) return destinationFromRemote(source.remote ?? '');
   const core = kube.config.makeApiClient(CoreV1Api);
   const name = source.secret!;
-  const secret = await kube.call({ verb: 'get', resource: 'secrets', name, namespace }, () => core.readNamespacedSecret({ name, namespace }));
+  const secret = await kube.call({ verb: 'get', resource: 'secrets', name, namespace }, () =>
+    core.readNamespacedSecret({ name, namespace }),
+  );
   return destinationFromSecret(parseStorageSecret(name, secret.data), name);
 }
 
@@ -50,7 +69,9 @@ export const probeCommands = {
 export const PROBE_CONTENT = 'kubectl-datamover write check\n';
 
 export async function checkDestinationListable(rclone: RcloneContext): Promise<void> {
-  await runRclone(rclone, probeCommands.list(rclone.destination.root), { what: `reading ${rclone.destination.display}` });
+  await runRclone(rclone, probeCommands.list(rclone.destination.root), {
+    what: `reading ${rclone.destination.display}`,
+  });
 }
 
 export function writeProbePath(root: string): string {
@@ -59,6 +80,9 @@ export function writeProbePath(root: string): string {
 
 export async function checkWriteAndDelete(rclone: RcloneContext): Promise<void> {
   const probe = writeProbePath(rclone.destination.root);
-  await runRclone(rclone, probeCommands.write(probe), { input: PROBE_CONTENT, what: `writing to ${rclone.destination.display}` });
+  await runRclone(rclone, probeCommands.write(probe), {
+    input: PROBE_CONTENT,
+    what: `writing to ${rclone.destination.display}`,
+  });
   await runRclone(rclone, probeCommands.delete(probe), { what: `deleting from ${rclone.destination.display}` });
 }

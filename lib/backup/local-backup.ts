@@ -13,12 +13,25 @@ import { UserError } from '../errors.ts';
 import { requirePermissions } from '../kube/access.ts';
 import { LOCAL_BACKUP, READ_SECRET } from '../kube/permissions.ts';
 import { annotatePvc, buildClone, cloneName, createPvc, deletePvc, getBoundPvc, waitForBound } from '../kube/pvc.ts';
-import { buildHelperPod, createHelperPod, deletePod, helperDeadlineSeconds, helperPodName, waitForPodReady } from '../kube/helper-pod.ts';
+import {
+  buildHelperPod,
+  createHelperPod,
+  deletePod,
+  helperDeadlineSeconds,
+  helperPodName,
+  waitForPodReady,
+} from '../kube/helper-pod.ts';
 import { LAST_BACKUP_ANNOTATION, runLabels } from '../kube/labels.ts';
 import { findRclone } from '../rclone/binary.ts';
 import { listRemoteFiles, listRemoteFolders } from '../rclone/listing.ts';
 import { runRclone, type RcloneContext } from '../rclone/run.ts';
-import { joinRemote, runTarget, timestampFolder, TIMESTAMP_FOLDER_PATTERN, type Destination } from '../destination/destination.ts';
+import {
+  joinRemote,
+  runTarget,
+  timestampFolder,
+  TIMESTAMP_FOLDER_PATTERN,
+  type Destination,
+} from '../destination/destination.ts';
 import type { PodFile } from '../stream/pod-files.ts';
 import { hashPodFiles, listPodFiles } from '../stream/pod-commands.ts';
 import { createFlow, runFlow, type Step } from '../flow/runner.ts';
@@ -75,7 +88,12 @@ export interface LocalBackupResult {
   checksums: 'verified';
 }
 
-export async function runLocalBackup(kube: KubeConnection, options: LocalBackupOptions, progress: ProgressRenderer, log: Logger): Promise<LocalBackupResult> {
+export async function runLocalBackup(
+  kube: KubeConnection,
+  options: LocalBackupOptions,
+  progress: ProgressRenderer,
+  log: Logger,
+): Promise<LocalBackupResult> {
   const started = Date.now();
   const now = new Date();
   const runId = randomBytes(3).toString('hex');
@@ -103,10 +121,20 @@ export async function runLocalBackup(kube: KubeConnection, options: LocalBackupO
       run: async () => {
         const rcloneBinary = await findRclone(options.rclonePath);
         const needed = options.secret ? [...LOCAL_BACKUP, READ_SECRET] : LOCAL_BACKUP;
-        await requirePermissions(kube, namespace, options.clone ? needed : needed.filter((p) => p.resource !== 'persistentvolumeclaims' || p.verb === 'get'));
+        await requirePermissions(
+          kube,
+          namespace,
+          options.clone ? needed : needed.filter((p) => p.resource !== 'persistentvolumeclaims' || p.verb === 'get'),
+        );
         state.source = await getBoundPvc(kube, namespace, options.pvc);
         state.destination = await resolveDestination(kube, namespace, { ...options, rclonePath: rcloneBinary.path });
-        state.rclone = { binary: rcloneBinary.path, destination: state.destination, extraEnv: options.extraEnv, verbosity: log.verbosity, signal: flow.signal };
+        state.rclone = {
+          binary: rcloneBinary.path,
+          destination: state.destination,
+          extraEnv: options.extraEnv,
+          verbosity: log.verbosity,
+          signal: flow.signal,
+        };
         await checkDestinationWritable(state.rclone);
         return `rclone ${rcloneBinary.version}, ${state.destination.display}`;
       },
@@ -115,7 +143,9 @@ export async function runLocalBackup(kube: KubeConnection, options: LocalBackupO
       title: options.clone ? 'Clone the PVC' : 'Use the live PVC (not a point-in-time copy)',
       run: async (report) => {
         if (!options.clone) {
-          log.warn(`--no-clone: reading the live PVC "${options.pvc}"; files that change during the backup may be inconsistent`);
+          log.warn(
+            `--no-clone: reading the live PVC "${options.pvc}"; files that change during the backup may be inconsistent`,
+          );
           state.volumeClaim = options.pvc;
           return;
         }
@@ -136,7 +166,16 @@ export async function runLocalBackup(kube: KubeConnection, options: LocalBackupO
       run: async () => {
         phases.enter('CreatingPod');
         const name = helperPodName(undefined, options.pvc, runId);
-        const pod = buildHelperPod({ name, namespace, claimName: state.volumeClaim!, image: options.helperImage, readOnly: true, labels: runLabels(options.pvc, runId), deadlineSeconds: helperDeadlineSeconds(options.timeoutMs), resources: options.resources });
+        const pod = buildHelperPod({
+          name,
+          namespace,
+          claimName: state.volumeClaim!,
+          image: options.helperImage,
+          readOnly: true,
+          labels: runLabels(options.pvc, runId),
+          deadlineSeconds: helperDeadlineSeconds(options.timeoutMs),
+          resources: options.resources,
+        });
         await createHelperPod(kube, pod);
         flow.defer(`delete helper pod ${name}`, () => deletePod(kube, namespace, name));
         await waitForPodReady(kube, namespace, name, options.timeoutMs, flow.signal);
@@ -159,13 +198,18 @@ export async function runLocalBackup(kube: KubeConnection, options: LocalBackupO
         const current = await listRemoteFiles(state.rclone!, target());
         let previous;
         if (folder) {
-          const folders = (await listRemoteFolders(state.rclone!, state.destination!.root)).filter((f) => TIMESTAMP_FOLDER_PATTERN.test(f) && f < folder).sort();
+          const folders = (await listRemoteFolders(state.rclone!, state.destination!.root))
+            .filter((f) => TIMESTAMP_FOLDER_PATTERN.test(f) && f < folder)
+            .sort();
           state.previousFolder = folders.at(-1);
-          if (state.previousFolder) previous = await listRemoteFiles(state.rclone!, runTarget(state.destination!, state.previousFolder));
+          if (state.previousFolder)
+            previous = await listRemoteFiles(state.rclone!, runTarget(state.destination!, state.previousFolder));
         }
         state.plan = planTransfer(state.files!, current, previous);
-        for (const skipped of state.plan.skippedTypes) log.warn(`skipping "${skipped.path}": not a regular file, folder or symlink`);
-        if (folder) state.plan.delete = []; // a new folder has nothing to prune
+        for (const skipped of state.plan.skippedTypes)
+          log.warn(`skipping "${skipped.path}": not a regular file, folder or symlink`);
+        if (folder)
+          state.plan.delete = []; // a new folder has nothing to prune
         else state.plan.delete = state.plan.delete.filter((key) => !TIMESTAMP_FOLDER_PATTERN.test(key.split('/')[0]!));
         const { send, seed, unchanged } = state.plan;
         return `${send.length} to send, ${unchanged.length} unchanged${folder ? `, ${seed.length} copied server-side from ${state.previousFolder ?? 'no previous backup'}` : ''}, ${state.plan.delete.length} to delete`;
@@ -175,10 +219,22 @@ export async function runLocalBackup(kube: KubeConnection, options: LocalBackupO
       title: 'Copy unchanged files server-side',
       run: async () => {
         if (!state.plan!.seed.length) return 'nothing to copy';
-        await runRclone(state.rclone!, ['copy', runTarget(state.destination!, state.previousFolder), target(), '--files-from-raw', '-', '--no-traverse', '--no-check-dest'], {
-          input: `${state.plan!.seed.join('\n')}\n`,
-          what: `copying unchanged files from ${state.previousFolder}`,
-        });
+        await runRclone(
+          state.rclone!,
+          [
+            'copy',
+            runTarget(state.destination!, state.previousFolder),
+            target(),
+            '--files-from-raw',
+            '-',
+            '--no-traverse',
+            '--no-check-dest',
+          ],
+          {
+            input: `${state.plan!.seed.join('\n')}\n`,
+            what: `copying unchanged files from ${state.previousFolder}`,
+          },
+        );
         return `${state.plan!.seed.length} files from ${state.previousFolder}`;
       },
     },
@@ -201,8 +257,17 @@ export async function runLocalBackup(kube: KubeConnection, options: LocalBackupO
         flow.defer('remove the local staging folder', () => rm(stagingDir, { recursive: true, force: true }));
         const startedAt = Date.now();
         state.sent = await streamAndUpload({
-          kube, namespace, pod: state.pod!, files: state.plan!.send, podMd5: state.podMd5!, rclone: state.rclone!, target: target(),
-          stagingDir, stagingCapBytes: options.stagingCapBytes, signal: flow.signal, report,
+          kube,
+          namespace,
+          pod: state.pod!,
+          files: state.plan!.send,
+          podMd5: state.podMd5!,
+          rclone: state.rclone!,
+          target: target(),
+          stagingDir,
+          stagingCapBytes: options.stagingCapBytes,
+          signal: flow.signal,
+          report,
         });
         await rm(stagingDir, { recursive: true, force: true });
         const seconds = (Date.now() - startedAt) / 1000;
@@ -213,7 +278,10 @@ export async function runLocalBackup(kube: KubeConnection, options: LocalBackupO
       title: 'Delete files removed from the volume',
       run: async () => {
         if (!state.plan!.delete.length) return 'none';
-        await runRclone(state.rclone!, ['delete', target(), '--files-from-raw', '-', '--no-traverse'], { input: `${state.plan!.delete.join('\n')}\n`, what: 'deleting removed files' });
+        await runRclone(state.rclone!, ['delete', target(), '--files-from-raw', '-', '--no-traverse'], {
+          input: `${state.plan!.delete.join('\n')}\n`,
+          what: 'deleting removed files',
+        });
         return `${state.plan!.delete.length} files`;
       },
     },
@@ -222,12 +290,21 @@ export async function runLocalBackup(kube: KubeConnection, options: LocalBackupO
       run: async () => {
         // Keep the MD5s of unchanged files from the previous manifest, if any: the one
         // at the target itself, or the previous timestamp folder's (a new folder has none).
-        const previousPath = folder ? state.previousFolder && runTarget(state.destination!, state.previousFolder) : target();
+        const previousPath = folder
+          ? state.previousFolder && runTarget(state.destination!, state.previousFolder)
+          : target();
         const previous = previousPath ? await readManifest(state.rclone!, previousPath) : undefined;
         const md5 = new Map(previous?.entries.filter((e) => e.md5).map((e) => [e.path, e.md5!]) ?? []);
         for (const [path, sum] of state.podMd5!) md5.set(path, sum);
-        const manifest = buildManifest(state.files!, md5, { createdAt: now.toISOString(), namespace, pvc: options.pvc });
-        await runRclone(state.rclone!, ['rcat', joinRemote(target(), MANIFEST_NAME)], { input: JSON.stringify(manifest), what: 'writing the backup manifest' });
+        const manifest = buildManifest(state.files!, md5, {
+          createdAt: now.toISOString(),
+          namespace,
+          pvc: options.pvc,
+        });
+        await runRclone(state.rclone!, ['rcat', joinRemote(target(), MANIFEST_NAME)], {
+          input: JSON.stringify(manifest),
+          what: 'writing the backup manifest',
+        });
         return `${manifest.entries.length} entries`;
       },
     },
@@ -240,11 +317,15 @@ export async function runLocalBackup(kube: KubeConnection, options: LocalBackupO
         // Unchanged files were seen at the destination by the comparison a moment ago;
         // the sent and server-side copied ones are looked up one by one.
         const fresh = [...state.plan!.send.map(objectKey), ...state.plan!.seed];
-        const objects = fresh.length > state.files!.length / 2 ? await listRemoteFiles(state.rclone!, target()) : await listRemoteFiles(state.rclone!, target(), fresh);
+        const objects =
+          fresh.length > state.files!.length / 2
+            ? await listRemoteFiles(state.rclone!, target())
+            : await listRemoteFiles(state.rclone!, target(), fresh);
         const byKey = new Map(state.files!.map((f) => [objectKey(f), f]));
         for (const key of fresh) {
           const file = byKey.get(key);
-          if (file && objects.get(key)?.size !== file.size) throw new UserError(`"${key}" is missing or has the wrong size at the destination`, 'run the backup again');
+          if (file && objects.get(key)?.size !== file.size)
+            throw new UserError(`"${key}" is missing or has the wrong size at the destination`, 'run the backup again');
         }
         return `${fresh.length} new objects checked, ${state.plan!.unchanged.length} unchanged`;
       },
@@ -252,7 +333,13 @@ export async function runLocalBackup(kube: KubeConnection, options: LocalBackupO
     {
       title: 'Record the run on the PVC',
       run: async () => {
-        await annotatePvc(kube, namespace, options.pvc, LAST_BACKUP_ANNOTATION, { time: now.toISOString(), destination: state.destination!.display, target: folder ?? '', result: 'Completed', files: state.files!.length }).catch((err: unknown) => {
+        await annotatePvc(kube, namespace, options.pvc, LAST_BACKUP_ANNOTATION, {
+          time: now.toISOString(),
+          destination: state.destination!.display,
+          target: folder ?? '',
+          result: 'Completed',
+          files: state.files!.length,
+        }).catch((err: unknown) => {
           log.warn(`could not record the run on PVC "${options.pvc}" (${(err as Error).message})`);
         });
       },

@@ -22,13 +22,24 @@ export interface BackupManifest {
   entries: ManifestEntry[];
 }
 
-export function buildManifest(files: PodFile[], md5: Map<string, string>, meta: { createdAt: string; namespace: string; pvc: string }): BackupManifest {
+export function buildManifest(
+  files: PodFile[],
+  md5: Map<string, string>,
+  meta: { createdAt: string; namespace: string; pvc: string },
+): BackupManifest {
   return {
     version: 1,
     ...meta,
     entries: files
       .filter((f): f is PodFile & { type: ManifestEntry['type'] } => f.type !== 'other')
-      .map((f) => ({ path: f.path, type: f.type, mode: f.mode, mtime: f.mtime, size: f.size, ...(md5.has(f.path) ? { md5: md5.get(f.path) } : {}) })),
+      .map((f) => ({
+        path: f.path,
+        type: f.type,
+        mode: f.mode,
+        mtime: f.mtime,
+        size: f.size,
+        ...(md5.has(f.path) ? { md5: md5.get(f.path) } : {}),
+      })),
   };
 }
 

@@ -36,7 +36,11 @@ function sameAs(file: PodFile, remote: RemoteFile | undefined): boolean {
   return file.type === 'symlink' || remote.mtime === file.mtime;
 }
 
-export function planTransfer(files: PodFile[], target: Map<string, RemoteFile>, previous?: Map<string, RemoteFile>): TransferPlan {
+export function planTransfer(
+  files: PodFile[],
+  target: Map<string, RemoteFile>,
+  previous?: Map<string, RemoteFile>,
+): TransferPlan {
   const plan: TransferPlan = { send: [], seed: [], unchanged: [], delete: [], skippedTypes: [] };
   const keep = new Set<string>();
   for (const file of files) {

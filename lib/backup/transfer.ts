@@ -45,7 +45,12 @@ export async function streamAndUpload(request: TransferRequest): Promise<Transfe
   const staging = new StagingUploader({
     root: request.stagingDir,
     capBytes: request.stagingCapBytes,
-    upload: (dir) => runRclone(request.rclone, ['move', dir, request.target, '--links', '--no-check-dest', '--no-traverse', '--delete-empty-src-dirs'], { what: `uploading to ${request.rclone.destination.display}` }).then(() => undefined),
+    upload: (dir) =>
+      runRclone(
+        request.rclone,
+        ['move', dir, request.target, '--links', '--no-check-dest', '--no-traverse', '--delete-empty-src-dirs'],
+        { what: `uploading to ${request.rclone.destination.display}` },
+      ).then(() => undefined),
   });
   const started = Date.now();
   let note = '';
@@ -53,7 +58,9 @@ export async function streamAndUpload(request: TransferRequest): Promise<Transfe
     const seconds = (Date.now() - started) / 1000;
     const rate = staging.receivedBytes / Math.max(seconds, 0.001);
     const eta = rate > 0 ? Math.round((expectedBytes - staging.receivedBytes) / rate) : 0;
-    request.report(`${staging.received.size}/${request.files.length} files, ${formatBytes(staging.receivedBytes)} of ${formatBytes(expectedBytes)}, ${formatBytes(rate)}/s, ETA ${eta}s${note}`);
+    request.report(
+      `${staging.received.size}/${request.files.length} files, ${formatBytes(staging.receivedBytes)} of ${formatBytes(expectedBytes)}, ${formatBytes(rate)}/s, ETA ${eta}s${note}`,
+    );
   }, 1000);
   let channelBytes = 0;
   let resumes = 0;
@@ -65,9 +72,18 @@ export async function streamAndUpload(request: TransferRequest): Promise<Transfe
         channelBytes += await streamOnce(request, staging, remaining);
       } catch (err) {
         if (!(err instanceof StreamCut) || request.signal.aborted) throw err;
-        await requireHelperPod(request, err, 'during the transfer', 'nothing was reported as backed up; run the command again');
+        await requireHelperPod(
+          request,
+          err,
+          'during the transfer',
+          'nothing was reported as backed up; run the command again',
+        );
         if (attempt >= MAX_STREAM_ATTEMPTS) {
-          throw new UserError(`the stream from the pod was cut ${attempt} times (${err.message})`, 'nothing was reported as backed up; check the API server and the helper pod, then run the command again', { cause: err });
+          throw new UserError(
+            `the stream from the pod was cut ${attempt} times (${err.message})`,
+            'nothing was reported as backed up; check the API server and the helper pod, then run the command again',
+            { cause: err },
+          );
         }
         resumes++;
         const delay = resumeDelayMs(attempt);
@@ -89,9 +105,18 @@ function stagingDiskError(err: unknown, stagingDir: string): UserError | undefin
   const { code, syscall } = (err ?? {}) as NodeJS.ErrnoException;
   if (!code || !syscall) return undefined;
   if (code === 'ENOSPC' || code === 'EDQUOT') {
-    return new UserError(`no space left on device in the local staging folder ${stagingDir}`, 'free space there, pass --staging-dir on a larger disk, or lower --staging-cap', { cause: err });
+    return new UserError(
+      `no space left on device in the local staging folder ${stagingDir}`,
+      'free space there, pass --staging-dir on a larger disk, or lower --staging-cap',
+      { cause: err },
+    );
   }
-  if (['EACCES', 'EPERM', 'EROFS'].includes(code)) return new UserError(`cannot write the local staging folder ${stagingDir} (${code})`, 'pass a writable --staging-dir', { cause: err });
+  if (['EACCES', 'EPERM', 'EROFS'].includes(code))
+    return new UserError(
+      `cannot write the local staging folder ${stagingDir} (${code})`,
+      'pass a writable --staging-dir',
+      { cause: err },
+    );
   return undefined;
 }
 
@@ -150,13 +175,19 @@ async function streamOnce(request: TransferRequest, staging: StagingUploader, fi
     if (failure !== undefined) throw failure;
     throw new StreamCut((err as Error).message);
   }
-  if (exec.exitCode !== 0) throw new StreamCut(`tar in the helper pod exited with code ${exec.exitCode}: ${stderrLastLine(exec)}`);
+  if (exec.exitCode !== 0)
+    throw new StreamCut(`tar in the helper pod exited with code ${exec.exitCode}: ${stderrLastLine(exec)}`);
   const missing = files.filter((f) => !staging.received.has(f.path)).length;
   if (missing > 0) throw new StreamCut(`it ended ${missing} files early`);
   return exec.stdoutBytes;
 }
 
-function checkComplete(request: TransferRequest, received: Map<string, { md5?: string; size: number }>, receivedBytes: number, expectedBytes: number): void {
+function checkComplete(
+  request: TransferRequest,
+  received: Map<string, { md5?: string; size: number }>,
+  receivedBytes: number,
+  expectedBytes: number,
+): void {
   const missing = request.files.filter((f) => !received.has(f.path));
   if (missing.length > 0 || receivedBytes !== expectedBytes) {
     throw new UserError(
@@ -168,7 +199,10 @@ function checkComplete(request: TransferRequest, received: Map<string, { md5?: s
     const expected = request.podMd5.get(file.path);
     const got = received.get(file.path)?.md5;
     if (file.type === 'file' && expected && got !== expected) {
-      throw new UserError(`"${file.path}" arrived with a different checksum than the pod computed (it changed during the backup, or the stream was corrupted)`, 'run the command again');
+      throw new UserError(
+        `"${file.path}" arrived with a different checksum than the pod computed (it changed during the backup, or the stream was corrupted)`,
+        'run the command again',
+      );
     }
   }
 }

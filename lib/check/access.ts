@@ -21,10 +21,18 @@ export async function runCheckAccessCommand(ctx: CommandContext, flags: CheckAcc
     const missing = new Set((await missingPermissions(kube, kube.namespace, MODES[mode])).map(describePermission));
     for (const permission of MODES[mode].map(describePermission)) {
       const what = `${mode} mode: ${permission} in namespace "${kube.namespace}"`;
-      results.push(missing.has(permission) ? { ok: false, what, fix: `bind the Role datamover-${mode} of docs/rbac.yaml` } : { ok: true, what });
+      results.push(
+        missing.has(permission)
+          ? { ok: false, what, fix: `bind the Role datamover-${mode} of docs/rbac.yaml` }
+          : { ok: true, what },
+      );
     }
   }
-  ctx.out(format === 'text' ? renderCheckResults(results) : await renderStructured({ ok: results.every((r) => r.ok), checks: results }, format));
+  ctx.out(
+    format === 'text'
+      ? renderCheckResults(results)
+      : await renderStructured({ ok: results.every((r) => r.ok), checks: results }, format),
+  );
   if (results.some((r) => !r.ok)) process.exitCode = 1;
 }
 

@@ -31,9 +31,13 @@ export interface CheckFlags {
 
 export async function runCheckCommand(ctx: CommandContext, flags: CheckFlags): Promise<void> {
   const format = parseOutputFormat(ctx.output, ['text', 'json', 'yaml']);
-  if (flags['in-cluster'] && !flags.secret) throw new UsageError('--in-cluster needs --secret', 'the pod reads the storage settings from the Secret');
+  if (flags['in-cluster'] && !flags.secret)
+    throw new UsageError('--in-cluster needs --secret', 'the pod reads the storage settings from the Secret');
   const timeoutMs = parseDuration(flags.timeout, '--timeout');
-  const extraEnv = { ...tlsEnv({ caFile: flags['ca-file'], insecure: flags['insecure-skip-tls-verify'] }, ctx.log), ...parseEnvFlags(flags.env.map(String)) };
+  const extraEnv = {
+    ...tlsEnv({ caFile: flags['ca-file'], insecure: flags['insecure-skip-tls-verify'] }, ctx.log),
+    ...parseEnvFlags(flags.env.map(String)),
+  };
   const results: CheckResult[] = [];
   let settings: StorageSettings | undefined;
   let namespace = '';
@@ -43,38 +47,68 @@ export async function runCheckCommand(ctx: CommandContext, flags: CheckFlags): P
     namespace = kube.namespace;
     const core = kube.config.makeApiClient(CoreV1Api);
     const name = flags.secret;
-    const secret = await kube.call({ verb: 'get', resource: 'secrets', name, namespace }, () => core.readNamespacedSecret({ name, namespace }));
+    const secret = await kube.call({ verb: 'get', resource: 'secrets', name, namespace }, () =>
+      core.readNamespacedSecret({ name, namespace }),
+    );
     const keys = checkSecretKeys(name, secret.data);
     results.push(...keys.results);
     settings = keys.settings;
   }
-  const destination = settings ? destinationFromSecret(settings, flags.secret!) : flags.remote ? destinationFromRemote(flags.remote) : undefined;
+  const destination = settings
+    ? destinationFromSecret(settings, flags.secret!)
+    : flags.remote
+      ? destinationFromRemote(flags.remote)
+      : undefined;
 
   if (destination) {
     let binary: string | undefined;
-    results.push(await probe('local rclone', async () => {
-      const found = await findRclone(flags.rclone);
-      binary = found.path;
-      return `${found.version}, ${found.path}`;
-    }));
+    results.push(
+      await probe('local rclone', async () => {
+        const found = await findRclone(flags.rclone);
+        binary = found.path;
+        return `${found.version}, ${found.path}`;
+      }),
+    );
     if (binary) {
       const rclone: RcloneContext = { binary, destination, extraEnv, verbosity: ctx.verbosity };
-      const list = () => probe('list the bucket from this machine', () => checkDestinationListable(rclone).then(() => destination.display));
+      const list = () =>
+        probe('list the bucket from this machine', () =>
+          checkDestinationListable(rclone).then(() => destination.display),
+        );
       let listed = await list();
       if (!listed.ok && flags['create-bucket'] && /NoSuchBucket/.test(listed.what)) {
-        results.push(await probe(`create the bucket ${destination.displayRoot}`, () => runRclone(rclone, ['mkdir', destination.root], { what: 'creating the bucket' }).then(() => undefined)));
+        results.push(
+          await probe(`create the bucket ${destination.displayRoot}`, () =>
+            runRclone(rclone, ['mkdir', destination.root], { what: 'creating the bucket' }).then(() => undefined),
+          ),
+        );
         listed = await list();
       }
       results.push(listed);
-      if (listed.ok) results.push(await probe('write and delete a test object from this machine', () => checkWriteAndDelete(rclone)));
+      if (listed.ok)
+        results.push(
+          await probe('write and delete a test object from this machine', () => checkWriteAndDelete(rclone)),
+        );
     }
   }
 
   if (flags['in-cluster'] && settings) {
     const kube = await ctx.kube();
-    results.push(...(await checkFromCluster(kube, { namespace, secret: flags.secret!, settings, image: flags.image ?? OPERATOR_RCLONE_IMAGE, timeoutMs })));
+    results.push(
+      ...(await checkFromCluster(kube, {
+        namespace,
+        secret: flags.secret!,
+        settings,
+        image: flags.image ?? OPERATOR_RCLONE_IMAGE,
+        timeoutMs,
+      })),
+    );
   }
 
-  ctx.out(format === 'text' ? renderCheckResults(results) : await renderStructured({ ok: results.every((r) => r.ok), checks: results }, format));
+  ctx.out(
+    format === 'text'
+      ? renderCheckResults(results)
+      : await renderStructured({ ok: results.every((r) => r.ok), checks: results }, format),
+  );
   if (results.some((r) => !r.ok)) process.exitCode = 1;
 }

@@ -30,12 +30,17 @@ export interface InClusterCheck {
 
 // The remote's credentials come from these Secret keys; every other setting is a plain value.
 const PREFIX = `RCLONE_CONFIG_${SECRET_REMOTE_NAME}_`;
-const CREDENTIAL_KEYS: Record<string, string> = { [`${PREFIX}ACCESS_KEY_ID`]: 'AWS_ACCESS_KEY_ID', [`${PREFIX}SECRET_ACCESS_KEY`]: 'AWS_SECRET_ACCESS_KEY' };
+const CREDENTIAL_KEYS: Record<string, string> = {
+  [`${PREFIX}ACCESS_KEY_ID`]: 'AWS_ACCESS_KEY_ID',
+  [`${PREFIX}SECRET_ACCESS_KEY`]: 'AWS_SECRET_ACCESS_KEY',
+};
 
 /** The same remote the local rclone gets (destinationFromSecret), with the credentials as secretKeyRefs. */
 function remoteEnv(check: InClusterCheck): V1EnvVar[] {
   return Object.entries(destinationFromSecret(check.settings, check.secret).env).map(([name, value]) =>
-    CREDENTIAL_KEYS[name] ? { name, valueFrom: { secretKeyRef: { name: check.secret, key: CREDENTIAL_KEYS[name] } } } : { name, value },
+    CREDENTIAL_KEYS[name]
+      ? { name, valueFrom: { secretKeyRef: { name: check.secret, key: CREDENTIAL_KEYS[name] } } }
+      : { name, value },
   );
 }
 
@@ -49,7 +54,12 @@ export function buildCheckPod(check: InClusterCheck, name: string): V1Pod {
       automountServiceAccountToken: false,
       activeDeadlineSeconds: Math.ceil(check.timeoutMs / 1000) + 300,
       terminationGracePeriodSeconds: 1,
-      securityContext: { runAsNonRoot: true, runAsUser: 65534, runAsGroup: 65534, seccompProfile: { type: 'RuntimeDefault' } },
+      securityContext: {
+        runAsNonRoot: true,
+        runAsUser: 65534,
+        runAsGroup: 65534,
+        seccompProfile: { type: 'RuntimeDefault' },
+      },
       containers: [
         {
           name: CONTAINER,
@@ -58,7 +68,12 @@ export function buildCheckPod(check: InClusterCheck, name: string): V1Pod {
           workingDir: '/tmp',
           env: [{ name: 'HOME', value: '/tmp' }, ...remoteEnv(check)],
           volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
-          securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] } },
+          securityContext: {
+            allowPrivilegeEscalation: false,
+            readOnlyRootFilesystem: true,
+            runAsNonRoot: true,
+            capabilities: { drop: ['ALL'] },
+          },
           resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '256Mi' } },
         },
       ],
@@ -80,7 +95,8 @@ export async function checkFromCluster(kube: KubeConnection, check: InClusterChe
     });
     results.push(started);
     if (!started.ok) return results;
-    const rclone = (args: string[], what: string, input?: string) => probe(`${what} ${where}`, () => rcloneInPod(kube, check.namespace, name, args, input));
+    const rclone = (args: string[], what: string, input?: string) =>
+      probe(`${what} ${where}`, () => rcloneInPod(kube, check.namespace, name, args, input));
     const listed = await rclone(probeCommands.list(root), `list s3://${check.settings.bucket}`);
     results.push(listed);
     if (!listed.ok) return results;
@@ -94,10 +110,25 @@ export async function checkFromCluster(kube: KubeConnection, check: InClusterChe
   }
 }
 
-async function rcloneInPod(kube: KubeConnection, namespace: string, pod: string, args: string[], input?: string): Promise<void> {
-  const { result } = await captureFromPod(kube, { namespace, pod, container: CONTAINER, command: ['rclone', ...args], stdin: input === undefined ? undefined : Readable.from([Buffer.from(input)]) });
+async function rcloneInPod(
+  kube: KubeConnection,
+  namespace: string,
+  pod: string,
+  args: string[],
+  input?: string,
+): Promise<void> {
+  const { result } = await captureFromPod(kube, {
+    namespace,
+    pod,
+    container: CONTAINER,
+    command: ['rclone', ...args],
+    stdin: input === undefined ? undefined : Readable.from([Buffer.from(input)]),
+  });
   if (result.exitCode === 0) return;
   const known = knownRcloneError(result.stderrTail);
   if (known) throw new UserError(known.message, known.fix);
-  throw new UserError(`rclone exited with ${result.exitCode}: ${stderrLastLine(result)}`, 'check the image has rclone (--image) and the network policy lets the pod reach the storage');
+  throw new UserError(
+    `rclone exited with ${result.exitCode}: ${stderrLastLine(result)}`,
+    'check the image has rclone (--image) and the network policy lets the pod reach the storage',
+  );
 }

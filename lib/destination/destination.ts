@@ -41,7 +41,10 @@ export function destinationFromSecret(settings: StorageSettings, secretName: str
 export function destinationFromRemote(remote: string): Destination {
   const match = /^([\w.\- ]+):(.*)$/.exec(remote);
   if (!match || match[1]!.trim() === '') {
-    throw new UsageError(`--remote "${remote}" is not an rclone remote path`, 'use NAME:bucket/path with a remote from "rclone listremotes"');
+    throw new UsageError(
+      `--remote "${remote}" is not an rclone remote path`,
+      'use NAME:bucket/path with a remote from "rclone listremotes"',
+    );
   }
   const root = `${match[1]}:${match[2]!.replace(/\/+$/, '')}`;
   return { root, display: root, displayRoot: root, env: {} };
@@ -53,7 +56,11 @@ export function joinRemote(root: string, name: string): string {
 }
 
 /** The destination path of one run: the root, or a YYYY-MM-DD-HHMMSS folder in it. */
-export function runTarget(destination: Destination, timestampFolder: string | undefined, root = destination.root): string {
+export function runTarget(
+  destination: Destination,
+  timestampFolder: string | undefined,
+  root = destination.root,
+): string {
   return timestampFolder ? joinRemote(root, timestampFolder) : root;
 }
 
@@ -66,7 +73,13 @@ export const TIMESTAMP_FOLDER_PATTERN = /^\d{4}-\d{2}-\d{2}-\d{6}$/;
 
 // The Secret's own keys (the operator's Job reads them with envFrom, which an
 // explicit env entry would override) and the AWS SDK's credential variables.
-const CREDENTIAL_NAMES = new Set<string>([...REQUIRED_KEYS, ...OPTIONAL_KEYS, 'AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_SHARED_CREDENTIALS_FILE']);
+const CREDENTIAL_NAMES = new Set<string>([
+  ...REQUIRED_KEYS,
+  ...OPTIONAL_KEYS,
+  'AWS_SESSION_TOKEN',
+  'AWS_PROFILE',
+  'AWS_SHARED_CREDENTIALS_FILE',
+]);
 
 /** RCLONE_* settings from --env K=V, like the operator's additionalEnv; credentials cannot be overridden. */
 export function parseEnvFlags(values: string[]): Record<string, string> {
@@ -75,10 +88,16 @@ export function parseEnvFlags(values: string[]): Record<string, string> {
     const eq = value.indexOf('=');
     const key = eq > 0 ? value.slice(0, eq) : '';
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
-      throw new UsageError(`--env "${eq > 0 ? key : value}" is not a valid environment variable name`, 'use --env NAME=value with letters, digits and underscores');
+      throw new UsageError(
+        `--env "${eq > 0 ? key : value}" is not a valid environment variable name`,
+        'use --env NAME=value with letters, digits and underscores',
+      );
     }
     if (key.startsWith(`RCLONE_CONFIG_${SECRET_REMOTE_NAME}_`) || CREDENTIAL_NAMES.has(key)) {
-      throw new UsageError(`--env ${key} would override the storage settings from the Secret`, 'change the Secret instead, or use --remote');
+      throw new UsageError(
+        `--env ${key} would override the storage settings from the Secret`,
+        'change the Secret instead, or use --remote',
+      );
     }
     env[key] = value.slice(eq + 1);
   }

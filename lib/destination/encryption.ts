@@ -18,14 +18,25 @@ export interface EncryptionSource {
   passwordEnv?: string;
 }
 
-export async function encryptionPassword(kube: KubeConnection | undefined, namespace: string, source: EncryptionSource): Promise<string> {
+export async function encryptionPassword(
+  kube: KubeConnection | undefined,
+  namespace: string,
+  source: EncryptionSource,
+): Promise<string> {
   if (source.passwordSecret) {
-    if (!kube) throw new UsageError('--password-secret needs a cluster connection', 'use DATAMOVER_CRYPT_PASSWORD instead');
+    if (!kube)
+      throw new UsageError('--password-secret needs a cluster connection', 'use DATAMOVER_CRYPT_PASSWORD instead');
     const [name, key = 'password'] = source.passwordSecret.split(':');
     const core = kube.config.makeApiClient(CoreV1Api);
-    const secret = await kube.call({ verb: 'get', resource: 'secrets', name, namespace }, () => core.readNamespacedSecret({ name: name!, namespace }));
+    const secret = await kube.call({ verb: 'get', resource: 'secrets', name, namespace }, () =>
+      core.readNamespacedSecret({ name: name!, namespace }),
+    );
     const value = secret.data?.[key];
-    if (!value) throw new UserError(`Secret "${name}" has no key "${key}" for the encryption password`, `add it, or pass --password-secret ${name}:KEY`);
+    if (!value)
+      throw new UserError(
+        `Secret "${name}" has no key "${key}" for the encryption password`,
+        `add it, or pass --password-secret ${name}:KEY`,
+      );
     return Buffer.from(value, 'base64').toString('utf8').trim();
   }
   if (source.passwordEnv) return source.passwordEnv;
@@ -33,7 +44,11 @@ export async function encryptionPassword(kube: KubeConnection | undefined, names
 }
 
 /** Wraps a destination in a crypt remote; the password is obscured by rclone itself, from stdin. */
-export async function encryptedDestination(destination: Destination, password: string, rclone: string): Promise<Destination> {
+export async function encryptedDestination(
+  destination: Destination,
+  password: string,
+  rclone: string,
+): Promise<Destination> {
   const obscured = (await execa(rclone, ['obscure', '-'], { input: password, env: destination.env })).stdout.trim();
   const prefix = `RCLONE_CONFIG_${CRYPT_REMOTE_NAME}_`;
   return {

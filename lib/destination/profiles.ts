@@ -8,7 +8,11 @@ export const PROFILES: Record<string, Record<string, string>> = {
   'large-files': { RCLONE_MULTI_THREAD_CUTOFF: '50M', RCLONE_MULTI_THREAD_STREAMS: '4' },
 };
 
-export function tuningEnv(profile: string | undefined, bwlimit: string | undefined, explicit: Record<string, string>): Record<string, string> {
+export function tuningEnv(
+  profile: string | undefined,
+  bwlimit: string | undefined,
+  explicit: Record<string, string>,
+): Record<string, string> {
   if (profile !== undefined && !PROFILES[profile]) {
     throw new UsageError(`unknown --profile "${profile}"`, `use one of ${Object.keys(PROFILES).join(', ')}`);
   }

@@ -40,7 +40,9 @@ export function createFlow(phases?: PhaseClock): FlowHandle & { cleanups: Cleanu
       cleanups.push({ title, action });
     },
     abort(reason) {
-      controller.abort(new UserError(`interrupted by ${reason}`, 'the helper pod and clone were removed; run the command again'));
+      controller.abort(
+        new UserError(`interrupted by ${reason}`, 'the helper pod and clone were removed; run the command again'),
+      );
     },
     fail(err) {
       if (!controller.signal.aborted) controller.abort(err);
@@ -49,7 +51,11 @@ export function createFlow(phases?: PhaseClock): FlowHandle & { cleanups: Cleanu
 }
 
 /** Runs the steps, then the cleanups (always). Signals abort the running step. */
-export async function runFlow(flow: ReturnType<typeof createFlow>, steps: Step[], progress: ProgressRenderer): Promise<void> {
+export async function runFlow(
+  flow: ReturnType<typeof createFlow>,
+  steps: Step[],
+  progress: ProgressRenderer,
+): Promise<void> {
   const onSignal = (signal: NodeJS.Signals) => flow.abort(signal);
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -63,25 +69,33 @@ export async function runFlow(flow: ReturnType<typeof createFlow>, steps: Step[]
   const cleanupErrors: string[] = [];
   if (flow.cleanups.length > 0) {
     flow.phases?.enter('CleaningUp');
-    await progress.run([
-      {
-        title: 'Clean up',
-        run: async (report) => {
-          for (const cleanup of [...flow.cleanups].reverse()) {
-            report(cleanup.title);
-            await cleanup.action().catch((err: unknown) => cleanupErrors.push(`${cleanup.title}: ${(err as Error).message}`));
-          }
-          return flow.cleanups.map((c) => c.title).join(', ');
+    await progress
+      .run([
+        {
+          title: 'Clean up',
+          run: async (report) => {
+            for (const cleanup of [...flow.cleanups].reverse()) {
+              report(cleanup.title);
+              await cleanup
+                .action()
+                .catch((err: unknown) => cleanupErrors.push(`${cleanup.title}: ${(err as Error).message}`));
+            }
+            return flow.cleanups.map((c) => c.title).join(', ');
+          },
         },
-      },
-    ]).catch(() => undefined);
+      ])
+      .catch(() => undefined);
   }
   flow.phases?.stop();
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
   unroute();
   if (failure !== undefined) throw failure;
-  if (cleanupErrors.length > 0) throw new UserError(`cleanup failed (${cleanupErrors.join('; ')})`, 'delete the leftovers by hand: kubectl get pvc,pod -l app.kubernetes.io/managed-by=kubectl-datamover');
+  if (cleanupErrors.length > 0)
+    throw new UserError(
+      `cleanup failed (${cleanupErrors.join('; ')})`,
+      'delete the leftovers by hand: kubectl get pvc,pod -l app.kubernetes.io/managed-by=kubectl-datamover',
+    );
 }
 
 async function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {

@@ -16,13 +16,29 @@ export function describePermission(p: Permission): string {
   return `${p.verb} ${resource}`;
 }
 
-export async function missingPermissions(kube: KubeConnection, namespace: string, needed: Permission[]): Promise<Permission[]> {
+export async function missingPermissions(
+  kube: KubeConnection,
+  namespace: string,
+  needed: Permission[],
+): Promise<Permission[]> {
   const api = kube.config.makeApiClient(AuthorizationV1Api);
   const results = await Promise.all(
     needed.map(async (p) => {
       const review = await kube.call({ verb: 'create', resource: 'selfsubjectaccessreviews' }, () =>
         api.createSelfSubjectAccessReview({
-          body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: { namespace, verb: p.verb, resource: p.resource, subresource: p.subresource, group: p.group ?? '' } } },
+          body: {
+            apiVersion: 'authorization.k8s.io/v1',
+            kind: 'SelfSubjectAccessReview',
+            spec: {
+              resourceAttributes: {
+                namespace,
+                verb: p.verb,
+                resource: p.resource,
+                subresource: p.subresource,
+                group: p.group ?? '',
+              },
+            },
+          },
         }),
       );
       return review.status?.allowed ? undefined : p;
@@ -34,6 +50,9 @@ export async function missingPermissions(kube: KubeConnection, namespace: string
 export async function requirePermissions(kube: KubeConnection, namespace: string, needed: Permission[]): Promise<void> {
   const missing = await missingPermissions(kube, namespace, needed);
   if (missing.length > 0) {
-    throw new UserError(`you may not ${missing.map(describePermission).join(', ')} in namespace "${namespace}"`, 'ask a cluster admin for a Role that grants it (see docs/rbac.yaml)');
+    throw new UserError(
+      `you may not ${missing.map(describePermission).join(', ')} in namespace "${namespace}"`,
+      'ask a cluster admin for a Role that grants it (see docs/rbac.yaml)',
+    );
   }
 }

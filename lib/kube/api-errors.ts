@@ -32,7 +32,15 @@ const NETWORK_CODES: Record<string, string> = {
 
 // Worth another try: the server restarting or overloaded, a connection cut. Not
 // a wrong address, a refused certificate or the user's own --request-timeout.
-const TRANSIENT_NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT']);
+const TRANSIENT_NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'EPIPE',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
 const TRANSIENT_STATUS = new Set([429, 500, 502, 503, 504]);
 
 export function isTransientApiError(err: unknown): boolean {
@@ -73,28 +81,62 @@ export function describeApiError(err: unknown, action: ApiAction): UserError {
   const reason = statusMessage(err);
   switch (status) {
     case 401:
-      return new UserError(`the API server rejected the credentials (Unauthorized) while trying to ${action.verb} ${target}`, 'log in again or refresh the credentials of the current context', { cause: err });
+      return new UserError(
+        `the API server rejected the credentials (Unauthorized) while trying to ${action.verb} ${target}`,
+        'log in again or refresh the credentials of the current context',
+        { cause: err },
+      );
     case 403:
-      return new UserError(`forbidden: you may not ${action.verb} ${action.resource}${inNamespace(action)}`, `ask a cluster admin for a Role that allows it (check with "kubectl auth can-i ${action.verb} ${action.resource}${action.namespace ? ` -n ${action.namespace}` : ''}")`, { cause: err });
+      return new UserError(
+        `forbidden: you may not ${action.verb} ${action.resource}${inNamespace(action)}`,
+        `ask a cluster admin for a Role that allows it (check with "kubectl auth can-i ${action.verb} ${action.resource}${action.namespace ? ` -n ${action.namespace}` : ''}")`,
+        { cause: err },
+      );
     case 404:
-      return new UserError(`${target} not found`, action.name ? 'check the name and the namespace (-n)' : 'check that the resource type is installed in the cluster', { cause: err });
+      return new UserError(
+        `${target} not found`,
+        action.name
+          ? 'check the name and the namespace (-n)'
+          : 'check that the resource type is installed in the cluster',
+        { cause: err },
+      );
     case 409:
-      return new UserError(`${target} already exists or was changed concurrently`, 'pick another name, or retry', { cause: err });
+      return new UserError(`${target} already exists or was changed concurrently`, 'pick another name, or retry', {
+        cause: err,
+      });
     case 422:
     case 400:
-      return new UserError(`the API server refused to ${action.verb} ${target}: ${reason ?? 'invalid object'}`, 'fix the values named above', { cause: err });
+      return new UserError(
+        `the API server refused to ${action.verb} ${target}: ${reason ?? 'invalid object'}`,
+        'fix the values named above',
+        { cause: err },
+      );
     case 429:
     case 503:
-      return new UserError(`the API server is overloaded or unavailable (HTTP ${status}) while trying to ${action.verb} ${target}`, 'retry in a moment', { cause: err });
+      return new UserError(
+        `the API server is overloaded or unavailable (HTTP ${status}) while trying to ${action.verb} ${target}`,
+        'retry in a moment',
+        { cause: err },
+      );
   }
   const network = networkReason(err);
   if (network) {
-    return new UserError(`cannot reach the Kubernetes API server${action.server ? ` at ${action.server}` : ''} (${network})`, 'check that the cluster is running and that --context/--kubeconfig point to it', { cause: err });
+    return new UserError(
+      `cannot reach the Kubernetes API server${action.server ? ` at ${action.server}` : ''} (${network})`,
+      'check that the cluster is running and that --context/--kubeconfig point to it',
+      { cause: err },
+    );
   }
   if (status !== undefined) {
-    return new UserError(`the API server answered HTTP ${status} while trying to ${action.verb} ${target}${reason ? `: ${reason}` : ''}`, 'rerun with -v=6 for details', { cause: err });
+    return new UserError(
+      `the API server answered HTTP ${status} while trying to ${action.verb} ${target}${reason ? `: ${reason}` : ''}`,
+      'rerun with -v=6 for details',
+      { cause: err },
+    );
   }
-  return new UserError(`failed to ${action.verb} ${target}: ${firstLine(err)}`, 'rerun with -v=6 for details', { cause: err });
+  return new UserError(`failed to ${action.verb} ${target}: ${firstLine(err)}`, 'rerun with -v=6 for details', {
+    cause: err,
+  });
 }
 
 function describeTarget(action: ApiAction): string {
@@ -131,7 +173,8 @@ function networkReason(err: unknown): string | undefined {
   for (let depth = 0; current && depth < 6; depth++) {
     const code = (current as { code?: unknown }).code;
     if (typeof code === 'string' && NETWORK_CODES[code]) return NETWORK_CODES[code];
-    if ((current as Error).name === 'AbortError' || (current as Error).name === 'TimeoutError') return 'request timed out (--request-timeout)';
+    if ((current as Error).name === 'AbortError' || (current as Error).name === 'TimeoutError')
+      return 'request timed out (--request-timeout)';
     current = (current as { cause?: unknown }).cause;
   }
   return undefined;

@@ -44,7 +44,11 @@ export function connect(options: KubeOptions, log?: Logger): KubeConnection {
     server,
     contextName: config.getCurrentContext(),
     async call<T>(action: ApiAction, request: () => Promise<T>): Promise<T> {
-      const retries = IDEMPOTENT_VERBS.has(action.verb) ? (answered ? API_RETRY.retries : API_RETRY.retriesBeforeFirstAnswer) : 0;
+      const retries = IDEMPOTENT_VERBS.has(action.verb)
+        ? answered
+          ? API_RETRY.retries
+          : API_RETRY.retriesBeforeFirstAnswer
+        : 0;
       for (let attempt = 0; ; attempt++) {
         const started = performance.now();
         try {
@@ -56,7 +60,10 @@ export function connect(options: KubeOptions, log?: Logger): KubeConnection {
           const failure = describeApiError(err, { server, ...action });
           // An HTTP error is an answer too: the server is up.
           if (apiStatusCode(err) !== undefined) answered = true;
-          log?.debug(6, `${describeRequest(action)}: ${failure.message} in ${Math.round(performance.now() - started)} ms`);
+          log?.debug(
+            6,
+            `${describeRequest(action)}: ${failure.message} in ${Math.round(performance.now() - started)} ms`,
+          );
           if (attempt >= retries || !isTransientApiError(err)) throw failure;
           const delay = API_RETRY.firstDelayMs * 2 ** attempt;
           const line = `${failure.message}; retrying in ${delay / 1000}s (${attempt + 1}/${retries})`;

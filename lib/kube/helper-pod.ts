@@ -13,7 +13,10 @@ import { formatDuration } from '../format/duration.ts';
 export const DEFAULT_HELPER_IMAGE = 'docker.io/library/busybox:1.37';
 export const HELPER_CONTAINER = 'helper';
 export const MOUNT_PATH = '/data';
-export const DEFAULT_HELPER_RESOURCES: V1ResourceRequirements = { requests: { cpu: '200m', memory: '512Mi' }, limits: { memory: '1Gi' } };
+export const DEFAULT_HELPER_RESOURCES: V1ResourceRequirements = {
+  requests: { cpu: '200m', memory: '512Mi' },
+  limits: { memory: '1Gi' },
+};
 
 /** datamover[-purpose]-<pvc, shortened>-<run id>: at most 63 characters (a valid hostname), and says what it is for. */
 export function helperPodName(purpose: string | undefined, pvc: string, runId: string): string {
@@ -48,7 +51,12 @@ export function buildHelperPod(spec: HelperPodSpec): V1Pod {
       automountServiceAccountToken: false,
       activeDeadlineSeconds: spec.deadlineSeconds,
       terminationGracePeriodSeconds: 1,
-      securityContext: { runAsNonRoot: true, runAsUser: 65534, runAsGroup: 65534, seccompProfile: { type: 'RuntimeDefault' } },
+      securityContext: {
+        runAsNonRoot: true,
+        runAsUser: 65534,
+        runAsGroup: 65534,
+        seccompProfile: { type: 'RuntimeDefault' },
+      },
       containers: [
         {
           name: HELPER_CONTAINER,
@@ -56,7 +64,12 @@ export function buildHelperPod(spec: HelperPodSpec): V1Pod {
           command: ['sleep', String(spec.deadlineSeconds)],
           workingDir: MOUNT_PATH,
           volumeMounts: [{ name: 'data', mountPath: MOUNT_PATH, readOnly: spec.readOnly }],
-          securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] } },
+          securityContext: {
+            allowPrivilegeEscalation: false,
+            readOnlyRootFilesystem: true,
+            runAsNonRoot: true,
+            capabilities: { drop: ['ALL'] },
+          },
           resources: spec.resources ?? DEFAULT_HELPER_RESOURCES,
         },
       ],
@@ -68,42 +81,75 @@ export function buildHelperPod(spec: HelperPodSpec): V1Pod {
 export async function createHelperPod(kube: KubeConnection, pod: V1Pod): Promise<void> {
   const core = kube.config.makeApiClient(CoreV1Api);
   const namespace = pod.metadata!.namespace!;
-  await kube.call({ verb: 'create', resource: 'pods', name: pod.metadata!.name, namespace }, () => core.createNamespacedPod({ namespace, body: pod }));
+  await kube.call({ verb: 'create', resource: 'pods', name: pod.metadata!.name, namespace }, () =>
+    core.createNamespacedPod({ namespace, body: pod }),
+  );
 }
 
-export async function waitForPodReady(kube: KubeConnection, namespace: string, name: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+export async function waitForPodReady(
+  kube: KubeConnection,
+  namespace: string,
+  name: string,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<void> {
   const core = kube.config.makeApiClient(CoreV1Api);
   const deadline = Date.now() + timeoutMs;
   let waitingReason = '';
   while (Date.now() < deadline) {
     signal?.throwIfAborted();
-    const pod = await kube.call({ verb: 'get', resource: 'pods', name, namespace }, () => core.readNamespacedPod({ name, namespace }));
+    const pod = await kube.call({ verb: 'get', resource: 'pods', name, namespace }, () =>
+      core.readNamespacedPod({ name, namespace }),
+    );
     if (pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) return;
     if (pod.status?.phase === 'Failed' || pod.status?.phase === 'Succeeded') {
-      throw new UserError(`helper pod "${name}" stopped (${pod.status.phase}: ${pod.status.reason ?? pod.status.message ?? 'no reason given'})`, 'check the image (--helper-image) and kubectl describe pod');
+      throw new UserError(
+        `helper pod "${name}" stopped (${pod.status.phase}: ${pod.status.reason ?? pod.status.message ?? 'no reason given'})`,
+        'check the image (--helper-image) and kubectl describe pod',
+      );
     }
     const waiting = pod.status?.containerStatuses?.[0]?.state?.waiting;
     if (waiting?.reason && /ImagePull|ErrImage|InvalidImageName|CreateContainerConfigError/.test(waiting.reason)) {
-      throw new UserError(`helper pod "${name}" cannot start: ${waiting.reason}`, 'pass an image the cluster can pull with --helper-image');
+      throw new UserError(
+        `helper pod "${name}" cannot start: ${waiting.reason}`,
+        'pass an image the cluster can pull with --helper-image',
+      );
     }
-    waitingReason = waiting?.reason ?? pod.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False')?.message ?? waitingReason;
+    waitingReason =
+      waiting?.reason ??
+      pod.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False')?.message ??
+      waitingReason;
     await sleep(300, undefined, { signal });
   }
-  throw new UserError(`helper pod "${name}" was not Ready within ${formatDuration(timeoutMs)}${waitingReason ? ` (${waitingReason})` : ''}`, 'check kubectl describe pod, or raise --timeout');
+  throw new UserError(
+    `helper pod "${name}" was not Ready within ${formatDuration(timeoutMs)}${waitingReason ? ` (${waitingReason})` : ''}`,
+    'check kubectl describe pod, or raise --timeout',
+  );
 }
 
 export async function deletePod(kube: KubeConnection, namespace: string, name: string): Promise<void> {
   const core = kube.config.makeApiClient(CoreV1Api);
-  await kube.call({ verb: 'delete', resource: 'pods', name, namespace }, () => core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 })).catch(ignoreNotFound);
+  await kube
+    .call({ verb: 'delete', resource: 'pods', name, namespace }, () =>
+      core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 }),
+    )
+    .catch(ignoreNotFound);
 }
 
 /** Why the helper pod can no longer serve exec ("was deleted", "stopped (Failed)"), or undefined while it can (or the API cannot tell). */
-export async function helperPodGone(kube: KubeConnection, namespace: string, name: string): Promise<string | undefined> {
+export async function helperPodGone(
+  kube: KubeConnection,
+  namespace: string,
+  name: string,
+): Promise<string | undefined> {
   const core = kube.config.makeApiClient(CoreV1Api);
   try {
-    const pod = await kube.call({ verb: 'get', resource: 'pods', name, namespace }, () => core.readNamespacedPod({ name, namespace })).catch(ignoreNotFound);
+    const pod = await kube
+      .call({ verb: 'get', resource: 'pods', name, namespace }, () => core.readNamespacedPod({ name, namespace }))
+      .catch(ignoreNotFound);
     if (!pod || pod.metadata?.deletionTimestamp) return 'was deleted';
-    if (pod.status?.phase === 'Failed' || pod.status?.phase === 'Succeeded') return `stopped (${pod.status.phase}${pod.status.reason ? `: ${pod.status.reason}` : ''})`;
+    if (pod.status?.phase === 'Failed' || pod.status?.phase === 'Succeeded')
+      return `stopped (${pod.status.phase}${pod.status.reason ? `: ${pod.status.reason}` : ''})`;
     return undefined;
   } catch {
     return undefined;

@@ -18,7 +18,10 @@ export interface KubeconfigSource {
 export function kubeconfigFiles(source: KubeconfigSource): string[] {
   if (source.kubeconfig) {
     if (!existsSync(source.kubeconfig)) {
-      throw new UserError(`kubeconfig file "${source.kubeconfig}" does not exist`, 'pass an existing file to --kubeconfig');
+      throw new UserError(
+        `kubeconfig file "${source.kubeconfig}" does not exist`,
+        'pass an existing file to --kubeconfig',
+      );
     }
     return [source.kubeconfig];
   }
@@ -26,13 +29,19 @@ export function kubeconfigFiles(source: KubeconfigSource): string[] {
     // kubectl skips KUBECONFIG entries that do not exist.
     const files = source.kubeconfigEnv.split(delimiter).filter((file) => file !== '' && existsSync(file));
     if (files.length === 0) {
-      throw new UserError(`none of the files in KUBECONFIG exist (${source.kubeconfigEnv})`, 'set KUBECONFIG to your kubeconfig file(s) or pass --kubeconfig');
+      throw new UserError(
+        `none of the files in KUBECONFIG exist (${source.kubeconfigEnv})`,
+        'set KUBECONFIG to your kubeconfig file(s) or pass --kubeconfig',
+      );
     }
     return files;
   }
   const defaultFile = join(source.home ?? homedir(), '.kube', 'config');
   if (!existsSync(defaultFile)) {
-    throw new UserError(`no kubeconfig found (looked for ${defaultFile})`, 'pass --kubeconfig, set KUBECONFIG, or create ~/.kube/config');
+    throw new UserError(
+      `no kubeconfig found (looked for ${defaultFile})`,
+      'pass --kubeconfig, set KUBECONFIG, or create ~/.kube/config',
+    );
   }
   return [defaultFile];
 }
@@ -41,15 +50,28 @@ export function loadKubeConfig(source: KubeconfigSource): KubeConfig {
   const merged = mergeFiles(kubeconfigFiles(source));
   const contextName = source.context || merged.getCurrentContext();
   if (!contextName) {
-    throw new UserError('the kubeconfig has no current context', 'pass --context, or run "kubectl config use-context NAME"');
+    throw new UserError(
+      'the kubeconfig has no current context',
+      'pass --context, or run "kubectl config use-context NAME"',
+    );
   }
   const context = merged.getContextObject(contextName);
   if (!context) {
-    const known = merged.getContexts().map((c) => c.name).join(', ') || 'none';
-    throw new UserError(`context "${contextName}" does not exist in the kubeconfig (known: ${known})`, 'pass one of the known contexts to --context');
+    const known =
+      merged
+        .getContexts()
+        .map((c) => c.name)
+        .join(', ') || 'none';
+    throw new UserError(
+      `context "${contextName}" does not exist in the kubeconfig (known: ${known})`,
+      'pass one of the known contexts to --context',
+    );
   }
   if (!merged.getCluster(context.cluster)) {
-    throw new UserError(`context "${contextName}" refers to cluster "${context.cluster}", which the kubeconfig does not define`, 'fix the kubeconfig or pick another --context');
+    throw new UserError(
+      `context "${contextName}" refers to cluster "${context.cluster}", which the kubeconfig does not define`,
+      'fix the kubeconfig or pick another --context',
+    );
   }
   merged.setCurrentContext(contextName);
   return merged;
@@ -65,7 +87,11 @@ function mergeFiles(files: string[]): KubeConfig {
     try {
       config.loadFromFile(file); // also resolves certificate paths relative to the file
     } catch (err) {
-      throw new UserError(`cannot read kubeconfig file "${file}": ${describeReadError(err)}`, 'fix the file or point --kubeconfig/KUBECONFIG at a valid one', { cause: err });
+      throw new UserError(
+        `cannot read kubeconfig file "${file}": ${describeReadError(err)}`,
+        'fix the file or point --kubeconfig/KUBECONFIG at a valid one',
+        { cause: err },
+      );
     }
     for (const cluster of config.getClusters()) if (!clusters.has(cluster.name)) clusters.set(cluster.name, cluster);
     for (const user of config.getUsers()) if (!users.has(user.name)) users.set(user.name, user);

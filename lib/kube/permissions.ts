@@ -9,12 +9,28 @@ const pods = (verb: string): Permission => ({ verb, resource: 'pods' });
 // Exec over a WebSocket starts as a GET: the API server wants both verbs on pods/exec.
 const exec: Permission[] = ['create', 'get'].map((verb) => ({ verb, resource: 'pods', subresource: 'exec' }));
 
-export const LOCAL_BACKUP: Permission[] = [pvc('get'), pvc('create'), pvc('delete'), pvc('patch'), pods('create'), pods('get'), pods('delete'), ...exec];
+export const LOCAL_BACKUP: Permission[] = [
+  pvc('get'),
+  pvc('create'),
+  pvc('delete'),
+  pvc('patch'),
+  pods('create'),
+  pods('get'),
+  pods('delete'),
+  ...exec,
+];
 
 /** Reading the storage Secret (not needed with --remote). */
 export const READ_SECRET: Permission = { verb: 'get', resource: 'secrets' };
 
-export const LOCAL_RESTORE: Permission[] = [pvc('get'), pvc('patch'), pods('create'), pods('get'), pods('delete'), ...exec];
+export const LOCAL_RESTORE: Permission[] = [
+  pvc('get'),
+  pvc('patch'),
+  pods('create'),
+  pods('get'),
+  pods('delete'),
+  ...exec,
+];
 
 /** Every local-mode command: backup, restore (with --create), verify --against-pvc, and reading the storage Secret. */
 export const LOCAL_MODE: Permission[] = [
@@ -26,7 +42,13 @@ export const LOCAL_MODE: Permission[] = [
 
 const CUSTOM_RESOURCES = ['datamovers', 'datamoverschedules'];
 export const OPERATOR_MODE: Permission[] = [
-  ...CUSTOM_RESOURCES.flatMap((resource) => ['get', 'list', 'watch', 'create', 'patch', 'delete'].map((verb) => ({ verb, resource, group: 'datamover.a-cup-of.coffee' }))),
+  ...CUSTOM_RESOURCES.flatMap((resource) =>
+    ['get', 'list', 'watch', 'create', 'patch', 'delete'].map((verb) => ({
+      verb,
+      resource,
+      group: 'datamover.a-cup-of.coffee',
+    })),
+  ),
   pvc('get'),
   pvc('list'),
   READ_SECRET,

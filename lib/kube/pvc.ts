@@ -8,12 +8,21 @@ import { UserError } from '../errors.ts';
 import { ignoreNotFound } from './api-errors.ts';
 import { formatDuration } from '../format/duration.ts';
 
-export async function getBoundPvc(kube: KubeConnection, namespace: string, name: string): Promise<V1PersistentVolumeClaim> {
+export async function getBoundPvc(
+  kube: KubeConnection,
+  namespace: string,
+  name: string,
+): Promise<V1PersistentVolumeClaim> {
   const core = kube.config.makeApiClient(CoreV1Api);
-  const pvc = await kube.call({ verb: 'get', resource: 'persistentvolumeclaims', name, namespace }, () => core.readNamespacedPersistentVolumeClaim({ name, namespace }));
+  const pvc = await kube.call({ verb: 'get', resource: 'persistentvolumeclaims', name, namespace }, () =>
+    core.readNamespacedPersistentVolumeClaim({ name, namespace }),
+  );
   const phase = pvc.status?.phase ?? 'Pending';
   if (phase !== 'Bound') {
-    throw new UserError(`PVC "${name}" in namespace "${namespace}" is ${phase}, not Bound`, 'wait until it is Bound (kubectl get pvc), or check its StorageClass');
+    throw new UserError(
+      `PVC "${name}" in namespace "${namespace}" is ${phase}, not Bound`,
+      'wait until it is Bound (kubectl get pvc), or check its StorageClass',
+    );
   }
   return pvc;
 }
@@ -25,7 +34,11 @@ export function cloneName(source: string, now: Date): string {
   return `${source.slice(0, 63 - suffix.length).replace(/[-.]+$/, '')}${suffix}`;
 }
 
-export function buildClone(source: V1PersistentVolumeClaim, name: string, labels: Record<string, string>): V1PersistentVolumeClaim {
+export function buildClone(
+  source: V1PersistentVolumeClaim,
+  name: string,
+  labels: Record<string, string>,
+): V1PersistentVolumeClaim {
   return {
     apiVersion: 'v1',
     kind: 'PersistentVolumeClaim',
@@ -34,7 +47,9 @@ export function buildClone(source: V1PersistentVolumeClaim, name: string, labels
       accessModes: source.spec?.accessModes ?? ['ReadWriteOnce'],
       storageClassName: source.spec?.storageClassName,
       volumeMode: source.spec?.volumeMode,
-      resources: { requests: { storage: source.status?.capacity?.storage ?? source.spec?.resources?.requests?.storage ?? '1Gi' } },
+      resources: {
+        requests: { storage: source.status?.capacity?.storage ?? source.spec?.resources?.requests?.storage ?? '1Gi' },
+      },
       dataSource: { kind: 'PersistentVolumeClaim', name: source.metadata!.name! },
     },
   };
@@ -43,30 +58,49 @@ export function buildClone(source: V1PersistentVolumeClaim, name: string, labels
 export async function createPvc(kube: KubeConnection, pvc: V1PersistentVolumeClaim): Promise<void> {
   const core = kube.config.makeApiClient(CoreV1Api);
   const namespace = pvc.metadata!.namespace!;
-  await kube.call({ verb: 'create', resource: 'persistentvolumeclaims', name: pvc.metadata!.name, namespace }, () => core.createNamespacedPersistentVolumeClaim({ namespace, body: pvc }));
+  await kube.call({ verb: 'create', resource: 'persistentvolumeclaims', name: pvc.metadata!.name, namespace }, () =>
+    core.createNamespacedPersistentVolumeClaim({ namespace, body: pvc }),
+  );
 }
 
 /** Waits for Bound; fails early with the provisioner's own words when it reports a failure. */
-export async function waitForBound(kube: KubeConnection, namespace: string, name: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+export async function waitForBound(
+  kube: KubeConnection,
+  namespace: string,
+  name: string,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<void> {
   const core = kube.config.makeApiClient(CoreV1Api);
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     signal?.throwIfAborted();
-    const pvc = await kube.call({ verb: 'get', resource: 'persistentvolumeclaims', name, namespace }, () => core.readNamespacedPersistentVolumeClaim({ name, namespace }));
+    const pvc = await kube.call({ verb: 'get', resource: 'persistentvolumeclaims', name, namespace }, () =>
+      core.readNamespacedPersistentVolumeClaim({ name, namespace }),
+    );
     if (pvc.status?.phase === 'Bound') return;
     const failure = await provisioningFailure(kube, namespace, name);
     if (failure) {
-      throw new UserError(`the clone "${name}" cannot be provisioned: ${failure}`, 'use a StorageClass whose CSI driver supports cloning, or pass --no-clone to read the live PVC');
+      throw new UserError(
+        `the clone "${name}" cannot be provisioned: ${failure}`,
+        'use a StorageClass whose CSI driver supports cloning, or pass --no-clone to read the live PVC',
+      );
     }
     await sleep(500, undefined, { signal });
   }
-  throw new UserError(`PVC "${name}" was not Bound within ${formatDuration(timeoutMs)}`, 'check its StorageClass and events (kubectl describe pvc), or raise --timeout');
+  throw new UserError(
+    `PVC "${name}" was not Bound within ${formatDuration(timeoutMs)}`,
+    'check its StorageClass and events (kubectl describe pvc), or raise --timeout',
+  );
 }
 
 async function provisioningFailure(kube: KubeConnection, namespace: string, name: string): Promise<string | undefined> {
   const core = kube.config.makeApiClient(CoreV1Api);
   const events = await kube.call({ verb: 'list', resource: 'events', namespace }, () =>
-    core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.kind=PersistentVolumeClaim,involvedObject.name=${name}` }),
+    core.listNamespacedEvent({
+      namespace,
+      fieldSelector: `involvedObject.kind=PersistentVolumeClaim,involvedObject.name=${name}`,
+    }),
   );
   return events.items.find((e) => e.reason === 'ProvisioningFailed')?.message;
 }
@@ -74,18 +108,35 @@ async function provisioningFailure(kube: KubeConnection, namespace: string, name
 /** Deletes a PVC and waits (bounded) until it is gone, so that a finished run leaves nothing behind. */
 export async function deletePvc(kube: KubeConnection, namespace: string, name: string, waitMs = 30_000): Promise<void> {
   const core = kube.config.makeApiClient(CoreV1Api);
-  await kube.call({ verb: 'delete', resource: 'persistentvolumeclaims', name, namespace }, () => core.deleteNamespacedPersistentVolumeClaim({ name, namespace })).catch(ignoreNotFound);
+  await kube
+    .call({ verb: 'delete', resource: 'persistentvolumeclaims', name, namespace }, () =>
+      core.deleteNamespacedPersistentVolumeClaim({ name, namespace }),
+    )
+    .catch(ignoreNotFound);
   // The pvc-protection finalizer holds it until no pod uses it any more.
   for (const deadline = Date.now() + waitMs; Date.now() < deadline; await sleep(200)) {
-    const exists = await kube.call({ verb: 'get', resource: 'persistentvolumeclaims', name, namespace }, () => core.readNamespacedPersistentVolumeClaim({ name, namespace })).catch(ignoreNotFound);
+    const exists = await kube
+      .call({ verb: 'get', resource: 'persistentvolumeclaims', name, namespace }, () =>
+        core.readNamespacedPersistentVolumeClaim({ name, namespace }),
+      )
+      .catch(ignoreNotFound);
     if (!exists) return;
   }
 }
 
 /** Sets one annotation on a PVC (JSON value), by merge patch. */
-export async function annotatePvc(kube: KubeConnection, namespace: string, name: string, key: string, value: unknown): Promise<void> {
+export async function annotatePvc(
+  kube: KubeConnection,
+  namespace: string,
+  name: string,
+  key: string,
+  value: unknown,
+): Promise<void> {
   const core = kube.config.makeApiClient(CoreV1Api);
   await kube.call({ verb: 'patch', resource: 'persistentvolumeclaims', name, namespace }, () =>
-    core.patchNamespacedPersistentVolumeClaim({ name, namespace, body: { metadata: { annotations: { [key]: JSON.stringify(value) } } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch)),
+    core.patchNamespacedPersistentVolumeClaim(
+      { name, namespace, body: { metadata: { annotations: { [key]: JSON.stringify(value) } } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    ),
   );
 }

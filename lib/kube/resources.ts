@@ -10,12 +10,22 @@ const QUANTITY = /^\d+(\.\d+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
 
 export function parseResourceList(value: string, flag: string): Record<string, string> {
   const list: Record<string, string> = {};
-  for (const pair of value.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const pair of value
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const [name, quantity, extra] = pair.split('=');
     if (!name || !RESOURCE_NAMES.includes(name) || extra !== undefined) {
-      throw new UsageError(`${flag} "${pair}" is not NAME=QUANTITY with NAME one of ${RESOURCE_NAMES.join(', ')}`, `use e.g. ${flag} cpu=200m,memory=512Mi`);
+      throw new UsageError(
+        `${flag} "${pair}" is not NAME=QUANTITY with NAME one of ${RESOURCE_NAMES.join(', ')}`,
+        `use e.g. ${flag} cpu=200m,memory=512Mi`,
+      );
     }
-    if (!quantity || !QUANTITY.test(quantity)) throw new UsageError(`${flag} ${name}="${quantity ?? ''}" is not a Kubernetes quantity`, 'use e.g. 200m, 1, 512Mi or 2Gi');
+    if (!quantity || !QUANTITY.test(quantity))
+      throw new UsageError(
+        `${flag} ${name}="${quantity ?? ''}" is not a Kubernetes quantity`,
+        'use e.g. 200m, 1, 512Mi or 2Gi',
+      );
     list[name] = quantity;
   }
   return list;

@@ -32,24 +32,50 @@ export function renderRunMetrics(run: RunMetrics, labels: Labels): string {
       name: 'datamover_phase_duration_seconds',
       help: 'Seconds the run spent in each phase.',
       type: 'gauge',
-      samples: PHASES.filter((phase) => run.phases.seconds.has(phase)).map((phase) => [{ phase }, run.phases.seconds.get(phase)!]),
+      samples: PHASES.filter((phase) => run.phases.seconds.has(phase)).map((phase) => [
+        { phase },
+        run.phases.seconds.get(phase)!,
+      ]),
     },
-    { name: 'datamover_bytes_transferred_total', help: 'Bytes sent to the destination by the run.', type: 'counter', samples: [[{}, run.bytesTransferred]] },
-    { name: 'datamover_files_transferred_total', help: 'Files sent to the destination by the run.', type: 'counter', samples: [[{}, run.filesTransferred]] },
-    { name: 'datamover_last_run_timestamp_seconds', help: 'When the run ended (seconds since the epoch).', type: 'gauge', samples: [[{}, run.finishedAt]] },
+    {
+      name: 'datamover_bytes_transferred_total',
+      help: 'Bytes sent to the destination by the run.',
+      type: 'counter',
+      samples: [[{}, run.bytesTransferred]],
+    },
+    {
+      name: 'datamover_files_transferred_total',
+      help: 'Files sent to the destination by the run.',
+      type: 'counter',
+      samples: [[{}, run.filesTransferred]],
+    },
+    {
+      name: 'datamover_last_run_timestamp_seconds',
+      help: 'When the run ended (seconds since the epoch).',
+      type: 'gauge',
+      samples: [[{}, run.finishedAt]],
+    },
   ];
-  return families
-    .filter((family) => family.samples.length > 0)
-    .map((family) => [
-      `# HELP ${family.name} ${family.help}`,
-      `# TYPE ${family.name} ${family.type}`,
-      ...family.samples.map(([own, value]) => `${family.name}${formatLabels({ ...labels, ...own })} ${formatValue(value)}`),
-    ].join('\n'))
-    .join('\n') + '\n';
+  return (
+    `${families
+      .filter((family) => family.samples.length > 0)
+      .map((family) =>
+        [
+          `# HELP ${family.name} ${family.help}`,
+          `# TYPE ${family.name} ${family.type}`,
+          ...family.samples.map(
+            ([own, value]) => `${family.name}${formatLabels({ ...labels, ...own })} ${formatValue(value)}`,
+          ),
+        ].join('\n'),
+      )
+      .join('\n')}\n`
+  );
 }
 
 function formatLabels(labels: Labels): string {
-  const pairs = Object.entries(labels).map(([key, value]) => `${key}="${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`);
+  const pairs = Object.entries(labels).map(
+    ([key, value]) => `${key}="${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`,
+  );
   return pairs.length ? `{${pairs.join(',')}}` : '';
 }
 

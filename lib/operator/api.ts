@@ -22,10 +22,18 @@ export async function operatorInstalled(kube: KubeConnection, namespace: string)
 }
 
 export function operatorMissing(): UserError {
-  return new UserError('the DataMover operator is not installed in this cluster (its CRDs are not served)', 'install the operator, or use local mode: kubectl datamover backup PVC --secret S');
+  return new UserError(
+    'the DataMover operator is not installed in this cluster (its CRDs are not served)',
+    'install the operator, or use local mode: kubectl datamover backup PVC --secret S',
+  );
 }
 
-export async function getObject<T>(kube: KubeConnection, kind: Kind, namespace: string, name: string): Promise<T | undefined> {
+export async function getObject<T>(
+  kube: KubeConnection,
+  kind: Kind,
+  namespace: string,
+  name: string,
+): Promise<T | undefined> {
   const api = kube.config.makeApiClient(CustomObjectsApi);
   try {
     return (await api.getNamespacedCustomObject({ ...kind, namespace, name })) as T;
@@ -35,7 +43,12 @@ export async function getObject<T>(kube: KubeConnection, kind: Kind, namespace: 
   }
 }
 
-export async function createObject<T extends DataMover | DataMoverSchedule>(kube: KubeConnection, kind: Kind, object: T, dryRun = false): Promise<T> {
+export async function createObject<T extends DataMover | DataMoverSchedule>(
+  kube: KubeConnection,
+  kind: Kind,
+  object: T,
+  dryRun = false,
+): Promise<T> {
   const api = kube.config.makeApiClient(CustomObjectsApi);
   const namespace = object.metadata.namespace!;
   return (await kube.call({ verb: 'create', resource: resourceOf(kind), name: object.metadata.name, namespace }, () =>
@@ -53,12 +66,22 @@ export async function listObjects<T>(kube: KubeConnection, kind: Kind, namespace
 
 export async function deleteObject(kube: KubeConnection, kind: Kind, namespace: string, name: string): Promise<void> {
   const api = kube.config.makeApiClient(CustomObjectsApi);
-  await kube.call({ verb: 'delete', resource: resourceOf(kind), name, namespace }, () => api.deleteNamespacedCustomObject({ ...kind, namespace, name }));
+  await kube.call({ verb: 'delete', resource: resourceOf(kind), name, namespace }, () =>
+    api.deleteNamespacedCustomObject({ ...kind, namespace, name }),
+  );
 }
 
-export async function patchSchedule(kube: KubeConnection, namespace: string, name: string, spec: Partial<DataMoverSchedule['spec']>): Promise<void> {
+export async function patchSchedule(
+  kube: KubeConnection,
+  namespace: string,
+  name: string,
+  spec: Partial<DataMoverSchedule['spec']>,
+): Promise<void> {
   const api = kube.config.makeApiClient(CustomObjectsApi);
   await kube.call({ verb: 'patch', resource: resourceOf(SCHEDULES), name, namespace }, () =>
-    api.patchNamespacedCustomObject({ ...SCHEDULES, namespace, name, body: { spec } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch)),
+    api.patchNamespacedCustomObject(
+      { ...SCHEDULES, namespace, name, body: { spec } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    ),
   );
 }

@@ -8,7 +8,15 @@ import { chooseRenderer } from '../progress/renderer.ts';
 import { createObject, deleteObject, getObject, operatorInstalled, operatorMissing, patchSchedule } from './api.ts';
 import { createSpec, type CreateFlags } from './options.ts';
 import { preflightCreate } from './preflight.ts';
-import { buildDataMover, buildSchedule, dataMoverFromSchedule, DATAMOVERS, SCHEDULES, type DataMover, type DataMoverSchedule } from './resources.ts';
+import {
+  buildDataMover,
+  buildSchedule,
+  dataMoverFromSchedule,
+  DATAMOVERS,
+  SCHEDULES,
+  type DataMover,
+  type DataMoverSchedule,
+} from './resources.ts';
 import { jobPods, streamLogs, waitForMover } from './follow.ts';
 import { describeMover, localRunsTable, moversTable, schedulesTable } from './print.ts';
 import { localRuns, moverViews, recentEvents, schedules } from './status.ts';
@@ -22,11 +30,20 @@ export interface CreateCommandFlags extends CreateFlags {
   mode?: string;
 }
 
-export async function runCreate(ctx: CommandContext, flags: CreateCommandFlags, runLocal: () => Promise<void>): Promise<void> {
+export async function runCreate(
+  ctx: CommandContext,
+  flags: CreateCommandFlags,
+  runLocal: () => Promise<void>,
+): Promise<void> {
   const format = parseOutputFormat(ctx.output, ['text', 'json', 'yaml', 'name']);
   const dryRun = flags['dry-run'];
-  if (dryRun !== undefined && !['client', 'server', 'none'].includes(dryRun)) throw new UsageError(`--dry-run="${dryRun}" is not client, server or none`, 'use --dry-run=client or --dry-run=server');
-  if (flags.mode !== undefined && !['operator', 'local'].includes(flags.mode)) throw new UsageError(`--mode "${flags.mode}" is not operator or local`, 'use --mode operator or --mode local');
+  if (dryRun !== undefined && !['client', 'server', 'none'].includes(dryRun))
+    throw new UsageError(
+      `--dry-run="${dryRun}" is not client, server or none`,
+      'use --dry-run=client or --dry-run=server',
+    );
+  if (flags.mode !== undefined && !['operator', 'local'].includes(flags.mode))
+    throw new UsageError(`--mode "${flags.mode}" is not operator or local`, 'use --mode operator or --mode local');
   const kube = await ctx.kube();
   const spec = createSpec(flags, kube.namespace);
   const timeoutMs = parseDuration(flags.timeout, '--timeout');
@@ -34,11 +51,20 @@ export async function runCreate(ctx: CommandContext, flags: CreateCommandFlags, 
   let mode = flags.mode;
   if (!mode) {
     mode = dryRun === 'client' || (await operatorInstalled(kube, kube.namespace)) ? 'operator' : 'local';
-    process.stderr.write(mode === 'operator' ? '' : 'The DataMover operator is not installed (its CRDs are not served): using local mode.\n');
+    process.stderr.write(
+      mode === 'operator'
+        ? ''
+        : 'The DataMover operator is not installed (its CRDs are not served): using local mode.\n',
+    );
   }
   if (mode === 'local') {
-    if (spec.schedule) throw new UsageError('--schedule needs the operator; local mode runs once', 'install the operator, or drop --schedule (run local backups from your own scheduler)');
-    if (dryRun && dryRun !== 'none') throw new UsageError('--dry-run applies to operator mode only', 'drop --dry-run, or use --mode operator');
+    if (spec.schedule)
+      throw new UsageError(
+        '--schedule needs the operator; local mode runs once',
+        'install the operator, or drop --schedule (run local backups from your own scheduler)',
+      );
+    if (dryRun && dryRun !== 'none')
+      throw new UsageError('--dry-run applies to operator mode only', 'drop --dry-run, or use --mode operator');
     return runLocal();
   }
 
@@ -49,7 +75,10 @@ export async function runCreate(ctx: CommandContext, flags: CreateCommandFlags, 
   if (dryRun !== 'client') result = await createObject(kube, kind, object, dryRun === 'server');
   if (format === 'json' || format === 'yaml') ctx.out(await renderStructured(result, format));
   else if (format === 'name') ctx.out(`${kind.plural}.${kind.group}/${spec.name}\n`);
-  else ctx.out(`${kind.kind.toLowerCase()}.${kind.group}/${spec.name} created${dryRun && dryRun !== 'none' ? ` (dry run: ${dryRun})` : ''} (operator mode)\n`);
+  else
+    ctx.out(
+      `${kind.kind.toLowerCase()}.${kind.group}/${spec.name} created${dryRun && dryRun !== 'none' ? ` (dry run: ${dryRun})` : ''} (operator mode)\n`,
+    );
 
   if (flags.wait && !spec.schedule && (!dryRun || dryRun === 'none')) {
     const progress = chooseRenderer({ tty: format === 'text' && Boolean(process.stdout.isTTY) });
@@ -69,19 +98,37 @@ export async function runStatus(ctx: CommandContext, flags: StatusFlags): Promis
   const namespace = ctx.allNamespaces ? undefined : kube.namespace;
   if (flags.watch) return watchStatus(ctx, namespace, flags.name);
 
-  const [views, scheduleList, runs] = await Promise.all([moverViews(kube, namespace, flags.name), schedules(kube, namespace, flags.name), flags.name ? [] : localRuns(kube, namespace)]);
+  const [views, scheduleList, runs] = await Promise.all([
+    moverViews(kube, namespace, flags.name),
+    schedules(kube, namespace, flags.name),
+    flags.name ? [] : localRuns(kube, namespace),
+  ]);
   if (flags.name && views.length === 0 && scheduleList.length === 0) {
-    throw new UserError(`no DataMover or DataMoverSchedule "${flags.name}" in namespace "${kube.namespace}"`, 'check the name and the namespace (-n), or list them with kubectl datamover status');
+    throw new UserError(
+      `no DataMover or DataMoverSchedule "${flags.name}" in namespace "${kube.namespace}"`,
+      'check the name and the namespace (-n), or list them with kubectl datamover status',
+    );
   }
   if (format === 'json' || format === 'yaml') {
-    ctx.out(await renderStructured({ dataMovers: views.map((v) => ({ ...v.mover, job: v.job })), schedules: scheduleList, localRuns: runs }, format));
+    ctx.out(
+      await renderStructured(
+        { dataMovers: views.map((v) => ({ ...v.mover, job: v.job })), schedules: scheduleList, localRuns: runs },
+        format,
+      ),
+    );
     return;
   }
   if (flags.name && views.length === 1) {
     const view = views[0]!;
     const ns = view.mover.metadata.namespace!;
     const pods = await jobPods(kube, ns, view.mover.status?.restoredPvcName);
-    const events = await recentEvents(kube, ns, [flags.name, view.mover.status?.restoredPvcName ?? '', view.job?.name ?? '', ...pods.map((p) => p.name)].filter(Boolean));
+    const events = await recentEvents(
+      kube,
+      ns,
+      [flags.name, view.mover.status?.restoredPvcName ?? '', view.job?.name ?? '', ...pods.map((p) => p.name)].filter(
+        Boolean,
+      ),
+    );
     ctx.out(describeMover(view, pods, events));
     return;
   }
@@ -89,11 +136,19 @@ export async function runStatus(ctx: CommandContext, flags: StatusFlags): Promis
   if (views.length) sections.push(moversTable(views, { wide: format === 'wide', allNamespaces: ctx.allNamespaces }));
   if (scheduleList.length) sections.push(schedulesTable(scheduleList, { allNamespaces: ctx.allNamespaces }));
   if (runs.length) sections.push(localRunsTable(runs, { allNamespaces: ctx.allNamespaces }));
-  ctx.out(sections.length ? sections.join('\n') : `No DataMovers, schedules or local runs found${namespace ? ` in namespace "${namespace}"` : ''}.\n`);
+  ctx.out(
+    sections.length
+      ? sections.join('\n')
+      : `No DataMovers, schedules or local runs found${namespace ? ` in namespace "${namespace}"` : ''}.\n`,
+  );
 }
 
 /** Prints each phase change as a line; with a name, ends when that DataMover is Completed or Failed. */
-async function watchStatus(ctx: CommandContext, namespace: string | undefined, name: string | undefined): Promise<void> {
+async function watchStatus(
+  ctx: CommandContext,
+  namespace: string | undefined,
+  name: string | undefined,
+): Promise<void> {
   const kube = await ctx.kube();
   const seen = new Map<string, string>();
   for (;;) {
@@ -103,12 +158,18 @@ async function watchStatus(ctx: CommandContext, namespace: string | undefined, n
       const phase = mover.status?.phase ?? 'Pending';
       if (seen.get(key) !== phase) {
         seen.set(key, phase);
-        ctx.out(`${new Date().toISOString()}  ${namespace ? '' : `${mover.metadata.namespace}/`}${mover.metadata.name}  ${phase}${mover.status?.restoredPvcName ? `  clone=${mover.status.restoredPvcName}` : ''}${job ? `  job=${job.name} attempts=${job.attempts}` : ''}\n`);
+        ctx.out(
+          `${new Date().toISOString()}  ${namespace ? '' : `${mover.metadata.namespace}/`}${mover.metadata.name}  ${phase}${mover.status?.restoredPvcName ? `  clone=${mover.status.restoredPvcName}` : ''}${job ? `  job=${job.name} attempts=${job.attempts}` : ''}\n`,
+        );
       }
     }
     if (name) {
       const phase = views[0]?.mover.status?.phase;
-      if (!views.length) throw new UserError(`DataMover "${name}" not found in namespace "${kube.namespace}"`, 'check the name and the namespace (-n)');
+      if (!views.length)
+        throw new UserError(
+          `DataMover "${name}" not found in namespace "${kube.namespace}"`,
+          'check the name and the namespace (-n)',
+        );
       if (phase === 'Completed') return;
       if (phase === 'Failed') throw new UserError(`DataMover "${name}" failed`, `see kubectl datamover logs ${name}`);
     }
@@ -119,9 +180,17 @@ async function watchStatus(ctx: CommandContext, namespace: string | undefined, n
 export async function runLogs(ctx: CommandContext, name: string, follow: boolean): Promise<void> {
   const kube = await ctx.kube();
   const mover = await getObject<DataMover>(kube, DATAMOVERS, kube.namespace, name);
-  if (!mover) throw new UserError(`DataMover "${name}" not found in namespace "${kube.namespace}"`, 'check the name and the namespace (-n)');
+  if (!mover)
+    throw new UserError(
+      `DataMover "${name}" not found in namespace "${kube.namespace}"`,
+      'check the name and the namespace (-n)',
+    );
   const pods = await jobPods(kube, kube.namespace, mover.status?.restoredPvcName);
-  if (!pods.length) throw new UserError(`DataMover "${name}" has no Job pod yet (phase ${mover.status?.phase ?? 'Pending'})`, 'wait until it reaches CreatingPod, e.g. kubectl datamover status --watch');
+  if (!pods.length)
+    throw new UserError(
+      `DataMover "${name}" has no Job pod yet (phase ${mover.status?.phase ?? 'Pending'})`,
+      'wait until it reaches CreatingPod, e.g. kubectl datamover status --watch',
+    );
   for (const pod of pods) {
     if (pods.length > 1) ctx.out(`==> pod ${pod.name} (${pod.phase}) <==\n`);
     await streamLogs(kube, kube.namespace, pod.name, process.stdout, follow && pod === pods.at(-1));
@@ -137,7 +206,11 @@ export async function runDelete(ctx: CommandContext, name: string, schedule: boo
 
 export async function runSuspend(ctx: CommandContext, name: string, suspend: boolean): Promise<void> {
   const kube = await ctx.kube();
-  if (!(await getObject(kube, SCHEDULES, kube.namespace, name))) throw new UserError(`DataMoverSchedule "${name}" not found in namespace "${kube.namespace}"`, 'check the name and the namespace (-n)');
+  if (!(await getObject(kube, SCHEDULES, kube.namespace, name)))
+    throw new UserError(
+      `DataMoverSchedule "${name}" not found in namespace "${kube.namespace}"`,
+      'check the name and the namespace (-n)',
+    );
   await patchSchedule(kube, kube.namespace, name, { suspend });
   ctx.out(`datamoverschedule.datamover.a-cup-of.coffee/${name} ${suspend ? 'suspended' : 'resumed'}\n`);
 }
@@ -145,7 +218,11 @@ export async function runSuspend(ctx: CommandContext, name: string, suspend: boo
 export async function runRunNow(ctx: CommandContext, name: string): Promise<void> {
   const kube = await ctx.kube();
   const schedule = await getObject<DataMoverSchedule>(kube, SCHEDULES, kube.namespace, name);
-  if (!schedule) throw new UserError(`DataMoverSchedule "${name}" not found in namespace "${kube.namespace}"`, 'check the name and the namespace (-n)');
+  if (!schedule)
+    throw new UserError(
+      `DataMoverSchedule "${name}" not found in namespace "${kube.namespace}"`,
+      'check the name and the namespace (-n)',
+    );
   const moverName = `${name.slice(0, 40)}-manual-${Math.floor(Date.now() / 1000)}`;
   await createObject(kube, DATAMOVERS, dataMoverFromSchedule(schedule, moverName));
   ctx.out(`datamover.datamover.a-cup-of.coffee/${moverName} created from schedule ${name}\n`);

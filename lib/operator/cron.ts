@@ -26,20 +26,31 @@ export interface Cron {
 export function parseCron(expression: string): Cron {
   const parts = expression.trim().split(/\s+/);
   if (parts.length !== 5) {
-    throw new UsageError(`--schedule "${expression}" has ${parts.length} fields, cron needs 5`, 'use "minute hour day-of-month month day-of-week", e.g. "0 2 * * *"');
+    throw new UsageError(
+      `--schedule "${expression}" has ${parts.length} fields, cron needs 5`,
+      'use "minute hour day-of-month month day-of-week", e.g. "0 2 * * *"',
+    );
   }
   const sets = parts.map((part, i) => parseField(part, FIELDS[i]!, expression));
   return {
     expression,
-    minutes: sets[0]!, hours: sets[1]!, days: sets[2]!, months: sets[3]!, weekdays: sets[4]!,
-    dayOfMonthAny: parts[2] === '*', dayOfWeekAny: parts[4] === '*',
+    minutes: sets[0]!,
+    hours: sets[1]!,
+    days: sets[2]!,
+    months: sets[3]!,
+    weekdays: sets[4]!,
+    dayOfMonthAny: parts[2] === '*',
+    dayOfWeekAny: parts[4] === '*',
   };
 }
 
 function parseField(part: string, field: (typeof FIELDS)[number], expression: string): Set<number> {
   const values = new Set<number>();
   const fail = (why: string): never => {
-    throw new UsageError(`--schedule "${expression}": the ${field.name} field "${part}" ${why}`, `use a value from ${field.min} to ${field.max}, *, a range a-b, a list a,b or a step */n`);
+    throw new UsageError(
+      `--schedule "${expression}": the ${field.name} field "${part}" ${why}`,
+      `use a value from ${field.min} to ${field.max}, *, a range a-b, a list a,b or a step */n`,
+    );
   };
   for (const item of part.split(',')) {
     const match = /^(\*|(\d+)(?:-(\d+))?)(?:\/(\d+))?$/.exec(item);
@@ -69,13 +80,21 @@ export function checkOperatorAccepts(expression: string): void {
   const parts = expression.trim().split(/\s+/);
   parts.forEach((part, i) => {
     if (!/^(\*|\d+|\*\/\d+)$/.test(part)) {
-      throw new UsageError(`--schedule "${expression}": the operator accepts only *, a number or */n in each field, not "${part}" in the ${FIELDS[i]!.name} field`, 'simplify the expression, or run several schedules');
+      throw new UsageError(
+        `--schedule "${expression}": the operator accepts only *, a number or */n in each field, not "${part}" in the ${FIELDS[i]!.name} field`,
+        'simplify the expression, or run several schedules',
+      );
     }
   });
 }
 
 export function matches(cron: Cron, date: Date): boolean {
-  if (!cron.minutes.has(date.getUTCMinutes()) || !cron.hours.has(date.getUTCHours()) || !cron.months.has(date.getUTCMonth() + 1)) return false;
+  if (
+    !cron.minutes.has(date.getUTCMinutes()) ||
+    !cron.hours.has(date.getUTCHours()) ||
+    !cron.months.has(date.getUTCMonth() + 1)
+  )
+    return false;
   const dom = cron.days.has(date.getUTCDate());
   const dow = cron.weekdays.has(date.getUTCDay());
   if (cron.dayOfMonthAny || cron.dayOfWeekAny) return dom && dow;

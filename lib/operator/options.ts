@@ -30,14 +30,21 @@ const DNS1123 = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)
 
 export function validateName(name: string, what: string, maxLength = 253): void {
   if (name.length > maxLength || !DNS1123.test(name)) {
-    throw new UsageError(`${what} "${name}" is not a valid name${name.length > maxLength ? ` (longer than ${maxLength} characters)` : ''}`, 'use lower-case letters, digits, "-" and ".", starting and ending with a letter or digit');
+    throw new UsageError(
+      `${what} "${name}" is not a valid name${name.length > maxLength ? ` (longer than ${maxLength} characters)` : ''}`,
+      'use lower-case letters, digits, "-" and ".", starting and ending with a letter or digit',
+    );
   }
 }
 
 function parseRefs(values: string[], flag: string, kind: 'configMapKeyRef' | 'secretKeyRef'): V1EnvVar[] {
   return values.map((value) => {
     const match = /^([A-Za-z_][A-Za-z0-9_]*)=([a-z0-9][-a-z0-9.]*):(.+)$/.exec(value);
-    if (!match) throw new UsageError(`${flag} "${value}" is not NAME=OBJECT:KEY`, `e.g. ${flag} RCLONE_TRANSFERS=rclone-tuning:transfers`);
+    if (!match)
+      throw new UsageError(
+        `${flag} "${value}" is not NAME=OBJECT:KEY`,
+        `e.g. ${flag} RCLONE_TRANSFERS=rclone-tuning:transfers`,
+      );
     return { name: match[1]!, valueFrom: { [kind]: { name: match[2]!, key: match[3]! } } };
   });
 }
@@ -47,12 +54,20 @@ export function parseImage(image: string | undefined, pullPolicy: string | undef
   const spec: ImageSpec = {};
   if (image) {
     const match = /^([^@\s]+?)(?::([\w][\w.-]{0,127}))?$/.exec(image);
-    if (!match || match[1]!.endsWith('/')) throw new UsageError(`--image "${image}" is not REPOSITORY[:TAG]`, 'e.g. --image ghcr.io/qjoly/datamover-rclone:v1.2.0');
+    if (!match || match[1]!.endsWith('/'))
+      throw new UsageError(
+        `--image "${image}" is not REPOSITORY[:TAG]`,
+        'e.g. --image ghcr.io/qjoly/datamover-rclone:v1.2.0',
+      );
     spec.repository = match[1]!;
     if (match[2]) spec.tag = match[2];
   }
   if (pullPolicy) {
-    if (!['Always', 'Never', 'IfNotPresent'].includes(pullPolicy)) throw new UsageError(`--pull-policy "${pullPolicy}" is not one of Always, Never, IfNotPresent`, 'pick one of them');
+    if (!['Always', 'Never', 'IfNotPresent'].includes(pullPolicy))
+      throw new UsageError(
+        `--pull-policy "${pullPolicy}" is not one of Always, Never, IfNotPresent`,
+        'pick one of them',
+      );
     spec.pullPolicy = pullPolicy as ImageSpec['pullPolicy'];
   }
   return spec;
@@ -62,18 +77,30 @@ export function createSpec(flags: CreateFlags, namespace: string): CreateSpec {
   validateName(flags.name, 'the name', flags.schedule ? 52 : 253);
   validateName(flags.pvc, '--pvc');
   validateName(flags.secret, '--secret');
-  const plain = Object.entries(tuningEnv(flags.profile, flags.bwlimit, parseEnvFlags(flags.env.map(String)))).map(([name, value]) => ({ name, value }));
-  const env = [...plain, ...parseRefs(flags['env-from-configmap'].map(String), '--env-from-configmap', 'configMapKeyRef'), ...parseRefs(flags['env-from-secret'].map(String), '--env-from-secret', 'secretKeyRef')];
+  const plain = Object.entries(tuningEnv(flags.profile, flags.bwlimit, parseEnvFlags(flags.env.map(String)))).map(
+    ([name, value]) => ({ name, value }),
+  );
+  const env = [
+    ...plain,
+    ...parseRefs(flags['env-from-configmap'].map(String), '--env-from-configmap', 'configMapKeyRef'),
+    ...parseRefs(flags['env-from-secret'].map(String), '--env-from-secret', 'secretKeyRef'),
+  ];
   const duplicate = env.map((e) => e.name).find((n, i, all) => all.indexOf(n) !== i);
   if (duplicate) throw new UsageError(`the environment variable ${duplicate} is set twice`, 'set each name once');
   for (const flag of ['keep-successful', 'keep-failed'] as const) {
-    if (!Number.isInteger(flags[flag]) || flags[flag] < 0) throw new UsageError(`--${flag} must be a whole number >= 0`, `e.g. --${flag} 3`);
+    if (!Number.isInteger(flags[flag]) || flags[flag] < 0)
+      throw new UsageError(`--${flag} must be a whole number >= 0`, `e.g. --${flag} 3`);
   }
   let schedule: CreateSpec['schedule'];
   if (flags.schedule !== undefined) {
     parseCron(flags.schedule);
     checkOperatorAccepts(flags.schedule);
-    schedule = { cron: flags.schedule.trim().split(/\s+/).join(' '), suspend: flags.suspend, keepSuccessful: flags['keep-successful'], keepFailed: flags['keep-failed'] };
+    schedule = {
+      cron: flags.schedule.trim().split(/\s+/).join(' '),
+      suspend: flags.suspend,
+      keepSuccessful: flags['keep-successful'],
+      keepFailed: flags['keep-failed'],
+    };
   } else if (flags.suspend) {
     throw new UsageError('--suspend only applies to a schedule', 'add --schedule "CRON", or drop --suspend');
   }

@@ -5,8 +5,19 @@ import type { DataMoverSchedule } from './resources.ts';
 import type { LocalRun, MoverView } from './status.ts';
 import type { CoreV1Event } from '@kubernetes/client-node';
 
-export function moversTable(views: MoverView[], options: { wide: boolean; allNamespaces: boolean; now?: Date }): string {
-  const headers = [...(options.allNamespaces ? ['NAMESPACE'] : []), 'NAME', 'PVC', 'PHASE', 'CLONE', 'AGE', ...(options.wide ? ['SECRET', 'TIMESTAMP', 'JOB', 'ATTEMPTS', 'LAST ERROR'] : [])];
+export function moversTable(
+  views: MoverView[],
+  options: { wide: boolean; allNamespaces: boolean; now?: Date },
+): string {
+  const headers = [
+    ...(options.allNamespaces ? ['NAMESPACE'] : []),
+    'NAME',
+    'PVC',
+    'PHASE',
+    'CLONE',
+    'AGE',
+    ...(options.wide ? ['SECRET', 'TIMESTAMP', 'JOB', 'ATTEMPTS', 'LAST ERROR'] : []),
+  ];
   const rows = views.map(({ mover, job }) => [
     ...(options.allNamespaces ? [mover.metadata.namespace ?? ''] : []),
     mover.metadata.name ?? '',
@@ -14,14 +25,31 @@ export function moversTable(views: MoverView[], options: { wide: boolean; allNam
     mover.status?.phase ?? 'Pending',
     mover.status?.restoredPvcName ?? '<none>',
     formatAge(mover.metadata.creationTimestamp, options.now),
-    ...(options.wide ? [mover.spec.secretName, String(mover.spec.addTimestampPrefix ?? false), job?.name ?? '<none>', String(job?.attempts ?? 0), job?.lastError ?? '<none>'] : []),
+    ...(options.wide
+      ? [
+          mover.spec.secretName,
+          String(mover.spec.addTimestampPrefix ?? false),
+          job?.name ?? '<none>',
+          String(job?.attempts ?? 0),
+          job?.lastError ?? '<none>',
+        ]
+      : []),
   ]);
   return renderTable(headers, rows);
 }
 
 export function schedulesTable(items: DataMoverSchedule[], options: { allNamespaces: boolean; now?: Date }): string {
   const now = options.now ?? new Date();
-  const headers = [...(options.allNamespaces ? ['NAMESPACE'] : []), 'SCHEDULE NAME', 'PVC', 'SCHEDULE', 'SUSPENDED', 'LAST RUN', 'NEXT RUN', 'ACTIVE'];
+  const headers = [
+    ...(options.allNamespaces ? ['NAMESPACE'] : []),
+    'SCHEDULE NAME',
+    'PVC',
+    'SCHEDULE',
+    'SUSPENDED',
+    'LAST RUN',
+    'NEXT RUN',
+    'ACTIVE',
+  ];
   const rows = items.map((s) => [
     ...(options.allNamespaces ? [s.metadata.namespace ?? ''] : []),
     s.metadata.name ?? '',
@@ -46,11 +74,22 @@ function nextRunText(expression: string, now: Date): string {
 
 export function localRunsTable(runs: LocalRun[], options: { allNamespaces: boolean; now?: Date }): string {
   const headers = [...(options.allNamespaces ? ['NAMESPACE'] : []), 'LOCAL RUN PVC', 'RESULT', 'WHEN', 'DESTINATION'];
-  const rows = runs.map((r) => [...(options.allNamespaces ? [r.namespace] : []), r.pvc, r.result, `${formatAge(r.time, options.now)} ago`, `${r.destination}${r.target ? ` /${r.target}` : ''}`]);
+  const rows = runs.map((r) => [
+    ...(options.allNamespaces ? [r.namespace] : []),
+    r.pvc,
+    r.result,
+    `${formatAge(r.time, options.now)} ago`,
+    `${r.destination}${r.target ? ` /${r.target}` : ''}`,
+  ]);
   return renderTable(headers, rows);
 }
 
-export function describeMover(view: MoverView, pods: Array<{ name: string; phase: string }>, events: CoreV1Event[], now = new Date()): string {
+export function describeMover(
+  view: MoverView,
+  pods: Array<{ name: string; phase: string }>,
+  events: CoreV1Event[],
+  now = new Date(),
+): string {
   const { mover, job } = view;
   const lines = [
     `Name:              ${mover.metadata.name}`,
@@ -69,7 +108,10 @@ export function describeMover(view: MoverView, pods: Array<{ name: string; phase
     `Age:               ${formatAge(mover.metadata.creationTimestamp, now)}`,
     'Events:',
     ...(events.length
-      ? events.map((e) => `  ${e.type ?? ''}  ${e.reason ?? ''}  ${e.involvedObject.kind}/${e.involvedObject.name}  ${e.message ?? ''}`)
+      ? events.map(
+          (e) =>
+            `  ${e.type ?? ''}  ${e.reason ?? ''}  ${e.involvedObject.kind}/${e.involvedObject.name}  ${e.message ?? ''}`,
+        )
       : ['  <none>']),
   ];
   return `${lines.join('\n')}\n`;

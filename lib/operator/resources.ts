@@ -6,9 +6,21 @@ export const GROUP = 'datamover.a-cup-of.coffee';
 export const VERSION = 'v1alpha1';
 export const API_VERSION = `${GROUP}/${VERSION}`;
 export const DATAMOVERS = { group: GROUP, version: VERSION, plural: 'datamovers', kind: 'DataMover' } as const;
-export const SCHEDULES = { group: GROUP, version: VERSION, plural: 'datamoverschedules', kind: 'DataMoverSchedule' } as const;
+export const SCHEDULES = {
+  group: GROUP,
+  version: VERSION,
+  plural: 'datamoverschedules',
+  kind: 'DataMoverSchedule',
+} as const;
 
-export const PHASES = ['CreatingClonedPVC', 'ClonedPVCReady', 'CreatingPod', 'CleaningUp', 'Completed', 'Failed'] as const;
+export const PHASES = [
+  'CreatingClonedPVC',
+  'ClonedPVCReady',
+  'CreatingPod',
+  'CleaningUp',
+  'Completed',
+  'Failed',
+] as const;
 export type Phase = (typeof PHASES)[number];
 
 export interface ImageSpec {
@@ -46,7 +58,14 @@ export interface DataMoverSchedule {
   kind: 'DataMoverSchedule';
   metadata: V1ObjectMeta;
   spec: DataMoverScheduleSpec;
-  status?: { lastScheduleTime?: string; lastSuccessfulTime?: string; activeJobs?: number; successfulJobs?: number; failedJobs?: number; active?: Array<{ name?: string }> };
+  status?: {
+    lastScheduleTime?: string;
+    lastSuccessfulTime?: string;
+    activeJobs?: number;
+    successfulJobs?: number;
+    failedJobs?: number;
+    active?: Array<{ name?: string }>;
+  };
 }
 
 export interface CreateSpec {
@@ -99,11 +118,21 @@ function moverSpec(spec: CreateSpec): DataMoverSpec {
 
 /** A one-off DataMover with a schedule's spec (run-now). */
 export function dataMoverFromSchedule(schedule: DataMoverSchedule, name: string): DataMover {
-  const { schedule: _cron, suspend: _s, successfulJobsHistoryLimit: _k, failedJobsHistoryLimit: _f, ...spec } = schedule.spec;
+  const {
+    schedule: _cron,
+    suspend: _s,
+    successfulJobsHistoryLimit: _k,
+    failedJobsHistoryLimit: _f,
+    ...spec
+  } = schedule.spec;
   return {
     apiVersion: API_VERSION,
     kind: 'DataMover',
-    metadata: { name, namespace: schedule.metadata.namespace, labels: { 'datamover.a-cup-of.coffee/schedule': schedule.metadata.name! } },
+    metadata: {
+      name,
+      namespace: schedule.metadata.namespace,
+      labels: { 'datamover.a-cup-of.coffee/schedule': schedule.metadata.name! },
+    },
     spec,
   };
 }

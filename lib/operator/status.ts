@@ -30,7 +30,11 @@ export interface LocalRun {
   result: string;
 }
 
-export async function jobInfo(kube: KubeConnection, namespace: string, clone: string | undefined): Promise<JobInfo | undefined> {
+export async function jobInfo(
+  kube: KubeConnection,
+  namespace: string,
+  clone: string | undefined,
+): Promise<JobInfo | undefined> {
   if (!clone) return undefined;
   const batch = kube.config.makeApiClient(BatchV1Api);
   const name = jobNameFor(clone);
@@ -49,24 +53,45 @@ export async function jobInfo(kube: KubeConnection, namespace: string, clone: st
     succeeded: s.succeeded ?? 0,
     failed: s.failed ?? 0,
     attempts: (s.active ?? 0) + (s.succeeded ?? 0) + (s.failed ?? 0),
-    lastError: failedCondition ? `${failedCondition.reason ?? 'Failed'}: ${failedCondition.message ?? ''}`.trim() : undefined,
+    lastError: failedCondition
+      ? `${failedCondition.reason ?? 'Failed'}: ${failedCondition.message ?? ''}`.trim()
+      : undefined,
   };
 }
 
-export async function moverViews(kube: KubeConnection, namespace: string | undefined, name?: string): Promise<MoverView[]> {
-  const movers = (await listObjects<DataMover>(kube, DATAMOVERS, namespace)).filter((m) => !name || m.metadata.name === name);
-  return Promise.all(movers.map(async (mover) => ({ mover, job: await jobInfo(kube, mover.metadata.namespace!, mover.status?.restoredPvcName) })));
+export async function moverViews(
+  kube: KubeConnection,
+  namespace: string | undefined,
+  name?: string,
+): Promise<MoverView[]> {
+  const movers = (await listObjects<DataMover>(kube, DATAMOVERS, namespace)).filter(
+    (m) => !name || m.metadata.name === name,
+  );
+  return Promise.all(
+    movers.map(async (mover) => ({
+      mover,
+      job: await jobInfo(kube, mover.metadata.namespace!, mover.status?.restoredPvcName),
+    })),
+  );
 }
 
-export async function schedules(kube: KubeConnection, namespace: string | undefined, name?: string): Promise<DataMoverSchedule[]> {
-  return (await listObjects<DataMoverSchedule>(kube, SCHEDULES, namespace)).filter((s) => !name || s.metadata.name === name);
+export async function schedules(
+  kube: KubeConnection,
+  namespace: string | undefined,
+  name?: string,
+): Promise<DataMoverSchedule[]> {
+  return (await listObjects<DataMoverSchedule>(kube, SCHEDULES, namespace)).filter(
+    (s) => !name || s.metadata.name === name,
+  );
 }
 
 /** Local-mode runs, from the annotation each run leaves on its source PVC. */
 export async function localRuns(kube: KubeConnection, namespace: string | undefined): Promise<LocalRun[]> {
   const core = kube.config.makeApiClient(CoreV1Api);
   const list = await kube.call({ verb: 'list', resource: 'persistentvolumeclaims', namespace }, () =>
-    namespace ? core.listNamespacedPersistentVolumeClaim({ namespace }) : core.listPersistentVolumeClaimForAllNamespaces(),
+    namespace
+      ? core.listNamespacedPersistentVolumeClaim({ namespace })
+      : core.listPersistentVolumeClaimForAllNamespaces(),
   );
   return list.items.flatMap((pvc) => {
     const raw = pvc.metadata?.annotations?.[LAST_BACKUP_ANNOTATION];
@@ -82,9 +107,15 @@ export async function localRuns(kube: KubeConnection, namespace: string | undefi
 
 export async function recentEvents(kube: KubeConnection, namespace: string, names: string[]): Promise<CoreV1Event[]> {
   const core = kube.config.makeApiClient(CoreV1Api);
-  const events = await kube.call({ verb: 'list', resource: 'events', namespace }, () => core.listNamespacedEvent({ namespace }));
+  const events = await kube.call({ verb: 'list', resource: 'events', namespace }, () =>
+    core.listNamespacedEvent({ namespace }),
+  );
   return events.items
     .filter((e) => names.includes(e.involvedObject.name ?? ''))
-    .sort((a, b) => new Date(String(a.lastTimestamp ?? a.eventTime ?? 0)).getTime() - new Date(String(b.lastTimestamp ?? b.eventTime ?? 0)).getTime())
+    .sort(
+      (a, b) =>
+        new Date(String(a.lastTimestamp ?? a.eventTime ?? 0)).getTime() -
+        new Date(String(b.lastTimestamp ?? b.eventTime ?? 0)).getTime(),
+    )
     .slice(-10);
 }

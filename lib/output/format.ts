@@ -5,7 +5,10 @@ import { UsageError } from '../errors.ts';
 export const OUTPUT_FORMATS = ['json', 'yaml', 'wide', 'name'] as const;
 export type OutputFormat = 'text' | (typeof OUTPUT_FORMATS)[number];
 
-export function parseOutputFormat<F extends OutputFormat>(value: string | undefined, allowed: readonly F[]): F | 'text' {
+export function parseOutputFormat<F extends OutputFormat>(
+  value: string | undefined,
+  allowed: readonly F[],
+): F | 'text' {
   if (value === undefined || value === '') return 'text';
   if (!(allowed as readonly string[]).includes(value)) {
     const choices = allowed.filter((f) => f !== 'text').join('|');

@@ -12,7 +12,12 @@ export interface ProgressRenderer {
 }
 
 export function chooseRenderer(options: { tty: boolean; quiet?: boolean }): ProgressRenderer {
-  if (options.quiet) return { run: async (steps) => { for (const step of steps) await step.run(() => {}); } };
+  if (options.quiet)
+    return {
+      run: async (steps) => {
+        for (const step of steps) await step.run(() => {});
+      },
+    };
   return options.tty ? listrRenderer() : plainRenderer((line) => process.stderr.write(`${line}\n`));
 }
 

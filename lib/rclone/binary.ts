@@ -3,7 +3,8 @@ import { execa } from 'execa';
 import { UserError } from '../errors.ts';
 
 export const MIN_RCLONE = [1, 60] as const;
-const INSTALL_HINT = 'install rclone >= 1.60 (apt install rclone, brew install rclone, or https://rclone.org/install/) or pass --rclone PATH';
+const INSTALL_HINT =
+  'install rclone >= 1.60 (apt install rclone, brew install rclone, or https://rclone.org/install/) or pass --rclone PATH';
 
 export interface RcloneBinary {
   path: string;
@@ -21,7 +22,9 @@ export async function findRclone(path = 'rclone'): Promise<RcloneBinary> {
     output = (await execa(path, ['version'], { timeout: 20_000 })).stdout;
   } catch (err) {
     const missing = (err as { code?: string }).code === 'ENOENT';
-    throw new UserError(missing ? `rclone was not found (${path})` : `"${path} version" failed`, INSTALL_HINT, { cause: err });
+    throw new UserError(missing ? `rclone was not found (${path})` : `"${path} version" failed`, INSTALL_HINT, {
+      cause: err,
+    });
   }
   const version = parseRcloneVersion(output);
   if (!version) throw new UserError(`could not read the version of ${path}`, INSTALL_HINT);

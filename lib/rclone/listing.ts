@@ -8,10 +8,17 @@ export interface RemoteFile {
 }
 
 /** Every object below `path`, or with `only` just those keys (one lookup each, no full listing). */
-export async function listRemoteFiles(ctx: RcloneContext, path: string, only?: string[]): Promise<Map<string, RemoteFile>> {
+export async function listRemoteFiles(
+  ctx: RcloneContext,
+  path: string,
+  only?: string[],
+): Promise<Map<string, RemoteFile>> {
   if (only?.length === 0) return new Map();
   const filter = only ? ['--files-from-raw', '-'] : [];
-  const output = await runRclone(ctx, ['lsjson', '-R', '--files-only', '--no-mimetype', ...filter, path], { what: `listing ${path}`, input: only ? `${only.join('\n')}\n` : undefined }).catch((err) => {
+  const output = await runRclone(ctx, ['lsjson', '-R', '--files-only', '--no-mimetype', ...filter, path], {
+    what: `listing ${path}`,
+    input: only ? `${only.join('\n')}\n` : undefined,
+  }).catch((err) => {
     // A target that does not exist yet is an empty one.
     if (/bucket does not exist|directory not found/.test(String(err.message))) return '[]';
     throw err;
@@ -25,7 +32,10 @@ export async function listRemoteFiles(ctx: RcloneContext, path: string, only?: s
 
 export async function listRemoteFolders(ctx: RcloneContext, path: string): Promise<string[]> {
   const output = await runRclone(ctx, ['lsf', '--dirs-only', path], { what: `listing ${path}` }).catch(() => '');
-  return output.split('\n').map((line) => line.replace(/\/$/, '')).filter(Boolean);
+  return output
+    .split('\n')
+    .map((line) => line.replace(/\/$/, ''))
+    .filter(Boolean);
 }
 
 /** MD5 of each object, from rclone md5sum ("hash  path" lines). */

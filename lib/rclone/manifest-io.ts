@@ -5,7 +5,9 @@ import { joinRemote } from '../destination/destination.ts';
 
 export async function readManifest(ctx: RcloneContext, folder: string): Promise<BackupManifest | undefined> {
   try {
-    return parseManifest(await runRclone(ctx, ['cat', joinRemote(folder, MANIFEST_NAME)], { what: 'reading the backup manifest' }));
+    return parseManifest(
+      await runRclone(ctx, ['cat', joinRemote(folder, MANIFEST_NAME)], { what: 'reading the backup manifest' }),
+    );
   } catch {
     return undefined;
   }

@@ -15,21 +15,73 @@ export interface RcloneContext {
 }
 
 const KNOWN_ERRORS: Array<[RegExp, string, string]> = [
-  [/InvalidAccessKeyId|NoCredentialProviders|NoCredentialsErr|no EC2 IMDS role found/, 'the storage rejected the access key', 'check AWS_ACCESS_KEY_ID in the Secret (or your remote)'],
-  [/SignatureDoesNotMatch/, 'the storage rejected the secret key (SignatureDoesNotMatch)', 'check AWS_SECRET_ACCESS_KEY in the Secret (or your remote)'],
-  [/NoSuchBucket|bucket does not exist|directory not found/, 'the bucket does not exist (NoSuchBucket)', 'fix BUCKET_NAME, or create the bucket with "kubectl datamover check --secret NAME --create-bucket"'],
-  [/AccessDenied|Access Denied|403 Forbidden/, 'the storage denied access (AccessDenied)', 'give the key read/write rights on the bucket'],
+  [
+    /InvalidAccessKeyId|NoCredentialProviders|NoCredentialsErr|no EC2 IMDS role found/,
+    'the storage rejected the access key',
+    'check AWS_ACCESS_KEY_ID in the Secret (or your remote)',
+  ],
+  [
+    /SignatureDoesNotMatch/,
+    'the storage rejected the secret key (SignatureDoesNotMatch)',
+    'check AWS_SECRET_ACCESS_KEY in the Secret (or your remote)',
+  ],
+  [
+    /NoSuchBucket|bucket does not exist|directory not found/,
+    'the bucket does not exist (NoSuchBucket)',
+    'fix BUCKET_NAME, or create the bucket with "kubectl datamover check --secret NAME --create-bucket"',
+  ],
+  [
+    /AccessDenied|Access Denied|403 Forbidden/,
+    'the storage denied access (AccessDenied)',
+    'give the key read/write rights on the bucket',
+  ],
   // What S3 servers without per-key policies (rclone serve s3 --read-only, some gateways) answer a refused write.
-  [/InternalError: Internal Error/, 'the storage refused the request (500 InternalError)', 'check that the key may write to the bucket (read-only keys get this on some servers), then the storage\'s log'],
-  [/certificate signed by unknown authority|x509:/, 'the storage\'s TLS certificate is not trusted', 'pass --ca-file with its CA, or check TLS_HOST'],
-  [/server gave HTTP response to HTTPS client/, 'the storage speaks plain HTTP but TLS_HOST is true', 'set TLS_HOST to false'],
-  [/malformed HTTP response|http: server gave|tls: first record does not look like/, 'the storage speaks HTTPS but TLS_HOST is false', 'set TLS_HOST to true'],
+  [
+    /InternalError: Internal Error/,
+    'the storage refused the request (500 InternalError)',
+    "check that the key may write to the bucket (read-only keys get this on some servers), then the storage's log",
+  ],
+  [
+    /certificate signed by unknown authority|x509:/,
+    "the storage's TLS certificate is not trusted",
+    'pass --ca-file with its CA, or check TLS_HOST',
+  ],
+  [
+    /server gave HTTP response to HTTPS client/,
+    'the storage speaks plain HTTP but TLS_HOST is true',
+    'set TLS_HOST to false',
+  ],
+  [
+    /malformed HTTP response|http: server gave|tls: first record does not look like/,
+    'the storage speaks HTTPS but TLS_HOST is false',
+    'set TLS_HOST to true',
+  ],
   // What an HTTPS endpoint answers to plain HTTP (Go's TLS servers, and most proxies).
-  [/BadRequest: Bad Request|Client sent an HTTP request to an HTTPS server/, 'the storage answered 400 Bad Request, which is what an HTTPS endpoint says to plain HTTP', 'if the endpoint uses TLS, set TLS_HOST to true'],
-  [/connection refused/, 'the storage refused the connection', 'check BUCKET_HOST and BUCKET_PORT, and that the endpoint is up'],
-  [/i\/o timeout|context deadline exceeded|no such host|dial tcp/, 'the storage endpoint cannot be reached', 'check BUCKET_HOST, BUCKET_PORT and your network'],
-  [/no space left on device|file too big for remaining disk space/, 'no space left on device', 'free space on the destination, or in the local staging folder (backup: --staging-dir; restore: TMPDIR, or a lower --batch-size)'],
-  [/didn't find section in config file|Failed to create file system for .*: didn't find/, 'the rclone remote is not defined', 'check the remote name with "rclone listremotes"'],
+  [
+    /BadRequest: Bad Request|Client sent an HTTP request to an HTTPS server/,
+    'the storage answered 400 Bad Request, which is what an HTTPS endpoint says to plain HTTP',
+    'if the endpoint uses TLS, set TLS_HOST to true',
+  ],
+  [
+    /connection refused/,
+    'the storage refused the connection',
+    'check BUCKET_HOST and BUCKET_PORT, and that the endpoint is up',
+  ],
+  [
+    /i\/o timeout|context deadline exceeded|no such host|dial tcp/,
+    'the storage endpoint cannot be reached',
+    'check BUCKET_HOST, BUCKET_PORT and your network',
+  ],
+  [
+    /no space left on device|file too big for remaining disk space/,
+    'no space left on device',
+    'free space on the destination, or in the local staging folder (backup: --staging-dir; restore: TMPDIR, or a lower --batch-size)',
+  ],
+  [
+    /didn't find section in config file|Failed to create file system for .*: didn't find/,
+    'the rclone remote is not defined',
+    'check the remote name with "rclone listremotes"',
+  ],
 ];
 
 /**
@@ -38,7 +90,10 @@ const KNOWN_ERRORS: Array<[RegExp, string, string]> = [
  * at least 1.60 fails every S3 request ("LoadCustomCABundleError") when the
  * AWS SDK sees it, and the trust it asks for is the same.
  */
-export function rcloneEnv(ctx: RcloneContext, inherited: NodeJS.ProcessEnv = process.env): Record<string, string | undefined> {
+export function rcloneEnv(
+  ctx: RcloneContext,
+  inherited: NodeJS.ProcessEnv = process.env,
+): Record<string, string | undefined> {
   const env: Record<string, string | undefined> = { ...inherited, ...ctx.destination.env, ...ctx.extraEnv };
   // Many small objects are latency-bound: more parallel uploads than rclone's 4.
   env.RCLONE_TRANSFERS ??= '8';
@@ -56,9 +111,18 @@ export function rcloneEnv(ctx: RcloneContext, inherited: NodeJS.ProcessEnv = pro
   return env;
 }
 
-export async function runRclone(ctx: RcloneContext, args: string[], options: { input?: string; what: string }): Promise<string> {
+export async function runRclone(
+  ctx: RcloneContext,
+  args: string[],
+  options: { input?: string; what: string },
+): Promise<string> {
   try {
-    const child = execa(ctx.binary, args, { env: rcloneEnv(ctx), extendEnv: false, input: options.input, cancelSignal: ctx.signal });
+    const child = execa(ctx.binary, args, {
+      env: rcloneEnv(ctx),
+      extendEnv: false,
+      input: options.input,
+      cancelSignal: ctx.signal,
+    });
     if (ctx.verbosity >= 4) {
       // rclone's debug log names the settings it read from the environment, values included.
       const redact = redactor(Object.values(ctx.destination.env).filter((v) => v.length >= 6));
@@ -84,10 +148,18 @@ export function knownRcloneError(stderr: string): { message: string; fix: string
 export function describeRcloneFailure(err: unknown, what: string): UserError {
   const failure = err as { stderr?: string; isCanceled?: boolean; shortMessage?: string; code?: string };
   if (failure.isCanceled) return new UserError(`${what} was interrupted`, 'run the command again', { cause: err });
-  if (failure.code === 'ENOENT') return new UserError('rclone was not found', 'install rclone >= 1.60 or pass --rclone PATH', { cause: err });
+  if (failure.code === 'ENOENT')
+    return new UserError('rclone was not found', 'install rclone >= 1.60 or pass --rclone PATH', { cause: err });
   const stderr = String(failure.stderr ?? '');
   const known = knownRcloneError(stderr);
   if (known) return new UserError(`${what} failed: ${known.message}`, known.fix, { cause: err });
-  const lastError = stderr.split('\n').reverse().find((line) => /ERROR|Failed/.test(line));
-  return new UserError(`${what} failed${lastError ? `: ${lastError.replace(/^.*?(ERROR|Failed)\s*:?\s*/, '').slice(0, 200)}` : ''}`, 'rerun with -v=4 to see rclone\'s log', { cause: err });
+  const lastError = stderr
+    .split('\n')
+    .reverse()
+    .find((line) => /ERROR|Failed/.test(line));
+  return new UserError(
+    `${what} failed${lastError ? `: ${lastError.replace(/^.*?(ERROR|Failed)\s*:?\s*/, '').slice(0, 200)}` : ''}`,
+    "rerun with -v=4 to see rclone's log",
+    { cause: err },
+  );
 }

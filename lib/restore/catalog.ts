@@ -56,6 +56,13 @@ export function chooseBackup(backups: Backup[], from: string, display: string): 
   const chosen = from === 'latest' ? stamped.at(-1) : backups.find((b) => b.name === from);
   if (chosen) return chosen;
   const known = backups.map((b) => b.name).join(', ') || 'none';
-  if (from === 'latest') throw new UserError(`there is no timestamped backup at ${display}`, `pass --from plain, or one of: ${known} (and --encrypt if the backups were encrypted)`);
-  throw new UserError(`there is no backup "${from}" at ${display}`, `pass --from latest, plain or one of: ${known} (and --encrypt if the backups were encrypted)`);
+  if (from === 'latest')
+    throw new UserError(
+      `there is no timestamped backup at ${display}`,
+      `pass --from plain, or one of: ${known} (and --encrypt if the backups were encrypted)`,
+    );
+  throw new UserError(
+    `there is no backup "${from}" at ${display}`,
+    `pass --from latest, plain or one of: ${known} (and --encrypt if the backups were encrypted)`,
+  );
 }

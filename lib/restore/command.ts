@@ -30,7 +30,10 @@ export interface DestinationFlags {
 }
 
 function extraEnvOf(ctx: CommandContext, flags: DestinationFlags): Record<string, string> {
-  return { ...tlsEnv({ caFile: flags['ca-file'], insecure: flags['insecure-skip-tls-verify'] }, ctx.log), ...parseEnvFlags(flags.env.map(String)) };
+  return {
+    ...tlsEnv({ caFile: flags['ca-file'], insecure: flags['insecure-skip-tls-verify'] }, ctx.log),
+    ...parseEnvFlags(flags.env.map(String)),
+  };
 }
 
 function encryptionOf(flags: DestinationFlags) {
@@ -40,7 +43,11 @@ function encryptionOf(flags: DestinationFlags) {
 async function rcloneFor(ctx: CommandContext, flags: DestinationFlags): Promise<RcloneContext> {
   const kube = flags.secret || flags['password-secret'] ? await ctx.kube() : undefined;
   const rclone = await findRclone(flags.rclone);
-  const destination = await resolveDestination(kube, kube?.namespace ?? '', { ...flags, ...encryptionOf(flags), rclonePath: rclone.path });
+  const destination = await resolveDestination(kube, kube?.namespace ?? '', {
+    ...flags,
+    ...encryptionOf(flags),
+    rclonePath: rclone.path,
+  });
   return { binary: rclone.path, destination, extraEnv: extraEnvOf(ctx, flags), verbosity: ctx.verbosity };
 }
 
@@ -51,7 +58,12 @@ export async function runBackupsList(ctx: CommandContext, flags: DestinationFlag
   const rows = backups.map(({ objects: _objects, ...b }) => b);
   if (format !== 'text') return ctx.out(await renderStructured(rows, format));
   if (!rows.length) return ctx.out(`No backups at ${rclone.destination.display}.\n`);
-  ctx.out(renderTable(['BACKUP', 'TIME', 'FILES', 'SIZE', 'MANIFEST'], rows.map((b) => [b.name, b.time ?? '-', String(b.files), formatBytes(b.bytes), b.manifest ? 'yes' : 'no'])));
+  ctx.out(
+    renderTable(
+      ['BACKUP', 'TIME', 'FILES', 'SIZE', 'MANIFEST'],
+      rows.map((b) => [b.name, b.time ?? '-', String(b.files), formatBytes(b.bytes), b.manifest ? 'yes' : 'no']),
+    ),
+  );
 }
 
 export interface PruneFlags extends DestinationFlags {
@@ -61,16 +73,25 @@ export interface PruneFlags extends DestinationFlags {
 }
 
 export async function runPrune(ctx: CommandContext, flags: PruneFlags): Promise<void> {
-  if (flags['keep-last'] === undefined && flags['keep-within'] === undefined) throw new UsageError('prune needs a policy', 'pass --keep-last N and/or --keep-within DURATION (e.g. 30d)');
-  if (flags['keep-last'] !== undefined && (!Number.isInteger(flags['keep-last']) || flags['keep-last'] < 0)) throw new UsageError('--keep-last must be a whole number >= 0', 'e.g. --keep-last 7');
-  const keepWithinMs = flags['keep-within'] !== undefined ? parseDuration(flags['keep-within'], '--keep-within') : undefined;
+  if (flags['keep-last'] === undefined && flags['keep-within'] === undefined)
+    throw new UsageError('prune needs a policy', 'pass --keep-last N and/or --keep-within DURATION (e.g. 30d)');
+  if (flags['keep-last'] !== undefined && (!Number.isInteger(flags['keep-last']) || flags['keep-last'] < 0))
+    throw new UsageError('--keep-last must be a whole number >= 0', 'e.g. --keep-last 7');
+  const keepWithinMs =
+    flags['keep-within'] !== undefined ? parseDuration(flags['keep-within'], '--keep-within') : undefined;
   const rclone = await rcloneFor(ctx, flags);
   const folders = (await listBackups(rclone, rclone.destination)).filter((b) => b.name !== 'plain');
-  const { keep, remove } = pruneSelection(folders.map((f) => f.name), new Date(), { keepLast: flags['keep-last'], keepWithinMs });
+  const { keep, remove } = pruneSelection(
+    folders.map((f) => f.name),
+    new Date(),
+    { keepLast: flags['keep-last'], keepWithinMs },
+  );
   for (const name of remove) {
     const folder = folders.find((f) => f.name === name)!;
     if (!flags['dry-run']) await runRclone(rclone, ['purge', folder.path], { what: `deleting backup ${name}` });
-    ctx.out(`${flags['dry-run'] ? 'would delete' : 'deleted'} ${name} (${folder.files} files, ${formatBytes(folder.bytes)})\n`);
+    ctx.out(
+      `${flags['dry-run'] ? 'would delete' : 'deleted'} ${name} (${folder.files} files, ${formatBytes(folder.bytes)})\n`,
+    );
   }
   ctx.out(`kept ${keep.length} backup${keep.length === 1 ? '' : 's'}: ${keep.join(', ') || 'none'}\n`);
 }
@@ -91,20 +112,42 @@ export interface RestoreFlags extends DestinationFlags {
 }
 
 export async function runRestoreCommand(ctx: CommandContext, flags: RestoreFlags): Promise<void> {
-  if (flags.delete && !flags.overwrite) throw new UsageError('--delete only works with --overwrite', 'pass --overwrite --delete to make the PVC an exact copy of the backup');
+  if (flags.delete && !flags.overwrite)
+    throw new UsageError(
+      '--delete only works with --overwrite',
+      'pass --overwrite --delete to make the PVC an exact copy of the backup',
+    );
   const format = parseOutputFormat(ctx.output, ['text', 'json', 'yaml']);
   const kube = await ctx.kube();
   const result = await runRestore(
     kube,
     {
-      namespace: kube.namespace, from: flags.from, secret: flags.secret, remote: flags.remote, toPvc: flags['to-pvc'], create: flags.create, size: flags.size,
-      storageClass: flags['storage-class'], overwrite: flags.overwrite, deleteExtra: flags.delete, helperImage: flags['helper-image'] ?? DEFAULT_HELPER_IMAGE, resources: helperResources(flags.requests, flags.limits), rclonePath: flags.rclone,
-      extraEnv: extraEnvOf(ctx, flags), timeoutMs: parseDuration(flags.timeout, '--timeout'), batchBytes: parseSize(flags['batch-size'], '--batch-size'), ...encryptionOf(flags),
+      namespace: kube.namespace,
+      from: flags.from,
+      secret: flags.secret,
+      remote: flags.remote,
+      toPvc: flags['to-pvc'],
+      create: flags.create,
+      size: flags.size,
+      storageClass: flags['storage-class'],
+      overwrite: flags.overwrite,
+      deleteExtra: flags.delete,
+      helperImage: flags['helper-image'] ?? DEFAULT_HELPER_IMAGE,
+      resources: helperResources(flags.requests, flags.limits),
+      rclonePath: flags.rclone,
+      extraEnv: extraEnvOf(ctx, flags),
+      timeoutMs: parseDuration(flags.timeout, '--timeout'),
+      batchBytes: parseSize(flags['batch-size'], '--batch-size'),
+      ...encryptionOf(flags),
     },
     chooseRenderer({ tty: format === 'text' && Boolean(process.stdout.isTTY) }),
     ctx.log,
   );
-  ctx.out(format === 'text' ? `Restored backup ${result.from} from ${result.source} into PVC ${result.namespace}/${result.pvc}: ${result.files} files, ${formatBytes(result.bytes)}, ${result.durationSeconds}s\n` : await renderStructured(result, format));
+  ctx.out(
+    format === 'text'
+      ? `Restored backup ${result.from} from ${result.source} into PVC ${result.namespace}/${result.pvc}: ${result.files} files, ${formatBytes(result.bytes)}, ${result.durationSeconds}s\n`
+      : await renderStructured(result, format),
+  );
 }
 
 export interface VerifyFlags extends DestinationFlags {
@@ -118,9 +161,23 @@ export async function runVerifyCommand(ctx: CommandContext, flags: VerifyFlags):
   const { verifyBackup } = await import('./verify-flow.ts');
   const rclone = await rcloneFor(ctx, flags);
   const kube = flags['against-pvc'] ? await ctx.kube() : undefined;
-  const { checked, differences } = await verifyBackup(rclone, flags.from, kube && { kube, pvc: flags['against-pvc']!, image: flags['helper-image'] ?? DEFAULT_HELPER_IMAGE, timeoutMs: parseDuration(flags.timeout, '--timeout'), log: ctx.log });
+  const { checked, differences } = await verifyBackup(
+    rclone,
+    flags.from,
+    kube && {
+      kube,
+      pvc: flags['against-pvc']!,
+      image: flags['helper-image'] ?? DEFAULT_HELPER_IMAGE,
+      timeoutMs: parseDuration(flags.timeout, '--timeout'),
+      log: ctx.log,
+    },
+  );
   const { renderDifferences } = await import('./verify.ts');
   ctx.out(renderDifferences(differences));
-  if (differences.length) throw new UserError(`${differences.length} difference${differences.length === 1 ? '' : 's'} found (listed above)`, 'run a new backup, or restore from another one');
+  if (differences.length)
+    throw new UserError(
+      `${differences.length} difference${differences.length === 1 ? '' : 's'} found (listed above)`,
+      'run a new backup, or restore from another one',
+    );
   ctx.out(`OK: ${checked}\n`);
 }

@@ -21,7 +21,13 @@ import { captureFromPodOrFail, runInPod, stderrLastLine } from '../stream/exec-c
  * would otherwise wait on backpressure for ever, and a filling that fails ends
  * the exec. Nothing of an attempt runs on once it has returned.
  */
-export async function sendTar(kube: KubeConnection, namespace: string, pod: string, fill: (pack: tar.Pack) => Promise<void>, signal: AbortSignal): Promise<void> {
+export async function sendTar(
+  kube: KubeConnection,
+  namespace: string,
+  pod: string,
+  fill: (pack: tar.Pack) => Promise<void>,
+  signal: AbortSignal,
+): Promise<void> {
   const pack = tar.pack();
   // Its failures surface through `fillError` and `exec`; the event itself must not go unheard.
   pack.on('error', () => undefined);
@@ -38,7 +44,15 @@ export async function sendTar(kube: KubeConnection, namespace: string, pod: stri
     },
   );
   // tar-stream's pack is a streamx stream: it has the 'data'/'end' events client-node reads stdin with.
-  const exec = runInPod(kube, { namespace, pod, container: HELPER_CONTAINER, command: ['tar', '-x', '-f', '-'], stdin: pack as unknown as Readable, stdout: new PassThrough().resume(), signal: AbortSignal.any([signal, stop.signal]) });
+  const exec = runInPod(kube, {
+    namespace,
+    pod,
+    container: HELPER_CONTAINER,
+    command: ['tar', '-x', '-f', '-'],
+    stdin: pack as unknown as Readable,
+    stdout: new PassThrough().resume(),
+    signal: AbortSignal.any([signal, stop.signal]),
+  });
   let result;
   try {
     result = await exec.finally(() => pack.destroy(new Error('the exec stream ended')));
@@ -46,7 +60,11 @@ export async function sendTar(kube: KubeConnection, namespace: string, pod: stri
     throw (await fillError) ?? err;
   }
   const failedFill = await fillError;
-  if (result.exitCode !== 0) throw new UserError(`tar in the helper pod failed while restoring (exit code ${result.exitCode}): ${stderrLastLine(result)}`, 'check that the PVC has room and is writable, then run the restore again with --overwrite');
+  if (result.exitCode !== 0)
+    throw new UserError(
+      `tar in the helper pod failed while restoring (exit code ${result.exitCode}): ${stderrLastLine(result)}`,
+      'check that the PVC has room and is writable, then run the restore again with --overwrite',
+    );
   if (failedFill) throw failedFill;
 }
 
@@ -55,16 +73,22 @@ export async function sendTar(kube: KubeConnection, namespace: string, pod: stri
  * one batch, never the restore. A full or read-only PVC, or a helper pod
  * that is gone, fails at once.
  */
-export async function withResumes(ctx: { kube: KubeConnection; namespace: string; pod: string; signal: AbortSignal; report: (detail: string) => void }, send: () => Promise<void>): Promise<void> {
+export async function withResumes(
+  ctx: { kube: KubeConnection; namespace: string; pod: string; signal: AbortSignal; report: (detail: string) => void },
+  send: () => Promise<void>,
+): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await send();
     } catch (err) {
-      if (ctx.signal.aborted || /No space left|Read-only file system|Permission denied/i.test((err as Error).message)) throw err;
+      if (ctx.signal.aborted || /No space left|Read-only file system|Permission denied/i.test((err as Error).message))
+        throw err;
       await requireHelperPod(ctx, err, 'during the restore', 'run the restore again with --overwrite');
       if (attempt >= MAX_STREAM_ATTEMPTS) throw err;
       const delay = resumeDelayMs(attempt);
-      ctx.report(`the stream was cut (${(err as Error).message.split('\n')[0]}), sending the batch again in ${delay / 1000}s (attempt ${attempt + 1}/${MAX_STREAM_ATTEMPTS})`);
+      ctx.report(
+        `the stream was cut (${(err as Error).message.split('\n')[0]}), sending the batch again in ${delay / 1000}s (attempt ${attempt + 1}/${MAX_STREAM_ATTEMPTS})`,
+      );
       await sleep(delay, undefined, { signal: ctx.signal }).catch(() => undefined);
     }
   }
@@ -75,12 +99,37 @@ export async function withResumes(ctx: { kube: KubeConnection; namespace: string
 export const PART_SUFFIX = '.datamover-part';
 
 /** Renames the batch's files to their final names in the pod (one rename each, busybox sh). */
-export async function commitPartFiles(kube: KubeConnection, namespace: string, pod: string, paths: string[], signal: AbortSignal): Promise<void> {
+export async function commitPartFiles(
+  kube: KubeConnection,
+  namespace: string,
+  pod: string,
+  paths: string[],
+  signal: AbortSignal,
+): Promise<void> {
   const script = `while IFS= read -r f; do mv -f -- "$f${PART_SUFFIX}" "$f" || exit 1; done`;
-  await captureFromPodOrFail(kube, { namespace, pod, container: HELPER_CONTAINER, command: ['sh', '-c', script], stdin: Readable.from([`${paths.join('\n')}\n`]), signal }, { what: 'moving restored files to their names', fix: 'check that the PVC is writable, then run the restore again with --overwrite' });
+  await captureFromPodOrFail(
+    kube,
+    {
+      namespace,
+      pod,
+      container: HELPER_CONTAINER,
+      command: ['sh', '-c', script],
+      stdin: Readable.from([`${paths.join('\n')}\n`]),
+      signal,
+    },
+    {
+      what: 'moving restored files to their names',
+      fix: 'check that the PVC is writable, then run the restore again with --overwrite',
+    },
+  );
 }
 
-export async function packFiles(pack: tar.Pack, dir: string, keys: string[], entries: Map<string, ManifestEntry>): Promise<void> {
+export async function packFiles(
+  pack: tar.Pack,
+  dir: string,
+  keys: string[],
+  entries: Map<string, ManifestEntry>,
+): Promise<void> {
   for (const key of keys) {
     const path = pathOfObject(key);
     const local = join(dir, path);
@@ -89,19 +138,36 @@ export async function packFiles(pack: tar.Pack, dir: string, keys: string[], ent
     const mtime = new Date((entry?.mtime ?? Math.floor(stat.mtimeMs / 1000)) * 1000);
     if (stat.isSymbolicLink()) {
       const linkname = await readlink(local);
-      await new Promise<void>((resolve, reject) => pack.entry({ name: path + PART_SUFFIX, type: 'symlink', linkname, mtime, mode: 0o777 }, Buffer.alloc(0), (err) => (err ? reject(err) : resolve())));
+      await new Promise<void>((resolve, reject) =>
+        pack.entry(
+          { name: path + PART_SUFFIX, type: 'symlink', linkname, mtime, mode: 0o777 },
+          Buffer.alloc(0),
+          (err) => (err ? reject(err) : resolve()),
+        ),
+      );
       continue;
     }
     await new Promise<void>((resolve, reject) => {
-      const sink = pack.entry({ name: path + PART_SUFFIX, size: stat.size, mode: entry?.mode ?? 0o644, mtime, type: 'file' }, (err) => (err ? reject(err) : resolve()));
+      const sink = pack.entry(
+        { name: path + PART_SUFFIX, size: stat.size, mode: entry?.mode ?? 0o644, mtime, type: 'file' },
+        (err) => (err ? reject(err) : resolve()),
+      );
       sink.on('error', reject);
-      createReadStream(local).on('error', reject).pipe(sink as unknown as NodeJS.WritableStream);
+      createReadStream(local)
+        .on('error', reject)
+        .pipe(sink as unknown as NodeJS.WritableStream);
     });
   }
 }
 
 export async function packDirs(pack: tar.Pack, dirs: ManifestEntry[]): Promise<void> {
   for (const dir of dirs) {
-    await new Promise<void>((resolve, reject) => pack.entry({ name: dir.path, type: 'directory', mode: dir.mode, mtime: new Date(dir.mtime * 1000) }, Buffer.alloc(0), (err) => (err ? reject(err) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      pack.entry(
+        { name: dir.path, type: 'directory', mode: dir.mode, mtime: new Date(dir.mtime * 1000) },
+        Buffer.alloc(0),
+        (err) => (err ? reject(err) : resolve()),
+      ),
+    );
   }
 }

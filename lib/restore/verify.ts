@@ -12,7 +12,11 @@ export interface Difference {
   detail?: string;
 }
 
-export function compareWithManifest(manifest: BackupManifest, objects: Map<string, RemoteFile>, md5: Map<string, string>): Difference[] {
+export function compareWithManifest(
+  manifest: BackupManifest,
+  objects: Map<string, RemoteFile>,
+  md5: Map<string, string>,
+): Difference[] {
   const differences: Difference[] = [];
   const expected = new Set<string>();
   for (const entry of manifest.entries) {
@@ -21,8 +25,18 @@ export function compareWithManifest(manifest: BackupManifest, objects: Map<strin
     expected.add(key);
     const object = objects.get(key);
     if (!object) differences.push({ kind: 'missing', path: entry.path });
-    else if (object.size !== entry.size) differences.push({ kind: 'size', path: entry.path, detail: `manifest ${entry.size} bytes, destination ${object.size}` });
-    else if (entry.md5 && md5.get(key) && md5.get(key) !== entry.md5) differences.push({ kind: 'checksum', path: entry.path, detail: `manifest ${entry.md5}, destination ${md5.get(key)}` });
+    else if (object.size !== entry.size)
+      differences.push({
+        kind: 'size',
+        path: entry.path,
+        detail: `manifest ${entry.size} bytes, destination ${object.size}`,
+      });
+    else if (entry.md5 && md5.get(key) && md5.get(key) !== entry.md5)
+      differences.push({
+        kind: 'checksum',
+        path: entry.path,
+        detail: `manifest ${entry.md5}, destination ${md5.get(key)}`,
+      });
   }
   for (const key of objects.keys()) if (!expected.has(key)) differences.push({ kind: 'extra', path: key });
   return differences;
@@ -34,14 +48,20 @@ export function compareWithVolume(manifest: BackupManifest, files: PodFile[], md
   for (const entry of manifest.entries) {
     const file = live.get(entry.path);
     if (!file) differences.push({ kind: 'missing', path: entry.path, detail: 'not in the PVC' });
-    else if (entry.type === 'file' && file.size !== entry.size) differences.push({ kind: 'size', path: entry.path, detail: `backup ${entry.size} bytes, PVC ${file.size}` });
-    else if (entry.type === 'file' && entry.md5 && md5.get(entry.path) !== entry.md5) differences.push({ kind: 'checksum', path: entry.path, detail: 'the PVC\'s file differs from the backup' });
+    else if (entry.type === 'file' && file.size !== entry.size)
+      differences.push({ kind: 'size', path: entry.path, detail: `backup ${entry.size} bytes, PVC ${file.size}` });
+    else if (entry.type === 'file' && entry.md5 && md5.get(entry.path) !== entry.md5)
+      differences.push({ kind: 'checksum', path: entry.path, detail: "the PVC's file differs from the backup" });
   }
   const inManifest = new Set(manifest.entries.map((e) => e.path));
-  for (const file of files) if (!inManifest.has(file.path) && file.type !== 'other') differences.push({ kind: 'extra', path: file.path, detail: 'only in the PVC' });
+  for (const file of files)
+    if (!inManifest.has(file.path) && file.type !== 'other')
+      differences.push({ kind: 'extra', path: file.path, detail: 'only in the PVC' });
   return differences;
 }
 
 export function renderDifferences(differences: Difference[]): string {
-  return differences.map((d) => `${d.kind.toUpperCase().padEnd(8)} ${d.path}${d.detail ? `  (${d.detail})` : ''}\n`).join('');
+  return differences
+    .map((d) => `${d.kind.toUpperCase().padEnd(8)} ${d.path}${d.detail ? `  (${d.detail})` : ''}\n`)
+    .join('');
 }

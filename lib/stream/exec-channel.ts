@@ -45,9 +45,19 @@ export async function runInPod(kube: KubeConnection, request: ExecRequest): Prom
       else resolve({ exitCode: exitCodeOf(status!), stdoutBytes, stderrTail });
     };
     exec
-      .exec(request.namespace, request.pod, request.container, request.command, request.stdout, stderr, request.stdin ?? null, false, (s) => {
-        status = s;
-      })
+      .exec(
+        request.namespace,
+        request.pod,
+        request.container,
+        request.command,
+        request.stdout,
+        stderr,
+        request.stdin ?? null,
+        false,
+        (s) => {
+          status = s;
+        },
+      )
       .then((ws) => {
         const onAbort = () => {
           ws.terminate();
@@ -65,11 +75,31 @@ export async function runInPod(kube: KubeConnection, request: ExecRequest): Prom
         ws.on('close', () => {
           request.signal?.removeEventListener('abort', onAbort);
           if (status) finish();
-          else finish(new UserError(`the exec stream to pod ${request.pod} closed before the command finished`, 'check that the pod still exists and the API server is reachable, then run again'));
+          else
+            finish(
+              new UserError(
+                `the exec stream to pod ${request.pod} closed before the command finished`,
+                'check that the pod still exists and the API server is reachable, then run again',
+              ),
+            );
         });
-        ws.on('error', (err: Error) => finish(new UserError(`the exec stream to pod ${request.pod} failed: ${err.message}`, 'run the command again', { cause: err })));
+        ws.on('error', (err: Error) =>
+          finish(
+            new UserError(`the exec stream to pod ${request.pod} failed: ${err.message}`, 'run the command again', {
+              cause: err,
+            }),
+          ),
+        );
       })
-      .catch((err: unknown) => finish(new UserError(`cannot exec into pod ${request.pod}: ${(err as Error).message?.split('\n')[0]}`, 'check that you may create and get pods/exec (kubectl datamover check-access) and that the pod is Running', { cause: err })));
+      .catch((err: unknown) =>
+        finish(
+          new UserError(
+            `cannot exec into pod ${request.pod}: ${(err as Error).message?.split('\n')[0]}`,
+            'check that you may create and get pods/exec (kubectl datamover check-access) and that the pod is Running',
+            { cause: err },
+          ),
+        ),
+      );
   });
 }
 
@@ -80,7 +110,10 @@ function exitCodeOf(status: V1Status): number {
 }
 
 /** Runs a command and collects its stdout in memory (for small outputs such as listings). */
-export async function captureFromPod(kube: KubeConnection, request: Omit<ExecRequest, 'stdout'>): Promise<{ stdout: Buffer; result: ExecResult }> {
+export async function captureFromPod(
+  kube: KubeConnection,
+  request: Omit<ExecRequest, 'stdout'>,
+): Promise<{ stdout: Buffer; result: ExecResult }> {
   const chunks: Buffer[] = [];
   const stdout = new PassThrough();
   stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -94,8 +127,13 @@ export function stderrLastLine(result: ExecResult): string {
 }
 
 /** captureFromPod, failing with one line (`what` failed: stderr; `fix`) when the command exits non-zero. */
-export async function captureFromPodOrFail(kube: KubeConnection, request: Omit<ExecRequest, 'stdout'>, failure: { what: string; fix: string }): Promise<Buffer> {
+export async function captureFromPodOrFail(
+  kube: KubeConnection,
+  request: Omit<ExecRequest, 'stdout'>,
+  failure: { what: string; fix: string },
+): Promise<Buffer> {
   const { stdout, result } = await captureFromPod(kube, request);
-  if (result.exitCode !== 0) throw new UserError(`${failure.what} failed in the helper pod: ${stderrLastLine(result)}`, failure.fix);
+  if (result.exitCode !== 0)
+    throw new UserError(`${failure.what} failed in the helper pod: ${stderrLastLine(result)}`, failure.fix);
   return stdout;
 }

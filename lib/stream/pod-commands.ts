@@ -15,12 +15,24 @@ export interface PodTarget {
 const UNREADABLE = 'check that the files are readable by the helper pod';
 
 export async function listPodFiles(kube: KubeConnection, target: PodTarget): Promise<PodFile[]> {
-  const stdout = await captureFromPodOrFail(kube, { ...target, container: HELPER_CONTAINER, command: LIST_COMMAND }, { what: 'listing the volume', fix: UNREADABLE });
+  const stdout = await captureFromPodOrFail(
+    kube,
+    { ...target, container: HELPER_CONTAINER, command: LIST_COMMAND },
+    { what: 'listing the volume', fix: UNREADABLE },
+  );
   return parseListing(stdout.toString('utf8'));
 }
 
-export async function hashPodFiles(kube: KubeConnection, target: PodTarget, paths: string[]): Promise<Map<string, string>> {
+export async function hashPodFiles(
+  kube: KubeConnection,
+  target: PodTarget,
+  paths: string[],
+): Promise<Map<string, string>> {
   if (paths.length === 0) return new Map();
-  const stdout = await captureFromPodOrFail(kube, { ...target, container: HELPER_CONTAINER, command: MD5_COMMAND, stdin: Readable.from([nulList(paths)]) }, { what: 'md5sum', fix: UNREADABLE });
+  const stdout = await captureFromPodOrFail(
+    kube,
+    { ...target, container: HELPER_CONTAINER, command: MD5_COMMAND, stdin: Readable.from([nulList(paths)]) },
+    { what: 'md5sum', fix: UNREADABLE },
+  );
   return parseMd5Output(stdout.toString('utf8'));
 }

@@ -21,7 +21,7 @@ export const TAR_COMMAND = ['sh', '-c', 'xargs -0 -r tar -c -f - --no-recursion'
 export const MD5_COMMAND = ['sh', '-c', 'xargs -0 -r md5sum'];
 
 const S_IFMT = 0o170000;
-const TYPES: Record<number, PodFileType> = { 0o040000: 'dir', 0o100000: 'file', 0o120000: 'symlink' };
+const TYPES: Record<number, PodFileType> = { 9604: 'dir', 16807: 'file', 21609: 'symlink' };
 
 export function parseListing(output: string): PodFile[] {
   const files: PodFile[] = [];
@@ -30,7 +30,13 @@ export function parseListing(output: string): PodFile[] {
     const match = /^([0-9a-f]+) (\d+) (\d+) \.\/(.*)$/.exec(line);
     if (!match) throw new Error(`unexpected line in the pod's file listing: ${JSON.stringify(line.slice(0, 80))}`);
     const rawMode = parseInt(match[1]!, 16);
-    files.push({ path: match[4]!, type: TYPES[rawMode & S_IFMT] ?? 'other', size: Number(match[2]), mtime: Number(match[3]), mode: rawMode & 0o7777 });
+    files.push({
+      path: match[4]!,
+      type: TYPES[rawMode & S_IFMT] ?? 'other',
+      size: Number(match[2]),
+      mtime: Number(match[3]),
+      mode: rawMode & 0o7777,
+    });
   }
   return files;
 }

@@ -13,7 +13,12 @@ export function resumeDelayMs(attempt: number): number {
 }
 
 /** Ends the run at once when the helper pod can no longer serve exec: resuming could not help. */
-export async function requireHelperPod(pod: { kube: KubeConnection; namespace: string; pod: string }, cause: unknown, during: string, fix: string): Promise<void> {
+export async function requireHelperPod(
+  pod: { kube: KubeConnection; namespace: string; pod: string },
+  cause: unknown,
+  during: string,
+  fix: string,
+): Promise<void> {
   const gone = await helperPodGone(pod.kube, pod.namespace, pod.pod);
   if (gone) throw new UserError(`the helper pod ${pod.pod} ${gone} ${during}`, fix, { cause });
 }

@@ -59,7 +59,12 @@ export class StagingUploader {
         hash.update(data);
         await writeFile(path, data, { mode: 0o600 });
       } else {
-        const tap = new Transform({ transform(chunk: Buffer, _enc, done) { hash.update(chunk); done(null, chunk); } });
+        const tap = new Transform({
+          transform(chunk: Buffer, _enc, done) {
+            hash.update(chunk);
+            done(null, chunk);
+          },
+        });
         try {
           await pipeline(stream, tap, createWriteStream(path, { mode: 0o600, highWaterMark: 1024 * 1024 }));
         } catch (err) {
@@ -131,7 +136,13 @@ export class StagingUploader {
 /** Tar entry names are the pod's; never let one escape the staging folder. */
 export function safeRelative(name: string): string {
   const relative = normalize(name.replace(/^(\.\/)+/, '')).replace(/\/+$/, '');
-  if (relative === '' || relative === '.' || relative.startsWith(`..${sep}`) || relative === '..' || relative.startsWith(sep)) {
+  if (
+    relative === '' ||
+    relative === '.' ||
+    relative.startsWith(`..${sep}`) ||
+    relative === '..' ||
+    relative.startsWith(sep)
+  ) {
     throw new Error(`refusing tar entry outside the volume: ${JSON.stringify(name)}`);
   }
   return relative;

@@ -10,7 +10,12 @@ export interface VersionInfo {
 }
 
 export function clientVersion(): VersionInfo['clientVersion'] {
-  return { version: `v${PLUGIN_VERSION}`, gitCommit: BUILD_COMMIT, nodeVersion: process.version, platform: `${process.platform}/${process.arch}` };
+  return {
+    version: `v${PLUGIN_VERSION}`,
+    gitCommit: BUILD_COMMIT,
+    nodeVersion: process.version,
+    platform: `${process.platform}/${process.arch}`,
+  };
 }
 
 export async function serverVersion(kube: KubeConnection): Promise<NonNullable<VersionInfo['serverVersion']>> {
@@ -20,7 +25,9 @@ export async function serverVersion(kube: KubeConnection): Promise<NonNullable<V
 }
 
 export function renderVersionText(info: VersionInfo): string {
-  const lines = [`Plugin Version: ${info.clientVersion.version} (commit ${info.clientVersion.gitCommit}, node ${info.clientVersion.nodeVersion}, ${info.clientVersion.platform})`];
+  const lines = [
+    `Plugin Version: ${info.clientVersion.version} (commit ${info.clientVersion.gitCommit}, node ${info.clientVersion.nodeVersion}, ${info.clientVersion.platform})`,
+  ];
   if (info.serverVersion) lines.push(`Server Version: ${info.serverVersion.gitVersion}`);
   return `${lines.join('\n')}\n`;
 }

@@ -1,7 +1,16 @@
 // Local mode backup on the bed: real API server, real exec streams, real
 // rclone (both Debian's 1.60 and the pinned one) into the real S3 server.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, appendFileSync, unlinkSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+  appendFileSync,
+  unlinkSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -15,7 +24,11 @@ import { bucketPath, createStorageSecret, emptyBucket, expectedObjects, objectsI
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}-\d{6}$/;
 
 function backup(namespace: string, args: string[], env: Record<string, string> = {}) {
-  return execa('kubectl', ['datamover', 'backup', ...args, '-n', namespace], { env: userEnv(env), extendEnv: false, reject: false });
+  return execa('kubectl', ['datamover', 'backup', ...args, '-n', namespace], {
+    env: userEnv(env),
+    extendEnv: false,
+    reject: false,
+  });
 }
 
 describe('kubectl datamover backup (local mode)', () => {
@@ -26,11 +39,22 @@ describe('kubectl datamover backup (local mode)', () => {
     source = await createBoundPvc(ns.name, 'data');
   });
 
-  for (const [label, rclone] of [['Debian rclone 1.60', '/usr/bin/rclone'], ['the pinned rclone', '']] as const) {
+  for (const [label, rclone] of [
+    ['Debian rclone 1.60', '/usr/bin/rclone'],
+    ['the pinned rclone', ''],
+  ] as const) {
     it(`with ${label}: the mixed tree arrives byte-identical and nothing is left in the cluster`, async () => {
       writeMixedTree(source);
       await createStorageSecret(ns.name);
-      const result = await backup(ns.name, ['data', '--secret', 's3', '-o', 'json', '--rclone', rclone || bed().rcloneNew]);
+      const result = await backup(ns.name, [
+        'data',
+        '--secret',
+        's3',
+        '-o',
+        'json',
+        '--rclone',
+        rclone || bed().rcloneNew,
+      ]);
       assert.equal(result.exitCode, 0, String(result.stderr));
       const summary = JSON.parse(String(result.stdout));
       assert.equal(summary.checksums, 'verified');
@@ -42,7 +66,9 @@ describe('kubectl datamover backup (local mode)', () => {
   it('runs its helper pod in a namespace that enforces Pod Security "restricted"', async () => {
     await kubectl(['label', 'namespace', ns.name, 'pod-security.kubernetes.io/enforce=restricted']);
     // The API server enforces it: a privileged pod is refused.
-    const refused = await kubectl(['run', 'privileged', '-n', ns.name, '--image=busybox', '--privileged'], { reject: false });
+    const refused = await kubectl(['run', 'privileged', '-n', ns.name, '--image=busybox', '--privileged'], {
+      reject: false,
+    });
     assert.notEqual(refused.exitCode, 0);
     assert.match(String(refused.stderr), /violates PodSecurity "restricted/);
     writeMixedTree(source, { bigFileBytes: 1024 });
@@ -94,8 +120,13 @@ describe('kubectl datamover backup (local mode)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'rclone-config-'));
     try {
       const config = join(dir, 'rclone.conf');
-      writeFileSync(config, `[mine]\ntype = s3\nprovider = Other\nendpoint = ${s3.endpoint}\naccess_key_id = ${s3.accessKeyId}\nsecret_access_key = ${s3.secretAccessKey}\nforce_path_style = true\n`);
-      const result = await backup(ns.name, ['data', '--remote', `mine:${s3.bucket}/from-remote`], { RCLONE_CONFIG: config });
+      writeFileSync(
+        config,
+        `[mine]\ntype = s3\nprovider = Other\nendpoint = ${s3.endpoint}\naccess_key_id = ${s3.accessKeyId}\nsecret_access_key = ${s3.secretAccessKey}\nforce_path_style = true\n`,
+      );
+      const result = await backup(ns.name, ['data', '--remote', `mine:${s3.bucket}/from-remote`], {
+        RCLONE_CONFIG: config,
+      });
       assert.equal(result.exitCode, 0, String(result.stderr));
       assert.deepEqual(objectsIn(bucketPath('from-remote')), expectedObjects(source));
       assert.equal(String((await kubectl(['get', 'secrets', '-n', ns.name, '-o', 'name'])).stdout).trim(), '');
@@ -110,11 +141,20 @@ describe('kubectl datamover backup (local mode)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'rclone-log-'));
     try {
       const logFile = join(dir, 'rclone.log');
-      const result = await backup(ns.name, ['data', '--secret', 's3', '--env', `RCLONE_LOG_FILE=${logFile}`, '--env', 'RCLONE_LOG_LEVEL=INFO', '-v=8']);
+      const result = await backup(ns.name, [
+        'data',
+        '--secret',
+        's3',
+        '--env',
+        `RCLONE_LOG_FILE=${logFile}`,
+        '--env',
+        'RCLONE_LOG_LEVEL=INFO',
+        '-v=8',
+      ]);
       assert.equal(result.exitCode, 0, String(result.stderr));
       const log = readFileSync(logFile, 'utf8');
       assert.match(log, /INFO/);
-      assert.ok(!log.includes(bed().s3.secretAccessKey), 'the secret key is in rclone\'s log');
+      assert.ok(!log.includes(bed().s3.secretAccessKey), "the secret key is in rclone's log");
       // -v=8 shows rclone's debug log, which names settings read from the environment: redacted.
       const debug = await backup(ns.name, ['data', '--secret', 's3', '-v=8']);
       assert.equal(debug.exitCode, 0, String(debug.stderr));
@@ -130,8 +170,12 @@ describe('kubectl datamover backup (local mode)', () => {
     await createStorageSecret(ns.name, 's3', { BUCKET_NAME: undefined });
     const result = await backup(ns.name, ['data', '--secret', 's3']);
     assert.equal(result.exitCode, 1);
-    const errors = String(result.stderr).split('\n').filter((l) => l.startsWith('error:'));
-    assert.deepEqual(errors, ['error: Secret "s3" is missing key BUCKET_NAME; add it to the Secret (required: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, BUCKET_HOST, BUCKET_NAME, BUCKET_PORT)']);
+    const errors = String(result.stderr)
+      .split('\n')
+      .filter((l) => l.startsWith('error:'));
+    assert.deepEqual(errors, [
+      'error: Secret "s3" is missing key BUCKET_NAME; add it to the Secret (required: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, BUCKET_HOST, BUCKET_NAME, BUCKET_PORT)',
+    ]);
     assert.equal(await managedLeftovers(ns.name), '');
     assert.deepEqual(readdirSync(bucketPath()), []);
   });
@@ -140,7 +184,10 @@ describe('kubectl datamover backup (local mode)', () => {
     await createStorageSecret(ns.name);
     const result = await backup(ns.name, ['nope', '--secret', 's3']);
     assert.equal(result.exitCode, 1);
-    assert.match(String(result.stderr), new RegExp(`error: persistentvolumeclaim "nope" in namespace "${ns.name}" not found`));
+    assert.match(
+      String(result.stderr),
+      new RegExp(`error: persistentvolumeclaim "nope" in namespace "${ns.name}" not found`),
+    );
   });
 
   it('fails clearly when the StorageClass cannot clone, and removes the clone', async () => {
@@ -149,14 +196,18 @@ describe('kubectl datamover backup (local mode)', () => {
     await createStorageSecret(ns.name);
     const result = await backup(ns.name, ['data', '--secret', 's3', '--timeout', '20s']);
     assert.equal(result.exitCode, 1);
-    assert.match(String(result.stderr), /cannot be provisioned: StorageClass datamover-noclone does not support cloning.*--no-clone/);
+    assert.match(
+      String(result.stderr),
+      /cannot be provisioned: StorageClass datamover-noclone does not support cloning.*--no-clone/,
+    );
     assert.equal(await managedLeftovers(ns.name), '');
   });
 
   describe('TLS', () => {
-    const tlsSecret = () => createStorageSecret(ns.name, 's3', { TLS_HOST: 'true', BUCKET_PORT: String(bed().s3.tlsPort) });
+    const tlsSecret = () =>
+      createStorageSecret(ns.name, 's3', { TLS_HOST: 'true', BUCKET_PORT: String(bed().s3.tlsPort) });
 
-    it('refuses the bed\'s self-signed certificate without --ca-file, in one line, creating nothing', async () => {
+    it("refuses the bed's self-signed certificate without --ca-file, in one line, creating nothing", async () => {
       writeMixedTree(source, { bigFileBytes: 1024 });
       await tlsSecret();
       const result = await backup(ns.name, ['data', '--secret', 's3']);
@@ -165,11 +216,22 @@ describe('kubectl datamover backup (local mode)', () => {
       assert.equal(await managedLeftovers(ns.name), '');
     });
 
-    for (const [label, rclone] of [['Debian rclone 1.60', '/usr/bin/rclone'], ['the pinned rclone', '']] as const) {
+    for (const [label, rclone] of [
+      ['Debian rclone 1.60', '/usr/bin/rclone'],
+      ['the pinned rclone', ''],
+    ] as const) {
       it(`trusts a private CA with --ca-file (${label})`, async () => {
         writeMixedTree(source, { bigFileBytes: 1024 });
         await tlsSecret();
-        const result = await backup(ns.name, ['data', '--secret', 's3', '--ca-file', bed().s3.caFile, '--rclone', rclone || bed().rcloneNew]);
+        const result = await backup(ns.name, [
+          'data',
+          '--secret',
+          's3',
+          '--ca-file',
+          bed().s3.caFile,
+          '--rclone',
+          rclone || bed().rcloneNew,
+        ]);
         assert.equal(result.exitCode, 0, String(result.stderr));
         assert.deepEqual(objectsIn(bucketPath()), expectedObjects(source));
       });
@@ -188,7 +250,10 @@ describe('kubectl datamover backup (local mode)', () => {
       await createStorageSecret(ns.name, 'tls-to-plain', { TLS_HOST: 'true' });
       const toTls = await backup(ns.name, ['data', '--secret', 'plain-to-tls']);
       assert.equal(toTls.exitCode, 1);
-      assert.match(String(toTls.stderr), /^error: .*400 Bad Request, which is what an HTTPS endpoint says to plain HTTP; if the endpoint uses TLS, set TLS_HOST to true/m);
+      assert.match(
+        String(toTls.stderr),
+        /^error: .*400 Bad Request, which is what an HTTPS endpoint says to plain HTTP; if the endpoint uses TLS, set TLS_HOST to true/m,
+      );
       const toPlain = await backup(ns.name, ['data', '--secret', 'tls-to-plain']);
       assert.equal(toPlain.exitCode, 1);
       assert.match(String(toPlain.stderr), /^error: .*speaks plain HTTP but TLS_HOST is true; set TLS_HOST to false/m);
@@ -206,7 +271,20 @@ describe('kubectl datamover backup (local mode)', () => {
 
     async function waitForHelperPod(namespace: string): Promise<string> {
       for (let i = 0; i < 200; i++) {
-        const pods = String((await kubectl(['get', 'pods', '-n', namespace, '-l', 'app.kubernetes.io/managed-by=kubectl-datamover', '-o', 'jsonpath={.items[*].metadata.name}'])).stdout).trim();
+        const pods = String(
+          (
+            await kubectl([
+              'get',
+              'pods',
+              '-n',
+              namespace,
+              '-l',
+              'app.kubernetes.io/managed-by=kubectl-datamover',
+              '-o',
+              'jsonpath={.items[*].metadata.name}',
+            ])
+          ).stdout,
+        ).trim();
         if (pods) return pods;
         await sleep(100);
       }
@@ -216,7 +294,11 @@ describe('kubectl datamover backup (local mode)', () => {
     it('Ctrl-C (SIGINT) stops the run and removes the helper pod and the clone', async () => {
       writeManyFiles(source);
       await createStorageSecret(ns.name);
-      const run = execa(join(REPO_ROOT, 'bin', 'kubectl-datamover'), ['backup', 'data', '--secret', 's3', '-n', ns.name, ...slow], { env: userEnv(), extendEnv: false, reject: false });
+      const run = execa(
+        join(REPO_ROOT, 'bin', 'kubectl-datamover'),
+        ['backup', 'data', '--secret', 's3', '-n', ns.name, ...slow],
+        { env: userEnv(), extendEnv: false, reject: false },
+      );
       await waitForHelperPod(ns.name);
       await sleep(1500);
       run.kill('SIGINT');
@@ -233,7 +315,9 @@ describe('kubectl datamover backup (local mode)', () => {
       await waitForHelperPod(ns.name);
       // Secrets never appear in rclone's command line.
       await sleep(3000);
-      const { stdout: cmdlines } = await execa('sh', ['-c', 'cat /proc/[0-9]*/cmdline 2>/dev/null | tr "\\0" " "'], { reject: false });
+      const { stdout: cmdlines } = await execa('sh', ['-c', 'cat /proc/[0-9]*/cmdline 2>/dev/null | tr "\\0" " "'], {
+        reject: false,
+      });
       assert.ok(String(cmdlines).includes('rclone'), 'rclone was not running');
       assert.ok(!String(cmdlines).includes(bed().s3.secretAccessKey), 'the secret key is on a command line');
       // The bed runs pod-side commands as local processes: kill the helper's tar mid-stream.

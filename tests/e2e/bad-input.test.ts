@@ -26,70 +26,231 @@ const create = (...extra: string[]) => ['create', 'x', '--pvc', 'data', '--secre
 
 const CASES: Case[] = [
   // The Secret
-  { what: 'a Secret without AWS_ACCESS_KEY_ID', args: backup(), secret: { AWS_ACCESS_KEY_ID: undefined }, error: /Secret "s3" is missing key AWS_ACCESS_KEY_ID; add it/ },
-  { what: 'a Secret with an empty AWS_SECRET_ACCESS_KEY', args: backup(), secret: { AWS_SECRET_ACCESS_KEY: '' }, error: /AWS_SECRET_ACCESS_KEY/ },
-  { what: 'a Secret with wrong key names', args: backup(), secret: { AWS_ACCESS_KEY_ID: undefined, ACCESS_KEY: 'x' }, error: /missing key AWS_ACCESS_KEY_ID/ },
+  {
+    what: 'a Secret without AWS_ACCESS_KEY_ID',
+    args: backup(),
+    secret: { AWS_ACCESS_KEY_ID: undefined },
+    error: /Secret "s3" is missing key AWS_ACCESS_KEY_ID; add it/,
+  },
+  {
+    what: 'a Secret with an empty AWS_SECRET_ACCESS_KEY',
+    args: backup(),
+    secret: { AWS_SECRET_ACCESS_KEY: '' },
+    error: /AWS_SECRET_ACCESS_KEY/,
+  },
+  {
+    what: 'a Secret with wrong key names',
+    args: backup(),
+    secret: { AWS_ACCESS_KEY_ID: undefined, ACCESS_KEY: 'x' },
+    error: /missing key AWS_ACCESS_KEY_ID/,
+  },
   { what: 'a non-numeric BUCKET_PORT', args: backup(), secret: { BUCKET_PORT: 'http' }, error: /BUCKET_PORT/ },
   { what: 'an out-of-range BUCKET_PORT', args: backup(), secret: { BUCKET_PORT: '70000' }, error: /BUCKET_PORT/ },
-  { what: 'a BUCKET_HOST with a scheme', args: backup(), secret: { BUCKET_HOST: 'http://127.0.0.1' }, error: /BUCKET_HOST.*(scheme|http)/ },
-  { what: 'a BUCKET_HOST with a path', args: backup(), secret: { BUCKET_HOST: '127.0.0.1/s3' }, error: /BUCKET_HOST/ },
-  { what: 'a bucket name S3 does not allow', args: backup(), secret: { BUCKET_NAME: 'Bad_Bucket' }, error: /BUCKET_NAME/ },
-  { what: 'a Secret that does not exist', args: ['backup', 'data', '--secret', 'nope'], error: /secrets? "nope".* not found/ },
-  // The storage
-  { what: 'a wrong access key', args: backup(), secret: { AWS_ACCESS_KEY_ID: 'AKWRONGWRONGWRONG' }, error: /rejected the access key; check AWS_ACCESS_KEY_ID/ },
-  { what: 'a wrong secret key', args: backup(), secret: { AWS_SECRET_ACCESS_KEY: 'wrong-wrong-wrong' }, error: /SignatureDoesNotMatch\); check AWS_SECRET_ACCESS_KEY/ },
-  { what: 'an endpoint nothing listens on', args: backup(), secret: { BUCKET_PORT: '1' }, error: /refused the connection; check BUCKET_HOST and BUCKET_PORT/ },
-  { what: 'TLS to a plain endpoint', args: backup(), secret: { TLS_HOST: 'true' }, error: /plain HTTP but TLS_HOST is true; set TLS_HOST to false/ },
-  { what: 'plain HTTP to a TLS endpoint', args: backup(), secret: { TLS_HOST: 'false', BUCKET_PORT: 'TLS' }, error: /TLS_HOST to true/ },
-  { what: 'a self-signed certificate without --ca-file', args: backup(), secret: { TLS_HOST: 'true', BUCKET_PORT: 'TLS' }, error: /TLS certificate is not trusted; pass --ca-file/ },
-  { what: 'a --ca-file that does not exist', args: backup('--ca-file', '/nonexistent/ca.pem'), error: /--ca-file "\/nonexistent\/ca\.pem" does not exist/, exitCode: 2 },
-  // Flags
-  { what: 'an invalid --env name', args: backup('--env', '1BAD=x'), error: /--env "1BAD" is not a valid environment variable name/, exitCode: 2 },
-  { what: '--env overriding a credential', args: backup('--env', 'AWS_SECRET_ACCESS_KEY=x'), error: /--env AWS_SECRET_ACCESS_KEY would override the storage settings from the Secret/, exitCode: 2 },
-  { what: '--env overriding the rclone remote', args: backup('--env', 'RCLONE_CONFIG_DATAMOVER_ENDPOINT=http://elsewhere'), error: /would override the storage settings/, exitCode: 2 },
-  { what: 'a cron with six fields', args: create('--schedule', '0 0 * * * *'), error: /has 6 fields, cron needs 5/, exitCode: 2 },
-  { what: 'a cron minute out of range', args: create('--schedule', '60 * * * *'), error: /the minute field "60" is out of range/, exitCode: 2 },
-  { what: 'a schedule name too long for the names derived from it', args: create('--schedule', '0 2 * * *').map((a) => (a === 'x' ? 's'.repeat(60) : a)), error: /is not a valid name \(longer than 52 characters\)/, exitCode: 2 },
   {
-    what: 'a PVC name too long for the operator\'s Job name',
-    args: ['create', 'x', '--pvc', 'p'.repeat(40), '--secret', 's3', '--mode', 'operator'],
-    setup: async (namespace) => { await createBoundPvc(namespace, 'p'.repeat(40)); },
-    error: /PVC name "p{40}" is too long for the operator: its Job name would have 65 characters \(at most 63\); use --mode local, or a PVC whose name has at most 38 characters/,
+    what: 'a BUCKET_HOST with a scheme',
+    args: backup(),
+    secret: { BUCKET_HOST: 'http://127.0.0.1' },
+    error: /BUCKET_HOST.*(scheme|http)/,
   },
-  { what: 'a name longer than DNS-1123 allows', args: ['create', 'x'.repeat(254), '--pvc', 'data', '--secret', 's3'], error: /is not a valid name \(longer than 253 characters\)/, exitCode: 2 },
+  { what: 'a BUCKET_HOST with a path', args: backup(), secret: { BUCKET_HOST: '127.0.0.1/s3' }, error: /BUCKET_HOST/ },
+  {
+    what: 'a bucket name S3 does not allow',
+    args: backup(),
+    secret: { BUCKET_NAME: 'Bad_Bucket' },
+    error: /BUCKET_NAME/,
+  },
+  {
+    what: 'a Secret that does not exist',
+    args: ['backup', 'data', '--secret', 'nope'],
+    error: /secrets? "nope".* not found/,
+  },
+  // The storage
+  {
+    what: 'a wrong access key',
+    args: backup(),
+    secret: { AWS_ACCESS_KEY_ID: 'AKWRONGWRONGWRONG' },
+    error: /rejected the access key; check AWS_ACCESS_KEY_ID/,
+  },
+  {
+    what: 'a wrong secret key',
+    args: backup(),
+    secret: { AWS_SECRET_ACCESS_KEY: 'wrong-wrong-wrong' },
+    error: /SignatureDoesNotMatch\); check AWS_SECRET_ACCESS_KEY/,
+  },
+  {
+    what: 'an endpoint nothing listens on',
+    args: backup(),
+    secret: { BUCKET_PORT: '1' },
+    error: /refused the connection; check BUCKET_HOST and BUCKET_PORT/,
+  },
+  {
+    what: 'TLS to a plain endpoint',
+    args: backup(),
+    secret: { TLS_HOST: 'true' },
+    error: /plain HTTP but TLS_HOST is true; set TLS_HOST to false/,
+  },
+  {
+    what: 'plain HTTP to a TLS endpoint',
+    args: backup(),
+    secret: { TLS_HOST: 'false', BUCKET_PORT: 'TLS' },
+    error: /TLS_HOST to true/,
+  },
+  {
+    what: 'a self-signed certificate without --ca-file',
+    args: backup(),
+    secret: { TLS_HOST: 'true', BUCKET_PORT: 'TLS' },
+    error: /TLS certificate is not trusted; pass --ca-file/,
+  },
+  {
+    what: 'a --ca-file that does not exist',
+    args: backup('--ca-file', '/nonexistent/ca.pem'),
+    error: /--ca-file "\/nonexistent\/ca\.pem" does not exist/,
+    exitCode: 2,
+  },
+  // Flags
+  {
+    what: 'an invalid --env name',
+    args: backup('--env', '1BAD=x'),
+    error: /--env "1BAD" is not a valid environment variable name/,
+    exitCode: 2,
+  },
+  {
+    what: '--env overriding a credential',
+    args: backup('--env', 'AWS_SECRET_ACCESS_KEY=x'),
+    error: /--env AWS_SECRET_ACCESS_KEY would override the storage settings from the Secret/,
+    exitCode: 2,
+  },
+  {
+    what: '--env overriding the rclone remote',
+    args: backup('--env', 'RCLONE_CONFIG_DATAMOVER_ENDPOINT=http://elsewhere'),
+    error: /would override the storage settings/,
+    exitCode: 2,
+  },
+  {
+    what: 'a cron with six fields',
+    args: create('--schedule', '0 0 * * * *'),
+    error: /has 6 fields, cron needs 5/,
+    exitCode: 2,
+  },
+  {
+    what: 'a cron minute out of range',
+    args: create('--schedule', '60 * * * *'),
+    error: /the minute field "60" is out of range/,
+    exitCode: 2,
+  },
+  {
+    what: 'a schedule name too long for the names derived from it',
+    args: create('--schedule', '0 2 * * *').map((a) => (a === 'x' ? 's'.repeat(60) : a)),
+    error: /is not a valid name \(longer than 52 characters\)/,
+    exitCode: 2,
+  },
+  {
+    what: "a PVC name too long for the operator's Job name",
+    args: ['create', 'x', '--pvc', 'p'.repeat(40), '--secret', 's3', '--mode', 'operator'],
+    setup: async (namespace) => {
+      await createBoundPvc(namespace, 'p'.repeat(40));
+    },
+    error:
+      /PVC name "p{40}" is too long for the operator: its Job name would have 65 characters \(at most 63\); use --mode local, or a PVC whose name has at most 38 characters/,
+  },
+  {
+    what: 'a name longer than DNS-1123 allows',
+    args: ['create', 'x'.repeat(254), '--pvc', 'data', '--secret', 's3'],
+    error: /is not a valid name \(longer than 253 characters\)/,
+    exitCode: 2,
+  },
   { what: 'a malformed --staging-cap', args: backup('--staging-cap', 'lots'), error: /--staging-cap/, exitCode: 2 },
   { what: 'a malformed --timeout', args: backup('--timeout', 'soon'), error: /--timeout/, exitCode: 2 },
-  { what: 'an unknown --profile', args: backup('--profile', 'fast'), error: /profile, Given: "fast", Choices: "high-bandwidth"/, exitCode: 2 },
+  {
+    what: 'an unknown --profile',
+    args: backup('--profile', 'fast'),
+    error: /profile, Given: "fast", Choices: "high-bandwidth"/,
+    exitCode: 2,
+  },
   // The PVC
-  { what: 'a PVC in another namespace', args: ['backup', 'elsewhere', '--secret', 's3'], setup: async () => { await kubectl(['create', 'namespace', 'bad-input-other'], { reject: false }); }, error: /persistentvolumeclaim "elsewhere" in namespace "[^"]+" not found/ },
+  {
+    what: 'a PVC in another namespace',
+    args: ['backup', 'elsewhere', '--secret', 's3'],
+    setup: async () => {
+      await kubectl(['create', 'namespace', 'bad-input-other'], { reject: false });
+    },
+    error: /persistentvolumeclaim "elsewhere" in namespace "[^"]+" not found/,
+  },
   {
     what: 'a PVC that is not Bound',
     args: ['backup', 'pending', '--secret', 's3'],
     setup: async (namespace) => {
-      await kubectl(['apply', '-f', '-'], { input: `apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: pending, namespace: ${namespace}}\nspec: {accessModes: [ReadWriteOnce], storageClassName: ${bed().storageClasses.pending}, resources: {requests: {storage: 1Gi}}}\n` });
+      await kubectl(['apply', '-f', '-'], {
+        input: `apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: pending, namespace: ${namespace}}\nspec: {accessModes: [ReadWriteOnce], storageClassName: ${bed().storageClasses.pending}, resources: {requests: {storage: 1Gi}}}\n`,
+      });
     },
     error: /PVC "pending" in namespace "[^"]+" is Pending, not Bound; wait until it is Bound/,
   },
-  { what: 'an unknown --from backup', args: ['restore', '--secret', 's3', '--from', '2020-01-01-000000', '--to-pvc', 'data'], error: /there is no backup "2020-01-01-000000"/ },
-  { what: 'a restore into a non-empty PVC', args: ['restore', '--secret', 's3', '--from', 'plain', '--to-pvc', 'data'], setup: seedPlainBackup, error: /PVC "data" is not empty; .*--overwrite/ },
+  {
+    what: 'an unknown --from backup',
+    args: ['restore', '--secret', 's3', '--from', '2020-01-01-000000', '--to-pvc', 'data'],
+    error: /there is no backup "2020-01-01-000000"/,
+  },
+  {
+    what: 'a restore into a non-empty PVC',
+    args: ['restore', '--secret', 's3', '--from', 'plain', '--to-pvc', 'data'],
+    setup: seedPlainBackup,
+    error: /PVC "data" is not empty; .*--overwrite/,
+  },
   // kubeconfig, context, server, RBAC
-  { what: 'a kubeconfig that does not exist', args: backup(), setup: async () => ({ KUBECONFIG: '/nonexistent/kubeconfig' }), error: /kubeconfig/ },
-  { what: 'a kubeconfig that cannot be read', args: backup(), setup: async () => ({ KUBECONFIG: tmpdir() }), error: /kubeconfig/ },
-  { what: 'a kubeconfig with no current context', args: backup(), setup: async () => ({ KUBECONFIG: kubeconfigVariant((c) => { c['current-context'] = ''; }) }), error: /context/ },
+  {
+    what: 'a kubeconfig that does not exist',
+    args: backup(),
+    setup: async () => ({ KUBECONFIG: '/nonexistent/kubeconfig' }),
+    error: /kubeconfig/,
+  },
+  {
+    what: 'a kubeconfig that cannot be read',
+    args: backup(),
+    setup: async () => ({ KUBECONFIG: tmpdir() }),
+    error: /kubeconfig/,
+  },
+  {
+    what: 'a kubeconfig with no current context',
+    args: backup(),
+    setup: async () => ({
+      KUBECONFIG: kubeconfigVariant((c) => {
+        c['current-context'] = '';
+      }),
+    }),
+    error: /context/,
+  },
   { what: 'a --context that does not exist', args: backup('--context', 'nowhere'), error: /context "nowhere"/ },
   {
     what: 'an API server that is down',
     args: backup(),
     setup: async () => {
       const port = await freePort();
-      return { KUBECONFIG: kubeconfigVariant((c) => { c.clusters[0]!.cluster.server = `https://127.0.0.1:${port}`; }) };
+      return {
+        KUBECONFIG: kubeconfigVariant((c) => {
+          c.clusters[0]!.cluster.server = `https://127.0.0.1:${port}`;
+        }),
+      };
     },
     error: /cannot reach the Kubernetes API server at https:\/\/127\.0\.0\.1:\d+ \(connection refused\)/,
   },
-  { what: 'a user without the RBAC it needs', args: backup(), setup: async (namespace) => ({ KUBECONFIG: await serviceAccountKubeconfig(namespace, 'nobody') }), error: /(forbidden|may not|cannot|permission)/i },
+  {
+    what: 'a user without the RBAC it needs',
+    args: backup(),
+    setup: async (namespace) => ({ KUBECONFIG: await serviceAccountKubeconfig(namespace, 'nobody') }),
+    error: /(forbidden|may not|cannot|permission)/i,
+  },
   // rclone
-  { what: 'no rclone', args: backup('--rclone', '/nonexistent/rclone'), error: /rclone was not found \(\/nonexistent\/rclone\); install rclone >= 1\.60/ },
-  { what: 'an rclone older than 1.60', args: backup('--rclone', process.env.DATAMOVER_RCLONE_OLD ?? '/nonexistent'), error: /rclone 1\.53\.\d+ is too old \(1\.60 or newer is needed\)/ },
+  {
+    what: 'no rclone',
+    args: backup('--rclone', '/nonexistent/rclone'),
+    error: /rclone was not found \(\/nonexistent\/rclone\); install rclone >= 1\.60/,
+  },
+  {
+    what: 'an rclone older than 1.60',
+    args: backup('--rclone', process.env.DATAMOVER_RCLONE_OLD ?? '/nonexistent'),
+    error: /rclone 1\.53\.\d+ is too old \(1\.60 or newer is needed\)/,
+  },
 ];
 
 /** An object at the plain target, so that restore has a backup to refuse to write. */
@@ -125,7 +286,9 @@ describe('bad input', () => {
       const result = await datamover([...c.args, '-n', ns.name], { env });
 
       assert.equal(result.exitCode, c.exitCode ?? 1, String(result.stderr));
-      const errors = String(result.stderr).split('\n').filter((l) => l.startsWith('error:'));
+      const errors = String(result.stderr)
+        .split('\n')
+        .filter((l) => l.startsWith('error:'));
       assert.equal(errors.length, 1, String(result.stderr));
       assert.match(errors[0]!, /^error: .+; .+/);
       assert.match(errors[0]!, c.error);
@@ -137,6 +300,8 @@ describe('bad input', () => {
 
 /** Everything a run could create in the namespace. */
 async function clusterObjects(namespace: string): Promise<string[]> {
-  const names = String((await kubectl(['get', 'pvc,pods,secrets,configmaps,jobs', '-n', namespace, '-o', 'name'])).stdout);
+  const names = String(
+    (await kubectl(['get', 'pvc,pods,secrets,configmaps,jobs', '-n', namespace, '-o', 'name'])).stdout,
+  );
   return names.split('\n').filter(Boolean).sort();
 }

@@ -19,12 +19,18 @@ describe('krew release', () => {
     this.timeout(600_000);
     dir = mkdtempSync(join(tmpdir(), 'datamover-krew-'));
     release = join(dir, 'release');
-    await execa(process.execPath, [join(REPO_ROOT, 'scripts', 'package.ts'), '--platforms', 'host', '--out', release], { stdio: 'inherit' });
+    await execa(process.execPath, [join(REPO_ROOT, 'scripts', 'package.ts'), '--platforms', 'host', '--out', release], {
+      stdio: 'inherit',
+    });
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('passes krew\'s validate-krew-manifest', async () => {
-    const result = await execa(join(KREW_BIN, 'validate-krew-manifest'), ['-manifest', join(release, 'datamover.yaml'), '-skip-install'], { reject: false, all: true });
+  it("passes krew's validate-krew-manifest", async () => {
+    const result = await execa(
+      join(KREW_BIN, 'validate-krew-manifest'),
+      ['-manifest', join(release, 'datamover.yaml'), '-skip-install'],
+      { reject: false, all: true },
+    );
     assert.equal(result.exitCode, 0, String(result.all));
   });
 
@@ -40,10 +46,19 @@ describe('krew release', () => {
     assert.notEqual(noNode.exitCode, 0, 'node is on the test PATH');
 
     const archive = join(release, hostPlatform().archive);
-    const install = await execa('kubectl', ['krew', 'install', `--manifest=${join(release, 'datamover.yaml')}`, `--archive=${archive}`], { env, extendEnv: false, reject: false, all: true });
+    const install = await execa(
+      'kubectl',
+      ['krew', 'install', `--manifest=${join(release, 'datamover.yaml')}`, `--archive=${archive}`],
+      { env, extendEnv: false, reject: false, all: true },
+    );
     assert.equal(install.exitCode, 0, String(install.all));
 
-    const version = await execa('kubectl', ['datamover', 'version', '--client', '-o', 'json'], { env, extendEnv: false, reject: false, all: true });
+    const version = await execa('kubectl', ['datamover', 'version', '--client', '-o', 'json'], {
+      env,
+      extendEnv: false,
+      reject: false,
+      all: true,
+    });
     assert.equal(version.exitCode, 0, String(version.all));
     const info = JSON.parse(String(version.stdout));
     assert.match(info.clientVersion.version, /^v\d+\.\d+\.\d+$/);

@@ -31,8 +31,8 @@ function valueOf(families: MetricFamily[], name: string, labels: Record<string, 
   return sample === undefined ? undefined : Number(sample.value);
 }
 
-
-const fileBytes = (root: string) => Object.values(snapshot(root)).reduce((sum, e) => sum + (e.type === 'file' ? e.size! : 0), 0);
+const fileBytes = (root: string) =>
+  Object.values(snapshot(root)).reduce((sum, e) => sum + (e.type === 'file' ? e.size! : 0), 0);
 
 describe('metrics of local-mode runs', () => {
   const ns = useNamespace('metrics');
@@ -46,10 +46,21 @@ describe('metrics of local-mode runs', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('writes a textfile-collector file that Prometheus parses, with the run\'s numbers', async () => {
+  it("writes a textfile-collector file that Prometheus parses, with the run's numbers", async () => {
     writeMixedTree(source, { bigFileBytes: 512 * 1024 });
     const file = join(dir, 'datamover.prom');
-    const result = await datamover(['backup', 'data', '--secret', 's3', '-n', ns.name, '--metrics-file', file, '-o', 'json']);
+    const result = await datamover([
+      'backup',
+      'data',
+      '--secret',
+      's3',
+      '-n',
+      ns.name,
+      '--metrics-file',
+      file,
+      '-o',
+      'json',
+    ]);
     assert.equal(result.exitCode, 0, String(result.stderr));
     const summary = JSON.parse(String(result.stdout));
     const families = await parseMetrics(file);
@@ -73,7 +84,18 @@ describe('metrics of local-mode runs', () => {
     await kubectl(['delete', 'pvc', 'data', '-n', ns.name]);
     await createBoundPvc(ns.name, 'data', { storageClass: bed().storageClasses.noClone });
     const file = join(dir, 'datamover.prom');
-    const result = await datamover(['backup', 'data', '--secret', 's3', '-n', ns.name, '--metrics-file', file, '--timeout', '20s']);
+    const result = await datamover([
+      'backup',
+      'data',
+      '--secret',
+      's3',
+      '-n',
+      ns.name,
+      '--metrics-file',
+      file,
+      '--timeout',
+      '20s',
+    ]);
     assert.equal(result.exitCode, 1);
     const families = await parseMetrics(file);
     assert.equal(valueOf(families, 'datamover_data_sync_operations_total', { status: 'failure' }), 1);
@@ -86,7 +108,16 @@ describe('metrics of local-mode runs', () => {
 
   it('pushes to a Pushgateway, grouped by namespace and PVC', async () => {
     writeMixedTree(source, { bigFileBytes: 64 * 1024 });
-    const result = await datamover(['backup', 'data', '--secret', 's3', '-n', ns.name, '--pushgateway', bed().pushgateway]);
+    const result = await datamover([
+      'backup',
+      'data',
+      '--secret',
+      's3',
+      '-n',
+      ns.name,
+      '--pushgateway',
+      bed().pushgateway,
+    ]);
     assert.equal(result.exitCode, 0, String(result.stderr));
     const families = await parseMetrics(`${bed().pushgateway}/metrics`);
     const group = { job: 'datamover', namespace: ns.name, pvc: 'data' };
@@ -98,14 +129,35 @@ describe('metrics of local-mode runs', () => {
   it('warns, but keeps the backup, when the Pushgateway is down', async () => {
     writeMixedTree(source, { bigFileBytes: 1024 });
     const port = await freePort();
-    const result = await datamover(['backup', 'data', '--secret', 's3', '-n', ns.name, '--pushgateway', `http://127.0.0.1:${port}`]);
+    const result = await datamover([
+      'backup',
+      'data',
+      '--secret',
+      's3',
+      '-n',
+      ns.name,
+      '--pushgateway',
+      `http://127.0.0.1:${port}`,
+    ]);
     assert.equal(result.exitCode, 0, String(result.stderr));
-    assert.match(String(result.stderr), new RegExp(`warning: could not push metrics to http://127.0.0.1:${port} \\(ECONNREFUSED\\); check --pushgateway`));
+    assert.match(
+      String(result.stderr),
+      new RegExp(`warning: could not push metrics to http://127.0.0.1:${port} \\(ECONNREFUSED\\); check --pushgateway`),
+    );
     assert.deepEqual(objectsIn(bucketPath()), expectedObjects(source));
   });
 
   it('refuses a --pushgateway that is not a URL before creating anything', async () => {
-    const result = await datamover(['backup', 'data', '--secret', 's3', '-n', ns.name, '--pushgateway', 'pushgateway:9091/x']);
+    const result = await datamover([
+      'backup',
+      'data',
+      '--secret',
+      's3',
+      '-n',
+      ns.name,
+      '--pushgateway',
+      'pushgateway:9091/x',
+    ]);
     assert.equal(result.exitCode, 2);
     assert.match(String(result.stderr), /^error: --pushgateway "pushgateway:9091\/x" is not an http\(s\) URL; /);
     assert.equal(await managedLeftovers(ns.name), '');
@@ -123,8 +175,19 @@ describe('kubectl datamover check', () => {
     const result = await check(['--secret', 's3']);
     assert.equal(result.exitCode, 0, String(result.stdout));
     const out = lines(result.stdout);
-    for (const key of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'BUCKET_HOST', 'BUCKET_NAME', 'BUCKET_PORT', 'AWS_REGION', 'TLS_HOST']) {
-      assert.ok(out.some((l) => l.startsWith('OK    Secret s3: ') && l.includes(key)), key);
+    for (const key of [
+      'AWS_ACCESS_KEY_ID',
+      'AWS_SECRET_ACCESS_KEY',
+      'BUCKET_HOST',
+      'BUCKET_NAME',
+      'BUCKET_PORT',
+      'AWS_REGION',
+      'TLS_HOST',
+    ]) {
+      assert.ok(
+        out.some((l) => l.startsWith('OK    Secret s3: ') && l.includes(key)),
+        key,
+      );
     }
     assert.ok(out.some((l) => /^OK {4}list the bucket from this machine/.test(l)));
     assert.ok(out.some((l) => /^OK {4}write and delete a test object from this machine$/.test(l)));
@@ -144,11 +207,31 @@ describe('kubectl datamover check', () => {
   });
 
   const storageErrors: Array<[string, () => Promise<Record<string, string>>, RegExp]> = [
-    ['a wrong access key (InvalidAccessKeyId)', async () => ({ AWS_ACCESS_KEY_ID: 'AKNOTAKEY' }), /the storage rejected the access key; check AWS_ACCESS_KEY_ID/],
-    ['a wrong secret key (SignatureDoesNotMatch)', async () => ({ AWS_SECRET_ACCESS_KEY: 'not-the-secret-key' }), /the storage rejected the secret key \(SignatureDoesNotMatch\); check AWS_SECRET_ACCESS_KEY/],
-    ['a stopped endpoint (connection refused)', async () => ({ BUCKET_PORT: String(await freePort()) }), /the storage refused the connection; check BUCKET_HOST and BUCKET_PORT/],
-    ['a bucket that does not exist (NoSuchBucket)', async () => ({ BUCKET_NAME: 'no-such-bucket' }), /the bucket does not exist \(NoSuchBucket\); .*--create-bucket/],
-    ['TLS_HOST=true against a plain HTTP endpoint', async () => ({ TLS_HOST: 'true' }), /speaks plain HTTP but TLS_HOST is true; set TLS_HOST to false/],
+    [
+      'a wrong access key (InvalidAccessKeyId)',
+      async () => ({ AWS_ACCESS_KEY_ID: 'AKNOTAKEY' }),
+      /the storage rejected the access key; check AWS_ACCESS_KEY_ID/,
+    ],
+    [
+      'a wrong secret key (SignatureDoesNotMatch)',
+      async () => ({ AWS_SECRET_ACCESS_KEY: 'not-the-secret-key' }),
+      /the storage rejected the secret key \(SignatureDoesNotMatch\); check AWS_SECRET_ACCESS_KEY/,
+    ],
+    [
+      'a stopped endpoint (connection refused)',
+      async () => ({ BUCKET_PORT: String(await freePort()) }),
+      /the storage refused the connection; check BUCKET_HOST and BUCKET_PORT/,
+    ],
+    [
+      'a bucket that does not exist (NoSuchBucket)',
+      async () => ({ BUCKET_NAME: 'no-such-bucket' }),
+      /the bucket does not exist \(NoSuchBucket\); .*--create-bucket/,
+    ],
+    [
+      'TLS_HOST=true against a plain HTTP endpoint',
+      async () => ({ TLS_HOST: 'true' }),
+      /speaks plain HTTP but TLS_HOST is true; set TLS_HOST to false/,
+    ],
   ];
   for (const [label, overrides, expected] of storageErrors) {
     it(`maps ${label} to one line with the fix`, async () => {
@@ -167,8 +250,14 @@ describe('kubectl datamover check', () => {
     const result = await check(['--secret', 's3']);
     assert.equal(result.exitCode, 1);
     const out = lines(result.stdout);
-    assert.ok(out.some((l) => l.startsWith('OK    list the bucket')), String(result.stdout));
-    assert.match(out.at(-1)!, /^FAIL {2}write and delete a test object from this machine: writing to .* failed: the storage refused the request \(500 InternalError\); check that the key may write to the bucket/);
+    assert.ok(
+      out.some((l) => l.startsWith('OK    list the bucket')),
+      String(result.stdout),
+    );
+    assert.match(
+      out.at(-1)!,
+      /^FAIL {2}write and delete a test object from this machine: writing to .* failed: the storage refused the request \(500 InternalError\); check that the key may write to the bucket/,
+    );
   });
 
   it('creates a missing bucket with --create-bucket', async () => {
@@ -188,18 +277,26 @@ describe('kubectl datamover check', () => {
     await createStorageSecret(ns.name);
     const result = await check(['--secret', 's3', '--in-cluster', '--image', 'rclone/rclone:1.76']);
     assert.equal(result.exitCode, 0, String(result.stdout));
-    const fromPod = lines(result.stdout).filter((l) => / from pod datamover-check-[0-9a-f]{6} \(rclone\/rclone:1\.76\)/.test(l));
-    assert.deepEqual(fromPod.map((l) => l.split(' from pod')[0]), ['OK    list s3://datamover-test', 'OK    write a test object', 'OK    delete the test object']);
+    const fromPod = lines(result.stdout).filter((l) =>
+      / from pod datamover-check-[0-9a-f]{6} \(rclone\/rclone:1\.76\)/.test(l),
+    );
+    assert.deepEqual(
+      fromPod.map((l) => l.split(' from pod')[0]),
+      ['OK    list s3://datamover-test', 'OK    write a test object', 'OK    delete the test object'],
+    );
     assert.equal(await managedLeftovers(ns.name), '');
     // The pod spec referred to the Secret; no credential was written into it.
     assert.deepEqual(readdirSync(bucketPath()), []);
   });
 
-  it('--in-cluster reports the storage\'s error as seen from the pod', async () => {
+  it("--in-cluster reports the storage's error as seen from the pod", async () => {
     await createStorageSecret(ns.name, 's3', { AWS_SECRET_ACCESS_KEY: 'not-the-secret-key' });
     const result = await check(['--secret', 's3', '--in-cluster']);
     assert.equal(result.exitCode, 1);
-    assert.match(String(result.stdout), /FAIL {2}list s3:\/\/datamover-test from pod datamover-check-\w+ \(ghcr\.io\/qjoly\/datamover-rclone:latest\): the storage rejected the secret key \(SignatureDoesNotMatch\); check AWS_SECRET_ACCESS_KEY/);
+    assert.match(
+      String(result.stdout),
+      /FAIL {2}list s3:\/\/datamover-test from pod datamover-check-\w+ \(ghcr\.io\/qjoly\/datamover-rclone:latest\): the storage rejected the secret key \(SignatureDoesNotMatch\); check AWS_SECRET_ACCESS_KEY/,
+    );
     assert.equal(await managedLeftovers(ns.name), '');
   });
 });
@@ -219,11 +316,36 @@ describe('known errors and resources during a backup', () => {
     try {
       // A 1 MiB tmpfs in a private mount namespace: the plugin runs inside it.
       const script = 'mount -t tmpfs -o size=1m tmpfs "$1" && shift && exec "$@"';
-      const result = await execa('unshare', ['-rm', 'sh', '-c', script, 'sh', staging, 'kubectl', 'datamover', 'backup', 'data', '--secret', 's3', '-n', ns.name, '--staging-dir', staging], {
-        env: userEnv(), extendEnv: false, reject: false,
-      });
+      const result = await execa(
+        'unshare',
+        [
+          '-rm',
+          'sh',
+          '-c',
+          script,
+          'sh',
+          staging,
+          'kubectl',
+          'datamover',
+          'backup',
+          'data',
+          '--secret',
+          's3',
+          '-n',
+          ns.name,
+          '--staging-dir',
+          staging,
+        ],
+        {
+          env: userEnv(),
+          extendEnv: false,
+          reject: false,
+        },
+      );
       assert.equal(result.exitCode, 1, String(result.stderr));
-      const errors = String(result.stderr).split('\n').filter((l) => l.startsWith('error:'));
+      const errors = String(result.stderr)
+        .split('\n')
+        .filter((l) => l.startsWith('error:'));
       assert.equal(errors.length, 1, String(result.stderr));
       assert.match(errors[0]!, /no space left on device.*--staging-dir/);
       assert.equal(await managedLeftovers(ns.name), '');
@@ -237,10 +359,33 @@ describe('known errors and resources during a backup', () => {
   it('gives the helper pod the --requests and --limits asked for', async () => {
     writeMixedTree(source, { bigFileBytes: 1024 });
     for (let i = 0; i < 300; i++) writeFileSync(join(source, `small-${i}`), `${i}\n`);
-    const running = datamover(['backup', 'data', '--secret', 's3', '-n', ns.name, '--requests', 'cpu=300m,memory=600Mi', '--limits', 'cpu=2,memory=2Gi']);
+    const running = datamover([
+      'backup',
+      'data',
+      '--secret',
+      's3',
+      '-n',
+      ns.name,
+      '--requests',
+      'cpu=300m,memory=600Mi',
+      '--limits',
+      'cpu=2,memory=2Gi',
+    ]);
     let resources: unknown;
     for (let i = 0; i < 200 && resources === undefined; i++) {
-      const pods = await kubectl(['get', 'pods', '-n', ns.name, '-l', 'app.kubernetes.io/managed-by=kubectl-datamover', '-o', 'jsonpath={.items[0].spec.containers[0].resources}'], { reject: false });
+      const pods = await kubectl(
+        [
+          'get',
+          'pods',
+          '-n',
+          ns.name,
+          '-l',
+          'app.kubernetes.io/managed-by=kubectl-datamover',
+          '-o',
+          'jsonpath={.items[0].spec.containers[0].resources}',
+        ],
+        { reject: false },
+      );
       if (String(pods.stdout).startsWith('{')) resources = JSON.parse(String(pods.stdout));
     }
     const result = await running;

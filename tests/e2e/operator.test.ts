@@ -11,7 +11,8 @@ import { REPO_ROOT } from '../testbed/paths.ts';
 import { join } from 'node:path';
 
 const dm = (namespace: string, args: string[]) => datamover([...args, '-n', namespace]);
-const objectsIn = async (namespace: string) => String((await kubectl(['get', 'datamovers,datamoverschedules', '-n', namespace, '-o', 'name'])).stdout).trim();
+const objectsIn = async (namespace: string) =>
+  String((await kubectl(['get', 'datamovers,datamoverschedules', '-n', namespace, '-o', 'name'])).stdout).trim();
 
 describe('operator mode', () => {
   const ns = useNamespace('op');
@@ -23,9 +24,30 @@ describe('operator mode', () => {
   describe('create', () => {
     it('puts every flag into the right spec field of a DataMover, and the server accepts it', async () => {
       await kubectl(['create', 'configmap', 'tuning', '-n', ns.name, '--from-literal=transfers=8']);
-      const result = await dm(ns.name, ['create', 'once', '--pvc', 'data', '--secret', 's3', '--timestamp-prefix', '--delete-clone-after', '--env', 'RCLONE_CHECKERS=16', '--env-from-configmap', 'RCLONE_TRANSFERS=tuning:transfers', '--env-from-secret', 'EXTRA=s3:AWS_REGION', '--image', 'registry.example.com/rclone:v1.2.3', '--pull-policy', 'IfNotPresent']);
+      const result = await dm(ns.name, [
+        'create',
+        'once',
+        '--pvc',
+        'data',
+        '--secret',
+        's3',
+        '--timestamp-prefix',
+        '--delete-clone-after',
+        '--env',
+        'RCLONE_CHECKERS=16',
+        '--env-from-configmap',
+        'RCLONE_TRANSFERS=tuning:transfers',
+        '--env-from-secret',
+        'EXTRA=s3:AWS_REGION',
+        '--image',
+        'registry.example.com/rclone:v1.2.3',
+        '--pull-policy',
+        'IfNotPresent',
+      ]);
       assert.equal(result.exitCode, 0, String(result.stderr));
-      const spec = JSON.parse(String((await kubectl(['get', 'datamover', 'once', '-n', ns.name, '-o', 'jsonpath={.spec}'])).stdout));
+      const spec = JSON.parse(
+        String((await kubectl(['get', 'datamover', 'once', '-n', ns.name, '-o', 'jsonpath={.spec}'])).stdout),
+      );
       assert.deepEqual(spec, {
         sourcePvc: 'data',
         secretName: 's3',
@@ -41,7 +63,23 @@ describe('operator mode', () => {
     });
 
     it('writes a --profile and --bwlimit into additionalEnv, an explicit --env winning', async () => {
-      const result = await dm(ns.name, ['create', 'tuned', '--pvc', 'data', '--secret', 's3', '--profile', 'large-files', '--bwlimit', '5M', '--env', 'RCLONE_MULTI_THREAD_STREAMS=8', '--dry-run=server', '-o', 'json']);
+      const result = await dm(ns.name, [
+        'create',
+        'tuned',
+        '--pvc',
+        'data',
+        '--secret',
+        's3',
+        '--profile',
+        'large-files',
+        '--bwlimit',
+        '5M',
+        '--env',
+        'RCLONE_MULTI_THREAD_STREAMS=8',
+        '--dry-run=server',
+        '-o',
+        'json',
+      ]);
       assert.equal(result.exitCode, 0, String(result.stderr));
       assert.deepEqual(JSON.parse(String(result.stdout)).spec.additionalEnv, [
         { name: 'RCLONE_MULTI_THREAD_CUTOFF', value: '50M' },
@@ -51,9 +89,27 @@ describe('operator mode', () => {
     });
 
     it('makes a DataMoverSchedule with --schedule and its own fields', async () => {
-      const result = await dm(ns.name, ['create', 'nightly', '--pvc', 'data', '--secret', 's3', '--schedule', '*/15 2 * * 0', '--suspend', '--keep-successful', '5', '--keep-failed', '2']);
+      const result = await dm(ns.name, [
+        'create',
+        'nightly',
+        '--pvc',
+        'data',
+        '--secret',
+        's3',
+        '--schedule',
+        '*/15 2 * * 0',
+        '--suspend',
+        '--keep-successful',
+        '5',
+        '--keep-failed',
+        '2',
+      ]);
       assert.equal(result.exitCode, 0, String(result.stderr));
-      const spec = JSON.parse(String((await kubectl(['get', 'datamoverschedule', 'nightly', '-n', ns.name, '-o', 'jsonpath={.spec}'])).stdout));
+      const spec = JSON.parse(
+        String(
+          (await kubectl(['get', 'datamoverschedule', 'nightly', '-n', ns.name, '-o', 'jsonpath={.spec}'])).stdout,
+        ),
+      );
       assert.equal(spec.schedule, '*/15 2 * * 0');
       assert.equal(spec.suspend, true);
       assert.equal(spec.successfulJobsHistoryLimit, 5);
@@ -62,7 +118,17 @@ describe('operator mode', () => {
     });
 
     it('prints the exact object with --dry-run=client -o yaml, which kubectl apply accepts', async () => {
-      const printed = await dm(ns.name, ['create', 'gitops', '--pvc', 'data', '--secret', 's3', '--dry-run=client', '-o', 'yaml']);
+      const printed = await dm(ns.name, [
+        'create',
+        'gitops',
+        '--pvc',
+        'data',
+        '--secret',
+        's3',
+        '--dry-run=client',
+        '-o',
+        'yaml',
+      ]);
       assert.equal(printed.exitCode, 0, String(printed.stderr));
       assert.equal(await objectsIn(ns.name), '');
       await kubectl(['apply', '-n', ns.name, '-f', '-'], { input: String(printed.stdout) });
@@ -70,20 +136,65 @@ describe('operator mode', () => {
     });
 
     it('--dry-run=server lets the API server validate without writing', async () => {
-      const result = await dm(ns.name, ['create', 'probe', '--pvc', 'data', '--secret', 's3', '--dry-run=server', '-o', 'json']);
+      const result = await dm(ns.name, [
+        'create',
+        'probe',
+        '--pvc',
+        'data',
+        '--secret',
+        's3',
+        '--dry-run=server',
+        '-o',
+        'json',
+      ]);
       assert.equal(result.exitCode, 0, String(result.stderr));
       assert.equal(JSON.parse(String(result.stdout)).spec.addTimestampPrefix, false);
       assert.equal(await objectsIn(ns.name), '');
     });
 
     const refusals: Array<[string, string[], RegExp, number]> = [
-      ['a PVC that does not exist', ['create', 'x', '--pvc', 'missing', '--secret', 's3'], /persistentvolumeclaim "missing" in namespace "[^"]+" not found/, 1],
-      ['a Secret without BUCKET_PORT', ['create', 'x', '--pvc', 'data', '--secret', 'partial'], /Secret "partial" is missing key BUCKET_PORT/, 1],
-      ['an invalid --env name', ['create', 'x', '--pvc', 'data', '--secret', 's3', '--env', '1BAD=x'], /--env "1BAD" is not a valid environment variable name/, 2],
-      ['a cron with a wrong field', ['create', 'x', '--pvc', 'data', '--secret', 's3', '--schedule', '0 25 * * *'], /the hour field "25" is out of range/, 2],
-      ['a cron with six fields', ['create', 'x', '--pvc', 'data', '--secret', 's3', '--schedule', '0 0 * * * *'], /has 6 fields, cron needs 5/, 2],
-      ['a name that is not DNS-1123', ['create', 'Bad_Name', '--pvc', 'data', '--secret', 's3'], /the name "Bad_Name" is not a valid name/, 2],
-      ['a ConfigMap key that does not exist', ['create', 'x', '--pvc', 'data', '--secret', 's3', '--env-from-configmap', 'A=nocm:key'], /configmap "nocm" in namespace "[^"]+" not found/, 1],
+      [
+        'a PVC that does not exist',
+        ['create', 'x', '--pvc', 'missing', '--secret', 's3'],
+        /persistentvolumeclaim "missing" in namespace "[^"]+" not found/,
+        1,
+      ],
+      [
+        'a Secret without BUCKET_PORT',
+        ['create', 'x', '--pvc', 'data', '--secret', 'partial'],
+        /Secret "partial" is missing key BUCKET_PORT/,
+        1,
+      ],
+      [
+        'an invalid --env name',
+        ['create', 'x', '--pvc', 'data', '--secret', 's3', '--env', '1BAD=x'],
+        /--env "1BAD" is not a valid environment variable name/,
+        2,
+      ],
+      [
+        'a cron with a wrong field',
+        ['create', 'x', '--pvc', 'data', '--secret', 's3', '--schedule', '0 25 * * *'],
+        /the hour field "25" is out of range/,
+        2,
+      ],
+      [
+        'a cron with six fields',
+        ['create', 'x', '--pvc', 'data', '--secret', 's3', '--schedule', '0 0 * * * *'],
+        /has 6 fields, cron needs 5/,
+        2,
+      ],
+      [
+        'a name that is not DNS-1123',
+        ['create', 'Bad_Name', '--pvc', 'data', '--secret', 's3'],
+        /the name "Bad_Name" is not a valid name/,
+        2,
+      ],
+      [
+        'a ConfigMap key that does not exist',
+        ['create', 'x', '--pvc', 'data', '--secret', 's3', '--env-from-configmap', 'A=nocm:key'],
+        /configmap "nocm" in namespace "[^"]+" not found/,
+        1,
+      ],
     ];
     for (const [what, args, message, code] of refusals) {
       it(`refuses ${what} in one line, exit ${code}, writing nothing`, async () => {
@@ -114,7 +225,15 @@ describe('operator mode', () => {
     });
 
     it('--skip-preflight writes without checking the cluster first', async () => {
-      const result = await dm(ns.name, ['create', 'gitops', '--pvc', 'not-yet-there', '--secret', 's3', '--skip-preflight']);
+      const result = await dm(ns.name, [
+        'create',
+        'gitops',
+        '--pvc',
+        'not-yet-there',
+        '--secret',
+        's3',
+        '--skip-preflight',
+      ]);
       assert.equal(result.exitCode, 0, String(result.stderr));
       assert.equal(await objectsIn(ns.name), 'datamover.datamover.a-cup-of.coffee/gitops');
     });
@@ -127,7 +246,10 @@ describe('operator mode', () => {
       for (const phase of ['CreatingClonedPVC', 'ClonedPVCReady', 'CreatingPod', 'CleaningUp', 'Completed', 'Failed']) {
         await setPhase(ns.name, 'once', phase, clone);
         const table = String((await dm(ns.name, ['status', '-o', 'wide'])).stdout);
-        assert.match(table, new RegExp(`^once\\s+data\\s+${phase}\\s+${clone}\\s+\\S+\\s+s3\\s+false\\s+${job}\\s+\\d+`, 'm'));
+        assert.match(
+          table,
+          new RegExp(`^once\\s+data\\s+${phase}\\s+${clone}\\s+\\S+\\s+s3\\s+false\\s+${job}\\s+\\d+`, 'm'),
+        );
         const json = JSON.parse(String((await dm(ns.name, ['status', '-o', 'json'])).stdout));
         assert.equal(json.dataMovers[0].status.phase, phase);
       }
@@ -145,11 +267,18 @@ describe('operator mode', () => {
     });
 
     it('shows schedules with their next run', async () => {
-      assert.equal((await dm(ns.name, ['create', 'nightly', '--pvc', 'data', '--secret', 's3', '--schedule', '0 2 * * *'])).exitCode, 0);
+      assert.equal(
+        (await dm(ns.name, ['create', 'nightly', '--pvc', 'data', '--secret', 's3', '--schedule', '0 2 * * *']))
+          .exitCode,
+        0,
+      );
       const out = String((await dm(ns.name, ['status'])).stdout);
       assert.match(out, /nightly\s+data\s+0 2 \* \* \*\s+false\s+<never>\s+\d{4}-\d{2}-\d{2}T02:00:00Z\s+0/);
       assert.equal((await dm(ns.name, ['suspend', 'nightly'])).exitCode, 0);
-      assert.match(String((await dm(ns.name, ['status'])).stdout), /nightly\s+data\s+0 2 \* \* \*\s+true\s+<never>\s+<suspended>/);
+      assert.match(
+        String((await dm(ns.name, ['status'])).stdout),
+        /nightly\s+data\s+0 2 \* \* \*\s+true\s+<never>\s+<suspended>/,
+      );
       assert.equal((await dm(ns.name, ['resume', 'nightly'])).exitCode, 0);
       const runNow = await dm(ns.name, ['run-now', 'nightly']);
       assert.equal(runNow.exitCode, 0, String(runNow.stderr));
@@ -158,15 +287,29 @@ describe('operator mode', () => {
 
     it('--watch prints the phase transitions in order and ends on Completed', async () => {
       assert.equal((await dm(ns.name, ['create', 'once', '--pvc', 'data', '--secret', 's3'])).exitCode, 0);
-      const watch = execa(join(REPO_ROOT, 'bin', 'kubectl-datamover'), ['status', 'once', '--watch', '-n', ns.name], { env: userEnv(), extendEnv: false, reject: false });
+      const watch = execa(join(REPO_ROOT, 'bin', 'kubectl-datamover'), ['status', 'once', '--watch', '-n', ns.name], {
+        env: userEnv(),
+        extendEnv: false,
+        reject: false,
+      });
       for (const phase of ['CreatingClonedPVC', 'ClonedPVCReady', 'CreatingPod', 'CleaningUp', 'Completed']) {
         await sleep(1200);
         await setPhase(ns.name, 'once', phase);
       }
       const result = await watch;
       assert.equal(result.exitCode, 0, String(result.stderr));
-      const phases = String(result.stdout).trim().split('\n').map((line) => line.split(/\s+/)[2]);
-      assert.deepEqual(phases, ['Pending', 'CreatingClonedPVC', 'ClonedPVCReady', 'CreatingPod', 'CleaningUp', 'Completed']);
+      const phases = String(result.stdout)
+        .trim()
+        .split('\n')
+        .map((line) => line.split(/\s+/)[2]);
+      assert.deepEqual(phases, [
+        'Pending',
+        'CreatingClonedPVC',
+        'ClonedPVCReady',
+        'CreatingPod',
+        'CleaningUp',
+        'Completed',
+      ]);
     });
 
     it('--wait exits 0 when the DataMover completes', async () => {
@@ -182,10 +325,13 @@ describe('operator mode', () => {
       assert.match(String(result.stderr), /Completed: done in/);
     });
 
-    it('--wait exits 1 on Failed and prints the Job pod\'s last log lines', async () => {
+    it("--wait exits 1 on Failed and prints the Job pod's last log lines", async () => {
       const run = dm(ns.name, ['create', 'once', '--pvc', 'data', '--secret', 's3', '--wait', '--timeout', '60s']);
       await sleep(1500);
-      const { clone } = await makeCloneAndJob(ns.name, 'data', 's3', ['Transferred: 0 B', 'ERROR : Failed to copy: SignatureDoesNotMatch']);
+      const { clone } = await makeCloneAndJob(ns.name, 'data', 's3', [
+        'Transferred: 0 B',
+        'ERROR : Failed to copy: SignatureDoesNotMatch',
+      ]);
       await setPhase(ns.name, 'once', 'CreatingPod', clone);
       await sleep(500);
       await setPhase(ns.name, 'once', 'Failed', clone);
@@ -195,7 +341,7 @@ describe('operator mode', () => {
       assert.match(String(result.stderr), /error: DataMover "once" failed/);
     });
 
-    it('logs prints the Job pod\'s log', async () => {
+    it("logs prints the Job pod's log", async () => {
       assert.equal((await dm(ns.name, ['create', 'once', '--pvc', 'data', '--secret', 's3'])).exitCode, 0);
       const { clone } = await makeCloneAndJob(ns.name, 'data', 's3', ['line one', 'Transferred: 42 files']);
       await setPhase(ns.name, 'once', 'CreatingPod', clone);
@@ -218,13 +364,22 @@ describe('operator mode', () => {
     });
     afterEach(async () => {
       await kubectl(['apply', '-f', crds]);
-      await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/datamovers.datamover.a-cup-of.coffee', 'crd/datamoverschedules.datamover.a-cup-of.coffee']);
+      await kubectl([
+        'wait',
+        '--for=condition=Established',
+        '--timeout=60s',
+        'crd/datamovers.datamover.a-cup-of.coffee',
+        'crd/datamoverschedules.datamover.a-cup-of.coffee',
+      ]);
     });
 
     it('--mode operator says the operator is not installed and points to local mode', async () => {
       const result = await dm(ns.name, ['create', 'x', '--pvc', 'data', '--secret', 's3', '--mode', 'operator']);
       assert.equal(result.exitCode, 1);
-      assert.match(String(result.stderr), /^error: the DataMover operator is not installed in this cluster .*; .*local mode/m);
+      assert.match(
+        String(result.stderr),
+        /^error: the DataMover operator is not installed in this cluster .*; .*local mode/m,
+      );
     });
 
     it('create falls back to local mode, says so, and backs up', async () => {

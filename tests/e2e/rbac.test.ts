@@ -15,7 +15,17 @@ describe('RBAC: each mode under its minimal Role', () => {
   let source: string;
   /** Runs the plugin as ServiceAccount `account`, bound to `role` (if any). */
   async function as(account: string, role?: string): Promise<(args: string[]) => ReturnType<typeof datamover>> {
-    if (role) await kubectl(['create', 'rolebinding', account, '-n', ns.name, '--role', role, `--serviceaccount=${ns.name}:${account}`]);
+    if (role)
+      await kubectl([
+        'create',
+        'rolebinding',
+        account,
+        '-n',
+        ns.name,
+        '--role',
+        role,
+        `--serviceaccount=${ns.name}:${account}`,
+      ]);
     const kubeconfig = await serviceAccountKubeconfig(ns.name, account);
     return (args) => datamover([...args, '-n', ns.name], { env: { KUBECONFIG: kubeconfig } });
   }
@@ -36,7 +46,18 @@ describe('RBAC: each mode under its minimal Role', () => {
     const backup = await dm(['backup', 'data', '--secret', 's3']);
     assert.equal(backup.exitCode, 0, String(backup.stderr));
     assert.deepEqual(Object.keys(objectsIn(bucketPath())), ['hello.txt']);
-    const restore = await dm(['restore', '--secret', 's3', '--from', 'plain', '--to-pvc', 'restored', '--create', '--size', '1Gi']);
+    const restore = await dm([
+      'restore',
+      '--secret',
+      's3',
+      '--from',
+      'plain',
+      '--to-pvc',
+      'restored',
+      '--create',
+      '--size',
+      '1Gi',
+    ]);
     assert.equal(restore.exitCode, 0, String(restore.stderr));
     const verify = await dm(['verify', '--secret', 's3', '--from', 'plain', '--against-pvc', 'restored']);
     assert.equal(verify.exitCode, 0, String(verify.stdout) + String(verify.stderr));
@@ -46,23 +67,37 @@ describe('RBAC: each mode under its minimal Role', () => {
     const dm = await as('operator-user', 'datamover-operator');
     const access = await dm(['check-access', '--mode', 'operator']);
     assert.equal(access.exitCode, 0, String(access.stdout) + String(access.stderr));
-    assert.equal((await dm(['create', 'nightly', '--pvc', 'data', '--secret', 's3', '--schedule', '0 2 * * *'])).exitCode, 0);
+    assert.equal(
+      (await dm(['create', 'nightly', '--pvc', 'data', '--secret', 's3', '--schedule', '0 2 * * *'])).exitCode,
+      0,
+    );
     const create = await dm(['create', 'once', '--pvc', 'data', '--secret', 's3', '--mode', 'operator']);
     assert.equal(create.exitCode, 0, String(create.stderr));
     const status = await dm(['status', 'once']);
     assert.equal(status.exitCode, 0, String(status.stderr));
     assert.match(String(status.stdout), /once/);
     assert.equal((await dm(['delete', 'once'])).exitCode, 0);
-    assert.equal(String((await kubectl(['get', 'datamovers,datamoverschedules', '-n', ns.name, '-o', 'name'])).stdout).trim(), 'datamoverschedule.datamover.a-cup-of.coffee/nightly');
+    assert.equal(
+      String((await kubectl(['get', 'datamovers,datamoverschedules', '-n', ns.name, '-o', 'name'])).stdout).trim(),
+      'datamoverschedule.datamover.a-cup-of.coffee/nightly',
+    );
   });
 
   it('check-access names every missing permission of the mode, with the Role to bind, and exits 1', async () => {
     const dm = await as('operator-only', 'datamover-operator');
     const access = await dm(['check-access', '--mode', 'local']);
     assert.equal(access.exitCode, 1);
-    const failed = String(access.stdout).split('\n').filter((l) => l.startsWith('FAIL'));
-    assert.ok(failed.some((l) => l.includes('create pods/exec')), String(access.stdout));
-    assert.ok(failed.every((l) => l.endsWith('; bind the Role datamover-local of docs/rbac.yaml')), String(access.stdout));
+    const failed = String(access.stdout)
+      .split('\n')
+      .filter((l) => l.startsWith('FAIL'));
+    assert.ok(
+      failed.some((l) => l.includes('create pods/exec')),
+      String(access.stdout),
+    );
+    assert.ok(
+      failed.every((l) => l.endsWith('; bind the Role datamover-local of docs/rbac.yaml')),
+      String(access.stdout),
+    );
     // What the operator Role grants is not reported missing.
     assert.ok(!failed.some((l) => / get secrets /.test(l)), String(access.stdout));
   });
@@ -71,11 +106,16 @@ describe('RBAC: each mode under its minimal Role', () => {
     const dm = await as('nobody');
     const backup = await dm(['backup', 'data', '--secret', 's3']);
     assert.equal(backup.exitCode, 1);
-    const errors = String(backup.stderr).split('\n').filter((l) => l.startsWith('error:'));
+    const errors = String(backup.stderr)
+      .split('\n')
+      .filter((l) => l.startsWith('error:'));
     assert.equal(errors.length, 1, String(backup.stderr));
     assert.match(errors[0]!, /you may not .*create pods\/exec.*; ask a cluster admin .*docs\/rbac\.yaml/);
     assert.equal(String((await kubectl(['get', 'pods', '-n', ns.name, '-o', 'name'])).stdout).trim(), '');
-    assert.equal(String((await kubectl(['get', 'pvc', '-n', ns.name, '-o', 'name'])).stdout).trim(), 'persistentvolumeclaim/data');
+    assert.equal(
+      String((await kubectl(['get', 'pvc', '-n', ns.name, '-o', 'name'])).stdout).trim(),
+      'persistentvolumeclaim/data',
+    );
     assert.deepEqual(objectsIn(bucketPath()), {});
   });
 });

@@ -22,11 +22,34 @@ describe('restore, backups list and prune', () => {
   it('round-trips the mixed tree into a new PVC: bytes, modes, mtimes, symlinks and empty folders', async () => {
     writeMixedTree(source, { bigFileBytes: 5 * 1024 * 1024 });
     assert.equal((await dm(ns.name, ['backup', 'data', '--secret', 's3', '--timestamp-prefix'])).exitCode, 0);
-    const result = await dm(ns.name, ['restore', '--secret', 's3', '--from', 'latest', '--to-pvc', 'restored', '--create', '--size', '1Gi']);
+    const result = await dm(ns.name, [
+      'restore',
+      '--secret',
+      's3',
+      '--from',
+      'latest',
+      '--to-pvc',
+      'restored',
+      '--create',
+      '--size',
+      '1Gi',
+    ]);
     assert.equal(result.exitCode, 0, String(result.stderr));
     const restored = await volumeFolder(ns.name, 'restored');
     assert.deepEqual(snapshot(restored, { mtimes: true }), snapshot(source, { mtimes: true }));
-    const annotation = String((await kubectl(['get', 'pvc', 'restored', '-n', ns.name, '-o', 'jsonpath={.metadata.annotations.datamover\\.a-cup-of\\.coffee/restore}'])).stdout);
+    const annotation = String(
+      (
+        await kubectl([
+          'get',
+          'pvc',
+          'restored',
+          '-n',
+          ns.name,
+          '-o',
+          'jsonpath={.metadata.annotations.datamover\\.a-cup-of\\.coffee/restore}',
+        ])
+      ).stdout,
+    );
     assert.equal(JSON.parse(annotation).state, 'complete');
     assert.equal(String((await kubectl(['get', 'pods', '-n', ns.name, '-o', 'name'])).stdout).trim(), '');
   });
@@ -38,7 +61,18 @@ describe('restore, backups list and prune', () => {
     await sleep(1100);
     writeFileSync(join(source, 'version.txt'), 'two\n');
     assert.equal((await dm(ns.name, ['backup', 'data', '--secret', 's3', '--timestamp-prefix'])).exitCode, 0);
-    const result = await dm(ns.name, ['restore', '--secret', 's3', '--from', first!, '--to-pvc', 'old', '--create', '--size', '1Gi']);
+    const result = await dm(ns.name, [
+      'restore',
+      '--secret',
+      's3',
+      '--from',
+      first!,
+      '--to-pvc',
+      'old',
+      '--create',
+      '--size',
+      '1Gi',
+    ]);
     assert.equal(result.exitCode, 0, String(result.stderr));
     const { readFileSync } = await import('node:fs');
     assert.equal(readFileSync(join(await volumeFolder(ns.name, 'old'), 'version.txt'), 'utf8'), 'one\n');
@@ -92,7 +126,7 @@ describe('restore, backups list and prune', () => {
     const bad = await dm(ns.name, ['verify', '--secret', 's3']);
     assert.equal(bad.exitCode, 1);
     assert.match(String(bad.stdout), /^CHECKSUM big\.bin/m);
-    assert.match(String(bad.stdout), /^MISSING  private\.key/m);
+    assert.match(String(bad.stdout), /^MISSING {2}private\.key/m);
     assert.match(String(bad.stderr), /error: 2 differences found/);
   });
 
@@ -108,23 +142,62 @@ describe('restore, backups list and prune', () => {
 
   it('encrypts with --encrypt: the bucket holds no plaintext name or content, and the round trip is exact', async () => {
     writeMixedTree(source, { bigFileBytes: 64 * 1024 });
-    await kubectl(['create', 'secret', 'generic', 'crypt', '-n', ns.name, '--from-literal=password=correct horse battery staple']);
-    const backup = await dm(ns.name, ['backup', 'data', '--secret', 's3', '--timestamp-prefix', '--encrypt', '--password-secret', 'crypt']);
+    await kubectl([
+      'create',
+      'secret',
+      'generic',
+      'crypt',
+      '-n',
+      ns.name,
+      '--from-literal=password=correct horse battery staple',
+    ]);
+    const backup = await dm(ns.name, [
+      'backup',
+      'data',
+      '--secret',
+      's3',
+      '--timestamp-prefix',
+      '--encrypt',
+      '--password-secret',
+      'crypt',
+    ]);
     assert.equal(backup.exitCode, 0, String(backup.stderr));
     const { readFileSync } = await import('node:fs');
     const stored = Object.entries(snapshot(bucketPath())).filter(([, e]) => e.type === 'file');
     assert.ok(stored.length >= 6);
     for (const [path] of stored) {
-      assert.doesNotMatch(path, /nested|private|big\.bin|note|manifest|\d{4}-\d{2}-\d{2}/, `plaintext name in the bucket: ${path}`);
+      assert.doesNotMatch(
+        path,
+        /nested|private|big\.bin|note|manifest|\d{4}-\d{2}-\d{2}/,
+        `plaintext name in the bucket: ${path}`,
+      );
       const content = readFileSync(bucketPath(path));
-      assert.ok(!content.includes('ü and spaces') && !content.includes('not really a key'), `plaintext content in ${path}`);
+      assert.ok(
+        !content.includes('ü and spaces') && !content.includes('not really a key'),
+        `plaintext content in ${path}`,
+      );
     }
     const plain = await dm(ns.name, ['restore', '--secret', 's3', '--to-pvc', 'nokey', '--create', '--size', '1Gi']);
     assert.equal(plain.exitCode, 1);
     assert.match(String(plain.stderr), /^error: there is no timestamped backup at .*--encrypt/m);
-    const restore = await dm(ns.name, ['restore', '--secret', 's3', '--encrypt', '--password-secret', 'crypt', '--to-pvc', 'restored', '--create', '--size', '1Gi']);
+    const restore = await dm(ns.name, [
+      'restore',
+      '--secret',
+      's3',
+      '--encrypt',
+      '--password-secret',
+      'crypt',
+      '--to-pvc',
+      'restored',
+      '--create',
+      '--size',
+      '1Gi',
+    ]);
     assert.equal(restore.exitCode, 0, String(restore.stderr));
-    assert.deepEqual(snapshot(await volumeFolder(ns.name, 'restored'), { mtimes: true }), snapshot(source, { mtimes: true }));
+    assert.deepEqual(
+      snapshot(await volumeFolder(ns.name, 'restored'), { mtimes: true }),
+      snapshot(source, { mtimes: true }),
+    );
   });
 
   it('--overwrite --delete makes a non-empty PVC an exact copy; --overwrite alone keeps other files', async () => {
@@ -149,9 +222,43 @@ describe('restore, backups list and prune', () => {
     const { execa } = await import('execa');
     const { REPO_ROOT } = await import('../testbed/paths.ts');
     const { userEnv } = await import('./support/bed.ts');
-    const run = execa(join(REPO_ROOT, 'bin', 'kubectl-datamover'), ['restore', '--secret', 's3', '--to-pvc', 'target', '--create', '--size', '1Gi', '--batch-size', '1Mi', '--env', 'RCLONE_BWLIMIT=2M', '-n', ns.name], { env: userEnv(), extendEnv: false, reject: false });
+    const run = execa(
+      join(REPO_ROOT, 'bin', 'kubectl-datamover'),
+      [
+        'restore',
+        '--secret',
+        's3',
+        '--to-pvc',
+        'target',
+        '--create',
+        '--size',
+        '1Gi',
+        '--batch-size',
+        '1Mi',
+        '--env',
+        'RCLONE_BWLIMIT=2M',
+        '-n',
+        ns.name,
+      ],
+      { env: userEnv(), extendEnv: false, reject: false },
+    );
     for (let i = 0; i < 300; i++) {
-      const annotation = String((await kubectl(['get', 'pvc', 'target', '-n', ns.name, '-o', 'jsonpath={.metadata.annotations.datamover\\.a-cup-of\\.coffee/restore}'], { reject: false })).stdout);
+      const annotation = String(
+        (
+          await kubectl(
+            [
+              'get',
+              'pvc',
+              'target',
+              '-n',
+              ns.name,
+              '-o',
+              'jsonpath={.metadata.annotations.datamover\\.a-cup-of\\.coffee/restore}',
+            ],
+            { reject: false },
+          )
+        ).stdout,
+      );
       if (annotation.includes('in-progress')) break;
       await sleep(100);
     }
@@ -160,7 +267,19 @@ describe('restore, backups list and prune', () => {
     const result = await run;
     assert.equal(result.exitCode, 1);
     assert.match(String(result.stderr), /error: interrupted by SIGTERM/);
-    const annotation = String((await kubectl(['get', 'pvc', 'target', '-n', ns.name, '-o', 'jsonpath={.metadata.annotations.datamover\\.a-cup-of\\.coffee/restore}'])).stdout);
+    const annotation = String(
+      (
+        await kubectl([
+          'get',
+          'pvc',
+          'target',
+          '-n',
+          ns.name,
+          '-o',
+          'jsonpath={.metadata.annotations.datamover\\.a-cup-of\\.coffee/restore}',
+        ])
+      ).stdout,
+    );
     assert.equal(JSON.parse(annotation).state, 'incomplete');
     assert.equal(String((await kubectl(['get', 'pods', '-n', ns.name, '-o', 'name'])).stdout).trim(), '');
   });

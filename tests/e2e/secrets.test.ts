@@ -31,10 +31,27 @@ describe('secrets never leak', () => {
   for (const command of ['backup', 'check --in-cluster'] as const) {
     it(`${command} at -v=9: not in any argv, non-rclone environment, output, temp file or cluster object`, async () => {
       const secrets = secretForms([bed().s3.secretAccessKey, bed().s3.accessKeyId]);
-      const args = command === 'backup'
-        ? ['datamover', 'backup', 'data', '--secret', 's3', '--staging-cap', '1Mi', '-v=9', '-n', ns.name]
-        : ['datamover', 'check', '--secret', 's3', '--in-cluster', '--image', 'rclone/rclone:1.76', '-v=9', '-n', ns.name];
-      const child = execa('kubectl', args, { env: userEnv({ TMPDIR: tmp }), extendEnv: false, reject: false, all: true });
+      const args =
+        command === 'backup'
+          ? ['datamover', 'backup', 'data', '--secret', 's3', '--staging-cap', '1Mi', '-v=9', '-n', ns.name]
+          : [
+              'datamover',
+              'check',
+              '--secret',
+              's3',
+              '--in-cluster',
+              '--image',
+              'rclone/rclone:1.76',
+              '-v=9',
+              '-n',
+              ns.name,
+            ];
+      const child = execa('kubectl', args, {
+        env: userEnv({ TMPDIR: tmp }),
+        extendEnv: false,
+        reject: false,
+        all: true,
+      });
       const seen = await watchDescendants(child.pid!, child);
       const result = await child;
       assert.equal(result.exitCode, 0, String(result.all));
@@ -66,14 +83,18 @@ function assertClean(text: string, secrets: string[], where: string): void {
 }
 
 function filesUnder(dir: string): string[] {
-  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).map((f) => join(dir, f)).filter((f) => statSync(f).isFile());
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .map((f) => join(dir, f))
+    .filter((f) => statSync(f).isFile());
 }
 
 /** Polls /proc until `child` ends, recording every descendant of `root` (argv and environment, read while it runs). */
 async function watchDescendants(root: number, child: Promise<unknown>): Promise<Map<number, SeenProcess>> {
   const seen = new Map<number, SeenProcess>();
   let done = false;
-  void child.finally(() => { done = true; });
+  void child.finally(() => {
+    done = true;
+  });
   while (!done) {
     const parents = new Map<number, number>();
     for (const entry of readdirSync('/proc')) {
@@ -91,7 +112,8 @@ async function watchDescendants(root: number, child: Promise<unknown>): Promise<
       const cmdline = readProc(pid, 'cmdline');
       const environ = readProc(pid, 'environ');
       const command = (readProc(pid, 'comm') ?? '').trim();
-      if (cmdline !== undefined) seen.set(pid, { pid, command, cmdline: cmdline.replace(/\0/g, ' '), environ: environ ?? '' });
+      if (cmdline !== undefined)
+        seen.set(pid, { pid, command, cmdline: cmdline.replace(/\0/g, ' '), environ: environ ?? '' });
     }
     await new Promise((resolve) => setTimeout(resolve, 20));
   }

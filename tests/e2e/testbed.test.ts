@@ -9,7 +9,17 @@ import { spawn } from 'node:child_process';
 import { PassThrough, type Readable } from 'node:stream';
 import { execa } from 'execa';
 import { Exec, type V1Status } from '@kubernetes/client-node';
-import { applyYaml, bed, createBoundPvc, createPodOnPvc, datamover, kubeConfig, kubectl, useNamespace, userEnv } from './support/bed.ts';
+import {
+  applyYaml,
+  bed,
+  createBoundPvc,
+  createPodOnPvc,
+  datamover,
+  kubeConfig,
+  kubectl,
+  useNamespace,
+  userEnv,
+} from './support/bed.ts';
 import { snapshot, writeMixedTree } from './support/tree.ts';
 import { freePort } from '../testbed/processes.ts';
 
@@ -24,15 +34,20 @@ describe('test bed', () => {
     it('rejects a DataMover without the required secretName', async () => {
       const result = await kubectl(['apply', '-n', ns.name, '-f', '-'], {
         reject: false,
-        input: 'apiVersion: datamover.a-cup-of.coffee/v1alpha1\nkind: DataMover\nmetadata: {name: incomplete}\nspec: {sourcePvc: data}\n',
+        input:
+          'apiVersion: datamover.a-cup-of.coffee/v1alpha1\nkind: DataMover\nmetadata: {name: incomplete}\nspec: {sourcePvc: data}\n',
       });
       assert.notEqual(result.exitCode, 0);
       assert.match(String(result.stderr), /spec\.secretName: Required value/);
     });
 
     it('accepts a complete DataMover and fills in the defaults', async () => {
-      await applyYaml(`apiVersion: datamover.a-cup-of.coffee/v1alpha1\nkind: DataMover\nmetadata: {name: full, namespace: ${ns.name}}\nspec: {sourcePvc: data, secretName: s3, image: {}}\n`);
-      const spec = JSON.parse(String((await kubectl(['get', 'datamover', 'full', '-n', ns.name, '-o', 'jsonpath={.spec}'])).stdout));
+      await applyYaml(
+        `apiVersion: datamover.a-cup-of.coffee/v1alpha1\nkind: DataMover\nmetadata: {name: full, namespace: ${ns.name}}\nspec: {sourcePvc: data, secretName: s3, image: {}}\n`,
+      );
+      const spec = JSON.parse(
+        String((await kubectl(['get', 'datamover', 'full', '-n', ns.name, '-o', 'jsonpath={.spec}'])).stdout),
+      );
       assert.equal(spec.addTimestampPrefix, false);
       assert.equal(spec.image.pullPolicy, 'Always');
     });
@@ -40,7 +55,8 @@ describe('test bed', () => {
     it('rejects a DataMoverSchedule whose cron has six fields', async () => {
       const result = await kubectl(['apply', '-n', ns.name, '-f', '-'], {
         reject: false,
-        input: 'apiVersion: datamover.a-cup-of.coffee/v1alpha1\nkind: DataMoverSchedule\nmetadata: {name: bad}\nspec: {schedule: "0 0 * * * *", sourcePvc: data, secretName: s3}\n',
+        input:
+          'apiVersion: datamover.a-cup-of.coffee/v1alpha1\nkind: DataMoverSchedule\nmetadata: {name: bad}\nspec: {schedule: "0 0 * * * *", sourcePvc: data, secretName: s3}\n',
       });
       assert.notEqual(result.exitCode, 0);
       assert.match(String(result.stderr), /spec\.schedule/);
@@ -61,7 +77,11 @@ describe('test bed', () => {
       const clone = await createBoundPvc(ns.name, 'data-clone', { dataSource: 'data' });
       assert.notEqual(clone, source);
       await createPodOnPvc(ns.name, 'reader', 'data-clone', { readOnly: true });
-      await execa('kubectl', ['exec', 'reader', '-n', ns.name, '--', 'tar', '-c', '.'], { env: userEnv(), extendEnv: false, encoding: 'buffer' }).pipe('tar', ['-x', '-C', out]);
+      await execa('kubectl', ['exec', 'reader', '-n', ns.name, '--', 'tar', '-c', '.'], {
+        env: userEnv(),
+        extendEnv: false,
+        encoding: 'buffer',
+      }).pipe('tar', ['-x', '-C', out]);
       assert.deepEqual(snapshot(out, { mtimes: true }), snapshot(source, { mtimes: true }));
     });
 
@@ -112,7 +132,15 @@ describe('test bed', () => {
         try {
           writeMixedTree(src, { bigFileBytes: 3 * 1024 * 1024 });
           // The operator's Secret keys, as a user would store them.
-          const secret = { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey, AWS_REGION: s3.region, BUCKET_HOST: '127.0.0.1', BUCKET_PORT: String(s3.port), BUCKET_NAME: s3.bucket, TLS_HOST: 'false' };
+          const secret = {
+            AWS_ACCESS_KEY_ID: s3.accessKeyId,
+            AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+            AWS_REGION: s3.region,
+            BUCKET_HOST: '127.0.0.1',
+            BUCKET_PORT: String(s3.port),
+            BUCKET_NAME: s3.bucket,
+            TLS_HOST: 'false',
+          };
           const env = userEnv({
             RCLONE_CONFIG_DEST_TYPE: 's3',
             RCLONE_CONFIG_DEST_PROVIDER: 'Other',
@@ -126,7 +154,11 @@ describe('test bed', () => {
           await execa(rclone, ['copy', src, `dest:${secret.BUCKET_NAME}/${prefix}`], { env, extendEnv: false });
           await execa(rclone, ['copy', `dest:${secret.BUCKET_NAME}/${prefix}`, back], { env, extendEnv: false });
           const files = (tree: Record<string, { type: string; sha256?: string }>) =>
-            Object.fromEntries(Object.entries(tree).filter(([, e]) => e.type === 'file').map(([k, e]) => [k, e.sha256]));
+            Object.fromEntries(
+              Object.entries(tree)
+                .filter(([, e]) => e.type === 'file')
+                .map(([k, e]) => [k, e.sha256]),
+            );
           assert.deepEqual(files(snapshot(back)), files(snapshot(src)));
           // The bytes are really in the server's bucket folder.
           assert.deepEqual(files(snapshot(join(s3.dataDir, s3.bucket, prefix))), files(snapshot(src)));
@@ -161,7 +193,10 @@ describe('test bed', () => {
     it('refuses an unknown command with exit code 2 and one line', async () => {
       const result = await datamover(['bogus']);
       assert.equal(result.exitCode, 2);
-      assert.equal(String(result.stderr).trim(), 'error: unknown command "bogus"; see "kubectl datamover --help" for the commands');
+      assert.equal(
+        String(result.stderr).trim(),
+        'error: unknown command "bogus"; see "kubectl datamover --help" for the commands',
+      );
     });
 
     it('names the server when it is down, in one line, exit 1', async () => {
@@ -169,12 +204,20 @@ describe('test bed', () => {
       try {
         const config = join(dir, 'config');
         const port = await freePort(); // nothing listens there
-        writeFileSync(config, `apiVersion: v1\nkind: Config\ncurrent-context: down\nclusters: [{name: down, cluster: {server: "https://127.0.0.1:${port}"}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: down, context: {cluster: down, user: u}}]\n`);
+        writeFileSync(
+          config,
+          `apiVersion: v1\nkind: Config\ncurrent-context: down\nclusters: [{name: down, cluster: {server: "https://127.0.0.1:${port}"}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: down, context: {cluster: down, user: u}}]\n`,
+        );
         const result = await datamover(['version', '--kubeconfig', config]);
         assert.equal(result.exitCode, 1);
         const errorLines = String(result.stderr).trim().split('\n');
         assert.equal(errorLines.length, 1);
-        assert.match(errorLines[0]!, new RegExp(`^error: cannot reach the Kubernetes API server at https://127\\.0\\.0\\.1:${port} \\(connection refused\\); `));
+        assert.match(
+          errorLines[0]!,
+          new RegExp(
+            `^error: cannot reach the Kubernetes API server at https://127\\.0\\.0\\.1:${port} \\(connection refused\\); `,
+          ),
+        );
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }

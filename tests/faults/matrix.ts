@@ -48,8 +48,12 @@ export interface Fault {
 async function killWhenRunning(pattern: string, timeoutSeconds = 20): Promise<void> {
   // A shell loop polls far faster than spawning pkill from here would. The
   // pattern goes in the environment: in argv, pkill would match this shell.
-  const script = 'end=$(($(date +%s) + TIMEOUT)); until pkill -f "$PATTERN"; do [ "$(date +%s)" -lt "$end" ] || exit 1; sleep 0.01; done';
-  const { exitCode } = await execa('sh', ['-c', script.replace('TIMEOUT', String(timeoutSeconds))], { env: { PATTERN: pattern }, reject: false });
+  const script =
+    'end=$(($(date +%s) + TIMEOUT)); until pkill -f "$PATTERN"; do [ "$(date +%s)" -lt "$end" ] || exit 1; sleep 0.01; done';
+  const { exitCode } = await execa('sh', ['-c', script.replace('TIMEOUT', String(timeoutSeconds))], {
+    env: { PATTERN: pattern },
+    reject: false,
+  });
   if (exitCode !== 0) throw new Error(`no process matched "${pattern}": the fault could not be caused`);
 }
 const podTar = (operation: Operation) => (operation === 'backup' ? 'tar -c -f - --no-recursion' : '^tar -x -f -');
@@ -78,7 +82,10 @@ export const FAULTS: Fault[] = [
     title: 'helper pod deleted',
     operations: ['backup', 'restore'],
     inject: async ({ namespace }) => {
-      await kubectl(['delete', 'pod', '-n', namespace, '-l', 'app.kubernetes.io/managed-by=kubectl-datamover', '--wait=false'], { reject: false });
+      await kubectl(
+        ['delete', 'pod', '-n', namespace, '-l', 'app.kubernetes.io/managed-by=kubectl-datamover', '--wait=false'],
+        { reject: false },
+      );
     },
   },
   {
@@ -89,7 +96,8 @@ export const FAULTS: Fault[] = [
       await outage(join(statePaths().kwokWorkdir, 'clusters', CLUSTER_NAME, 'pids', 'kube-apiserver.pid'));
       // The judging and the re-run below need the API server and exec into new pods (kwok's
       // Exec informer backs off while the server is down): wait until both work again.
-      for (let i = 0; i < 300 && (await kubectl(['get', '--raw', '/readyz'], { reject: false })).exitCode !== 0; i++) await sleep(200);
+      for (let i = 0; i < 300 && (await kubectl(['get', '--raw', '/readyz'], { reject: false })).exitCode !== 0; i++)
+        await sleep(200);
       await waitForExec(statePaths());
     },
   },
@@ -110,13 +118,17 @@ export const FAULTS: Fault[] = [
     id: 'sigint',
     title: 'SIGINT (Ctrl-C) to the plugin',
     operations: ['backup', 'restore'],
-    inject: async ({ run }) => { run.kill('SIGINT'); },
+    inject: async ({ run }) => {
+      run.kill('SIGINT');
+    },
   },
   {
     id: 'sigterm',
     title: 'SIGTERM to the plugin',
     operations: ['backup', 'restore'],
-    inject: async ({ run }) => { run.kill('SIGTERM'); },
+    inject: async ({ run }) => {
+      run.kill('SIGTERM');
+    },
   },
   {
     id: 'pvc-never-binds',
@@ -165,13 +177,21 @@ export async function runFaultCase(fault: Fault, operation: Operation): Promise<
   const scratch = mkdtempSync(join(bed().dir, 'fault-'));
   try {
     emptyBucket();
-    const sourceClass = operation === 'backup' && fault.sourceClass === 'noClone' ? bed().storageClasses.noClone : undefined;
+    const sourceClass =
+      operation === 'backup' && fault.sourceClass === 'noClone' ? bed().storageClasses.noClone : undefined;
     const source = await createBoundPvc(namespace, 'data', { storageClass: sourceClass });
     writeSource(source, fault.smallFiles ?? false);
     await createStorageSecret(namespace);
-    if (operation === 'restore') await mustSucceed(plugin(namespace, ['backup', 'data', '--secret', 's3', '--no-clone']), 'the backup to restore from');
+    if (operation === 'restore')
+      await mustSucceed(
+        plugin(namespace, ['backup', 'data', '--secret', 's3', '--no-clone']),
+        'the backup to restore from',
+      );
 
-    const base = operation === 'backup' ? ['backup', 'data', '--secret', 's3'] : ['restore', '--secret', 's3', '--from', 'plain', '--to-pvc', 'target', '--create', '--size', '1Gi'];
+    const base =
+      operation === 'backup'
+        ? ['backup', 'data', '--secret', 's3']
+        : ['restore', '--secret', 's3', '--from', 'plain', '--to-pvc', 'target', '--create', '--size', '1Gi'];
     const faulted = [...base, ...SLOW[operation], ...(fault.faultArgs?.[operation] ?? [])];
     const run = fault.tinyDisk ? onTinyDisk(namespace, faulted, operation, scratch) : plugin(namespace, faulted);
     if (fault.inject) {
@@ -181,22 +201,45 @@ export async function runFaultCase(fault: Fault, operation: Operation): Promise<
       await fault.inject({ namespace, operation, run });
     }
     const result = await run;
-    const errors = String(result.stderr).split('\n').filter((l) => l.startsWith('error:'));
-    const ending = result.exitCode === 0 ? 'recovered' : errors.length === 1 && /^error: .+; .+/.test(errors[0]!) ? 'failed cleanly' : 'bad ending';
+    const errors = String(result.stderr)
+      .split('\n')
+      .filter((l) => l.startsWith('error:'));
+    const ending =
+      result.exitCode === 0
+        ? 'recovered'
+        : errors.length === 1 && /^error: .+; .+/.test(errors[0]!)
+          ? 'failed cleanly'
+          : 'bad ending';
 
     const leftovers = await runLeftovers(namespace, operation);
-    const partialFiles = operation === 'backup' ? partialObjects(source) : partialRestored(source, await targetFolder(namespace));
+    const partialFiles =
+      operation === 'backup' ? partialObjects(source) : partialRestored(source, await targetFolder(namespace));
 
-    const rerun = await plugin(namespace, [...base, ...(operation === 'restore' ? ['--overwrite'] : []), ...(fault.fixArgs?.[operation] ?? [])]);
-    const bytesLost = operation === 'backup' ? lostBytes(source, bucketPath()) : lostBytes(source, await targetFolder(namespace));
-    const survived = ending !== 'bad ending' && leftovers.length === 0 && partialFiles.length === 0 && rerun.exitCode === 0 && bytesLost === 0;
+    const rerun = await plugin(namespace, [
+      ...base,
+      ...(operation === 'restore' ? ['--overwrite'] : []),
+      ...(fault.fixArgs?.[operation] ?? []),
+    ]);
+    const bytesLost =
+      operation === 'backup' ? lostBytes(source, bucketPath()) : lostBytes(source, await targetFolder(namespace));
+    const survived =
+      ending !== 'bad ending' &&
+      leftovers.length === 0 &&
+      partialFiles.length === 0 &&
+      rerun.exitCode === 0 &&
+      bytesLost === 0;
     return {
       fault: fault.id,
       operation,
       exitCode: result.exitCode ?? -1,
       ending,
       errorLine: errors[0],
-      stderrTail: ending === 'bad ending' ? String(result.stderr).split('\n').slice(-8).join('\n') : rerun.exitCode !== 0 ? `re-run: ${String(rerun.stderr).split('\n').slice(-8).join('\n')}` : undefined,
+      stderrTail:
+        ending === 'bad ending'
+          ? String(result.stderr).split('\n').slice(-8).join('\n')
+          : rerun.exitCode !== 0
+            ? `re-run: ${String(rerun.stderr).split('\n').slice(-8).join('\n')}`
+            : undefined,
       leftovers,
       partialFiles,
       rerunExitCode: rerun.exitCode ?? -1,
@@ -211,7 +254,11 @@ export async function runFaultCase(fault: Fault, operation: Operation): Promise<
 }
 
 function plugin(namespace: string, args: string[]): ResultPromise {
-  return execa(join(REPO_ROOT, 'bin', 'kubectl-datamover'), [...args, '-n', namespace], { env: userEnv(), extendEnv: false, reject: false });
+  return execa(join(REPO_ROOT, 'bin', 'kubectl-datamover'), [...args, '-n', namespace], {
+    env: userEnv(),
+    extendEnv: false,
+    reject: false,
+  });
 }
 
 /** The run inside a private mount namespace whose staging folder is a 1 MiB tmpfs. */
@@ -220,9 +267,27 @@ function onTinyDisk(namespace: string, args: string[], operation: Operation, scr
   mkdirSync(staging);
   const script = 'mount -t tmpfs -o size=1m tmpfs "$1" && shift && exec "$@"';
   const where = operation === 'backup' ? ['--staging-dir', staging] : [];
-  return execa('unshare', ['-rm', 'sh', '-c', script, 'sh', staging, join(REPO_ROOT, 'bin', 'kubectl-datamover'), ...args, ...where, '-n', namespace], {
-    env: userEnv({ TMPDIR: staging }), extendEnv: false, reject: false,
-  });
+  return execa(
+    'unshare',
+    [
+      '-rm',
+      'sh',
+      '-c',
+      script,
+      'sh',
+      staging,
+      join(REPO_ROOT, 'bin', 'kubectl-datamover'),
+      ...args,
+      ...where,
+      '-n',
+      namespace,
+    ],
+    {
+      env: userEnv({ TMPDIR: staging }),
+      extendEnv: false,
+      reject: false,
+    },
+  );
 }
 
 async function mustSucceed(run: ResultPromise, what: string): Promise<void> {
@@ -234,7 +299,8 @@ async function mustSucceed(run: ResultPromise, what: string): Promise<void> {
 function writeSource(root: string, small: boolean): void {
   mkdirSync(join(root, 'parts'));
   if (small) {
-    for (let i = 0; i < 6000; i++) writeFileSync(join(root, 'parts', `entry-${i}.txt`), randomBytes(512).toString('hex'));
+    for (let i = 0; i < 6000; i++)
+      writeFileSync(join(root, 'parts', `entry-${i}.txt`), randomBytes(512).toString('hex'));
     return;
   }
   // More than the channel buffers (about 10 MiB), so that the pod's tar is held by backpressure.
@@ -244,7 +310,23 @@ function writeSource(root: string, small: boolean): void {
 
 async function waitForHelperPod(namespace: string): Promise<void> {
   for (let i = 0; i < 300; i++) {
-    const pods = String((await kubectl(['get', 'pods', '-n', namespace, '-l', 'app.kubernetes.io/managed-by=kubectl-datamover', '-o', 'jsonpath={.items[*].status.phase}'], { reject: false })).stdout);
+    const pods = String(
+      (
+        await kubectl(
+          [
+            'get',
+            'pods',
+            '-n',
+            namespace,
+            '-l',
+            'app.kubernetes.io/managed-by=kubectl-datamover',
+            '-o',
+            'jsonpath={.items[*].status.phase}',
+          ],
+          { reject: false },
+        )
+      ).stdout,
+    );
     if (pods.includes('Running')) return;
     await sleep(100);
   }
@@ -254,9 +336,24 @@ async function runLeftovers(namespace: string, operation: Operation): Promise<st
   const selector = 'app.kubernetes.io/managed-by=kubectl-datamover';
   // A restore's target PVC is the user's result, not a leftover; a backup's clone is one.
   const kinds = operation === 'backup' ? 'pvc,pods' : 'pods';
-  const names = String((await kubectl(['get', kinds, '-n', namespace, '-l', selector, '-o', 'name'])).stdout).split('\n').filter(Boolean);
+  const names = String((await kubectl(['get', kinds, '-n', namespace, '-l', selector, '-o', 'name'])).stdout)
+    .split('\n')
+    .filter(Boolean);
   if (operation === 'restore') {
-    const pending = String((await kubectl(['get', 'pvc', '-n', namespace, '-o', 'jsonpath={range .items[?(@.status.phase!="Bound")]}{.metadata.name}{"\\n"}{end}'])).stdout).split('\n').filter(Boolean);
+    const pending = String(
+      (
+        await kubectl([
+          'get',
+          'pvc',
+          '-n',
+          namespace,
+          '-o',
+          'jsonpath={range .items[?(@.status.phase!="Bound")]}{.metadata.name}{"\\n"}{end}',
+        ])
+      ).stdout,
+    )
+      .split('\n')
+      .filter(Boolean);
     names.push(...pending.map((n) => `persistentvolumeclaim/${n} (not Bound)`));
   }
   return names;
@@ -269,14 +366,21 @@ async function runLeftovers(namespace: string, operation: Operation): Promise<st
  */
 function partialObjects(source: string): string[] {
   const files = snapshot(source);
-  return Object.entries(objectsIn(bucketPath(), { exclude: /(^|\/)\.rclone_temp_put_/ })).filter(([path, sha]) => files[path]?.sha256 !== sha).map(([path]) => path);
+  return Object.entries(objectsIn(bucketPath(), { exclude: /(^|\/)\.rclone_temp_put_/ }))
+    .filter(([path, sha]) => files[path]?.sha256 !== sha)
+    .map(([path]) => path);
 }
 
 /** Files in the target under a final name that differ from the source (".datamover-part" names are not final). */
 function partialRestored(source: string, target: string | undefined): string[] {
   if (!target) return [];
   const files = snapshot(source);
-  return Object.entries(snapshot(target)).filter(([path, entry]) => entry.type === 'file' && !path.endsWith('.datamover-part') && files[path]?.sha256 !== entry.sha256).map(([path]) => path);
+  return Object.entries(snapshot(target))
+    .filter(
+      ([path, entry]) =>
+        entry.type === 'file' && !path.endsWith('.datamover-part') && files[path]?.sha256 !== entry.sha256,
+    )
+    .map(([path]) => path);
 }
 
 /** The restore target's folder; undefined when it does not exist or is not bound. */
@@ -287,5 +391,9 @@ function targetFolder(namespace: string): Promise<string | undefined> {
 /** Bytes of source files that are not, byte for byte, at the destination. */
 function lostBytes(source: string, destination: string | undefined): number {
   const there = destination ? snapshot(destination) : {};
-  return Object.entries(snapshot(source)).reduce((lost, [path, entry]) => (entry.type === 'file' && there[path]?.sha256 !== entry.sha256 ? lost + entry.size! : lost), 0);
+  return Object.entries(snapshot(source)).reduce(
+    (lost, [path, entry]) =>
+      entry.type === 'file' && there[path]?.sha256 !== entry.sha256 ? lost + entry.size! : lost,
+    0,
+  );
 }

@@ -3,7 +3,16 @@
 // plain shell can source and the JSON the tests read.
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLUSTER_NAME, STORAGE_CLASSES, createCluster, deleteCluster, installBusybox, kubectl, seedCluster, waitForExec } from './cluster.ts';
+import {
+  CLUSTER_NAME,
+  STORAGE_CLASSES,
+  createCluster,
+  deleteCluster,
+  installBusybox,
+  kubectl,
+  seedCluster,
+  waitForExec,
+} from './cluster.ts';
 import { REPO_ROOT, stateDir, statePaths, toolPaths, type StatePaths } from './paths.ts';
 import { freePort, isAlive, readPid, startDetached, stopAll, waitForPort } from './processes.ts';
 import { startS3, type S3Server } from './s3.ts';
@@ -36,18 +45,26 @@ export async function up(log: (line: string) => void = () => {}): Promise<Bed> {
   const tools = toolPaths();
   const started = Date.now();
   installBusybox(paths);
-  log('starting etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok-controller (kwokctl, binary runtime)');
+  log(
+    'starting etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok-controller (kwokctl, binary runtime)',
+  );
   createCluster(paths);
   log('adding the simulated node, the StorageClasses and the DataMover CRDs');
   seedCluster(paths);
   log('starting the provisioner and pod exec wiring');
-  startDetached(paths, 'provisioner', process.execPath, [join(REPO_ROOT, 'tests', 'testbed', 'provisioner.ts'), paths.dir]);
+  startDetached(paths, 'provisioner', process.execPath, [
+    join(REPO_ROOT, 'tests', 'testbed', 'provisioner.ts'),
+    paths.dir,
+  ]);
   await waitForExec(paths);
   log('starting the S3 servers (rclone serve s3, HTTP and HTTPS)');
   const s3 = await startS3(paths, tools.rcloneNew);
   log('starting the Prometheus Pushgateway');
   const pushgatewayPort = await freePort();
-  startDetached(paths, 'pushgateway', tools.pushgateway, [`--web.listen-address=127.0.0.1:${pushgatewayPort}`, '--log.level=warn']);
+  startDetached(paths, 'pushgateway', tools.pushgateway, [
+    `--web.listen-address=127.0.0.1:${pushgatewayPort}`,
+    '--log.level=warn',
+  ]);
   await waitForPort(pushgatewayPort, 15_000, 'pushgateway');
   const bed: Bed = {
     dir: paths.dir,

@@ -22,7 +22,9 @@ switch (command) {
     } else if (command === 'env') {
       process.stdout.write(readFileSync(statePaths().envFile, 'utf8'));
     } else {
-      log(`up: kubeconfig ${bed.kubeconfig}, S3 ${bed.s3.endpoint} (TLS ${bed.s3.tlsEndpoint}), bucket ${bed.s3.bucket}`);
+      log(
+        `up: kubeconfig ${bed.kubeconfig}, S3 ${bed.s3.endpoint} (TLS ${bed.s3.tlsEndpoint}), bucket ${bed.s3.bucket}`,
+      );
     }
     break;
   }

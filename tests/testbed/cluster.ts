@@ -51,14 +51,21 @@ function kwokctl(paths: StatePaths, args: string[]): void {
   execFileSync(join(tools.kwokBin, 'kwokctl'), [...args, '--name', CLUSTER_NAME, '--kubeconfig', paths.kubeconfig], {
     // kwok-controller inherits this environment, and pod exec inherits it: PATH is
     // where commands are found; the host's AWS_CA_BUNDLE must not reach "pods".
-    env: { ...process.env, AWS_CA_BUNDLE: undefined, KWOK_WORKDIR: paths.kwokWorkdir, PATH: `${paths.busybox}:${process.env.PATH}` },
+    env: {
+      ...process.env,
+      AWS_CA_BUNDLE: undefined,
+      KWOK_WORKDIR: paths.kwokWorkdir,
+      PATH: `${paths.busybox}:${process.env.PATH}`,
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
 }
 
 export function createCluster(paths: StatePaths): void {
   const tools = toolPaths();
-  writeFileSync(paths.kwokConfig, `apiVersion: config.kwok.x-k8s.io/v1alpha1
+  writeFileSync(
+    paths.kwokConfig,
+    `apiVersion: config.kwok.x-k8s.io/v1alpha1
 kind: KwokctlConfiguration
 options:
   runtime: binary
@@ -72,7 +79,8 @@ options:
   kubeAuthorization: true
   kubeAdmission: true
   enableCRDs: [Exec, PortForward, Logs]
-`);
+`,
+  );
   kwokctl(paths, ['create', 'cluster', '--config', paths.kwokConfig, '--wait', '3m']);
 }
 
@@ -82,7 +90,10 @@ export function deleteCluster(paths: StatePaths): void {
 }
 
 export function seedCluster(paths: StatePaths): void {
-  kubectl(paths, ['apply', '-f', '-'], `apiVersion: v1
+  kubectl(
+    paths,
+    ['apply', '-f', '-'],
+    `apiVersion: v1
 kind: Node
 metadata:
   name: ${NODE_NAME}
@@ -124,8 +135,12 @@ metadata:
 provisioner: testbed.datamover.a-cup-of.coffee/nobody
 reclaimPolicy: Delete
 volumeBindingMode: Immediate
-`);
-  kubectl(paths, ['apply', '-f', '-'], `apiVersion: admissionregistration.k8s.io/v1
+`,
+  );
+  kubectl(
+    paths,
+    ['apply', '-f', '-'],
+    `apiVersion: admissionregistration.k8s.io/v1
 kind: MutatingAdmissionPolicy
 metadata:
   name: testbed-exec-wiring-gate
@@ -150,9 +165,16 @@ metadata:
   name: testbed-exec-wiring-gate
 spec:
   policyName: testbed-exec-wiring-gate
-`);
+`,
+  );
   kubectl(paths, ['apply', '-f', join(REPO_ROOT, 'tests', 'testbed', 'manifests', 'datamover-crds.yaml')]);
-  kubectl(paths, ['wait', '--for=condition=Established', '--timeout=60s', 'crd/datamovers.datamover.a-cup-of.coffee', 'crd/datamoverschedules.datamover.a-cup-of.coffee']);
+  kubectl(paths, [
+    'wait',
+    '--for=condition=Established',
+    '--timeout=60s',
+    'crd/datamovers.datamover.a-cup-of.coffee',
+    'crd/datamoverschedules.datamover.a-cup-of.coffee',
+  ]);
   kubectl(paths, ['wait', '--for=condition=Ready', '--timeout=60s', `node/${NODE_NAME}`]);
   // The ServiceAccount admission plugin refuses pods until the controller made "default".
   kubectl(paths, ['wait', '--for=create', '--timeout=60s', 'serviceaccount/default', '-n', 'default']);
@@ -166,12 +188,16 @@ spec:
 export async function waitForExec(paths: StatePaths, timeoutMs = 60_000): Promise<void> {
   const name = `testbed-exec-probe-${randomBytes(3).toString('hex')}`;
   const probe = ['-n', 'kube-system', `pod/${name}`];
-  kubectl(paths, ['apply', '-f', '-'], `apiVersion: v1
+  kubectl(
+    paths,
+    ['apply', '-f', '-'],
+    `apiVersion: v1
 kind: Pod
 metadata: {name: ${name}, namespace: kube-system}
 spec:
   containers: [{name: probe, image: busybox}]
-`);
+`,
+  );
   kubectl(paths, ['wait', '--for=condition=Ready', '--timeout=60s', ...probe]);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -179,7 +205,8 @@ spec:
       kubectl(paths, ['exec', ...probe, '--', 'true']);
       break;
     } catch (err) {
-      if (Date.now() > deadline) throw new Error(`exec into pods does not work: ${(err as { stderr?: string }).stderr ?? err}`);
+      if (Date.now() > deadline)
+        throw new Error(`exec into pods does not work: ${(err as { stderr?: string }).stderr ?? err}`);
       await sleep(250);
     }
   }

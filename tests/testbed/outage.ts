@@ -12,10 +12,20 @@ export interface Outage {
 }
 
 /** Stops the process of `pidFile` with `signal` now and starts it again after `downMs`. */
-export function startOutage(pidFile: string, downMs: number, logFile: string, signal: NodeJS.Signals = 'SIGKILL'): Outage {
+export function startOutage(
+  pidFile: string,
+  downMs: number,
+  logFile: string,
+  signal: NodeJS.Signals = 'SIGKILL',
+): Outage {
   const pid = Number(readFileSync(pidFile, 'utf8'));
   const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-  const env = Object.fromEntries(readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+  const env = Object.fromEntries(
+    readFileSync(`/proc/${pid}/environ`, 'utf8')
+      .split('\0')
+      .filter(Boolean)
+      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+  );
   const cwd = readlinkSync(`/proc/${pid}/cwd`);
   process.kill(pid, signal);
   const restarted = (async () => {

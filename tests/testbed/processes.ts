@@ -11,7 +11,13 @@ export interface ProcessDirs {
   logs: string;
 }
 
-export function startDetached(dirs: ProcessDirs, name: string, command: string, args: string[], env: NodeJS.ProcessEnv = process.env): number {
+export function startDetached(
+  dirs: ProcessDirs,
+  name: string,
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): number {
   mkdirSync(dirs.pids, { recursive: true });
   mkdirSync(dirs.logs, { recursive: true });
   const log = openSync(join(dirs.logs, `${name}.log`), 'a');
@@ -72,7 +78,9 @@ export async function freePort(): Promise<number> {
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -82,7 +90,10 @@ export async function waitForPort(port: number, timeoutMs: number, what: string)
   while (Date.now() < deadline) {
     const open = await new Promise<boolean>((resolve) => {
       const socket = createConnection({ port, host: '127.0.0.1' });
-      socket.once('connect', () => { socket.destroy(); resolve(true); });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
       socket.once('error', () => resolve(false));
     });
     if (open) return;

@@ -13,8 +13,17 @@ import { dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, StorageV1Api, setHeaderOptions,
-  type V1PersistentVolume, type V1PersistentVolumeClaim, type V1Pod, type V1StorageClass, type V1Container,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  PatchStrategy,
+  StorageV1Api,
+  setHeaderOptions,
+  type V1PersistentVolume,
+  type V1PersistentVolumeClaim,
+  type V1Pod,
+  type V1StorageClass,
+  type V1Container,
 } from '@kubernetes/client-node';
 import { EXEC_WIRING_GATE, PROVISIONER } from './cluster.ts';
 import { statePaths } from './paths.ts';
@@ -33,18 +42,29 @@ function log(message: string): void {
   process.stdout.write(`${new Date().toISOString()} ${message}\n`);
 }
 
-async function provision(pvc: V1PersistentVolumeClaim, sc: V1StorageClass, claims: V1PersistentVolumeClaim[], volumes: V1PersistentVolume[]): Promise<void> {
-  const { name, namespace, uid } = pvc.metadata as Required<Pick<NonNullable<V1PersistentVolumeClaim['metadata']>, 'name' | 'namespace' | 'uid'>>;
+async function provision(
+  pvc: V1PersistentVolumeClaim,
+  sc: V1StorageClass,
+  claims: V1PersistentVolumeClaim[],
+  volumes: V1PersistentVolume[],
+): Promise<void> {
+  const { name, namespace, uid } = pvc.metadata as Required<
+    Pick<NonNullable<V1PersistentVolumeClaim['metadata']>, 'name' | 'namespace' | 'uid'>
+  >;
   const folder = join(paths.volumes, `pvc-${uid}`);
   const source = pvc.spec?.dataSource;
   if (source?.kind === 'PersistentVolumeClaim') {
     if (sc.parameters?.cloning === 'unsupported') {
-      await warnOnce(pvc, 'ProvisioningFailed', `StorageClass ${sc.metadata?.name} does not support cloning (dataSource ${source.name})`);
+      await warnOnce(
+        pvc,
+        'ProvisioningFailed',
+        `StorageClass ${sc.metadata?.name} does not support cloning (dataSource ${source.name})`,
+      );
       return;
     }
     const sourceClaim = claims.find((c) => c.metadata?.namespace === namespace && c.metadata?.name === source.name);
     const sourceVolume = volumes.find((v) => v.metadata?.name === sourceClaim?.spec?.volumeName);
-    if (!sourceClaim || sourceClaim.status?.phase !== 'Bound' || !sourceVolume?.spec?.hostPath?.path) return; // retried next tick
+    if (sourceClaim?.status?.phase !== 'Bound' || !sourceVolume?.spec?.hostPath?.path) return; // retried next tick
     const staging = `${folder}.copying`;
     rmSync(staging, { recursive: true, force: true });
     await run('cp', ['-a', `${sourceVolume.spec.hostPath.path}/.`, `${staging}/`]).catch(async () => {
@@ -82,8 +102,19 @@ async function warnOnce(pvc: V1PersistentVolumeClaim, reason: string, message: s
     namespace: pvc.metadata!.namespace!,
     body: {
       metadata: { generateName: `${pvc.metadata!.name}.` },
-      involvedObject: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', name: pvc.metadata!.name, namespace: pvc.metadata!.namespace, uid: pvc.metadata!.uid },
-      reason, message, type: 'Warning', count: 1, firstTimestamp: now, lastTimestamp: now,
+      involvedObject: {
+        apiVersion: 'v1',
+        kind: 'PersistentVolumeClaim',
+        name: pvc.metadata!.name,
+        namespace: pvc.metadata!.namespace,
+        uid: pvc.metadata!.uid,
+      },
+      reason,
+      message,
+      type: 'Warning',
+      count: 1,
+      firstTimestamp: now,
+      lastTimestamp: now,
       source: { component: PROVISIONER },
     },
   });
@@ -92,13 +123,18 @@ async function warnOnce(pvc: V1PersistentVolumeClaim, reason: string, message: s
 
 async function reclaim(volume: V1PersistentVolume): Promise<void> {
   const folder = volume.spec?.hostPath?.path;
-  if (folder && folder.startsWith(paths.volumes)) rmSync(folder, { recursive: true, force: true });
+  if (folder?.startsWith(paths.volumes)) rmSync(folder, { recursive: true, force: true });
   await core.deletePersistentVolume({ name: volume.metadata!.name! });
   log(`deleted released volume ${volume.metadata!.name}`);
 }
 
 /** The local folder behind a container's workingDir, or undefined while its PVC is not bound yet. */
-function workDirOf(pod: V1Pod, container: V1Container, claims: V1PersistentVolumeClaim[], volumes: V1PersistentVolume[]): string | undefined {
+function workDirOf(
+  pod: V1Pod,
+  container: V1Container,
+  claims: V1PersistentVolumeClaim[],
+  volumes: V1PersistentVolume[],
+): string | undefined {
   const namespace = pod.metadata!.namespace!;
   const scratch = join(paths.scratch, namespace, pod.metadata!.name!, container.name);
   const workingDir = container.workingDir ?? '/';
@@ -126,7 +162,9 @@ async function containerEnv(pod: V1Pod, container: V1Container): Promise<Array<{
       envs.push({ name: env.name, value: env.value ?? '' });
       continue;
     }
-    const secret = await core.readNamespacedSecret({ name: ref.name!, namespace: pod.metadata!.namespace! }).catch(() => undefined);
+    const secret = await core
+      .readNamespacedSecret({ name: ref.name!, namespace: pod.metadata!.namespace! })
+      .catch(() => undefined);
     const value = secret?.data?.[ref.key];
     if (value !== undefined) envs.push({ name: env.name, value: Buffer.from(value, 'base64').toString('utf8') });
   }
@@ -140,7 +178,11 @@ async function wireExec(pod: V1Pod, claims: V1PersistentVolumeClaim[], volumes: 
     if (!workDir) return; // retried next tick, once the PVC is bound
     // Images share the host's busybox applets and the pinned rclone (for rclone images).
     const path = `${paths.busybox}:${dirname(process.env.DATAMOVER_RCLONE_NEW ?? '/nonexistent/rclone')}`;
-    const envs = [{ name: 'PATH', value: path }, { name: 'HOME', value: workDir }, ...(await containerEnv(pod, container))];
+    const envs = [
+      { name: 'PATH', value: path },
+      { name: 'HOME', value: workDir },
+      ...(await containerEnv(pod, container)),
+    ];
     execs.push({ containers: [container.name], local: { workDir, envs } });
   }
   await custom.createNamespacedCustomObject({
@@ -151,7 +193,15 @@ async function wireExec(pod: V1Pod, claims: V1PersistentVolumeClaim[], volumes: 
       kind: 'Exec',
       metadata: {
         name: pod.metadata!.name,
-        ownerReferences: [{ apiVersion: 'v1', kind: 'Pod', name: pod.metadata!.name!, uid: pod.metadata!.uid!, blockOwnerDeletion: false }],
+        ownerReferences: [
+          {
+            apiVersion: 'v1',
+            kind: 'Pod',
+            name: pod.metadata!.name!,
+            uid: pod.metadata!.uid!,
+            blockOwnerDeletion: false,
+          },
+        ],
       },
       spec: { execs },
     },
@@ -183,23 +233,37 @@ async function reconcile(): Promise<void> {
     core.listPersistentVolumeClaimForAllNamespaces(),
     core.listPersistentVolume(),
     core.listPodForAllNamespaces(),
-    custom.listClusterCustomObject(EXEC) as Promise<{ items: Array<{ metadata: { name: string; namespace: string; ownerReferences?: Array<{ uid: string }> } }> }>,
+    custom.listClusterCustomObject(EXEC) as Promise<{
+      items: Array<{ metadata: { name: string; namespace: string; ownerReferences?: Array<{ uid: string }> } }>;
+    }>,
   ]);
-  const ours = new Map(classes.items.filter((sc) => sc.provisioner === PROVISIONER).map((sc) => [sc.metadata!.name!, sc]));
+  const ours = new Map(
+    classes.items.filter((sc) => sc.provisioner === PROVISIONER).map((sc) => [sc.metadata!.name!, sc]),
+  );
   for (const pvc of claims.items) {
     const sc = ours.get(pvc.spec?.storageClassName ?? '');
     const hasVolume = volumes.items.some((v) => v.spec?.claimRef?.uid === pvc.metadata?.uid);
-    if (sc && pvc.status?.phase === 'Pending' && !pvc.metadata?.deletionTimestamp && !hasVolume) await provision(pvc, sc, claims.items, volumes.items);
+    if (sc && pvc.status?.phase === 'Pending' && !pvc.metadata?.deletionTimestamp && !hasVolume)
+      await provision(pvc, sc, claims.items, volumes.items);
   }
   for (const volume of volumes.items) {
     const ownedByUs = volume.metadata?.annotations?.['pv.kubernetes.io/provisioned-by'] === PROVISIONER;
-    if (ownedByUs && volume.status?.phase === 'Released' && volume.spec?.persistentVolumeReclaimPolicy === 'Delete' && !volume.metadata?.deletionTimestamp) await reclaim(volume);
+    if (
+      ownedByUs &&
+      volume.status?.phase === 'Released' &&
+      volume.spec?.persistentVolumeReclaimPolicy === 'Delete' &&
+      !volume.metadata?.deletionTimestamp
+    )
+      await reclaim(volume);
   }
-  const wired = new Set(execs.items.map((e) => `${e.metadata.namespace}/${e.metadata.name}/${e.metadata.ownerReferences?.[0]?.uid}`));
+  const wired = new Set(
+    execs.items.map((e) => `${e.metadata.namespace}/${e.metadata.name}/${e.metadata.ownerReferences?.[0]?.uid}`),
+  );
   for (const pod of pods.items) {
     if (pod.metadata?.deletionTimestamp) continue;
     try {
-      if (!wired.has(`${pod.metadata?.namespace}/${pod.metadata?.name}/${pod.metadata?.uid}`)) await wireExec(pod, claims.items, volumes.items);
+      if (!wired.has(`${pod.metadata?.namespace}/${pod.metadata?.name}/${pod.metadata?.uid}`))
+        await wireExec(pod, claims.items, volumes.items);
       else await releaseGate(pod);
     } catch (err) {
       log(`exec wiring for ${pod.metadata?.namespace}/${pod.metadata?.name}: ${(err as Error).message.split('\n')[0]}`);

@@ -35,9 +35,25 @@ export async function startS3(paths: StatePaths, rclone: string): Promise<S3Serv
   // CSV-quoted: rclone splits list flags given in the environment on commas.
   const env = { ...process.env, RCLONE_AUTH_KEY: `"${accessKeyId},${secretAccessKey}"` };
   // No directory cache: tests look at (and tamper with) the bucket's folder directly.
-  const common = ['serve', 's3', paths.s3Data, '--vfs-cache-mode', 'off', '--dir-cache-time', '200ms', '--log-level', 'NOTICE'];
+  const common = [
+    'serve',
+    's3',
+    paths.s3Data,
+    '--vfs-cache-mode',
+    'off',
+    '--dir-cache-time',
+    '200ms',
+    '--log-level',
+    'NOTICE',
+  ];
   startDetached(paths, 's3', rclone, [...common, '--addr', `127.0.0.1:${port}`], env);
-  startDetached(paths, 's3-tls', rclone, [...common, '--addr', `127.0.0.1:${tlsPort}`, '--cert', tls.cert, '--key', tls.key], env);
+  startDetached(
+    paths,
+    's3-tls',
+    rclone,
+    [...common, '--addr', `127.0.0.1:${tlsPort}`, '--cert', tls.cert, '--key', tls.key],
+    env,
+  );
   startDetached(paths, 's3-read-only', rclone, [...common, '--addr', `127.0.0.1:${readOnlyPort}`, '--read-only'], env);
   await Promise.all([
     waitForPort(port, 15_000, 'rclone serve s3'),
@@ -64,9 +80,37 @@ function generateTls(dir: string): { ca: string; cert: string; key: string } {
   const file = (name: string) => join(dir, name);
   const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  openssl('req', '-x509', ...ec, '-keyout', file('ca.key'), '-out', file('ca.crt'), '-days', '7', '-subj', '/CN=datamover-testbed-ca');
+  openssl(
+    'req',
+    '-x509',
+    ...ec,
+    '-keyout',
+    file('ca.key'),
+    '-out',
+    file('ca.crt'),
+    '-days',
+    '7',
+    '-subj',
+    '/CN=datamover-testbed-ca',
+  );
   openssl('req', ...ec, '-keyout', file('server.key'), '-out', file('server.csr'), '-subj', '/CN=127.0.0.1');
   writeFileSync(file('san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  openssl('x509', '-req', '-in', file('server.csr'), '-CA', file('ca.crt'), '-CAkey', file('ca.key'), '-CAcreateserial', '-out', file('server.crt'), '-days', '7', '-extfile', file('san.ext'));
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    file('server.csr'),
+    '-CA',
+    file('ca.crt'),
+    '-CAkey',
+    file('ca.key'),
+    '-CAcreateserial',
+    '-out',
+    file('server.crt'),
+    '-days',
+    '7',
+    '-extfile',
+    file('san.ext'),
+  );
   return { ca: file('ca.crt'), cert: file('server.crt'), key: file('server.key') };
 }

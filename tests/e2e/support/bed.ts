@@ -29,12 +29,25 @@ export function userEnv(extra: Record<string, string> = {}): Record<string, stri
 }
 
 export async function kubectl(args: string[], options: { input?: string; reject?: boolean } = {}): Promise<Result> {
-  return execa('kubectl', args, { env: userEnv(), extendEnv: false, input: options.input, reject: options.reject ?? true });
+  return execa('kubectl', args, {
+    env: userEnv(),
+    extendEnv: false,
+    input: options.input,
+    reject: options.reject ?? true,
+  });
 }
 
 /** Runs `kubectl datamover ...` through kubectl's plugin discovery, as a user would. */
-export async function datamover(args: string[], options: { input?: string; env?: Record<string, string> } = {}): Promise<Result> {
-  return execa('kubectl', ['datamover', ...args], { env: userEnv(options.env), extendEnv: false, input: options.input, reject: false });
+export async function datamover(
+  args: string[],
+  options: { input?: string; env?: Record<string, string> } = {},
+): Promise<Result> {
+  return execa('kubectl', ['datamover', ...args], {
+    env: userEnv(options.env),
+    extendEnv: false,
+    input: options.input,
+    reject: false,
+  });
 }
 
 export async function applyYaml(yaml: string): Promise<void> {
@@ -43,7 +56,20 @@ export async function applyYaml(yaml: string): Promise<void> {
 
 /** What a run left in the namespace: PVCs and pods labelled as the plugin's, one name per line. */
 export async function managedLeftovers(namespace: string): Promise<string> {
-  return String((await kubectl(['get', 'pvc,pod', '-n', namespace, '-l', 'app.kubernetes.io/managed-by=kubectl-datamover', '-o', 'name'])).stdout).trim();
+  return String(
+    (
+      await kubectl([
+        'get',
+        'pvc,pod',
+        '-n',
+        namespace,
+        '-l',
+        'app.kubernetes.io/managed-by=kubectl-datamover',
+        '-o',
+        'name',
+      ])
+    ).stdout,
+  ).trim();
 }
 
 /** A fresh namespace, deleted (with everything in it) after the test. */
@@ -60,7 +86,11 @@ export function useNamespace(prefix = 't'): { name: string } {
   return ns;
 }
 
-export async function createBoundPvc(namespace: string, name: string, options: { storageClass?: string; dataSource?: string; size?: string } = {}): Promise<string> {
+export async function createBoundPvc(
+  namespace: string,
+  name: string,
+  options: { storageClass?: string; dataSource?: string; size?: string } = {},
+): Promise<string> {
   await applyYaml(`apiVersion: v1
 kind: PersistentVolumeClaim
 metadata: {name: ${name}, namespace: ${namespace}}
@@ -75,11 +105,18 @@ ${options.dataSource ? `  dataSource: {kind: PersistentVolumeClaim, name: ${opti
 
 /** The local folder that backs a bound PVC (the bed's provisioner made it). */
 export async function volumeFolder(namespace: string, pvc: string): Promise<string> {
-  const volume = String((await kubectl(['get', 'pvc', pvc, '-n', namespace, '-o', 'jsonpath={.spec.volumeName}'])).stdout);
+  const volume = String(
+    (await kubectl(['get', 'pvc', pvc, '-n', namespace, '-o', 'jsonpath={.spec.volumeName}'])).stdout,
+  );
   return String((await kubectl(['get', 'pv', volume, '-o', 'jsonpath={.spec.hostPath.path}'])).stdout);
 }
 
-export async function createPodOnPvc(namespace: string, name: string, pvc: string, options: { readOnly?: boolean } = {}): Promise<void> {
+export async function createPodOnPvc(
+  namespace: string,
+  name: string,
+  pvc: string,
+  options: { readOnly?: boolean } = {},
+): Promise<void> {
   await applyYaml(`apiVersion: v1
 kind: Pod
 metadata: {name: ${name}, namespace: ${namespace}}

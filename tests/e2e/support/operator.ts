@@ -5,13 +5,33 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { applyYaml, bed, kubectl } from './bed.ts';
 
-export async function setPhase(namespace: string, name: string, phase: string, restoredPvcName?: string): Promise<void> {
+export async function setPhase(
+  namespace: string,
+  name: string,
+  phase: string,
+  restoredPvcName?: string,
+): Promise<void> {
   const status = { phase, ...(restoredPvcName ? { restoredPvcName } : {}) };
-  await kubectl(['patch', 'datamover', name, '-n', namespace, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status })]);
+  await kubectl([
+    'patch',
+    'datamover',
+    name,
+    '-n',
+    namespace,
+    '--subresource=status',
+    '--type=merge',
+    '-p',
+    JSON.stringify({ status }),
+  ]);
 }
 
 /** What the operator makes for a DataMover: the clone, then Job verify-<clone> whose pod logs `logLines`. */
-export async function makeCloneAndJob(namespace: string, pvc: string, secret: string, logLines: string[]): Promise<{ clone: string; job: string; pod: string }> {
+export async function makeCloneAndJob(
+  namespace: string,
+  pvc: string,
+  secret: string,
+  logLines: string[],
+): Promise<{ clone: string; job: string; pod: string }> {
   const clone = `${pvc}-cloned-${Math.floor(Date.now() / 1000)}`;
   const job = `verify-${clone}`;
   await applyYaml(`apiVersion: v1
@@ -40,7 +60,14 @@ spec:
 `);
   let pod = '';
   for (let i = 0; i < 100 && !pod; i++) {
-    pod = String((await kubectl(['get', 'pods', '-n', namespace, '-l', `job-name=${job}`, '-o', 'jsonpath={.items[0].metadata.name}'], { reject: false })).stdout).trim();
+    pod = String(
+      (
+        await kubectl(
+          ['get', 'pods', '-n', namespace, '-l', `job-name=${job}`, '-o', 'jsonpath={.items[0].metadata.name}'],
+          { reject: false },
+        )
+      ).stdout,
+    ).trim();
     if (!pod) await new Promise((r) => setTimeout(r, 100));
   }
   const logDir = join(bed().dir, 'pod-logs');

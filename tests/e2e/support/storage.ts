@@ -6,7 +6,11 @@ import { join } from 'node:path';
 import { applyYaml, bed } from './bed.ts';
 import { snapshot } from './tree.ts';
 
-export async function createStorageSecret(namespace: string, name = 's3', overrides: Record<string, string | undefined> = {}): Promise<void> {
+export async function createStorageSecret(
+  namespace: string,
+  name = 's3',
+  overrides: Record<string, string | undefined> = {},
+): Promise<void> {
   const s3 = bed().s3;
   const data: Record<string, string | undefined> = {
     AWS_ACCESS_KEY_ID: s3.accessKeyId,
@@ -18,8 +22,12 @@ export async function createStorageSecret(namespace: string, name = 's3', overri
     TLS_HOST: 'false',
     ...overrides,
   };
-  const lines = Object.entries(data).filter(([, v]) => v !== undefined).map(([k, v]) => `  ${k}: ${JSON.stringify(v)}`);
-  await applyYaml(`apiVersion: v1\nkind: Secret\nmetadata: {name: ${name}, namespace: ${namespace}}\nstringData:\n${lines.join('\n')}\n`);
+  const lines = Object.entries(data)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `  ${k}: ${JSON.stringify(v)}`);
+  await applyYaml(
+    `apiVersion: v1\nkind: Secret\nmetadata: {name: ${name}, namespace: ${namespace}}\nstringData:\n${lines.join('\n')}\n`,
+  );
 }
 
 /** Every test starts from an empty bucket (the plugin syncs to the bucket root, as the operator does). */
@@ -51,7 +59,8 @@ export function objectsIn(folder: string, options: { exclude?: RegExp } = {}): R
   const objects: Record<string, string> = {};
   for (const [path, entry] of Object.entries(snapshot(folder))) {
     // The backup manifest is the plugin's own object, not one of the volume's files.
-    if (entry.type === 'file' && !path.endsWith('.datamover-manifest.json') && !options.exclude?.test(path)) objects[path] = entry.sha256!;
+    if (entry.type === 'file' && !path.endsWith('.datamover-manifest.json') && !options.exclude?.test(path))
+      objects[path] = entry.sha256!;
   }
   return objects;
 }

@@ -1,7 +1,17 @@
 // A mixed file tree (what real PVCs hold) and a snapshot of a tree to compare
 // two of them: type, mode, size, SHA-256, symlink target, mtime to the second.
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { join, relative } from 'node:path';
 
 export const BIG_FILE_BYTES = 50 * 1024 * 1024;
@@ -42,7 +52,12 @@ export function snapshot(root: string, options: { mtimes?: boolean } = {}): Reco
         entries[key] = { type: 'dir', mode };
         walk(path);
       } else {
-        entries[key] = { type: 'file', mode, size: stat.size, sha256: createHash('sha256').update(readFileSync(path)).digest('hex') };
+        entries[key] = {
+          type: 'file',
+          mode,
+          size: stat.size,
+          sha256: createHash('sha256').update(readFileSync(path)).digest('hex'),
+        };
         if (options.mtimes) entries[key]!.mtime = Math.floor(stat.mtimeMs / 1000);
       }
     }

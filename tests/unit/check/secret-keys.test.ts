@@ -27,9 +27,15 @@ describe('check: Secret keys', () => {
     const { BUCKET_NAME: _dropped, ...withoutBucket } = complete;
     const { results, settings } = checkSecretKeys('s3', { ...withoutBucket, AWS_SECRET_ACCESS_KEY: b64('  ') });
     const failed = results.filter((r) => !r.ok).map((r) => r.what);
-    assert.deepEqual(failed, ['Secret s3: AWS_SECRET_ACCESS_KEY is missing or empty', 'Secret s3: BUCKET_NAME is missing or empty']);
+    assert.deepEqual(failed, [
+      'Secret s3: AWS_SECRET_ACCESS_KEY is missing or empty',
+      'Secret s3: BUCKET_NAME is missing or empty',
+    ]);
     assert.equal(settings, undefined);
-    assert.match(renderCheckResults(results), /^FAIL {2}Secret s3: AWS_SECRET_ACCESS_KEY is missing or empty; add AWS_SECRET_ACCESS_KEY to the Secret$/m);
+    assert.match(
+      renderCheckResults(results),
+      /^FAIL {2}Secret s3: AWS_SECRET_ACCESS_KEY is missing or empty; add AWS_SECRET_ACCESS_KEY to the Secret$/m,
+    );
   });
 
   it('fails an invalid value once every key is there', () => {

@@ -4,12 +4,26 @@ import { UsageError } from '../../../lib/errors.ts';
 
 describe('--env', () => {
   it('passes RCLONE_* tuning through', () => {
-    assert.deepEqual(parseEnvFlags(['RCLONE_TRANSFERS=8', 'RCLONE_BWLIMIT=10M:off']), { RCLONE_TRANSFERS: '8', RCLONE_BWLIMIT: '10M:off' });
+    assert.deepEqual(parseEnvFlags(['RCLONE_TRANSFERS=8', 'RCLONE_BWLIMIT=10M:off']), {
+      RCLONE_TRANSFERS: '8',
+      RCLONE_BWLIMIT: '10M:off',
+    });
   });
 
-  for (const name of ['AWS_SECRET_ACCESS_KEY', 'AWS_ACCESS_KEY_ID', 'BUCKET_HOST', 'AWS_SESSION_TOKEN', 'RCLONE_CONFIG_DATAMOVER_ENDPOINT']) {
+  for (const name of [
+    'AWS_SECRET_ACCESS_KEY',
+    'AWS_ACCESS_KEY_ID',
+    'BUCKET_HOST',
+    'AWS_SESSION_TOKEN',
+    'RCLONE_CONFIG_DATAMOVER_ENDPOINT',
+  ]) {
     it(`refuses ${name}, which would override the Secret's storage settings`, () => {
-      assert.throws(() => parseEnvFlags([`${name}=x`]), (err: Error) => err instanceof UsageError && err.message === `--env ${name} would override the storage settings from the Secret`);
+      assert.throws(
+        () => parseEnvFlags([`${name}=x`]),
+        (err: Error) =>
+          err instanceof UsageError &&
+          err.message === `--env ${name} would override the storage settings from the Secret`,
+      );
     });
   }
 

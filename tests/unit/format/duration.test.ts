@@ -16,7 +16,10 @@ describe('parseDuration', () => {
   });
 
   it('rejects garbage with a usage error naming the flag', () => {
-    assert.throws(() => parseDuration('5 minutes', '--timeout'), (err: unknown) => err instanceof UsageError && /--timeout/.test(err.message));
+    assert.throws(
+      () => parseDuration('5 minutes', '--timeout'),
+      (err: unknown) => err instanceof UsageError && /--timeout/.test(err.message),
+    );
     assert.throws(() => parseDuration('10x', '--timeout'), UsageError);
   });
 

@@ -23,20 +23,30 @@ contexts:
 
 describe('loadKubeConfig', () => {
   let dir: string;
-  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'kubeconfig-')); });
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'kubeconfig-'));
+  });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('merges every KUBECONFIG file; the first one sets the current context', () => {
-    const a = join(dir, 'a'), b = join(dir, 'b');
+    const a = join(dir, 'a'),
+      b = join(dir, 'b');
     writeFileSync(a, kubeconfig('one', 'https://one:6443', 'one'));
     writeFileSync(b, kubeconfig('two', 'https://two:6443', 'two'));
     const config = loadKubeConfig({ kubeconfigEnv: [a, b].join(delimiter) });
     assert.equal(config.getCurrentContext(), 'one');
-    assert.deepEqual(config.getContexts().map((c) => c.name).sort(), ['one', 'two']);
+    assert.deepEqual(
+      config
+        .getContexts()
+        .map((c) => c.name)
+        .sort(),
+      ['one', 'two'],
+    );
   });
 
   it('keeps the first definition when two files define the same cluster name', () => {
-    const a = join(dir, 'a'), b = join(dir, 'b');
+    const a = join(dir, 'a'),
+      b = join(dir, 'b');
     writeFileSync(a, kubeconfig('same', 'https://first:6443', 'same'));
     writeFileSync(b, kubeconfig('same', 'https://second:6443', 'same'));
     const config = loadKubeConfig({ kubeconfigEnv: [a, b].join(delimiter) });
@@ -44,7 +54,8 @@ describe('loadKubeConfig', () => {
   });
 
   it('selects --context from any merged file', () => {
-    const a = join(dir, 'a'), b = join(dir, 'b');
+    const a = join(dir, 'a'),
+      b = join(dir, 'b');
     writeFileSync(a, kubeconfig('one', 'https://one:6443', 'one'));
     writeFileSync(b, kubeconfig('two', 'https://two:6443', 'two', 'team-b'));
     const config = loadKubeConfig({ kubeconfigEnv: [a, b].join(delimiter), context: 'two' });
@@ -55,20 +66,32 @@ describe('loadKubeConfig', () => {
   it('names the missing context and the known ones', () => {
     const a = join(dir, 'a');
     writeFileSync(a, kubeconfig('one', 'https://one:6443', 'one'));
-    assert.throws(() => loadKubeConfig({ kubeconfig: a, context: 'nope' }), (err: unknown) => err instanceof UserError && /context "nope" does not exist.*known: one/.test(err.message));
+    assert.throws(
+      () => loadKubeConfig({ kubeconfig: a, context: 'nope' }),
+      (err: unknown) => err instanceof UserError && /context "nope" does not exist.*known: one/.test(err.message),
+    );
   });
 
   it('refuses a kubeconfig without a current context', () => {
     const a = join(dir, 'a');
     writeFileSync(a, kubeconfig('one', 'https://one:6443', '""'));
-    assert.throws(() => loadKubeConfig({ kubeconfig: a }), (err: unknown) => err instanceof UserError && /no current context/.test(err.message));
+    assert.throws(
+      () => loadKubeConfig({ kubeconfig: a }),
+      (err: unknown) => err instanceof UserError && /no current context/.test(err.message),
+    );
   });
 
   it('says which --kubeconfig file does not exist', () => {
-    assert.throws(() => loadKubeConfig({ kubeconfig: join(dir, 'missing') }), (err: unknown) => err instanceof UserError && err.message.includes(join(dir, 'missing')));
+    assert.throws(
+      () => loadKubeConfig({ kubeconfig: join(dir, 'missing') }),
+      (err: unknown) => err instanceof UserError && err.message.includes(join(dir, 'missing')),
+    );
   });
 
   it('says when no kubeconfig exists at all', () => {
-    assert.throws(() => loadKubeConfig({ home: dir }), (err: unknown) => err instanceof UserError && /no kubeconfig found/.test(err.message));
+    assert.throws(
+      () => loadKubeConfig({ home: dir }),
+      (err: unknown) => err instanceof UserError && /no kubeconfig found/.test(err.message),
+    );
   });
 });

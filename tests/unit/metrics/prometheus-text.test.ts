@@ -7,7 +7,12 @@ import { UsageError } from '../../../lib/errors.ts';
 /** A clock whose time only moves when the test says so. */
 function steppedClock(): { clock: PhaseClock; advance: (ms: number) => void } {
   let now = 0;
-  return { clock: new PhaseClock(() => now), advance: (ms) => { now += ms; } };
+  return {
+    clock: new PhaseClock(() => now),
+    advance: (ms) => {
+      now += ms;
+    },
+  };
 }
 
 describe('PhaseClock', () => {
@@ -21,7 +26,13 @@ describe('PhaseClock', () => {
     advance(500);
     clock.stop();
     advance(9000);
-    assert.deepEqual([...clock.seconds], [['CreatingClonedPVC', 2], ['Transferring', 0.25]]);
+    assert.deepEqual(
+      [...clock.seconds],
+      [
+        ['CreatingClonedPVC', 2],
+        ['Transferring', 0.25],
+      ],
+    );
   });
 });
 
@@ -31,11 +42,23 @@ describe('renderRunMetrics', () => {
     clock.enter('CreatingPod');
     advance(1234);
     clock.stop();
-    const text = renderRunMetrics({ status: 'failure', finishedAt: 1_700_000_000, bytesTransferred: 42, filesTransferred: 3, phases: clock }, { namespace: 'ns', pvc: 'data' });
+    const text = renderRunMetrics(
+      { status: 'failure', finishedAt: 1_700_000_000, bytesTransferred: 42, filesTransferred: 3, phases: clock },
+      { namespace: 'ns', pvc: 'data' },
+    );
     const lines = text.split('\n');
-    assert.ok(lines.includes('datamover_data_sync_operations_total{namespace="ns",pvc="data",status="failure"} 1'), text);
-    assert.ok(lines.includes('datamover_data_sync_operations_total{namespace="ns",pvc="data",status="success"} 0'), text);
-    assert.ok(lines.includes('datamover_phase_duration_seconds{namespace="ns",pvc="data",phase="CreatingPod"} 1.234'), text);
+    assert.ok(
+      lines.includes('datamover_data_sync_operations_total{namespace="ns",pvc="data",status="failure"} 1'),
+      text,
+    );
+    assert.ok(
+      lines.includes('datamover_data_sync_operations_total{namespace="ns",pvc="data",status="success"} 0'),
+      text,
+    );
+    assert.ok(
+      lines.includes('datamover_phase_duration_seconds{namespace="ns",pvc="data",phase="CreatingPod"} 1.234'),
+      text,
+    );
     assert.ok(!text.includes('phase="Transferring"'), text);
     assert.ok(lines.includes('datamover_bytes_transferred_total{namespace="ns",pvc="data"} 42'), text);
     assert.ok(lines.includes('datamover_last_run_timestamp_seconds{namespace="ns",pvc="data"} 1700000000'), text);
@@ -43,7 +66,10 @@ describe('renderRunMetrics', () => {
   });
 
   it('declares every family once, before its samples', () => {
-    const text = renderRunMetrics({ status: 'success', finishedAt: 1, bytesTransferred: 0, filesTransferred: 0, phases: new PhaseClock() }, {});
+    const text = renderRunMetrics(
+      { status: 'success', finishedAt: 1, bytesTransferred: 0, filesTransferred: 0, phases: new PhaseClock() },
+      {},
+    );
     const types = text.split('\n').filter((l) => l.startsWith('# TYPE'));
     assert.deepEqual(types, [
       '# TYPE datamover_data_sync_operations_total counter',
@@ -54,14 +80,20 @@ describe('renderRunMetrics', () => {
   });
 
   it('escapes quotes, backslashes and newlines in label values', () => {
-    const text = renderRunMetrics({ status: 'success', finishedAt: 1, bytesTransferred: 0, filesTransferred: 0, phases: new PhaseClock() }, { pvc: 'a"b\\c\nd' });
+    const text = renderRunMetrics(
+      { status: 'success', finishedAt: 1, bytesTransferred: 0, filesTransferred: 0, phases: new PhaseClock() },
+      { pvc: 'a"b\\c\nd' },
+    );
     assert.ok(text.includes('pvc="a\\"b\\\\c\\nd"'), text);
   });
 });
 
 describe('Pushgateway URLs', () => {
   it('groups by namespace and PVC under job datamover', () => {
-    assert.equal(pushgatewayGroupUrl(new URL('http://gw:9091/'), { namespace: 'team a', pvc: 'data' }), 'http://gw:9091/metrics/job/datamover/namespace/team%20a/pvc/data');
+    assert.equal(
+      pushgatewayGroupUrl(new URL('http://gw:9091/'), { namespace: 'team a', pvc: 'data' }),
+      'http://gw:9091/metrics/job/datamover/namespace/team%20a/pvc/data',
+    );
   });
 
   it('refuses what is not an http(s) URL', () => {

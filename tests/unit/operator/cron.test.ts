@@ -35,13 +35,25 @@ describe('cron', () => {
   });
 
   it('names the field that is wrong', () => {
-    assert.throws(() => parseCron('61 * * * *'), (e: unknown) => e instanceof UsageError && /minute field "61" is out of range/.test(e.message));
-    assert.throws(() => parseCron('0 0 * 13 *'), (e: unknown) => e instanceof UsageError && /month field "13"/.test(e.message));
-    assert.throws(() => parseCron('0 0 * * * *'), (e: unknown) => e instanceof UsageError && /has 6 fields/.test(e.message));
+    assert.throws(
+      () => parseCron('61 * * * *'),
+      (e: unknown) => e instanceof UsageError && /minute field "61" is out of range/.test(e.message),
+    );
+    assert.throws(
+      () => parseCron('0 0 * 13 *'),
+      (e: unknown) => e instanceof UsageError && /month field "13"/.test(e.message),
+    );
+    assert.throws(
+      () => parseCron('0 0 * * * *'),
+      (e: unknown) => e instanceof UsageError && /has 6 fields/.test(e.message),
+    );
   });
 
-  it('refuses what the operator\'s CRD would reject, naming the field', () => {
+  it("refuses what the operator's CRD would reject, naming the field", () => {
     assert.doesNotThrow(() => checkOperatorAccepts('*/15 2 * * 0'));
-    assert.throws(() => checkOperatorAccepts('0 9-17 * * *'), (e: unknown) => e instanceof UsageError && /"9-17" in the hour field/.test(e.message));
+    assert.throws(
+      () => checkOperatorAccepts('0 9-17 * * *'),
+      (e: unknown) => e instanceof UsageError && /"9-17" in the hour field/.test(e.message),
+    );
   });
 });

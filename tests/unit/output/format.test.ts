@@ -9,7 +9,10 @@ describe('output format', () => {
   });
 
   it('refuses a format the command does not support, listing those it does', () => {
-    assert.throws(() => parseOutputFormat('wide', ['text', 'json', 'yaml']), (err: unknown) => err instanceof UsageError && err.fix === 'use -o json|yaml');
+    assert.throws(
+      () => parseOutputFormat('wide', ['text', 'json', 'yaml']),
+      (err: unknown) => err instanceof UsageError && err.fix === 'use -o json|yaml',
+    );
   });
 
   it('renders YAML that reads back as the same object', async () => {

@@ -4,11 +4,20 @@ import { knownRcloneError, rcloneEnv, redactor, type RcloneContext } from '../..
 // Lines as rclone 1.60–1.76 logs them for the operator's documented errors.
 const LOGS: Array<[string, RegExp]> = [
   ['Failed to lsf: NoCredentialProviders: no valid providers in chain', /access key/],
-  ['ERROR : : error listing: InvalidAccessKeyId: The AWS Access Key Id you provided does not exist in our records.\n\tstatus code: 403', /access key/],
-  ['Failed to lsf: SignatureDoesNotMatch: The request signature we calculated does not match the signature you provided.', /secret key/],
+  [
+    'ERROR : : error listing: InvalidAccessKeyId: The AWS Access Key Id you provided does not exist in our records.\n\tstatus code: 403',
+    /access key/,
+  ],
+  [
+    'Failed to lsf: SignatureDoesNotMatch: The request signature we calculated does not match the signature you provided.',
+    /secret key/,
+  ],
   ['Failed to copy: AccessDenied: Access Denied\n\tstatus code: 403, request id: 1', /AccessDenied/],
   ['Failed to lsf: NoSuchBucket: The specified bucket does not exist', /NoSuchBucket/],
-  ['Failed to lsf: RequestError: send request failed\ncaused by: Get "http://127.0.0.1:1/b": dial tcp 127.0.0.1:1: connect: connection refused', /refused the connection/],
+  [
+    'Failed to lsf: RequestError: send request failed\ncaused by: Get "http://127.0.0.1:1/b": dial tcp 127.0.0.1:1: connect: connection refused',
+    /refused the connection/,
+  ],
   ['caused by: Get "http://10.255.0.1:9000/b": dial tcp 10.255.0.1:9000: i/o timeout', /cannot be reached/],
   ['Failed to copy: multipart upload failed: write /tmp/x: no space left on device', /no space left/],
   ['x509: certificate signed by unknown authority', /not trusted/],
@@ -37,7 +46,12 @@ describe('rclone errors', () => {
 describe('rclone environment', () => {
   const ctx = (verbosity: number, extraEnv: Record<string, string> = {}): RcloneContext => ({
     binary: 'rclone',
-    destination: { root: 'DATAMOVER:b', display: 'b', displayRoot: 's3://b', env: { RCLONE_CONFIG_DATAMOVER_SECRET_ACCESS_KEY: 'topsecret' } },
+    destination: {
+      root: 'DATAMOVER:b',
+      display: 'b',
+      displayRoot: 's3://b',
+      env: { RCLONE_CONFIG_DATAMOVER_SECRET_ACCESS_KEY: 'topsecret' },
+    },
     extraEnv,
     verbosity,
   });
