@@ -43,7 +43,13 @@ async function timed<T>(fn: () => Promise<T>): Promise<[number, T]> {
 async function volume(name: string): Promise<string> {
   await kubectl(
     ['apply', '-n', ns, '-f', '-'],
-    `apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: ${name}}\nspec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 10Gi}}}\n`,
+    [
+      'apiVersion: v1',
+      'kind: PersistentVolumeClaim',
+      `metadata: {name: ${name}}`,
+      'spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 10Gi}}}',
+      '',
+    ].join('\n'),
   );
   await kubectl(['wait', '-n', ns, '--for=jsonpath={.status.phase}=Bound', `pvc/${name}`]);
   const pv = (await kubectl(['get', 'pvc', name, '-n', ns, '-o', 'jsonpath={.spec.volumeName}'])).stdout;
@@ -54,7 +60,16 @@ async function reader(pvc: string): Promise<string> {
   const pod = `reader-${pvc}`;
   await kubectl(
     ['apply', '-n', ns, '-f', '-'],
-    `apiVersion: v1\nkind: Pod\nmetadata: {name: ${pod}}\nspec:\n  containers: [{name: main, image: busybox, workingDir: /data, volumeMounts: [{name: d, mountPath: /data, readOnly: true}]}]\n  volumes: [{name: d, persistentVolumeClaim: {claimName: ${pvc}, readOnly: true}}]\n`,
+    [
+      'apiVersion: v1',
+      'kind: Pod',
+      `metadata: {name: ${pod}}`,
+      'spec:',
+      '  containers: [{name: main, image: busybox, workingDir: /data,' +
+        ' volumeMounts: [{name: d, mountPath: /data, readOnly: true}]}]',
+      `  volumes: [{name: d, persistentVolumeClaim: {claimName: ${pvc}, readOnly: true}}]`,
+      '',
+    ].join('\n'),
   );
   await kubectl(['wait', '-n', ns, '--for=condition=Ready', `pod/${pod}`, '--timeout=60s']);
   return pod;
@@ -131,7 +146,14 @@ try {
     await execa(bed.rcloneNew, ['mkdir', `BENCH:${bucket}-byhand`], { env: rcloneEnv });
     await kubectl(
       ['apply', '-n', ns, '-f', '-'],
-      `apiVersion: v1\nkind: Secret\nmetadata: {name: s3-${set.name}}\nstringData: {AWS_ACCESS_KEY_ID: "${bed.s3.accessKeyId}", AWS_SECRET_ACCESS_KEY: "${bed.s3.secretAccessKey}", BUCKET_HOST: 127.0.0.1, BUCKET_PORT: "${bed.s3.port}", BUCKET_NAME: ${bucket}, TLS_HOST: "false"}\n`,
+      [
+        'apiVersion: v1',
+        'kind: Secret',
+        `metadata: {name: s3-${set.name}}`,
+        `stringData: {AWS_ACCESS_KEY_ID: "${bed.s3.accessKeyId}", AWS_SECRET_ACCESS_KEY: "${bed.s3.secretAccessKey}",` +
+          ` BUCKET_HOST: 127.0.0.1, BUCKET_PORT: "${bed.s3.port}", BUCKET_NAME: ${bucket}, TLS_HOST: "false"}`,
+        '',
+      ].join('\n'),
     );
     const dir = await volume(set.name);
     set.fill(dir);
@@ -167,7 +189,8 @@ try {
       'kubectl datamover backup',
       full.seconds.toFixed(1),
       ratio(full.seconds, channel),
-      `${mb(full.result.channelBytes)} MiB on the channel, peak RSS ${full.rssMb.toFixed(0)} MB; ${ratio(full.seconds, copy + sync)}x by-hand time`,
+      `${mb(full.result.channelBytes)} MiB on the channel, peak RSS ${full.rssMb.toFixed(0)} MB; ` +
+        `${ratio(full.seconds, copy + sync)}x by-hand time`,
     ]);
 
     if (set.name === 'large') {
@@ -212,7 +235,10 @@ try {
         'kubectl datamover backup',
         rerun.seconds.toFixed(1),
         ratio(rerun.seconds, channel),
-        `${rerun.result.filesSent} files sent, ${((100 * rerun.result.channelBytes) / Math.max(full.result.channelBytes, 1)).toFixed(2)}% of the full run's channel bytes, ${ratio(rerun.seconds, full.seconds)}x the full run's time, peak RSS ${rerun.rssMb.toFixed(0)} MB`,
+        `${rerun.result.filesSent} files sent, ` +
+          `${((100 * rerun.result.channelBytes) / Math.max(full.result.channelBytes, 1)).toFixed(2)}% ` +
+          `of the full run's channel bytes, ${ratio(rerun.seconds, full.seconds)}x the full run's time, ` +
+          `peak RSS ${rerun.rssMb.toFixed(0)} MB`,
       ]);
     }
   }

@@ -31,7 +31,8 @@ const help = median(binary, ['--help']);
 const version = median(binary, ['version', '--client']);
 process.stdout.write(`node -e 0 (baseline):                 ${baseline.toFixed(0)} ms\n`);
 process.stdout.write(
-  `kubectl-datamover --help:             ${help.toFixed(0)} ms (${(help / baseline).toFixed(2)}x baseline; target < 300 ms)\n`,
+  `kubectl-datamover --help:             ${help.toFixed(0)} ms ` +
+    `(${(help / baseline).toFixed(2)}x baseline; target < 300 ms)\n`,
 );
 process.stdout.write(
   `kubectl-datamover version --client:   ${version.toFixed(0)} ms (${(version / baseline).toFixed(2)}x baseline)\n`,

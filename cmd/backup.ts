@@ -19,11 +19,6 @@ export function addLocalBackupFlags<T>(yargs: Argv<T>) {
       describe: 'Back up a point-in-time clone; --no-clone reads the live PVC',
     })
     .option('keep-clone', { type: 'boolean', default: false, describe: 'Keep the clone PVC after the run' })
-    .option('timeout', {
-      type: 'string',
-      default: '10m',
-      describe: 'How long to wait for the clone and the helper pod',
-    })
     .option('staging-cap', {
       type: 'string',
       default: '128Mi',

@@ -8,7 +8,8 @@ type CheckArgs = GlobalArgs & CheckFlags;
 export const checkCommand: CommandModule<GlobalArgs, CheckArgs> = {
   command: 'check',
   describe:
-    'Check the storage settings: Secret keys, list and write/delete in the bucket, from here and (--in-cluster) from a pod',
+    'Check the storage settings: Secret keys, list and write/delete in the bucket, ' +
+    'from here and (--in-cluster) from a pod',
   builder: (yargs) =>
     addStorageFlags(yargs)
       .option('create-bucket', {

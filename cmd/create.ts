@@ -76,9 +76,9 @@ export const createCommand: CommandModule<GlobalArgs, CreateArgs> = {
   handler: async (argv) => {
     const ctx = contextFrom(argv);
     const { runCreate } = await import('../lib/operator/commands.ts');
-    await runCreate(ctx, { ...argv, env: argv.env ?? [], secret: argv.secret ?? '' }, async () => {
-      const { runBackupCommand } = await import('../lib/backup/command.ts');
-      await runBackupCommand(ctx, { ...argv, pvc: argv.pvc });
-    });
+    const { prepareBackupCommand } = await import('../lib/backup/command.ts');
+    await runCreate(ctx, { ...argv, env: argv.env ?? [], secret: argv.secret ?? '' }, () =>
+      prepareBackupCommand(ctx, { ...argv, pvc: argv.pvc }),
+    );
   },
 };

@@ -1,9 +1,15 @@
-// The helper pod's image and resources, for every command that starts one.
+// The helper pod's image, resources and wait, for every command that starts one
+// (lib/kube/helper-pod-options.ts completes and validates them).
 import type { Argv } from 'yargs';
 
 export function addHelperPodFlags<T>(yargs: Argv<T>) {
   return yargs
     .option('helper-image', { type: 'string', describe: 'busybox-compatible image for the helper pod' })
     .option('requests', { type: 'string', describe: 'Helper pod resource requests (default cpu=200m,memory=512Mi)' })
-    .option('limits', { type: 'string', describe: 'Helper pod resource limits (default memory=1Gi)' });
+    .option('limits', { type: 'string', describe: 'Helper pod resource limits (default memory=1Gi)' })
+    .option('timeout', {
+      type: 'string',
+      default: '10m',
+      describe: 'How long to wait for the helper pod and the PVCs it mounts',
+    });
 }

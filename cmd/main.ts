@@ -6,7 +6,9 @@ import { completionCommand } from './completion.ts';
 import { checkCommand } from './check.ts';
 import { checkAccessCommand } from './check-access.ts';
 import { backupCommand } from './backup.ts';
-import { backupsCommand, pruneCommand, restoreCommand, verifyCommand } from './restore.ts';
+import { restoreCommand } from './restore.ts';
+import { backupsCommand, pruneCommand } from './backups.ts';
+import { verifyCommand } from './verify.ts';
 import { createCommand } from './create.ts';
 import { statusCommand } from './status.ts';
 import { logsCommand } from './logs.ts';
@@ -37,7 +39,8 @@ export async function main(args: string[]): Promise<number> {
   const cli = addGlobalFlags(yargs(args))
     .scriptName('kubectl datamover')
     .usage(
-      'Back up PersistentVolumeClaims to S3-compatible storage, with the DataMover operator or locally through the Kubernetes API.\n\nUsage: $0 <command> [flags]',
+      'Back up PersistentVolumeClaims to S3-compatible storage, with the DataMover operator ' +
+        'or locally through the Kubernetes API.\n\nUsage: $0 <command> [flags]',
     )
     .command(createCommand)
     .command(statusCommand)

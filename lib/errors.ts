@@ -36,7 +36,8 @@ export function exitCodeOf(err: unknown): number {
 export function formatErrorLine(err: unknown): string {
   if (err instanceof UserError) return `error: ${oneLine(err.message)}; ${oneLine(err.fix)}`;
   const message = err instanceof Error ? err.message : String(err);
-  return `error: ${oneLine(message.split('\n')[0] ?? '')}; rerun with -v=${TRACE_VERBOSITY} for details, and report it if it looks like a bug`;
+  const fix = `rerun with -v=${TRACE_VERBOSITY} for details, and report it if it looks like a bug`;
+  return `error: ${oneLine(message.split('\n')[0] ?? '')}; ${fix}`;
 }
 
 /** What -v=6 and above add below the error line: the stack and the cause chain. */

@@ -39,11 +39,17 @@ const rows = outcomes.map((o) => {
           .split(REPO_ROOT)
           .join('.')}\``
       : o.ending;
-  return `| ${o.operation} | ${title} | ${ending} | ${o.leftovers.length ? o.leftovers.join(', ') : 'none'} | ${o.partialFiles.length} | ${o.rerunExitCode === 0 ? 'byte-identical' : `exit ${o.rerunExitCode}`} | ${o.bytesLost} | ${o.survived ? 'yes' : '**no**'} |`;
+  const leftovers = o.leftovers.length ? o.leftovers.join(', ') : 'none';
+  const rerun = o.rerunExitCode === 0 ? 'byte-identical' : `exit ${o.rerunExitCode}`;
+  return (
+    `| ${o.operation} | ${title} | ${ending} | ${leftovers} | ${o.partialFiles.length} | ${rerun} | ` +
+    `${o.bytesLost} | ${o.survived ? 'yes' : '**no**'} |`
+  );
 });
 const survived = outcomes.filter((o) => o.survived).length;
 const lost = outcomes.reduce((sum, o) => sum + o.bytesLost, 0);
-const doc = `# Reliability: the fault matrix
+const doc =
+  `# Reliability: the fault matrix
 
 Produced by \`npm run faults\` (scripts/fault-matrix.ts) on the test bed: each fault is caused for
 real while a local-mode backup or restore of 24 MiB (24 files of 1 MiB, or 6,000 files of 1 KiB for
@@ -67,7 +73,9 @@ How each fault is caused: the bed runs pod commands as local processes, so the h
 killed with \`pkill\`; the helper pod is deleted with kubectl; the API server (kube-apiserver started
 by kwokctl) and the S3 server (rclone serve s3) are killed and started again 3 s later with the same
 arguments (a server killed mid-upload leaves its own \`.rclone_temp_put_*\` files in its folder: they
-are the server's, not objects the plugin wrote, and are not counted as partial); the plugin's \`rclone move\`/\`rclone copy\` is killed; SIGINT/SIGTERM go to the plugin;
+are the server's, not objects the plugin wrote, and are not counted as partial); ` +
+  // (the output line continues: split only for the source's line width)
+  `the plugin's \`rclone move\`/\`rclone copy\` is killed; SIGINT/SIGTERM go to the plugin;
 the clone is made in a StorageClass that refuses clones and the restore target in one no provisioner
 serves; the staging folder is a 1 MiB tmpfs in a private mount namespace.
 `;

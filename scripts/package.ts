@@ -71,7 +71,8 @@ function nodeReleaseFor(platform: Platform): { pkg: string; version: string } {
     if (sameMajor.length) return { pkg, version: sameMajor.at(-1)! };
   }
   throw new Error(
-    `no Node ${nodeVersion.split('.')[0]}.x binary for ${platform.os}/${platform.arch} in the npm registry (${platform.nodePackages.join(', ')})`,
+    `no Node ${nodeVersion.split('.')[0]}.x binary for ${platform.os}/${platform.arch} in the npm registry ` +
+      `(${platform.nodePackages.join(', ')})`,
   );
 }
 
@@ -179,7 +180,8 @@ for (const platform of platforms) {
   const sha256 = createHash('sha256').update(readFileSync(file)).digest('hex');
   archives.push({ platform, file, sha256 });
   log(
-    `${platform.archive}: Node ${release.version}, ${(readFileSync(file).length / 1024 / 1024).toFixed(1)} MiB, sha256 ${sha256}`,
+    `${platform.archive}: Node ${release.version}, ` +
+      `${(readFileSync(file).length / 1024 / 1024).toFixed(1)} MiB, sha256 ${sha256}`,
   );
 }
 rmSync(work, { recursive: true, force: true });

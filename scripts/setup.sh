@@ -39,6 +39,9 @@ if [[ ! -f $stamp ]] || [[ $(sha256sum package-lock.json) != "$(cat "$stamp")" ]
   sha256sum package-lock.json > "$stamp"
 fi
 
-command -v go >/dev/null || { log "Go is required to build the test bed tools (any Go >= 1.21 fetches the right toolchain)"; exit 1; }
+command -v go >/dev/null || {
+  log "Go is required to build the test bed tools (any Go >= 1.21 fetches the right toolchain)"
+  exit 1
+}
 bash tests/testbed/build-tools.sh
 log "ready"

@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 echo "== type check"; tsc --noEmit -p .
+echo "== format and lint"; bash scripts/lint.sh
 echo "== dependency audit"; bash scripts/audit.sh
 echo "== unit tests"; mocha --config tests/unit/.mocharc.json
 echo "== end-to-end tests"; mocha --config tests/e2e/.mocharc.json

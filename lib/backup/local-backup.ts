@@ -6,63 +6,44 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { V1PersistentVolumeClaim, V1ResourceRequirements } from '@kubernetes/client-node';
+import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import type { KubeConnection } from '../kube/connection.ts';
 import type { Logger } from '../log.ts';
 import { UserError } from '../errors.ts';
 import { requirePermissions } from '../kube/access.ts';
 import { LOCAL_BACKUP, READ_SECRET } from '../kube/permissions.ts';
 import { annotatePvc, buildClone, cloneName, createPvc, deletePvc, getBoundPvc, waitForBound } from '../kube/pvc.ts';
-import {
-  buildHelperPod,
-  createHelperPod,
-  deletePod,
-  helperDeadlineSeconds,
-  helperPodName,
-  waitForPodReady,
-} from '../kube/helper-pod.ts';
+import { buildHelperPod, helperDeadlineSeconds, helperPodName } from '../kube/helper-pod.ts';
+import type { HelperPodOptions } from '../kube/helper-pod-options.ts';
 import { LAST_BACKUP_ANNOTATION, runLabels } from '../kube/labels.ts';
-import { findRclone } from '../rclone/binary.ts';
-import { listRemoteFiles, listRemoteFolders } from '../rclone/listing.ts';
+import { listRemoteFiles, listRemoteFolders, type RemoteFile } from '../rclone/listing.ts';
 import { runRclone, type RcloneContext } from '../rclone/run.ts';
-import {
-  joinRemote,
-  runTarget,
-  timestampFolder,
-  TIMESTAMP_FOLDER_PATTERN,
-  type Destination,
-} from '../destination/destination.ts';
+import { checkDestinationWritable } from '../rclone/probe.ts';
+import { runTarget, timestampFolder, TIMESTAMP_FOLDER_PATTERN } from '../destination/destination.ts';
+import type { DestinationOptions } from '../destination/options.ts';
 import type { PodFile } from '../stream/pod-files.ts';
 import { hashPodFiles, listPodFiles } from '../stream/pod-commands.ts';
-import { createFlow, runFlow, type Step } from '../flow/runner.ts';
+import { buildManifest, readManifest, writeManifest, type BackupManifest } from '../store/manifest.ts';
+import { objectKey } from '../store/object-keys.ts';
+import { openStore } from '../store/open.ts';
+import { runFlow, type Flow } from '../flow/runner.ts';
+import { startPod } from '../flow/pods.ts';
 import type { ProgressRenderer } from '../progress/renderer.ts';
 import { formatBytes } from '../format/size.ts';
-import { objectKey, planTransfer, type TransferPlan } from './plan.ts';
-import { buildManifest, MANIFEST_NAME } from './manifest.ts';
-import { readManifest } from '../rclone/manifest-io.ts';
-import { checkDestinationWritable, resolveDestination } from './destination-check.ts';
-import { streamAndUpload } from './transfer.ts';
 import { PhaseClock } from '../metrics/phase-clock.ts';
+import { planTransfer, type TransferPlan } from './plan.ts';
+import { streamAndUpload } from './transfer.ts';
 
 export interface LocalBackupOptions {
   pvc: string;
   namespace: string;
-  secret?: string;
-  remote?: string;
+  destination: DestinationOptions;
+  helper: HelperPodOptions;
   timestampPrefix: boolean;
   clone: boolean;
   keepClone: boolean;
-  helperImage: string;
-  rclonePath: string;
-  extraEnv: Record<string, string>;
-  timeoutMs: number;
   stagingCapBytes: number;
   stagingParent?: string;
-  encrypt?: boolean;
-  passwordSecret?: string;
-  passwordEnv?: string;
-  /** Helper pod resources (--requests/--limits). */
-  resources?: V1ResourceRequirements;
   /** Times the run's phases for the metrics (the clock outlives a failed run). */
   phases?: PhaseClock;
 }
@@ -95,277 +76,335 @@ export async function runLocalBackup(
   log: Logger,
 ): Promise<LocalBackupResult> {
   const started = Date.now();
-  const now = new Date();
-  const runId = randomBytes(3).toString('hex');
   const phases = options.phases ?? new PhaseClock();
-  const flow = createFlow(phases);
-  const { namespace } = options;
-  const folder = options.timestampPrefix ? timestampFolder(now) : undefined;
-  const state: {
-    source?: V1PersistentVolumeClaim;
-    destination?: Destination;
-    rclone?: RcloneContext;
-    volumeClaim?: string;
-    pod?: string;
-    files?: PodFile[];
-    plan?: TransferPlan;
-    previousFolder?: string;
-    podMd5?: Map<string, string>;
-    sent?: { files: number; bytes: number; channelBytes: number; resumes: number };
-  } = {};
-  const target = () => runTarget(state.destination!, folder);
+  return runFlow({ progress, phases }, async (flow) => {
+    const now = new Date();
+    const run: Run = {
+      kube,
+      options,
+      flow,
+      log,
+      now,
+      runId: randomBytes(3).toString('hex'),
+      folder: options.timestampPrefix ? timestampFolder(now) : undefined,
+    };
+    const store = await flow.step(
+      'Preflight checks',
+      () => preflight(run),
+      (s) => `rclone ${s.version}, ${s.display}`,
+    );
+    const claim = await flow.step(
+      options.clone ? 'Clone the PVC' : 'Use the live PVC (not a point-in-time copy)',
+      (report) => volumeToRead(run, store.source, report),
+      (name) => (options.clone ? name : undefined),
+    );
+    const pod = await flow.step(
+      'Start the helper pod',
+      () => startHelper(run, claim),
+      (name) => name,
+    );
+    flow.enter('Transferring');
+    const source = { kube, namespace: options.namespace, pod, signal: flow.signal };
+    const files = await flow.step('List the files in the volume', () => listPodFiles(kube, source), describeListing);
+    const target = runTarget(store.rclone.destination, run.folder);
+    const comparison = await flow.step(
+      'Compare with the destination',
+      () => compare(run, store.rclone, files, target),
+      describePlan(run.folder),
+    );
+    const { plan, previousFolder } = comparison;
+    await flow.step(
+      'Copy unchanged files server-side',
+      () => seedFromPrevious(store.rclone, plan, previousFolder, target),
+      () => (plan.seed.length ? `${plan.seed.length} files from ${previousFolder}` : 'nothing to copy'),
+    );
+    const regular = plan.send.filter((f) => f.type === 'file').map((f) => f.path);
+    const podMd5 = await flow.step(
+      'Checksum the changed files in the pod',
+      () => hashPodFiles(kube, source, regular),
+      (sums) => (regular.length ? `${sums.size} files` : 'nothing changed'),
+    );
+    const sent = await flow.step(
+      'Transfer',
+      (report) => transfer(run, { pod, plan, podMd5, rclone: store.rclone, target, report }),
+      describeTransfer,
+    );
+    await flow.step(
+      'Delete files removed from the volume',
+      () => deleteRemoved(store.rclone, plan, target),
+      () => (plan.delete.length ? `${plan.delete.length} files` : 'none'),
+    );
+    const manifest = await flow.step(
+      'Write the backup manifest',
+      () => writeRunManifest(run, store.rclone, files, podMd5, { target, previousFolder }),
+      (m) => `${m.entries.length} entries`,
+    );
+    // Checksums were compared twice already: the pod's MD5 with the bytes that
+    // arrived (transfer), and rclone compares each upload with the local file.
+    // What is left to prove is that every object of the volume is there.
+    const fresh = [...plan.send.map(objectKey), ...plan.seed];
+    await flow.step(
+      'Verify the destination',
+      () => verifyFresh(store.rclone, target, files, fresh),
+      () => `${fresh.length} new objects checked, ${plan.unchanged.length} unchanged`,
+    );
+    await flow.step('Record the run on the PVC', () =>
+      recordRun(run, store.rclone.destination.display, manifest.entries.length),
+    );
+    const skipped = new Set([...plan.unchanged.map(objectKey), ...plan.seed]);
+    const result: LocalBackupResult = {
+      mode: 'local',
+      pvc: options.pvc,
+      namespace: options.namespace,
+      destination: store.rclone.destination.display,
+      target: runTarget(store.rclone.destination, run.folder, store.rclone.destination.displayRoot),
+      clone: options.clone ? claim : undefined,
+      files: files.filter((f) => f.type === 'file' || f.type === 'symlink').length,
+      filesSent: plan.send.length,
+      filesUnchanged: plan.unchanged.length,
+      filesSeeded: plan.seed.length,
+      filesDeleted: plan.delete.length,
+      bytesSent: sent.bytes,
+      bytesSkipped: files.filter((f) => skipped.has(objectKey(f))).reduce((sum, f) => sum + f.size, 0),
+      channelBytes: sent.channelBytes,
+      streamResumes: sent.resumes,
+      durationSeconds: 0,
+      checksums: 'verified',
+    };
+    return result;
+  }).then((result) => ({ ...result, durationSeconds: Math.round((Date.now() - started) / 100) / 10 }));
+}
 
-  const steps: Step[] = [
-    {
-      title: 'Preflight checks',
-      run: async () => {
-        const rcloneBinary = await findRclone(options.rclonePath);
-        const needed = options.secret ? [...LOCAL_BACKUP, READ_SECRET] : LOCAL_BACKUP;
-        await requirePermissions(
-          kube,
-          namespace,
-          options.clone ? needed : needed.filter((p) => p.resource !== 'persistentvolumeclaims' || p.verb === 'get'),
-        );
-        state.source = await getBoundPvc(kube, namespace, options.pvc);
-        state.destination = await resolveDestination(kube, namespace, { ...options, rclonePath: rcloneBinary.path });
-        state.rclone = {
-          binary: rcloneBinary.path,
-          destination: state.destination,
-          extraEnv: options.extraEnv,
-          verbosity: log.verbosity,
-          signal: flow.signal,
-        };
-        await checkDestinationWritable(state.rclone);
-        return `rclone ${rcloneBinary.version}, ${state.destination.display}`;
-      },
-    },
-    {
-      title: options.clone ? 'Clone the PVC' : 'Use the live PVC (not a point-in-time copy)',
-      run: async (report) => {
-        if (!options.clone) {
-          log.warn(
-            `--no-clone: reading the live PVC "${options.pvc}"; files that change during the backup may be inconsistent`,
-          );
-          state.volumeClaim = options.pvc;
-          return;
-        }
-        phases.enter('CreatingClonedPVC');
-        const clone = buildClone(state.source!, cloneName(options.pvc, now), runLabels(options.pvc, runId));
-        const name = clone.metadata!.name!;
-        await createPvc(kube, clone);
-        if (!options.keepClone) flow.defer(`delete clone ${name}`, () => deletePvc(kube, namespace, name));
-        report(`waiting for ${name} to be Bound`);
-        await waitForBound(kube, namespace, name, options.timeoutMs, flow.signal);
-        phases.enter('ClonedPVCReady');
-        state.volumeClaim = name;
-        return name;
-      },
-    },
-    {
-      title: 'Start the helper pod',
-      run: async () => {
-        phases.enter('CreatingPod');
-        const name = helperPodName(undefined, options.pvc, runId);
-        const pod = buildHelperPod({
-          name,
-          namespace,
-          claimName: state.volumeClaim!,
-          image: options.helperImage,
-          readOnly: true,
-          labels: runLabels(options.pvc, runId),
-          deadlineSeconds: helperDeadlineSeconds(options.timeoutMs),
-          resources: options.resources,
-        });
-        await createHelperPod(kube, pod);
-        flow.defer(`delete helper pod ${name}`, () => deletePod(kube, namespace, name));
-        await waitForPodReady(kube, namespace, name, options.timeoutMs, flow.signal);
-        state.pod = name;
-        return name;
-      },
-    },
-    {
-      title: 'List the files in the volume',
-      run: async () => {
-        phases.enter('Transferring');
-        state.files = await listPodFiles(kube, { namespace, pod: state.pod!, signal: flow.signal });
-        const bytes = state.files.reduce((sum, f) => sum + (f.type === 'file' ? f.size : 0), 0);
-        return `${state.files.filter((f) => f.type !== 'dir').length} files, ${formatBytes(bytes)}`;
-      },
-    },
-    {
-      title: 'Compare with the destination',
-      run: async () => {
-        const current = await listRemoteFiles(state.rclone!, target());
-        let previous;
-        if (folder) {
-          const folders = (await listRemoteFolders(state.rclone!, state.destination!.root))
-            .filter((f) => TIMESTAMP_FOLDER_PATTERN.test(f) && f < folder)
-            .sort();
-          state.previousFolder = folders.at(-1);
-          if (state.previousFolder)
-            previous = await listRemoteFiles(state.rclone!, runTarget(state.destination!, state.previousFolder));
-        }
-        state.plan = planTransfer(state.files!, current, previous);
-        for (const skipped of state.plan.skippedTypes)
-          log.warn(`skipping "${skipped.path}": not a regular file, folder or symlink`);
-        if (folder)
-          state.plan.delete = []; // a new folder has nothing to prune
-        else state.plan.delete = state.plan.delete.filter((key) => !TIMESTAMP_FOLDER_PATTERN.test(key.split('/')[0]!));
-        const { send, seed, unchanged } = state.plan;
-        return `${send.length} to send, ${unchanged.length} unchanged${folder ? `, ${seed.length} copied server-side from ${state.previousFolder ?? 'no previous backup'}` : ''}, ${state.plan.delete.length} to delete`;
-      },
-    },
-    {
-      title: 'Copy unchanged files server-side',
-      run: async () => {
-        if (!state.plan!.seed.length) return 'nothing to copy';
-        await runRclone(
-          state.rclone!,
-          [
-            'copy',
-            runTarget(state.destination!, state.previousFolder),
-            target(),
-            '--files-from-raw',
-            '-',
-            '--no-traverse',
-            '--no-check-dest',
-          ],
-          {
-            input: `${state.plan!.seed.join('\n')}\n`,
-            what: `copying unchanged files from ${state.previousFolder}`,
-          },
-        );
-        return `${state.plan!.seed.length} files from ${state.previousFolder}`;
-      },
-    },
-    {
-      title: 'Checksum the changed files in the pod',
-      run: async () => {
-        const regular = state.plan!.send.filter((f) => f.type === 'file').map((f) => f.path);
-        state.podMd5 = await hashPodFiles(kube, { namespace, pod: state.pod!, signal: flow.signal }, regular);
-        return regular.length ? `${state.podMd5.size} files` : 'nothing changed';
-      },
-    },
-    {
-      title: 'Transfer',
-      run: async (report) => {
-        if (!state.plan!.send.length) {
-          state.sent = { files: 0, bytes: 0, channelBytes: 0, resumes: 0 };
-          return 'nothing to send';
-        }
-        const stagingDir = await mkdtemp(join(options.stagingParent ?? tmpdir(), 'kubectl-datamover-'));
-        flow.defer('remove the local staging folder', () => rm(stagingDir, { recursive: true, force: true }));
-        const startedAt = Date.now();
-        state.sent = await streamAndUpload({
-          kube,
-          namespace,
-          pod: state.pod!,
-          files: state.plan!.send,
-          podMd5: state.podMd5!,
-          rclone: state.rclone!,
-          target: target(),
-          stagingDir,
-          stagingCapBytes: options.stagingCapBytes,
-          signal: flow.signal,
-          report,
-        });
-        await rm(stagingDir, { recursive: true, force: true });
-        const seconds = (Date.now() - startedAt) / 1000;
-        return `${state.sent.files} files, ${formatBytes(state.sent.bytes)}, ${formatBytes(state.sent.bytes / Math.max(seconds, 0.001))}/s`;
-      },
-    },
-    {
-      title: 'Delete files removed from the volume',
-      run: async () => {
-        if (!state.plan!.delete.length) return 'none';
-        await runRclone(state.rclone!, ['delete', target(), '--files-from-raw', '-', '--no-traverse'], {
-          input: `${state.plan!.delete.join('\n')}\n`,
-          what: 'deleting removed files',
-        });
-        return `${state.plan!.delete.length} files`;
-      },
-    },
-    {
-      title: 'Write the backup manifest',
-      run: async () => {
-        // Keep the MD5s of unchanged files from the previous manifest, if any: the one
-        // at the target itself, or the previous timestamp folder's (a new folder has none).
-        const previousPath = folder
-          ? state.previousFolder && runTarget(state.destination!, state.previousFolder)
-          : target();
-        const previous = previousPath ? await readManifest(state.rclone!, previousPath) : undefined;
-        const md5 = new Map(previous?.entries.filter((e) => e.md5).map((e) => [e.path, e.md5!]) ?? []);
-        for (const [path, sum] of state.podMd5!) md5.set(path, sum);
-        const manifest = buildManifest(state.files!, md5, {
-          createdAt: now.toISOString(),
-          namespace,
-          pvc: options.pvc,
-        });
-        await runRclone(state.rclone!, ['rcat', joinRemote(target(), MANIFEST_NAME)], {
-          input: JSON.stringify(manifest),
-          what: 'writing the backup manifest',
-        });
-        return `${manifest.entries.length} entries`;
-      },
-    },
-    {
-      // Checksums were compared twice already: the pod's MD5 with the bytes that
-      // arrived (transfer), and rclone compares each upload with the local file.
-      // What is left to prove is that every object of the volume is there.
-      title: 'Verify the destination',
-      run: async () => {
-        // Unchanged files were seen at the destination by the comparison a moment ago;
-        // the sent and server-side copied ones are looked up one by one.
-        const fresh = [...state.plan!.send.map(objectKey), ...state.plan!.seed];
-        const objects =
-          fresh.length > state.files!.length / 2
-            ? await listRemoteFiles(state.rclone!, target())
-            : await listRemoteFiles(state.rclone!, target(), fresh);
-        const byKey = new Map(state.files!.map((f) => [objectKey(f), f]));
-        for (const key of fresh) {
-          const file = byKey.get(key);
-          if (file && objects.get(key)?.size !== file.size)
-            throw new UserError(`"${key}" is missing or has the wrong size at the destination`, 'run the backup again');
-        }
-        return `${fresh.length} new objects checked, ${state.plan!.unchanged.length} unchanged`;
-      },
-    },
-    {
-      title: 'Record the run on the PVC',
-      run: async () => {
-        await annotatePvc(kube, namespace, options.pvc, LAST_BACKUP_ANNOTATION, {
-          time: now.toISOString(),
-          destination: state.destination!.display,
-          target: folder ?? '',
-          result: 'Completed',
-          files: state.files!.length,
-        }).catch((err: unknown) => {
-          log.warn(`could not record the run on PVC "${options.pvc}" (${(err as Error).message})`);
-        });
-      },
-    },
-  ];
+/** What every step of one run shares; it never changes once the run has started. */
+interface Run {
+  readonly kube: KubeConnection;
+  readonly options: LocalBackupOptions;
+  readonly flow: Flow;
+  readonly log: Logger;
+  readonly now: Date;
+  readonly runId: string;
+  /** The run's YYYY-MM-DD-HHMMSS folder with --timestamp-prefix. */
+  readonly folder?: string;
+}
 
-  await runFlow(flow, steps, progress);
-  const plan = state.plan!;
-  const skipped = new Set([...plan.unchanged.map(objectKey), ...plan.seed]);
-  return {
-    mode: 'local',
-    pvc: options.pvc,
-    namespace,
-    destination: state.destination!.display,
-    target: runTarget(state.destination!, folder, state.destination!.displayRoot),
-    clone: options.clone ? state.volumeClaim : undefined,
-    files: state.files!.filter((f) => f.type === 'file' || f.type === 'symlink').length,
-    filesSent: plan.send.length,
-    filesUnchanged: plan.unchanged.length,
-    filesSeeded: plan.seed.length,
-    filesDeleted: plan.delete.length,
-    bytesSent: state.sent?.bytes ?? 0,
-    bytesSkipped: state.files!.filter((f) => skipped.has(objectKey(f))).reduce((sum, f) => sum + f.size, 0),
-    channelBytes: state.sent?.channelBytes ?? 0,
-    streamResumes: state.sent?.resumes ?? 0,
-    durationSeconds: Math.round((Date.now() - started) / 100) / 10,
-    checksums: 'verified',
+interface PreparedStore {
+  source: V1PersistentVolumeClaim;
+  rclone: RcloneContext;
+  version: string;
+  display: string;
+}
+
+async function preflight(run: Run): Promise<PreparedStore> {
+  const { kube, options, flow, log } = run;
+  const needed = options.destination.secret ? [...LOCAL_BACKUP, READ_SECRET] : LOCAL_BACKUP;
+  // Without a clone, no PVC is created or deleted: only read.
+  const permissions = options.clone
+    ? needed
+    : needed.filter((p) => p.resource !== 'persistentvolumeclaims' || p.verb === 'get');
+  await requirePermissions(kube, options.namespace, permissions);
+  const source = await getBoundPvc(kube, options.namespace, options.pvc);
+  const { rclone, rcloneVersion } = await openStore(kube, options.destination, {
+    verbosity: log.verbosity,
+    signal: flow.signal,
+  });
+  await checkDestinationWritable(rclone);
+  return { source, rclone, version: rcloneVersion, display: rclone.destination.display };
+}
+
+/** The claim the helper pod mounts: a new clone, or the live PVC with --no-clone. */
+async function volumeToRead(
+  run: Run,
+  source: V1PersistentVolumeClaim,
+  report: (detail: string) => void,
+): Promise<string> {
+  const { kube, options, flow, log } = run;
+  if (!options.clone) {
+    log.warn(
+      `--no-clone: reading the live PVC "${options.pvc}"; files that change during the backup may be inconsistent`,
+    );
+    return options.pvc;
+  }
+  flow.enter('CreatingClonedPVC');
+  const clone = buildClone(source, cloneName(options.pvc, run.now), runLabels(options.pvc, run.runId));
+  const name = clone.metadata!.name!;
+  await createPvc(kube, clone);
+  if (!options.keepClone) flow.defer(`delete clone ${name}`, () => deletePvc(kube, options.namespace, name));
+  report(`waiting for ${name} to be Bound`);
+  await waitForBound(kube, options.namespace, name, options.helper.timeoutMs, flow.signal, {
+    what: `the clone "${name}"`,
+    fix: 'use a StorageClass whose CSI driver supports cloning, or pass --no-clone to read the live PVC',
+  });
+  flow.enter('ClonedPVCReady');
+  return name;
+}
+
+async function startHelper(run: Run, claimName: string): Promise<string> {
+  const { kube, options, flow } = run;
+  flow.enter('CreatingPod');
+  const name = helperPodName(undefined, options.pvc, run.runId);
+  const pod = buildHelperPod({
+    name,
+    namespace: options.namespace,
+    claimName,
+    image: options.helper.image,
+    readOnly: true,
+    labels: runLabels(options.pvc, run.runId),
+    deadlineSeconds: helperDeadlineSeconds(options.helper.timeoutMs),
+    resources: options.helper.resources,
+  });
+  return startPod(kube, flow, pod, options.helper.timeoutMs);
+}
+
+function describeListing(files: PodFile[]): string {
+  const bytes = files.reduce((sum, f) => sum + (f.type === 'file' ? f.size : 0), 0);
+  return `${files.filter((f) => f.type !== 'dir').length} files, ${formatBytes(bytes)}`;
+}
+
+async function compare(
+  run: Run,
+  rclone: RcloneContext,
+  files: PodFile[],
+  target: string,
+): Promise<{ plan: TransferPlan; previousFolder?: string }> {
+  const { folder } = run;
+  const current = await listRemoteFiles(rclone, target);
+  let previousFolder: string | undefined;
+  let previous: Map<string, RemoteFile> | undefined;
+  if (folder) {
+    const folders = (await listRemoteFolders(rclone, rclone.destination.root))
+      .filter((f) => TIMESTAMP_FOLDER_PATTERN.test(f) && f < folder)
+      .sort();
+    previousFolder = folders.at(-1);
+    if (previousFolder) previous = await listRemoteFiles(rclone, runTarget(rclone.destination, previousFolder));
+  }
+  const plan = planTransfer(files, current, previous);
+  for (const skipped of plan.skippedTypes)
+    run.log.warn(`skipping "${skipped.path}": not a regular file, folder or symlink`);
+  // A new folder has nothing to prune; a plain sync never touches timestamp folders.
+  plan.delete = folder ? [] : plan.delete.filter((key) => !TIMESTAMP_FOLDER_PATTERN.test(key.split('/')[0]!));
+  return { plan, previousFolder };
+}
+
+function describePlan(folder: string | undefined) {
+  return ({ plan, previousFolder }: { plan: TransferPlan; previousFolder?: string }): string => {
+    const { send, seed, unchanged } = plan;
+    const seeded = folder ? `, ${seed.length} copied server-side from ${previousFolder ?? 'no previous backup'}` : '';
+    return `${send.length} to send, ${unchanged.length} unchanged${seeded}, ${plan.delete.length} to delete`;
   };
+}
+
+async function seedFromPrevious(
+  rclone: RcloneContext,
+  plan: TransferPlan,
+  previousFolder: string | undefined,
+  target: string,
+): Promise<void> {
+  if (!plan.seed.length) return;
+  const from = runTarget(rclone.destination, previousFolder);
+  await runRclone(rclone, ['copy', from, target, '--files-from-raw', '-', '--no-traverse', '--no-check-dest'], {
+    input: `${plan.seed.join('\n')}\n`,
+    what: `copying unchanged files from ${previousFolder}`,
+  });
+}
+
+interface Sent {
+  files: number;
+  bytes: number;
+  channelBytes: number;
+  resumes: number;
+  seconds: number;
+}
+
+async function transfer(
+  run: Run,
+  what: {
+    pod: string;
+    plan: TransferPlan;
+    podMd5: Map<string, string>;
+    rclone: RcloneContext;
+    target: string;
+    report: (detail: string) => void;
+  },
+): Promise<Sent> {
+  const { kube, options, flow } = run;
+  if (!what.plan.send.length) return { files: 0, bytes: 0, channelBytes: 0, resumes: 0, seconds: 0 };
+  const stagingDir = await mkdtemp(join(options.stagingParent ?? tmpdir(), 'kubectl-datamover-'));
+  flow.defer('remove the local staging folder', () => rm(stagingDir, { recursive: true, force: true }));
+  const startedAt = Date.now();
+  const sent = await streamAndUpload({
+    kube,
+    namespace: options.namespace,
+    pod: what.pod,
+    files: what.plan.send,
+    podMd5: what.podMd5,
+    rclone: what.rclone,
+    target: what.target,
+    stagingDir,
+    stagingCapBytes: options.stagingCapBytes,
+    signal: flow.signal,
+    report: what.report,
+  });
+  await rm(stagingDir, { recursive: true, force: true });
+  return { ...sent, seconds: (Date.now() - startedAt) / 1000 };
+}
+
+function describeTransfer(sent: Sent): string {
+  if (sent.files === 0 && sent.seconds === 0) return 'nothing to send';
+  const rate = formatBytes(sent.bytes / Math.max(sent.seconds, 0.001));
+  return `${sent.files} files, ${formatBytes(sent.bytes)}, ${rate}/s`;
+}
+
+async function deleteRemoved(rclone: RcloneContext, plan: TransferPlan, target: string): Promise<void> {
+  if (!plan.delete.length) return;
+  await runRclone(rclone, ['delete', target, '--files-from-raw', '-', '--no-traverse'], {
+    input: `${plan.delete.join('\n')}\n`,
+    what: 'deleting removed files',
+  });
+}
+
+async function writeRunManifest(
+  run: Run,
+  rclone: RcloneContext,
+  files: PodFile[],
+  podMd5: Map<string, string>,
+  at: { target: string; previousFolder?: string },
+): Promise<BackupManifest> {
+  // Keep the MD5s of unchanged files from the previous manifest, if any: the one
+  // at the target itself, or the previous timestamp folder's (a new folder has none).
+  const previousPath = run.folder ? at.previousFolder && runTarget(rclone.destination, at.previousFolder) : at.target;
+  const previous = previousPath ? await readManifest(rclone, previousPath) : undefined;
+  const md5 = new Map(previous?.entries.filter((e) => e.md5).map((e) => [e.path, e.md5!]) ?? []);
+  for (const [path, sum] of podMd5) md5.set(path, sum);
+  const { namespace, pvc } = run.options;
+  const manifest = buildManifest(files, md5, { createdAt: run.now.toISOString(), namespace, pvc });
+  await writeManifest(rclone, at.target, manifest);
+  return manifest;
+}
+
+/** Unchanged files were seen at the destination by the comparison; the new ones are looked up. */
+async function verifyFresh(rclone: RcloneContext, target: string, files: PodFile[], fresh: string[]): Promise<void> {
+  const objects =
+    fresh.length > files.length / 2
+      ? await listRemoteFiles(rclone, target)
+      : await listRemoteFiles(rclone, target, fresh);
+  const byKey = new Map(files.map((f) => [objectKey(f), f]));
+  for (const key of fresh) {
+    const file = byKey.get(key);
+    if (file && objects.get(key)?.size !== file.size)
+      throw new UserError(`"${key}" is missing or has the wrong size at the destination`, 'run the backup again');
+  }
+}
+
+async function recordRun(run: Run, destination: string, entries: number): Promise<void> {
+  const { kube, options, log } = run;
+  const record = {
+    time: run.now.toISOString(),
+    destination,
+    target: run.folder ?? '',
+    result: 'Completed',
+    files: entries,
+  };
+  await annotatePvc(kube, options.namespace, options.pvc, LAST_BACKUP_ANNOTATION, record).catch((err: unknown) => {
+    log.warn(`could not record the run on PVC "${options.pvc}" (${(err as Error).message})`);
+  });
 }

@@ -1,13 +1,11 @@
 // What a run must do, from the pod-side listing and the destination's: which
 // files cross the link, which are already there (or can be copied server-side
 // from the previous timestamp folder), and which destination files are gone
-// from the volume. Symlinks are stored the way rclone --links stores them: an
-// object "<name>.rclonelink" holding the target.
+// from the volume.
 import type { PodFile } from '../stream/pod-files.ts';
 import type { RemoteFile } from '../rclone/listing.ts';
-import { MANIFEST_NAME } from './manifest.ts';
-
-export const LINK_SUFFIX = '.rclonelink';
+import { MANIFEST_NAME } from '../store/manifest.ts';
+import { objectKey } from '../store/object-keys.ts';
 
 export interface TransferPlan {
   send: PodFile[];
@@ -18,15 +16,6 @@ export interface TransferPlan {
   /** Object keys at the target that the volume no longer has. */
   delete: string[];
   skippedTypes: PodFile[];
-}
-
-export function objectKey(file: Pick<PodFile, 'path' | 'type'>): string {
-  return file.type === 'symlink' ? `${file.path}${LINK_SUFFIX}` : file.path;
-}
-
-/** The volume path an object key stands for (objectKey's inverse). */
-export function pathOfObject(key: string): string {
-  return key.endsWith(LINK_SUFFIX) ? key.slice(0, -LINK_SUFFIX.length) : key;
 }
 
 function sameAs(file: PodFile, remote: RemoteFile | undefined): boolean {

@@ -2,14 +2,11 @@
 // unpacked on the fly into staging batches that rclone uploads, then checked
 // against the pod-side listing and MD5 sums so that a cut stream can never
 // pass for a complete backup.
-import { Readable, Writable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
-import tar from 'tar-stream';
+import type { Readable } from 'node:stream';
 import type { KubeConnection } from '../kube/connection.ts';
-import { HELPER_CONTAINER } from '../kube/helper-pod.ts';
-import { MAX_STREAM_ATTEMPTS, requireHelperPod, resumeDelayMs } from '../stream/resume.ts';
-import { runInPod, stderrLastLine } from '../stream/exec-channel.ts';
-import { nulList, TAR_COMMAND, type PodFile } from '../stream/pod-files.ts';
+import { withResumes } from '../stream/resume.ts';
+import { receiveTar, StreamCut } from '../stream/tar-out.ts';
+import type { PodFile } from '../stream/pod-files.ts';
 import { StagingUploader } from '../stream/staging.ts';
 import { UserError } from '../errors.ts';
 import { formatBytes } from '../format/size.ts';
@@ -37,9 +34,6 @@ export interface TransferResult {
   resumes: number;
 }
 
-/** A stream that ended before every file arrived: resumable, unlike an upload failure. */
-class StreamCut extends Error {}
-
 export async function streamAndUpload(request: TransferRequest): Promise<TransferResult> {
   const expectedBytes = request.files.reduce((sum, f) => sum + (f.type === 'file' ? f.size : 0), 0);
   const staging = new StagingUploader({
@@ -58,40 +52,41 @@ export async function streamAndUpload(request: TransferRequest): Promise<Transfe
     const seconds = (Date.now() - started) / 1000;
     const rate = staging.receivedBytes / Math.max(seconds, 0.001);
     const eta = rate > 0 ? Math.round((expectedBytes - staging.receivedBytes) / rate) : 0;
-    request.report(
-      `${staging.received.size}/${request.files.length} files, ${formatBytes(staging.receivedBytes)} of ${formatBytes(expectedBytes)}, ${formatBytes(rate)}/s, ETA ${eta}s${note}`,
-    );
+    const progress = `${staging.received.size}/${request.files.length} files`;
+    const bytes = `${formatBytes(staging.receivedBytes)} of ${formatBytes(expectedBytes)}`;
+    request.report(`${progress}, ${bytes}, ${formatBytes(rate)}/s, ETA ${eta}s${note}`);
   }, 1000);
   let channelBytes = 0;
-  let resumes = 0;
+  const receiver = {
+    onEntry: (header: import('tar-stream').Header, stream: Readable) => staging.add(header, stream),
+    // An upload that failed (UserError) or a local disk error is not resumable; anything else is the stream.
+    localFailure: (err: unknown) => (err instanceof UserError ? err : stagingDiskError(err, request.stagingDir)),
+  };
+  const resumeContext = {
+    ...request,
+    report: (detail: string) => {
+      note = `; ${detail}`;
+      request.report(detail);
+    },
+  };
+  const policy = {
+    resumable: (err: unknown) => err instanceof StreamCut,
+    during: 'during the transfer',
+    fix: 'nothing was reported as backed up; check the API server and the helper pod, then run the command again',
+    resumesWith: 'from the last complete file',
+  };
   try {
-    for (let attempt = 1; ; attempt++) {
+    const { resumes } = await withResumes(resumeContext, policy, async () => {
       const remaining = request.files.filter((f) => !staging.received.has(f.path));
-      if (remaining.length === 0) break;
-      try {
-        channelBytes += await streamOnce(request, staging, remaining);
-      } catch (err) {
-        if (!(err instanceof StreamCut) || request.signal.aborted) throw err;
-        await requireHelperPod(
-          request,
-          err,
-          'during the transfer',
-          'nothing was reported as backed up; run the command again',
-        );
-        if (attempt >= MAX_STREAM_ATTEMPTS) {
-          throw new UserError(
-            `the stream from the pod was cut ${attempt} times (${err.message})`,
-            'nothing was reported as backed up; check the API server and the helper pod, then run the command again',
-            { cause: err },
-          );
-        }
-        resumes++;
-        const delay = resumeDelayMs(attempt);
-        note = `; the stream was cut (${err.message}), resuming from the last complete file in ${delay / 1000}s (attempt ${attempt + 1}/${MAX_STREAM_ATTEMPTS})`;
-        request.report(note.slice(2));
-        await sleep(delay, undefined, { signal: request.signal }).catch(() => undefined);
-      }
-    }
+      if (remaining.length === 0) return;
+      channelBytes += await receiveTar(
+        request,
+        remaining.map((f) => f.path),
+        receiver,
+      );
+      const missing = remaining.filter((f) => !staging.received.has(f.path)).length;
+      if (missing > 0) throw new StreamCut(`it ended ${missing} files early`);
+    });
     await staging.finish();
     checkComplete(request, staging.received, staging.receivedBytes, expectedBytes);
     return { files: staging.received.size, bytes: staging.receivedBytes, channelBytes, resumes };
@@ -120,68 +115,6 @@ function stagingDiskError(err: unknown, stagingDir: string): UserError | undefin
   return undefined;
 }
 
-/** One tar stream of `files` out of the pod into staging; the bytes it carried. */
-async function streamOnce(request: TransferRequest, staging: StagingUploader, files: PodFile[]): Promise<number> {
-  const extract = tar.extract();
-  // A staging failure must also end the exec: else the pod's tar waits on backpressure for ever.
-  const stop = new AbortController();
-  let stagingFailure: unknown;
-  let extractError: unknown;
-  const unpacked = new Promise<void>((resolve, reject) => {
-    extract.on('entry', (header, stream, next) => {
-      // Entries are streamx streams; they are async iterables, which is all staging needs.
-      staging.add(header, stream as unknown as Readable).then(
-        () => next(),
-        (err: unknown) => {
-          // An upload that failed (UserError) or a local disk error is not resumable; anything else is the stream.
-          if (err instanceof UserError) stagingFailure = err;
-          else stagingFailure = stagingDiskError(err, request.stagingDir);
-          extract.destroy(err as Error);
-          stop.abort();
-        },
-      );
-    });
-    extract.on('finish', resolve);
-    extract.on('error', (err) => {
-      extractError = err;
-      stop.abort();
-      reject(err);
-    });
-  });
-  unpacked.catch(() => undefined);
-  const sink = nodeWritableFor(extract);
-  let exec;
-  try {
-    exec = await runInPod(request.kube, {
-      namespace: request.namespace,
-      pod: request.pod,
-      container: HELPER_CONTAINER,
-      command: TAR_COMMAND,
-      stdin: Readable.from([nulList(files.map((f) => f.path))]),
-      stdout: sink,
-      signal: AbortSignal.any([request.signal, stop.signal]),
-    });
-  } catch (err) {
-    extract.destroy();
-    if (request.signal.aborted) throw err;
-    throw stagingFailure ?? stagingDiskError(extractError, request.stagingDir) ?? new StreamCut((err as Error).message);
-  }
-  sink.end();
-  try {
-    await unpacked;
-  } catch (err) {
-    // The disk error may reach the extractor before add()'s own rejection does.
-    const failure = stagingFailure ?? stagingDiskError(err, request.stagingDir);
-    if (failure !== undefined) throw failure;
-    throw new StreamCut((err as Error).message);
-  }
-  if (exec.exitCode !== 0)
-    throw new StreamCut(`tar in the helper pod exited with code ${exec.exitCode}: ${stderrLastLine(exec)}`);
-  const missing = files.filter((f) => !staging.received.has(f.path)).length;
-  if (missing > 0) throw new StreamCut(`it ended ${missing} files early`);
-  return exec.stdoutBytes;
-}
-
 function checkComplete(
   request: TransferRequest,
   received: Map<string, { md5?: string; size: number }>,
@@ -191,7 +124,8 @@ function checkComplete(
   const missing = request.files.filter((f) => !received.has(f.path));
   if (missing.length > 0 || receivedBytes !== expectedBytes) {
     throw new UserError(
-      `the stream from the pod ended early: ${received.size} of ${request.files.length} files, ${receivedBytes} of ${expectedBytes} bytes${missing[0] ? ` (first missing: ${missing[0].path})` : ''}`,
+      `the stream from the pod ended early: ${received.size} of ${request.files.length} files, ` +
+        `${receivedBytes} of ${expectedBytes} bytes${missing[0] ? ` (first missing: ${missing[0].path})` : ''}`,
       'nothing was reported as backed up; run the command again',
     );
   }
@@ -200,28 +134,10 @@ function checkComplete(
     const got = received.get(file.path)?.md5;
     if (file.type === 'file' && expected && got !== expected) {
       throw new UserError(
-        `"${file.path}" arrived with a different checksum than the pod computed (it changed during the backup, or the stream was corrupted)`,
+        `"${file.path}" arrived with a different checksum than the pod computed ` +
+          '(it changed during the backup, or the stream was corrupted)',
         'run the command again',
       );
     }
   }
-}
-
-/**
- * tar-stream is built on streamx; the exec channel needs a Node Writable whose
- * writableNeedDrain it can watch. This one passes tar-stream's backpressure on.
- */
-function nodeWritableFor(extract: tar.Extract): Writable {
-  return new Writable({
-    // Large enough that the websocket is not paused and resumed every few frames.
-    highWaterMark: 8 * 1024 * 1024,
-    write(chunk: Buffer, _encoding, done) {
-      if (extract.write(chunk)) done();
-      else extract.once('drain', () => done());
-    },
-    final(done) {
-      (extract.end as unknown as () => void).call(extract);
-      done();
-    },
-  });
 }

@@ -8,9 +8,9 @@ import { parseDuration } from '../format/duration.ts';
 import { parseOutputFormat, renderStructured } from '../output/format.ts';
 import { findRclone } from '../rclone/binary.ts';
 import { runRclone, type RcloneContext } from '../rclone/run.ts';
-import { destinationFromRemote, destinationFromSecret, parseEnvFlags } from '../destination/destination.ts';
-import { tlsEnv } from '../destination/tls.ts';
-import { checkDestinationListable, checkWriteAndDelete } from '../backup/destination-check.ts';
+import { destinationFromRemote, destinationFromSecret } from '../destination/destination.ts';
+import { destinationOptions } from '../destination/options.ts';
+import { checkDestinationListable, checkWriteAndDelete } from '../rclone/probe.ts';
 import { checkFromCluster, OPERATOR_RCLONE_IMAGE } from './in-cluster.ts';
 import { checkSecretKeys } from './secret-keys.ts';
 import { probe, renderCheckResults, type CheckResult } from './result.ts';
@@ -34,19 +34,18 @@ export async function runCheckCommand(ctx: CommandContext, flags: CheckFlags): P
   if (flags['in-cluster'] && !flags.secret)
     throw new UsageError('--in-cluster needs --secret', 'the pod reads the storage settings from the Secret');
   const timeoutMs = parseDuration(flags.timeout, '--timeout');
-  const extraEnv = {
-    ...tlsEnv({ caFile: flags['ca-file'], insecure: flags['insecure-skip-tls-verify'] }, ctx.log),
-    ...parseEnvFlags(flags.env.map(String)),
-  };
+  // Every usage error (names, --remote, --env, TLS flags) is thrown here, before any API or storage call.
+  const options = destinationOptions(flags, ctx.log);
+  const { extraEnv } = options;
   const results: CheckResult[] = [];
   let settings: StorageSettings | undefined;
   let namespace = '';
 
-  if (flags.secret) {
+  if (options.secret) {
     const kube = await ctx.kube();
     namespace = kube.namespace;
     const core = kube.config.makeApiClient(CoreV1Api);
-    const name = flags.secret;
+    const name = options.secret;
     const secret = await kube.call({ verb: 'get', resource: 'secrets', name, namespace }, () =>
       core.readNamespacedSecret({ name, namespace }),
     );
@@ -55,16 +54,16 @@ export async function runCheckCommand(ctx: CommandContext, flags: CheckFlags): P
     settings = keys.settings;
   }
   const destination = settings
-    ? destinationFromSecret(settings, flags.secret!)
-    : flags.remote
-      ? destinationFromRemote(flags.remote)
+    ? destinationFromSecret(settings, options.secret!)
+    : options.remote
+      ? destinationFromRemote(options.remote)
       : undefined;
 
   if (destination) {
     let binary: string | undefined;
     results.push(
       await probe('local rclone', async () => {
-        const found = await findRclone(flags.rclone);
+        const found = await findRclone(options.rclonePath);
         binary = found.path;
         return `${found.version}, ${found.path}`;
       }),
@@ -97,7 +96,7 @@ export async function runCheckCommand(ctx: CommandContext, flags: CheckFlags): P
     results.push(
       ...(await checkFromCluster(kube, {
         namespace,
-        secret: flags.secret!,
+        secret: options.secret!,
         settings,
         image: flags.image ?? OPERATOR_RCLONE_IMAGE,
         timeoutMs,

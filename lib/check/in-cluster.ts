@@ -2,18 +2,21 @@
 // a short-lived pod, so a user learns whether the cluster itself (its network,
 // proxies, egress policy, DNS) reaches the storage. The credentials reach the
 // pod as secretKeyRef env vars: they are never in the pod spec or in argv.
+// The pod is created through the flow runner, so Ctrl-C/SIGTERM removes it.
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { V1EnvVar, V1Pod } from '@kubernetes/client-node';
 import type { KubeConnection } from '../kube/connection.ts';
-import { createHelperPod, deletePod, waitForPodReady } from '../kube/helper-pod.ts';
 import { MANAGED_BY, RUN_LABEL } from '../kube/labels.ts';
 import { captureFromPod, stderrLastLine } from '../stream/exec-channel.ts';
 import { knownRcloneError } from '../rclone/run.ts';
 import type { StorageSettings } from '../destination/storage-secret.ts';
 import { destinationFromSecret, SECRET_REMOTE_NAME } from '../destination/destination.ts';
-import { PROBE_CONTENT, probeCommands, writeProbePath } from '../backup/destination-check.ts';
+import { PROBE_CONTENT, probeCommands, writeProbePath } from '../rclone/probe.ts';
 import { UserError } from '../errors.ts';
+import { runFlow, type Flow } from '../flow/runner.ts';
+import { startPod } from '../flow/pods.ts';
+import { chooseRenderer } from '../progress/renderer.ts';
 import { probe, type CheckResult } from './result.ts';
 
 /** The operator's rclone image (its CRD default). */
@@ -83,31 +86,30 @@ export function buildCheckPod(check: InClusterCheck, name: string): V1Pod {
 }
 
 export async function checkFromCluster(kube: KubeConnection, check: InClusterCheck): Promise<CheckResult[]> {
+  // The results are the output: the flow is there for its cleanup, so it shows no progress.
+  return runFlow({ progress: chooseRenderer({ tty: false, quiet: true }) }, (flow) => probeFromPod(flow, kube, check));
+}
+
+async function probeFromPod(flow: Flow, kube: KubeConnection, check: InClusterCheck): Promise<CheckResult[]> {
   const name = `datamover-check-${randomBytes(3).toString('hex')}`;
   const root = destinationFromSecret(check.settings, check.secret).root;
   const where = `from pod ${name} (${check.image})`;
   const results: CheckResult[] = [];
-  try {
-    const started = await probe(`start a pod in namespace ${check.namespace}`, async () => {
-      await createHelperPod(kube, buildCheckPod(check, name));
-      await waitForPodReady(kube, check.namespace, name, check.timeoutMs);
-      return name;
-    });
-    results.push(started);
-    if (!started.ok) return results;
-    const rclone = (args: string[], what: string, input?: string) =>
-      probe(`${what} ${where}`, () => rcloneInPod(kube, check.namespace, name, args, input));
-    const listed = await rclone(probeCommands.list(root), `list s3://${check.settings.bucket}`);
-    results.push(listed);
-    if (!listed.ok) return results;
-    const probePath = writeProbePath(root);
-    const wrote = await rclone(probeCommands.write(probePath), 'write a test object', PROBE_CONTENT);
-    results.push(wrote);
-    if (wrote.ok) results.push(await rclone(probeCommands.delete(probePath), 'delete the test object'));
-    return results;
-  } finally {
-    await deletePod(kube, check.namespace, name);
-  }
+  const started = await probe(`start a pod in namespace ${check.namespace}`, async () => {
+    return startPod(kube, flow, buildCheckPod(check, name), check.timeoutMs, { what: 'pod', imageFlag: '--image' });
+  });
+  results.push(started);
+  if (!started.ok) return results;
+  const rclone = (args: string[], what: string, input?: string) =>
+    probe(`${what} ${where}`, () => rcloneInPod(kube, check.namespace, name, args, input, flow.signal));
+  const listed = await rclone(probeCommands.list(root), `list s3://${check.settings.bucket}`);
+  results.push(listed);
+  if (!listed.ok) return results;
+  const probePath = writeProbePath(root);
+  const wrote = await rclone(probeCommands.write(probePath), 'write a test object', PROBE_CONTENT);
+  results.push(wrote);
+  if (wrote.ok) results.push(await rclone(probeCommands.delete(probePath), 'delete the test object'));
+  return results;
 }
 
 async function rcloneInPod(
@@ -115,7 +117,8 @@ async function rcloneInPod(
   namespace: string,
   pod: string,
   args: string[],
-  input?: string,
+  input: string | undefined,
+  signal: AbortSignal,
 ): Promise<void> {
   const { result } = await captureFromPod(kube, {
     namespace,
@@ -123,6 +126,7 @@ async function rcloneInPod(
     container: CONTAINER,
     command: ['rclone', ...args],
     stdin: input === undefined ? undefined : Readable.from([Buffer.from(input)]),
+    signal,
   });
   if (result.exitCode === 0) return;
   const known = knownRcloneError(result.stderrTail);

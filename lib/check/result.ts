@@ -9,11 +9,14 @@ export function renderCheckResults(results: CheckResult[]): string {
   return results.map((r) => `${r.ok ? 'OK  ' : 'FAIL'}  ${r.what}${r.fix ? `; ${r.fix}` : ''}\n`).join('');
 }
 
-/** Runs a probe; a UserError becomes a FAIL line with its fix, anything else is a bug and is thrown. */
-export async function probe(what: string, action: () => Promise<string | void>): Promise<CheckResult> {
+/**
+ * Runs a probe; a UserError becomes a FAIL line with its fix, anything else is a bug and is thrown.
+ * A string the action returns is shown as the detail of the OK line.
+ */
+export async function probe(what: string, action: () => Promise<unknown>): Promise<CheckResult> {
   try {
     const detail = await action();
-    return { ok: true, what: detail ? `${what} (${detail})` : what };
+    return { ok: true, what: typeof detail === 'string' && detail ? `${what} (${detail})` : what };
   } catch (err) {
     const fix = (err as { fix?: string }).fix;
     if (fix === undefined) throw err;

@@ -42,7 +42,8 @@ export function checkSecretKeys(
     const settings = parseStorageSecret(name, data);
     results.push(
       ok(
-        `Secret ${name}: values are valid (${settings.tls ? 'https' : 'http'}://${settings.host}:${settings.port}, bucket ${settings.bucket})`,
+        `Secret ${name}: values are valid ` +
+          `(${settings.tls ? 'https' : 'http'}://${settings.host}:${settings.port}, bucket ${settings.bucket})`,
       ),
     );
     return { results, settings };

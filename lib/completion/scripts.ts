@@ -9,7 +9,9 @@ const SCRIPTS: Record<Shell, string> = {
   bash: `# bash completion for ${BIN}; source it from ~/.bashrc:  source <(${BIN} completion bash)
 _kubectl_datamover_complete() {
   local IFS=$'\\n'
-  COMPREPLY=($(compgen -W "$(${BIN} --get-yargs-completions "\${COMP_WORDS[@]:0:COMP_CWORD+1}" 2>/dev/null)" -- "\${COMP_WORDS[COMP_CWORD]}"))
+  local words
+  words=$(${BIN} --get-yargs-completions "\${COMP_WORDS[@]:0:COMP_CWORD+1}" 2>/dev/null)
+  COMPREPLY=($(compgen -W "$words" -- "\${COMP_WORDS[COMP_CWORD]}"))
 }
 complete -o default -F _kubectl_datamover_complete ${BIN}
 `,

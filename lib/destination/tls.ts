@@ -18,7 +18,8 @@ export function tlsEnv(options: { caFile?: string; insecure?: boolean }, log: Lo
   }
   if (options.insecure) {
     log.warn(
-      "--insecure-skip-tls-verify: the storage's certificate is not checked; anyone on the path can read or change the data",
+      "--insecure-skip-tls-verify: the storage's certificate is not checked; " +
+        'anyone on the path can read or change the data',
     );
     return { RCLONE_NO_CHECK_CERTIFICATE: 'true' };
   }

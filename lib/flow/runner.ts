@@ -1,27 +1,25 @@
-// A flow is a list of named steps; steps register cleanups as they create
+// A flow is a sequence of named steps; steps register cleanups as they create
 // things, and the runner calls the cleanups in reverse order when the flow
-// ends: on success, on failure and on SIGINT/SIGTERM. Progress rendering
+// ends: on success, on failure and on SIGINT/SIGTERM. Each step returns a
+// typed value to the next (no shared mutable state). Progress rendering
 // subscribes to the steps (lib/progress); it does not live inside them.
-import type { ProgressRenderer } from '../progress/renderer.ts';
 import { UserError } from '../errors.ts';
-import { routeStrayErrors } from '../stray-errors.ts';
 import type { PhaseClock } from '../metrics/phase-clock.ts';
+import type { Phase } from '../phases.ts';
+import type { ProgressRenderer, Report } from '../progress/renderer.ts';
+import { routeStrayErrors } from '../stray-errors.ts';
 
-export interface StepContext {
-  signal: AbortSignal;
+export interface Flow {
+  /** Aborted on a signal, on flow.abort and when a step fails: pass it to everything that waits. */
+  readonly signal: AbortSignal;
   /** Registers an undo action for something just created. */
   defer(title: string, action: () => Promise<void>): void;
-}
-
-export interface Step {
-  title: string;
-  run(report: (detail: string) => void): Promise<string | void>;
-}
-
-export interface FlowHandle extends StepContext {
-  abort(reason: string): void;
-  /** Ends the running step with `err` (cleanups still run). */
-  fail(err: unknown): void;
+  /** Runs one step, shown by the progress renderer; its value is the step's result. */
+  step<T>(title: string, run: (report: Report) => Promise<T>, summary?: (value: T) => string | undefined): Promise<T>;
+  /** Marks the start of an operator-named phase (for the metrics). */
+  enter(phase: Phase): void;
+  /** Ends the running step with `reason` (cleanups still run). */
+  abort(reason: unknown): void;
 }
 
 interface Cleanup {
@@ -29,64 +27,52 @@ interface Cleanup {
   action: () => Promise<void>;
 }
 
-export function createFlow(phases?: PhaseClock): FlowHandle & { cleanups: Cleanup[]; phases?: PhaseClock } {
-  const controller = new AbortController();
-  const cleanups: Cleanup[] = [];
-  return {
-    signal: controller.signal,
-    cleanups,
-    phases,
-    defer(title, action) {
-      cleanups.push({ title, action });
-    },
-    abort(reason) {
-      controller.abort(
-        new UserError(`interrupted by ${reason}`, 'the helper pod and clone were removed; run the command again'),
-      );
-    },
-    fail(err) {
-      if (!controller.signal.aborted) controller.abort(err);
-    },
-  };
+export interface FlowOptions {
+  progress: ProgressRenderer;
+  phases?: PhaseClock;
 }
 
-/** Runs the steps, then the cleanups (always). Signals abort the running step. */
-export async function runFlow(
-  flow: ReturnType<typeof createFlow>,
-  steps: Step[],
-  progress: ProgressRenderer,
-): Promise<void> {
-  const onSignal = (signal: NodeJS.Signals) => flow.abort(signal);
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  const unroute = routeStrayErrors((err) => flow.fail(err));
-  let failure: unknown;
-  try {
-    await progress.run(steps.map((step) => ({ ...step, run: (report) => raceAbort(step.run(report), flow.signal) })));
-  } catch (err) {
-    failure = flow.signal.aborted ? flow.signal.reason : err;
-  }
-  const cleanupErrors: string[] = [];
-  if (flow.cleanups.length > 0) {
-    flow.phases?.enter('CleaningUp');
-    await progress
-      .run([
+/** Runs `body`, then the cleanups (always). SIGINT/SIGTERM abort the running step. */
+export async function runFlow<T>(options: FlowOptions, body: (flow: Flow) => Promise<T>): Promise<T> {
+  const { progress, phases } = options;
+  const controller = new AbortController();
+  const cleanups: Cleanup[] = [];
+  const abort = (reason: unknown) => {
+    if (!controller.signal.aborted) controller.abort(reason);
+  };
+  const flow: Flow = {
+    signal: controller.signal,
+    defer: (title, action) => cleanups.push({ title, action }),
+    async step(title, run, summary) {
+      let value: Awaited<ReturnType<typeof run>> | undefined;
+      await progress.run([
         {
-          title: 'Clean up',
+          title,
           run: async (report) => {
-            for (const cleanup of [...flow.cleanups].reverse()) {
-              report(cleanup.title);
-              await cleanup
-                .action()
-                .catch((err: unknown) => cleanupErrors.push(`${cleanup.title}: ${(err as Error).message}`));
-            }
-            return flow.cleanups.map((c) => c.title).join(', ');
+            value = await raceAbort(run(report), controller.signal);
+            return summary?.(value);
           },
         },
-      ])
-      .catch(() => undefined);
+      ]);
+      return value as Awaited<ReturnType<typeof run>>;
+    },
+    enter: (phase) => phases?.enter(phase),
+    abort,
+  };
+  const onSignal = (signal: NodeJS.Signals) => abort(interrupted(signal));
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const unroute = routeStrayErrors(abort);
+  let failure: unknown;
+  let result: T | undefined;
+  try {
+    result = await raceAbort(body(flow), controller.signal);
+  } catch (err) {
+    failure = controller.signal.aborted ? controller.signal.reason : err;
+    abort(failure); // whatever of the failed step still runs stops now
   }
-  flow.phases?.stop();
+  const cleanupErrors = await runCleanups(cleanups, progress, phases);
+  phases?.stop();
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
   unroute();
@@ -96,6 +82,36 @@ export async function runFlow(
       `cleanup failed (${cleanupErrors.join('; ')})`,
       'delete the leftovers by hand: kubectl get pvc,pod -l app.kubernetes.io/managed-by=kubectl-datamover',
     );
+  return result as T;
+}
+
+export function interrupted(signal: string): UserError {
+  return new UserError(
+    `interrupted by ${signal}`,
+    'what this run had created in the cluster was removed; run the command again',
+  );
+}
+
+/** The cleanups in reverse order of registration; every one runs, failures are collected. */
+async function runCleanups(cleanups: Cleanup[], progress: ProgressRenderer, phases?: PhaseClock): Promise<string[]> {
+  const errors: string[] = [];
+  if (cleanups.length === 0) return errors;
+  phases?.enter('CleaningUp');
+  await progress
+    .run([
+      {
+        title: 'Clean up',
+        run: async (report) => {
+          for (const cleanup of [...cleanups].reverse()) {
+            report(cleanup.title);
+            await cleanup.action().catch((err: unknown) => errors.push(`${cleanup.title}: ${(err as Error).message}`));
+          }
+          return cleanups.map((c) => c.title).join(', ');
+        },
+      },
+    ])
+    .catch(() => undefined);
+  return errors;
 }
 
 async function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
@@ -109,6 +125,6 @@ async function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T
   try {
     return await Promise.race([promise, aborted]);
   } finally {
-    signal.removeEventListener('abort', onAbort!);
+    if (onAbort) signal.removeEventListener('abort', onAbort);
   }
 }

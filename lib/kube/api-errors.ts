@@ -89,7 +89,8 @@ export function describeApiError(err: unknown, action: ApiAction): UserError {
     case 403:
       return new UserError(
         `forbidden: you may not ${action.verb} ${action.resource}${inNamespace(action)}`,
-        `ask a cluster admin for a Role that allows it (check with "kubectl auth can-i ${action.verb} ${action.resource}${action.namespace ? ` -n ${action.namespace}` : ''}")`,
+        `ask a cluster admin for a Role that allows it (check with "kubectl auth can-i ${action.verb} ` +
+          `${action.resource}${action.namespace ? ` -n ${action.namespace}` : ''}")`,
         { cause: err },
       );
     case 404:

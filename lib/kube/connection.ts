@@ -78,7 +78,8 @@ export function connect(options: KubeOptions, log?: Logger): KubeConnection {
 }
 
 function describeRequest(action: ApiAction): string {
-  return `${action.verb} ${action.resource}${action.name ? ` "${action.name}"` : ''}${action.namespace ? ` in namespace "${action.namespace}"` : ''}`;
+  const name = action.name ? ` "${action.name}"` : '';
+  return `${action.verb} ${action.resource}${name}${action.namespace ? ` in namespace "${action.namespace}"` : ''}`;
 }
 
 async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

@@ -86,13 +86,24 @@ export async function createHelperPod(kube: KubeConnection, pod: V1Pod): Promise
   );
 }
 
+/** How a caller names its pod, and the flag that picks the pod's image. */
+export interface PodHint {
+  /** By default "helper pod". */
+  what?: string;
+  /** By default --helper-image, the flag of helperPodOptions (lib/kube/helper-pod-options.ts). */
+  imageFlag?: string;
+}
+
 export async function waitForPodReady(
   kube: KubeConnection,
   namespace: string,
   name: string,
   timeoutMs: number,
   signal?: AbortSignal,
+  hint: PodHint = {},
 ): Promise<void> {
+  const what = hint.what ?? 'helper pod';
+  const imageFlag = hint.imageFlag ?? '--helper-image';
   const core = kube.config.makeApiClient(CoreV1Api);
   const deadline = Date.now() + timeoutMs;
   let waitingReason = '';
@@ -103,16 +114,17 @@ export async function waitForPodReady(
     );
     if (pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) return;
     if (pod.status?.phase === 'Failed' || pod.status?.phase === 'Succeeded') {
+      const reason = pod.status.reason ?? pod.status.message ?? 'no reason given';
       throw new UserError(
-        `helper pod "${name}" stopped (${pod.status.phase}: ${pod.status.reason ?? pod.status.message ?? 'no reason given'})`,
-        'check the image (--helper-image) and kubectl describe pod',
+        `${what} "${name}" stopped (${pod.status.phase}: ${reason})`,
+        `check the image (${imageFlag}) and kubectl describe pod`,
       );
     }
     const waiting = pod.status?.containerStatuses?.[0]?.state?.waiting;
     if (waiting?.reason && /ImagePull|ErrImage|InvalidImageName|CreateContainerConfigError/.test(waiting.reason)) {
       throw new UserError(
-        `helper pod "${name}" cannot start: ${waiting.reason}`,
-        'pass an image the cluster can pull with --helper-image',
+        `${what} "${name}" cannot start: ${waiting.reason}`,
+        `pass an image the cluster can pull with ${imageFlag}`,
       );
     }
     waitingReason =
@@ -122,7 +134,7 @@ export async function waitForPodReady(
     await sleep(300, undefined, { signal });
   }
   throw new UserError(
-    `helper pod "${name}" was not Ready within ${formatDuration(timeoutMs)}${waitingReason ? ` (${waitingReason})` : ''}`,
+    `${what} "${name}" was not Ready within ${formatDuration(timeoutMs)}${waitingReason ? ` (${waitingReason})` : ''}`,
     'check kubectl describe pod, or raise --timeout',
   );
 }
@@ -136,7 +148,10 @@ export async function deletePod(kube: KubeConnection, namespace: string, name: s
     .catch(ignoreNotFound);
 }
 
-/** Why the helper pod can no longer serve exec ("was deleted", "stopped (Failed)"), or undefined while it can (or the API cannot tell). */
+/**
+ * Why the helper pod can no longer serve exec ("was deleted", "stopped (Failed)"),
+ * or undefined while it can (or the API cannot tell).
+ */
 export async function helperPodGone(
   kube: KubeConnection,
   namespace: string,

@@ -63,6 +63,14 @@ export async function createPvc(kube: KubeConnection, pvc: V1PersistentVolumeCla
   );
 }
 
+/** How a caller names the PVC it waits for, and what it suggests when the PVC cannot be provisioned. */
+export interface BindHint {
+  /** e.g. `the clone "data-cloned-1700000000"`; by default `PVC "NAME"`. */
+  what?: string;
+  /** The fix for a provisioning failure; by default the StorageClass and the PVC's events. */
+  fix?: string;
+}
+
 /** Waits for Bound; fails early with the provisioner's own words when it reports a failure. */
 export async function waitForBound(
   kube: KubeConnection,
@@ -70,6 +78,7 @@ export async function waitForBound(
   name: string,
   timeoutMs: number,
   signal?: AbortSignal,
+  hint: BindHint = {},
 ): Promise<void> {
   const core = kube.config.makeApiClient(CoreV1Api);
   const deadline = Date.now() + timeoutMs;
@@ -81,15 +90,13 @@ export async function waitForBound(
     if (pvc.status?.phase === 'Bound') return;
     const failure = await provisioningFailure(kube, namespace, name);
     if (failure) {
-      throw new UserError(
-        `the clone "${name}" cannot be provisioned: ${failure}`,
-        'use a StorageClass whose CSI driver supports cloning, or pass --no-clone to read the live PVC',
-      );
+      const fix = hint.fix ?? 'check its StorageClass and events (kubectl describe pvc)';
+      throw new UserError(`${hint.what ?? `PVC "${name}"`} cannot be provisioned: ${failure}`, fix);
     }
     await sleep(500, undefined, { signal });
   }
   throw new UserError(
-    `PVC "${name}" was not Bound within ${formatDuration(timeoutMs)}`,
+    `${hint.what ?? `PVC "${name}"`} was not Bound within ${formatDuration(timeoutMs)}`,
     'check its StorageClass and events (kubectl describe pvc), or raise --timeout',
   );
 }

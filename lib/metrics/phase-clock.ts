@@ -1,7 +1,6 @@
 // Times the phases of a run, named like the operator's status phases, for the
 // datamover_phase_duration_seconds metric. Entering a phase ends the previous one.
-export const PHASES = ['CreatingClonedPVC', 'ClonedPVCReady', 'CreatingPod', 'Transferring', 'CleaningUp'] as const;
-export type Phase = (typeof PHASES)[number];
+import type { Phase } from '../phases.ts';
 
 export class PhaseClock {
   readonly seconds = new Map<Phase, number>();

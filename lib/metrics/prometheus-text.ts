@@ -1,6 +1,7 @@
 // The Prometheus text exposition format (version 0.0.4) for the metrics of one
 // run. Metric names are the operator's, so dashboards and alerts work for both modes.
-import { PHASES, type PhaseClock } from './phase-clock.ts';
+import type { PhaseClock } from './phase-clock.ts';
+import { TIMED_PHASES } from '../phases.ts';
 
 export interface RunMetrics {
   status: 'success' | 'failure';
@@ -32,7 +33,7 @@ export function renderRunMetrics(run: RunMetrics, labels: Labels): string {
       name: 'datamover_phase_duration_seconds',
       help: 'Seconds the run spent in each phase.',
       type: 'gauge',
-      samples: PHASES.filter((phase) => run.phases.seconds.has(phase)).map((phase) => [
+      samples: TIMED_PHASES.filter((phase) => run.phases.seconds.has(phase)).map((phase) => [
         { phase },
         run.phases.seconds.get(phase)!,
       ]),
@@ -56,20 +57,18 @@ export function renderRunMetrics(run: RunMetrics, labels: Labels): string {
       samples: [[{}, run.finishedAt]],
     },
   ];
-  return (
-    `${families
-      .filter((family) => family.samples.length > 0)
-      .map((family) =>
-        [
-          `# HELP ${family.name} ${family.help}`,
-          `# TYPE ${family.name} ${family.type}`,
-          ...family.samples.map(
-            ([own, value]) => `${family.name}${formatLabels({ ...labels, ...own })} ${formatValue(value)}`,
-          ),
-        ].join('\n'),
-      )
-      .join('\n')}\n`
-  );
+  return `${families
+    .filter((family) => family.samples.length > 0)
+    .map((family) =>
+      [
+        `# HELP ${family.name} ${family.help}`,
+        `# TYPE ${family.name} ${family.type}`,
+        ...family.samples.map(
+          ([own, value]) => `${family.name}${formatLabels({ ...labels, ...own })} ${formatValue(value)}`,
+        ),
+      ].join('\n'),
+    )
+    .join('\n')}\n`;
 }
 
 function formatLabels(labels: Labels): string {

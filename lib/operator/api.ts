@@ -1,7 +1,7 @@
 // Reading and writing DataMover and DataMoverSchedule objects.
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { KubeConnection } from '../kube/connection.ts';
-import { apiStatusCode, describeApiError } from '../kube/api-errors.ts';
+import { ignoreNotFound } from '../kube/api-errors.ts';
 import { UserError } from '../errors.ts';
 import { DATAMOVERS, SCHEDULES, type DataMover, type DataMoverSchedule } from './resources.ts';
 
@@ -12,13 +12,12 @@ const resourceOf = (kind: Kind) => `${kind.plural}.${kind.group}`;
 /** Whether the operator's API is served: listing in the namespace answers 404 when the CRD is not installed. */
 export async function operatorInstalled(kube: KubeConnection, namespace: string): Promise<boolean> {
   const api = kube.config.makeApiClient(CustomObjectsApi);
-  try {
-    await api.listNamespacedCustomObject({ ...DATAMOVERS, namespace, limit: 1 });
-    return true;
-  } catch (err) {
-    if (apiStatusCode(err) === 404) return false;
-    throw describeApiError(err, { verb: 'list', resource: resourceOf(DATAMOVERS), namespace, server: kube.server });
-  }
+  const list = await kube
+    .call({ verb: 'list', resource: resourceOf(DATAMOVERS), namespace }, () =>
+      api.listNamespacedCustomObject({ ...DATAMOVERS, namespace, limit: 1 }),
+    )
+    .catch(ignoreNotFound);
+  return list !== undefined;
 }
 
 export function operatorMissing(): UserError {
@@ -35,12 +34,12 @@ export async function getObject<T>(
   name: string,
 ): Promise<T | undefined> {
   const api = kube.config.makeApiClient(CustomObjectsApi);
-  try {
-    return (await api.getNamespacedCustomObject({ ...kind, namespace, name })) as T;
-  } catch (err) {
-    if (apiStatusCode(err) === 404) return undefined;
-    throw describeApiError(err, { verb: 'get', resource: resourceOf(kind), name, namespace, server: kube.server });
-  }
+  const object = await kube
+    .call({ verb: 'get', resource: resourceOf(kind), name, namespace }, () =>
+      api.getNamespacedCustomObject({ ...kind, namespace, name }),
+    )
+    .catch(ignoreNotFound);
+  return object as T | undefined;
 }
 
 export async function createObject<T extends DataMover | DataMoverSchedule>(

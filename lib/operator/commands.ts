@@ -30,10 +30,15 @@ export interface CreateCommandFlags extends CreateFlags {
   mode?: string;
 }
 
+/**
+ * `create`: operator mode when the DataMover CRDs are served (or --mode operator),
+ * else a local backup now. Every flag of the chosen mode is validated before any
+ * call; `prepareLocal` validates the local-mode flags and returns the run.
+ */
 export async function runCreate(
   ctx: CommandContext,
   flags: CreateCommandFlags,
-  runLocal: () => Promise<void>,
+  prepareLocal: () => () => Promise<void>,
 ): Promise<void> {
   const format = parseOutputFormat(ctx.output, ['text', 'json', 'yaml', 'name']);
   const dryRun = flags['dry-run'];
@@ -44,27 +49,17 @@ export async function runCreate(
     );
   if (flags.mode !== undefined && !['operator', 'local'].includes(flags.mode))
     throw new UsageError(`--mode "${flags.mode}" is not operator or local`, 'use --mode operator or --mode local');
-  const kube = await ctx.kube();
-  const spec = createSpec(flags, kube.namespace);
+  if (flags.mode === 'local') return checkLocalCreate(flags, dryRun, prepareLocal)();
+  if (!flags.secret)
+    throw new UsageError('operator mode needs --secret', 'pass --secret NAME, or --mode local --remote R');
+  const validated = createSpec(flags, '');
+  const runLocal = flags.mode === 'operator' ? undefined : checkLocalCreate(flags, dryRun, prepareLocal, true);
   const timeoutMs = parseDuration(flags.timeout, '--timeout');
+  const kube = await ctx.kube();
+  const spec = { ...validated, namespace: kube.namespace };
 
-  let mode = flags.mode;
-  if (!mode) {
-    mode = dryRun === 'client' || (await operatorInstalled(kube, kube.namespace)) ? 'operator' : 'local';
-    process.stderr.write(
-      mode === 'operator'
-        ? ''
-        : 'The DataMover operator is not installed (its CRDs are not served): using local mode.\n',
-    );
-  }
-  if (mode === 'local') {
-    if (spec.schedule)
-      throw new UsageError(
-        '--schedule needs the operator; local mode runs once',
-        'install the operator, or drop --schedule (run local backups from your own scheduler)',
-      );
-    if (dryRun && dryRun !== 'none')
-      throw new UsageError('--dry-run applies to operator mode only', 'drop --dry-run, or use --mode operator');
+  if (runLocal && dryRun !== 'client' && !(await operatorInstalled(kube, kube.namespace))) {
+    process.stderr.write('The DataMover operator is not installed (its CRDs are not served): using local mode.\n');
     return runLocal();
   }
 
@@ -77,7 +72,8 @@ export async function runCreate(
   else if (format === 'name') ctx.out(`${kind.plural}.${kind.group}/${spec.name}\n`);
   else
     ctx.out(
-      `${kind.kind.toLowerCase()}.${kind.group}/${spec.name} created${dryRun && dryRun !== 'none' ? ` (dry run: ${dryRun})` : ''} (operator mode)\n`,
+      `${kind.kind.toLowerCase()}.${kind.group}/${spec.name} created` +
+        `${dryRun && dryRun !== 'none' ? ` (dry run: ${dryRun})` : ''} (operator mode)\n`,
     );
 
   if (flags.wait && !spec.schedule && (!dryRun || dryRun === 'none')) {
@@ -158,9 +154,10 @@ async function watchStatus(
       const phase = mover.status?.phase ?? 'Pending';
       if (seen.get(key) !== phase) {
         seen.set(key, phase);
-        ctx.out(
-          `${new Date().toISOString()}  ${namespace ? '' : `${mover.metadata.namespace}/`}${mover.metadata.name}  ${phase}${mover.status?.restoredPvcName ? `  clone=${mover.status.restoredPvcName}` : ''}${job ? `  job=${job.name} attempts=${job.attempts}` : ''}\n`,
-        );
+        const who = `${namespace ? '' : `${mover.metadata.namespace}/`}${mover.metadata.name}`;
+        const clone = mover.status?.restoredPvcName ? `  clone=${mover.status.restoredPvcName}` : '';
+        const attempts = job ? `  job=${job.name} attempts=${job.attempts}` : '';
+        ctx.out(`${new Date().toISOString()}  ${who}  ${phase}${clone}${attempts}\n`);
       }
     }
     if (name) {
@@ -226,4 +223,34 @@ export async function runRunNow(ctx: CommandContext, name: string): Promise<void
   const moverName = `${name.slice(0, 40)}-manual-${Math.floor(Date.now() / 1000)}`;
   await createObject(kube, DATAMOVERS, dataMoverFromSchedule(schedule, moverName));
   ctx.out(`datamover.datamover.a-cup-of.coffee/${moverName} created from schedule ${name}\n`);
+}
+
+/**
+ * The local-mode run of `create`, once its flags are known to be valid. With `lenient`
+ * (mode not forced), operator-only flags are checked only if local mode is chosen.
+ */
+function checkLocalCreate(
+  flags: CreateCommandFlags,
+  dryRun: string | undefined,
+  prepareLocal: () => () => Promise<void>,
+  lenient = false,
+): () => Promise<void> {
+  const run = prepareLocal();
+  if (lenient)
+    return async () => {
+      refuseOperatorOnly(flags, dryRun);
+      await run();
+    };
+  refuseOperatorOnly(flags, dryRun);
+  return run;
+}
+
+function refuseOperatorOnly(flags: CreateCommandFlags, dryRun: string | undefined): void {
+  if (flags.schedule)
+    throw new UsageError(
+      '--schedule needs the operator; local mode runs once',
+      'install the operator, or drop --schedule (run local backups from your own scheduler)',
+    );
+  if (dryRun && dryRun !== 'none')
+    throw new UsageError('--dry-run applies to operator mode only', 'drop --dry-run, or use --mode operator');
 }

@@ -81,7 +81,8 @@ export function checkOperatorAccepts(expression: string): void {
   parts.forEach((part, i) => {
     if (!/^(\*|\d+|\*\/\d+)$/.test(part)) {
       throw new UsageError(
-        `--schedule "${expression}": the operator accepts only *, a number or */n in each field, not "${part}" in the ${FIELDS[i]!.name} field`,
+        `--schedule "${expression}": the operator accepts only *, a number or */n in each field, ` +
+          `not "${part}" in the ${FIELDS[i]!.name} field`,
         'simplify the expression, or run several schedules',
       );
     }

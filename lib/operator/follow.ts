@@ -8,7 +8,8 @@ import { UserError } from '../errors.ts';
 import { formatDuration } from '../format/duration.ts';
 import type { ProgressRenderer } from '../progress/renderer.ts';
 import { getObject } from './api.ts';
-import { DATAMOVERS, PHASES, jobNameFor, type DataMover, type Phase } from './resources.ts';
+import { DATAMOVERS, jobNameFor, type DataMover } from './resources.ts';
+import type { Phase } from '../phases.ts';
 import { jobInfo } from './status.ts';
 
 const ORDER: Phase[] = ['CreatingClonedPVC', 'ClonedPVCReady', 'CreatingPod', 'CleaningUp', 'Completed'];
@@ -104,7 +105,7 @@ export async function waitForMover(
       throw new UserError(`DataMover "${name}" was deleted while waiting`, 'check who deleted it (kubectl get events)');
     return latest.status?.phase;
   };
-  const reached = async (phase: Phase): Promise<string | void> => {
+  const reached = async (phase: Phase): Promise<string | undefined> => {
     for (;;) {
       options.signal?.throwIfAborted();
       const current = await poll();
@@ -120,7 +121,8 @@ export async function waitForMover(
       }
       if (Date.now() > deadline)
         throw new UserError(
-          `DataMover "${name}" did not finish within ${formatDuration(options.timeoutMs)} (phase ${current ?? 'none yet'})`,
+          `DataMover "${name}" did not finish within ${formatDuration(options.timeoutMs)} ` +
+            `(phase ${current ?? 'none yet'})`,
           'check it with kubectl datamover status, or raise --timeout',
         );
       await sleep(500);
@@ -142,9 +144,8 @@ async function failure(kube: KubeConnection, mover: DataMover): Promise<UserErro
   }
   const job = await jobInfo(kube, namespace, mover.status?.restoredPvcName);
   return new UserError(
-    `DataMover "${mover.metadata.name}" failed${job ? ` (job ${job.name}, ${job.attempts} attempts${job.lastError ? `: ${job.lastError}` : ''})` : ''}`,
+    `DataMover "${mover.metadata.name}" failed` +
+      (job ? ` (job ${job.name}, ${job.attempts} attempts${job.lastError ? `: ${job.lastError}` : ''})` : ''),
     'read the log lines above, fix the cause and create it again',
   );
 }
-
-export { PHASES };

@@ -2,6 +2,7 @@
 // env names, ConfigMap references, image and cron, before anything is written.
 import type { V1EnvVar } from '@kubernetes/client-node';
 import { UsageError } from '../errors.ts';
+import { validateName } from '../kube/names.ts';
 import { parseEnvFlags } from '../destination/destination.ts';
 import { tuningEnv } from '../destination/profiles.ts';
 import { checkOperatorAccepts, parseCron } from './cron.ts';
@@ -24,17 +25,6 @@ export interface CreateFlags {
   'keep-failed': number;
   profile?: string;
   bwlimit?: string;
-}
-
-const DNS1123 = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-
-export function validateName(name: string, what: string, maxLength = 253): void {
-  if (name.length > maxLength || !DNS1123.test(name)) {
-    throw new UsageError(
-      `${what} "${name}" is not a valid name${name.length > maxLength ? ` (longer than ${maxLength} characters)` : ''}`,
-      'use lower-case letters, digits, "-" and ".", starting and ending with a letter or digit',
-    );
-  }
 }
 
 function parseRefs(values: string[], flag: string, kind: 'configMapKeyRef' | 'secretKeyRef'): V1EnvVar[] {

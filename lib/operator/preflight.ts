@@ -14,7 +14,8 @@ export async function preflightCreate(kube: KubeConnection, spec: CreateSpec): P
   const job = jobNameFor(`${spec.pvc}-cloned-${'0'.repeat(10)}`);
   if (job.length > 63) {
     throw new UserError(
-      `PVC name "${spec.pvc}" is too long for the operator: its Job name would have ${job.length} characters (at most 63)`,
+      `PVC name "${spec.pvc}" is too long for the operator: ` +
+        `its Job name would have ${job.length} characters (at most 63)`,
       `use --mode local, or a PVC whose name has at most ${spec.pvc.length - (job.length - 63)} characters`,
     );
   }

@@ -99,10 +99,11 @@ export function describeMover(
     `Secret:            ${mover.spec.secretName}`,
     `Timestamp folder:  ${mover.spec.addTimestampPrefix ?? false}`,
     `Delete clone:      ${mover.spec.deletePvcAfterBackup ?? false}`,
-    `Image:             ${mover.spec.image?.repository ?? 'ghcr.io/qjoly/datamover-rclone'}:${mover.spec.image?.tag ?? 'latest'}`,
+    `Image:             ${mover.spec.image?.repository ?? 'ghcr.io/qjoly/datamover-rclone'}:` +
+      (mover.spec.image?.tag ?? 'latest'),
     `Extra env:         ${(mover.spec.additionalEnv ?? []).map((e) => e.name).join(', ') || '<none>'}`,
     `Clone:             ${mover.status?.restoredPvcName ?? '<none>'}`,
-    `Job:               ${job ? `${job.name} (attempts ${job.attempts}, active ${job.active}, succeeded ${job.succeeded}, failed ${job.failed})` : '<none>'}`,
+    `Job:               ${job ? `${job.name} (${jobCounts(job)})` : '<none>'}`,
     ...(job?.lastError ? [`Last error:        ${job.lastError}`] : []),
     `Pods:              ${pods.map((p) => `${p.name} (${p.phase})`).join(', ') || '<none>'}`,
     `Age:               ${formatAge(mover.metadata.creationTimestamp, now)}`,
@@ -110,9 +111,14 @@ export function describeMover(
     ...(events.length
       ? events.map(
           (e) =>
-            `  ${e.type ?? ''}  ${e.reason ?? ''}  ${e.involvedObject.kind}/${e.involvedObject.name}  ${e.message ?? ''}`,
+            `  ${e.type ?? ''}  ${e.reason ?? ''}  ` +
+            `${e.involvedObject.kind}/${e.involvedObject.name}  ${e.message ?? ''}`,
         )
       : ['  <none>']),
   ];
   return `${lines.join('\n')}\n`;
+}
+
+function jobCounts(job: { attempts: number; active: number; succeeded: number; failed: number }): string {
+  return `attempts ${job.attempts}, active ${job.active}, succeeded ${job.succeeded}, failed ${job.failed}`;
 }

@@ -1,6 +1,7 @@
 // The operator's API (datamover.a-cup-of.coffee/v1alpha1) as plain objects:
 // building DataMover and DataMoverSchedule from validated options.
 import type { V1EnvVar, V1ObjectMeta } from '@kubernetes/client-node';
+import type { Phase } from '../phases.ts';
 
 export const GROUP = 'datamover.a-cup-of.coffee';
 export const VERSION = 'v1alpha1';
@@ -12,16 +13,6 @@ export const SCHEDULES = {
   plural: 'datamoverschedules',
   kind: 'DataMoverSchedule',
 } as const;
-
-export const PHASES = [
-  'CreatingClonedPVC',
-  'ClonedPVCReady',
-  'CreatingPod',
-  'CleaningUp',
-  'Completed',
-  'Failed',
-] as const;
-export type Phase = (typeof PHASES)[number];
 
 export interface ImageSpec {
   repository?: string;

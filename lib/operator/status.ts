@@ -1,8 +1,8 @@
 // What DataMovers, schedules and local runs are doing: fetched here, printed
 // by lib/operator/print.ts.
-import { BatchV1Api, CoreV1Api, type V1Job, type CoreV1Event } from '@kubernetes/client-node';
+import { BatchV1Api, CoreV1Api, type CoreV1Event } from '@kubernetes/client-node';
 import type { KubeConnection } from '../kube/connection.ts';
-import { apiStatusCode, describeApiError } from '../kube/api-errors.ts';
+import { ignoreNotFound } from '../kube/api-errors.ts';
 import { LAST_BACKUP_ANNOTATION } from '../kube/labels.ts';
 import { listObjects } from './api.ts';
 import { DATAMOVERS, SCHEDULES, jobNameFor, type DataMover, type DataMoverSchedule } from './resources.ts';
@@ -38,13 +38,10 @@ export async function jobInfo(
   if (!clone) return undefined;
   const batch = kube.config.makeApiClient(BatchV1Api);
   const name = jobNameFor(clone);
-  let job: V1Job;
-  try {
-    job = await batch.readNamespacedJob({ name, namespace });
-  } catch (err) {
-    if (apiStatusCode(err) === 404) return undefined;
-    throw describeApiError(err, { verb: 'get', resource: 'jobs', name, namespace, server: kube.server });
-  }
+  const job = await kube
+    .call({ verb: 'get', resource: 'jobs', name, namespace }, () => batch.readNamespacedJob({ name, namespace }))
+    .catch(ignoreNotFound);
+  if (!job) return undefined;
   const s = job.status ?? {};
   const failedCondition = s.conditions?.find((c) => c.type === 'Failed' && c.status === 'True');
   return {

@@ -2,9 +2,13 @@
 // stderr otherwise (CI logs, pipes, -o json), nothing at all when quiet.
 import { formatDuration } from '../format/duration.ts';
 
+/** Tells the renderer what a long step is doing now (shown in place, or every few seconds). */
+export type Report = (detail: string) => void;
+
+/** A step as the renderer shows it: a title, then a summary on success. */
 export interface ProgressStep {
   title: string;
-  run(report: (detail: string) => void): Promise<string | void>;
+  run(report: Report): Promise<string | undefined>;
 }
 
 export interface ProgressRenderer {

@@ -4,7 +4,8 @@ import { UserError } from '../errors.ts';
 
 export const MIN_RCLONE = [1, 60] as const;
 const INSTALL_HINT =
-  'install rclone >= 1.60 (apt install rclone, brew install rclone, or https://rclone.org/install/) or pass --rclone PATH';
+  'install rclone >= 1.60 (apt install rclone, brew install rclone, or https://rclone.org/install/) ' +
+  'or pass --rclone PATH';
 
 export interface RcloneBinary {
   path: string;

@@ -75,7 +75,8 @@ const KNOWN_ERRORS: Array<[RegExp, string, string]> = [
   [
     /no space left on device|file too big for remaining disk space/,
     'no space left on device',
-    'free space on the destination, or in the local staging folder (backup: --staging-dir; restore: TMPDIR, or a lower --batch-size)',
+    'free space on the destination, or in the local staging folder ' +
+      '(backup: --staging-dir; restore: TMPDIR, or a lower --batch-size)',
   ],
   [
     /didn't find section in config file|Failed to create file system for .*: didn't find/,

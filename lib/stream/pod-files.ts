@@ -21,7 +21,12 @@ export const TAR_COMMAND = ['sh', '-c', 'xargs -0 -r tar -c -f - --no-recursion'
 export const MD5_COMMAND = ['sh', '-c', 'xargs -0 -r md5sum'];
 
 const S_IFMT = 0o170000;
-const TYPES: Record<number, PodFileType> = { 9604: 'dir', 16807: 'file', 21609: 'symlink' };
+// File types by their S_IFMT bits (octal, as in <sys/stat.h>).
+const TYPES = new Map<number, PodFileType>([
+  [0o040000, 'dir'],
+  [0o100000, 'file'],
+  [0o120000, 'symlink'],
+]);
 
 export function parseListing(output: string): PodFile[] {
   const files: PodFile[] = [];
@@ -32,7 +37,7 @@ export function parseListing(output: string): PodFile[] {
     const rawMode = parseInt(match[1]!, 16);
     files.push({
       path: match[4]!,
-      type: TYPES[rawMode & S_IFMT] ?? 'other',
+      type: TYPES.get(rawMode & S_IFMT) ?? 'other',
       size: Number(match[2]),
       mtime: Number(match[3]),
       mode: rawMode & 0o7777,

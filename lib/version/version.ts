@@ -26,7 +26,8 @@ export async function serverVersion(kube: KubeConnection): Promise<NonNullable<V
 
 export function renderVersionText(info: VersionInfo): string {
   const lines = [
-    `Plugin Version: ${info.clientVersion.version} (commit ${info.clientVersion.gitCommit}, node ${info.clientVersion.nodeVersion}, ${info.clientVersion.platform})`,
+    `Plugin Version: ${info.clientVersion.version} (commit ${info.clientVersion.gitCommit}, ` +
+      `node ${info.clientVersion.nodeVersion}, ${info.clientVersion.platform})`,
   ];
   if (info.serverVersion) lines.push(`Server Version: ${info.serverVersion.gitVersion}`);
   return `${lines.join('\n')}\n`;

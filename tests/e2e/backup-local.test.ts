@@ -116,23 +116,27 @@ describe('kubectl datamover backup (local mode)', () => {
 
   it('uses a remote of the local rclone config with --remote; no Secret is needed in the cluster', async () => {
     writeMixedTree(source, { bigFileBytes: 1024 });
-    const s3 = bed().s3;
-    const dir = mkdtempSync(join(tmpdir(), 'rclone-config-'));
-    try {
-      const config = join(dir, 'rclone.conf');
-      writeFileSync(
-        config,
-        `[mine]\ntype = s3\nprovider = Other\nendpoint = ${s3.endpoint}\naccess_key_id = ${s3.accessKeyId}\nsecret_access_key = ${s3.secretAccessKey}\nforce_path_style = true\n`,
-      );
-      const result = await backup(ns.name, ['data', '--remote', `mine:${s3.bucket}/from-remote`], {
-        RCLONE_CONFIG: config,
-      });
+    await withRemoteConfig(async (env) => {
+      const result = await backup(ns.name, ['data', '--remote', `mine:${bed().s3.bucket}/from-remote`], env);
       assert.equal(result.exitCode, 0, String(result.stderr));
       assert.deepEqual(objectsIn(bucketPath('from-remote')), expectedObjects(source));
       assert.equal(String((await kubectl(['get', 'secrets', '-n', ns.name, '-o', 'name'])).stdout).trim(), '');
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
+  });
+
+  it('create --mode local --remote backs up without a Secret (no operator field is asked for)', async () => {
+    writeMixedTree(source, { bigFileBytes: 1024 });
+    await withRemoteConfig(async (env) => {
+      const remote = `mine:${bed().s3.bucket}/from-create`;
+      const result = await execa(
+        'kubectl',
+        ['datamover', 'create', 'once', '--pvc', 'data', '--mode', 'local', '--remote', remote, '-n', ns.name],
+        { env: userEnv(env), extendEnv: false, reject: false },
+      );
+      assert.equal(result.exitCode, 0, String(result.stderr));
+      assert.deepEqual(objectsIn(bucketPath('from-create')), expectedObjects(source));
+      assert.equal(await managedLeftovers(ns.name), '');
+    });
   });
 
   it('passes --env RCLONE_* settings to rclone, and its log holds no secret', async () => {
@@ -174,7 +178,8 @@ describe('kubectl datamover backup (local mode)', () => {
       .split('\n')
       .filter((l) => l.startsWith('error:'));
     assert.deepEqual(errors, [
-      'error: Secret "s3" is missing key BUCKET_NAME; add it to the Secret (required: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, BUCKET_HOST, BUCKET_NAME, BUCKET_PORT)',
+      'error: Secret "s3" is missing key BUCKET_NAME; add it to the Secret ' +
+        '(required: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, BUCKET_HOST, BUCKET_NAME, BUCKET_PORT)',
     ]);
     assert.equal(await managedLeftovers(ns.name), '');
     assert.deepEqual(readdirSync(bucketPath()), []);
@@ -252,7 +257,11 @@ describe('kubectl datamover backup (local mode)', () => {
       assert.equal(toTls.exitCode, 1);
       assert.match(
         String(toTls.stderr),
-        /^error: .*400 Bad Request, which is what an HTTPS endpoint says to plain HTTP; if the endpoint uses TLS, set TLS_HOST to true/m,
+        new RegExp(
+          /^error: .*400 Bad Request, which is what an HTTPS endpoint says to plain HTTP; /.source +
+            /if the endpoint uses TLS, set TLS_HOST to true/.source,
+          'm',
+        ),
       );
       const toPlain = await backup(ns.name, ['data', '--secret', 'tls-to-plain']);
       assert.equal(toPlain.exitCode, 1);
@@ -308,28 +317,54 @@ describe('kubectl datamover backup (local mode)', () => {
       assert.equal(await managedLeftovers(ns.name), '');
     });
 
-    it('a stream cut mid-file (the pod-side tar killed) resumes from the last complete file; the result is byte-identical', async () => {
-      writeManyFiles(source);
-      await createStorageSecret(ns.name);
-      const run = backup(ns.name, ['data', '--secret', 's3', '-o', 'json', ...slow]);
-      await waitForHelperPod(ns.name);
-      // Secrets never appear in rclone's command line.
-      await sleep(3000);
-      const { stdout: cmdlines } = await execa('sh', ['-c', 'cat /proc/[0-9]*/cmdline 2>/dev/null | tr "\\0" " "'], {
-        reject: false,
-      });
-      assert.ok(String(cmdlines).includes('rclone'), 'rclone was not running');
-      assert.ok(!String(cmdlines).includes(bed().s3.secretAccessKey), 'the secret key is on a command line');
-      // The bed runs pod-side commands as local processes: kill the helper's tar mid-stream.
-      await execa('pkill', ['-f', 'tar -c -f - --no-recursion'], { reject: false });
-      const result = await run;
-      assert.equal(result.exitCode, 0, String(result.stderr));
-      const summary = JSON.parse(String(result.stdout));
-      assert.ok(summary.streamResumes >= 1, `resumes: ${summary.streamResumes}`);
-      // Resumed, not restarted: the channel carried less than twice the data.
-      assert.ok(summary.channelBytes < 2 * 40 * 1024 * 1024, `channel bytes ${summary.channelBytes}`);
-      assert.deepEqual(objectsIn(bucketPath()), expectedObjects(source));
-      assert.equal(await managedLeftovers(ns.name), '');
-    });
+    it(
+      'a stream cut mid-file (the pod-side tar killed) resumes from the last complete file; ' +
+        'the result is byte-identical',
+      async () => {
+        writeManyFiles(source);
+        await createStorageSecret(ns.name);
+        const run = backup(ns.name, ['data', '--secret', 's3', '-o', 'json', ...slow]);
+        await waitForHelperPod(ns.name);
+        // Secrets never appear in rclone's command line.
+        await sleep(3000);
+        const { stdout: cmdlines } = await execa('sh', ['-c', 'cat /proc/[0-9]*/cmdline 2>/dev/null | tr "\\0" " "'], {
+          reject: false,
+        });
+        assert.ok(String(cmdlines).includes('rclone'), 'rclone was not running');
+        assert.ok(!String(cmdlines).includes(bed().s3.secretAccessKey), 'the secret key is on a command line');
+        // The bed runs pod-side commands as local processes: kill the helper's tar mid-stream.
+        await execa('pkill', ['-f', 'tar -c -f - --no-recursion'], { reject: false });
+        const result = await run;
+        assert.equal(result.exitCode, 0, String(result.stderr));
+        const summary = JSON.parse(String(result.stdout));
+        assert.ok(summary.streamResumes >= 1, `resumes: ${summary.streamResumes}`);
+        // Resumed, not restarted: the channel carried less than twice the data.
+        assert.ok(summary.channelBytes < 2 * 40 * 1024 * 1024, `channel bytes ${summary.channelBytes}`);
+        assert.deepEqual(objectsIn(bucketPath()), expectedObjects(source));
+        assert.equal(await managedLeftovers(ns.name), '');
+      },
+    );
   });
 });
+
+/** Runs `body` with an rclone config holding a remote "mine" for the bed's S3 server. */
+async function withRemoteConfig(body: (env: Record<string, string>) => Promise<void>): Promise<void> {
+  const s3 = bed().s3;
+  const dir = mkdtempSync(join(tmpdir(), 'rclone-config-'));
+  try {
+    const config = join(dir, 'rclone.conf');
+    const settings = [
+      '[mine]',
+      'type = s3',
+      'provider = Other',
+      `endpoint = ${s3.endpoint}`,
+      `access_key_id = ${s3.accessKeyId}`,
+      `secret_access_key = ${s3.secretAccessKey}`,
+      'force_path_style = true',
+    ];
+    writeFileSync(config, `${settings.join('\n')}\n`);
+    await body({ RCLONE_CONFIG: config });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -16,7 +16,7 @@ interface Case {
   /** Overrides of the Secret "s3" (undefined removes a key). */
   secret?: Record<string, string | undefined>;
   /** Extra setup; may return environment for the plugin. */
-  setup?: (namespace: string) => Promise<Record<string, string> | void>;
+  setup?: (namespace: string) => Promise<Record<string, string> | undefined>;
   error: RegExp;
   exitCode?: number;
 }
@@ -150,8 +150,10 @@ const CASES: Case[] = [
     setup: async (namespace) => {
       await createBoundPvc(namespace, 'p'.repeat(40));
     },
-    error:
-      /PVC name "p{40}" is too long for the operator: its Job name would have 65 characters \(at most 63\); use --mode local, or a PVC whose name has at most 38 characters/,
+    error: new RegExp(
+      /PVC name "p{40}" is too long for the operator: its Job name would have 65 characters \(at most 63\); /.source +
+        /use --mode local, or a PVC whose name has at most 38 characters/.source,
+    ),
   },
   {
     what: 'a name longer than DNS-1123 allows',
@@ -181,7 +183,14 @@ const CASES: Case[] = [
     args: ['backup', 'pending', '--secret', 's3'],
     setup: async (namespace) => {
       await kubectl(['apply', '-f', '-'], {
-        input: `apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: pending, namespace: ${namespace}}\nspec: {accessModes: [ReadWriteOnce], storageClassName: ${bed().storageClasses.pending}, resources: {requests: {storage: 1Gi}}}\n`,
+        input: [
+          'apiVersion: v1',
+          'kind: PersistentVolumeClaim',
+          `metadata: {name: pending, namespace: ${namespace}}`,
+          `spec: {accessModes: [ReadWriteOnce], storageClassName: ${bed().storageClasses.pending},` +
+            ' resources: {requests: {storage: 1Gi}}}',
+          '',
+        ].join('\n'),
       });
     },
     error: /PVC "pending" in namespace "[^"]+" is Pending, not Bound; wait until it is Bound/,
@@ -194,8 +203,40 @@ const CASES: Case[] = [
   {
     what: 'a restore into a non-empty PVC',
     args: ['restore', '--secret', 's3', '--from', 'plain', '--to-pvc', 'data'],
-    setup: seedPlainBackup,
+    setup: async () => {
+      await seedPlainBackup();
+      return undefined;
+    },
     error: /PVC "data" is not empty; .*--overwrite/,
+  },
+  // Usage errors are found before any call: with the API server down, they still exit 2 and name the flag.
+  {
+    what: 'restore --create without --size, before any call',
+    args: ['restore', '--secret', 's3', '--to-pvc', 'new', '--create'],
+    setup: apiServerDown,
+    error: /--create needs --size/,
+    exitCode: 2,
+  },
+  {
+    what: 'verify --against-pvc with bad --requests, before any call',
+    args: ['verify', '--secret', 's3', '--against-pvc', 'data', '--requests', 'cpu=lots'],
+    setup: apiServerDown,
+    error: /--requests cpu="lots" is not a Kubernetes quantity/,
+    exitCode: 2,
+  },
+  {
+    what: 'create --mode local with a malformed --remote, before any call',
+    args: ['create', 'x', '--pvc', 'data', '--mode', 'local', '--remote', 'no-colon'],
+    setup: apiServerDown,
+    error: /--remote "no-colon" is not an rclone remote path/,
+    exitCode: 2,
+  },
+  {
+    what: 'a backup with a bad --staging-cap, before any call',
+    args: backup('--staging-cap', 'huge'),
+    setup: apiServerDown,
+    error: /--staging-cap/,
+    exitCode: 2,
   },
   // kubeconfig, context, server, RBAC
   {
@@ -224,14 +265,7 @@ const CASES: Case[] = [
   {
     what: 'an API server that is down',
     args: backup(),
-    setup: async () => {
-      const port = await freePort();
-      return {
-        KUBECONFIG: kubeconfigVariant((c) => {
-          c.clusters[0]!.cluster.server = `https://127.0.0.1:${port}`;
-        }),
-      };
-    },
+    setup: apiServerDown,
     error: /cannot reach the Kubernetes API server at https:\/\/127\.0\.0\.1:\d+ \(connection refused\)/,
   },
   {
@@ -254,6 +288,16 @@ const CASES: Case[] = [
 ];
 
 /** An object at the plain target, so that restore has a backup to refuse to write. */
+/** A kubeconfig whose API server does not answer: any call would fail with "cannot reach". */
+async function apiServerDown(): Promise<Record<string, string>> {
+  const port = await freePort();
+  return {
+    KUBECONFIG: kubeconfigVariant((c) => {
+      c.clusters[0]!.cluster.server = `https://127.0.0.1:${port}`;
+    }),
+  };
+}
+
 async function seedPlainBackup(): Promise<void> {
   writeFileSync(bucketPath('existing.txt'), 'already here\n');
 }

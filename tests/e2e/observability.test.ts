@@ -25,7 +25,7 @@ async function parseMetrics(source: string): Promise<MetricFamily[]> {
   return JSON.parse(String((await execa(toolPaths().prom2json, [source])).stdout)) as MetricFamily[];
 }
 
-function valueOf(families: MetricFamily[], name: string, labels: Record<string, string> = {}): number | undefined {
+function sampleValue(families: MetricFamily[], name: string, labels: Record<string, string> = {}): number | undefined {
   const family = families.find((f) => f.name === name);
   const sample = family?.metrics.find((m) => Object.entries(labels).every(([k, v]) => m.labels?.[k] === v));
   return sample === undefined ? undefined : Number(sample.value);
@@ -65,16 +65,16 @@ describe('metrics of local-mode runs', () => {
     const summary = JSON.parse(String(result.stdout));
     const families = await parseMetrics(file);
     const labels = { namespace: ns.name, pvc: 'data', mode: 'local' };
-    assert.equal(valueOf(families, 'datamover_data_sync_operations_total', { ...labels, status: 'success' }), 1);
-    assert.equal(valueOf(families, 'datamover_data_sync_operations_total', { ...labels, status: 'failure' }), 0);
-    assert.equal(valueOf(families, 'datamover_bytes_transferred_total', labels), fileBytes(source));
-    assert.equal(valueOf(families, 'datamover_files_transferred_total', labels), summary.filesSent);
+    assert.equal(sampleValue(families, 'datamover_data_sync_operations_total', { ...labels, status: 'success' }), 1);
+    assert.equal(sampleValue(families, 'datamover_data_sync_operations_total', { ...labels, status: 'failure' }), 0);
+    assert.equal(sampleValue(families, 'datamover_bytes_transferred_total', labels), fileBytes(source));
+    assert.equal(sampleValue(families, 'datamover_files_transferred_total', labels), summary.filesSent);
     for (const phase of ['CreatingClonedPVC', 'ClonedPVCReady', 'CreatingPod', 'Transferring', 'CleaningUp']) {
-      const seconds = valueOf(families, 'datamover_phase_duration_seconds', { ...labels, phase });
+      const seconds = sampleValue(families, 'datamover_phase_duration_seconds', { ...labels, phase });
       assert.ok(seconds !== undefined && seconds >= 0 && seconds < 120, `${phase}: ${seconds}`);
     }
-    assert.ok(valueOf(families, 'datamover_phase_duration_seconds', { phase: 'Transferring' })! > 0);
-    const age = Date.now() / 1000 - valueOf(families, 'datamover_last_run_timestamp_seconds', labels)!;
+    assert.ok(sampleValue(families, 'datamover_phase_duration_seconds', { phase: 'Transferring' })! > 0);
+    const age = Date.now() / 1000 - sampleValue(families, 'datamover_last_run_timestamp_seconds', labels)!;
     assert.ok(age >= 0 && age < 60, `last run ${age}s ago`);
     // Written atomically: only the final file is in the folder.
     assert.deepEqual(readdirSync(dir), ['datamover.prom']);
@@ -98,12 +98,12 @@ describe('metrics of local-mode runs', () => {
     ]);
     assert.equal(result.exitCode, 1);
     const families = await parseMetrics(file);
-    assert.equal(valueOf(families, 'datamover_data_sync_operations_total', { status: 'failure' }), 1);
-    assert.equal(valueOf(families, 'datamover_data_sync_operations_total', { status: 'success' }), 0);
-    assert.equal(valueOf(families, 'datamover_bytes_transferred_total'), 0);
-    assert.ok(valueOf(families, 'datamover_phase_duration_seconds', { phase: 'CreatingClonedPVC' })! >= 0);
-    assert.ok(valueOf(families, 'datamover_phase_duration_seconds', { phase: 'CleaningUp' })! >= 0);
-    assert.equal(valueOf(families, 'datamover_phase_duration_seconds', { phase: 'Transferring' }), undefined);
+    assert.equal(sampleValue(families, 'datamover_data_sync_operations_total', { status: 'failure' }), 1);
+    assert.equal(sampleValue(families, 'datamover_data_sync_operations_total', { status: 'success' }), 0);
+    assert.equal(sampleValue(families, 'datamover_bytes_transferred_total'), 0);
+    assert.ok(sampleValue(families, 'datamover_phase_duration_seconds', { phase: 'CreatingClonedPVC' })! >= 0);
+    assert.ok(sampleValue(families, 'datamover_phase_duration_seconds', { phase: 'CleaningUp' })! >= 0);
+    assert.equal(sampleValue(families, 'datamover_phase_duration_seconds', { phase: 'Transferring' }), undefined);
   });
 
   it('pushes to a Pushgateway, grouped by namespace and PVC', async () => {
@@ -121,9 +121,9 @@ describe('metrics of local-mode runs', () => {
     assert.equal(result.exitCode, 0, String(result.stderr));
     const families = await parseMetrics(`${bed().pushgateway}/metrics`);
     const group = { job: 'datamover', namespace: ns.name, pvc: 'data' };
-    assert.equal(valueOf(families, 'datamover_data_sync_operations_total', { ...group, status: 'success' }), 1);
-    assert.equal(valueOf(families, 'datamover_bytes_transferred_total', group), fileBytes(source));
-    assert.ok(valueOf(families, 'datamover_phase_duration_seconds', { ...group, phase: 'Transferring' })! > 0);
+    assert.equal(sampleValue(families, 'datamover_data_sync_operations_total', { ...group, status: 'success' }), 1);
+    assert.equal(sampleValue(families, 'datamover_bytes_transferred_total', group), fileBytes(source));
+    assert.ok(sampleValue(families, 'datamover_phase_duration_seconds', { ...group, phase: 'Transferring' })! > 0);
   });
 
   it('warns, but keeps the backup, when the Pushgateway is down', async () => {
@@ -256,7 +256,10 @@ describe('kubectl datamover check', () => {
     );
     assert.match(
       out.at(-1)!,
-      /^FAIL {2}write and delete a test object from this machine: writing to .* failed: the storage refused the request \(500 InternalError\); check that the key may write to the bucket/,
+      new RegExp(
+        /^FAIL {2}write and delete a test object from this machine: writing to .* failed: /.source +
+          /the storage refused the request \(500 InternalError\); check that the key may write to the bucket/.source,
+      ),
     );
   });
 
@@ -295,7 +298,11 @@ describe('kubectl datamover check', () => {
     assert.equal(result.exitCode, 1);
     assert.match(
       String(result.stdout),
-      /FAIL {2}list s3:\/\/datamover-test from pod datamover-check-\w+ \(ghcr\.io\/qjoly\/datamover-rclone:latest\): the storage rejected the secret key \(SignatureDoesNotMatch\); check AWS_SECRET_ACCESS_KEY/,
+      new RegExp(
+        /FAIL {2}list s3:\/\/datamover-test from pod datamover-check-\w+ /.source +
+          /\(ghcr\.io\/qjoly\/datamover-rclone:latest\): the storage rejected the secret key /.source +
+          /\(SignatureDoesNotMatch\); check AWS_SECRET_ACCESS_KEY/.source,
+      ),
     );
     assert.equal(await managedLeftovers(ns.name), '');
   });

@@ -393,6 +393,13 @@ describe('operator mode', () => {
 
 async function createBoundPvcPending(namespace: string): Promise<void> {
   await kubectl(['apply', '-n', namespace, '-f', '-'], {
-    input: `apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: pending}\nspec: {accessModes: [ReadWriteOnce], storageClassName: ${bed().storageClasses.pending}, resources: {requests: {storage: 1Gi}}}\n`,
+    input: [
+      'apiVersion: v1',
+      'kind: PersistentVolumeClaim',
+      'metadata: {name: pending}',
+      `spec: {accessModes: [ReadWriteOnce], storageClassName: ${bed().storageClasses.pending},` +
+        ' resources: {requests: {storage: 1Gi}}}',
+      '',
+    ].join('\n'),
   });
 }

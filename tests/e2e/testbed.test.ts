@@ -34,8 +34,13 @@ describe('test bed', () => {
     it('rejects a DataMover without the required secretName', async () => {
       const result = await kubectl(['apply', '-n', ns.name, '-f', '-'], {
         reject: false,
-        input:
-          'apiVersion: datamover.a-cup-of.coffee/v1alpha1\nkind: DataMover\nmetadata: {name: incomplete}\nspec: {sourcePvc: data}\n',
+        input: [
+          'apiVersion: datamover.a-cup-of.coffee/v1alpha1',
+          'kind: DataMover',
+          'metadata: {name: incomplete}',
+          'spec: {sourcePvc: data}',
+          '',
+        ].join('\n'),
       });
       assert.notEqual(result.exitCode, 0);
       assert.match(String(result.stderr), /spec\.secretName: Required value/);
@@ -43,7 +48,13 @@ describe('test bed', () => {
 
     it('accepts a complete DataMover and fills in the defaults', async () => {
       await applyYaml(
-        `apiVersion: datamover.a-cup-of.coffee/v1alpha1\nkind: DataMover\nmetadata: {name: full, namespace: ${ns.name}}\nspec: {sourcePvc: data, secretName: s3, image: {}}\n`,
+        [
+          'apiVersion: datamover.a-cup-of.coffee/v1alpha1',
+          'kind: DataMover',
+          `metadata: {name: full, namespace: ${ns.name}}`,
+          'spec: {sourcePvc: data, secretName: s3, image: {}}',
+          '',
+        ].join('\n'),
       );
       const spec = JSON.parse(
         String((await kubectl(['get', 'datamover', 'full', '-n', ns.name, '-o', 'jsonpath={.spec}'])).stdout),
@@ -55,8 +66,13 @@ describe('test bed', () => {
     it('rejects a DataMoverSchedule whose cron has six fields', async () => {
       const result = await kubectl(['apply', '-n', ns.name, '-f', '-'], {
         reject: false,
-        input:
-          'apiVersion: datamover.a-cup-of.coffee/v1alpha1\nkind: DataMoverSchedule\nmetadata: {name: bad}\nspec: {schedule: "0 0 * * * *", sourcePvc: data, secretName: s3}\n',
+        input: [
+          'apiVersion: datamover.a-cup-of.coffee/v1alpha1',
+          'kind: DataMoverSchedule',
+          'metadata: {name: bad}',
+          'spec: {schedule: "0 0 * * * *", sourcePvc: data, secretName: s3}',
+          '',
+        ].join('\n'),
       });
       assert.notEqual(result.exitCode, 0);
       assert.match(String(result.stderr), /spec\.schedule/);
@@ -141,13 +157,14 @@ describe('test bed', () => {
             BUCKET_NAME: s3.bucket,
             TLS_HOST: 'false',
           };
+          const scheme = secret.TLS_HOST === 'true' ? 'https' : 'http';
           const env = userEnv({
             RCLONE_CONFIG_DEST_TYPE: 's3',
             RCLONE_CONFIG_DEST_PROVIDER: 'Other',
             RCLONE_CONFIG_DEST_ACCESS_KEY_ID: secret.AWS_ACCESS_KEY_ID,
             RCLONE_CONFIG_DEST_SECRET_ACCESS_KEY: secret.AWS_SECRET_ACCESS_KEY,
             RCLONE_CONFIG_DEST_REGION: secret.AWS_REGION,
-            RCLONE_CONFIG_DEST_ENDPOINT: `${secret.TLS_HOST === 'true' ? 'https' : 'http'}://${secret.BUCKET_HOST}:${secret.BUCKET_PORT}`,
+            RCLONE_CONFIG_DEST_ENDPOINT: `${scheme}://${secret.BUCKET_HOST}:${secret.BUCKET_PORT}`,
             RCLONE_CONFIG_DEST_FORCE_PATH_STYLE: 'true',
           });
           const prefix = `proof-${label.replace(/\W+/g, '-')}`;
@@ -206,7 +223,15 @@ describe('test bed', () => {
         const port = await freePort(); // nothing listens there
         writeFileSync(
           config,
-          `apiVersion: v1\nkind: Config\ncurrent-context: down\nclusters: [{name: down, cluster: {server: "https://127.0.0.1:${port}"}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: down, context: {cluster: down, user: u}}]\n`,
+          [
+            'apiVersion: v1',
+            'kind: Config',
+            'current-context: down',
+            `clusters: [{name: down, cluster: {server: "https://127.0.0.1:${port}"}}]`,
+            'users: [{name: u, user: {token: t}}]',
+            'contexts: [{name: down, context: {cluster: down, user: u}}]',
+            '',
+          ].join('\n'),
         );
         const result = await datamover(['version', '--kubeconfig', config]);
         assert.equal(result.exitCode, 1);
@@ -215,7 +240,8 @@ describe('test bed', () => {
         assert.match(
           errorLines[0]!,
           new RegExp(
-            `^error: cannot reach the Kubernetes API server at https://127\\.0\\.0\\.1:${port} \\(connection refused\\); `,
+            '^error: cannot reach the Kubernetes API server at ' +
+              `https://127\\.0\\.0\\.1:${port} \\(connection refused\\); `,
           ),
         );
       } finally {

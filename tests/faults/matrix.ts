@@ -49,7 +49,8 @@ async function killWhenRunning(pattern: string, timeoutSeconds = 20): Promise<vo
   // A shell loop polls far faster than spawning pkill from here would. The
   // pattern goes in the environment: in argv, pkill would match this shell.
   const script =
-    'end=$(($(date +%s) + TIMEOUT)); until pkill -f "$PATTERN"; do [ "$(date +%s)" -lt "$end" ] || exit 1; sleep 0.01; done';
+    'end=$(($(date +%s) + TIMEOUT)); ' +
+    'until pkill -f "$PATTERN"; do [ "$(date +%s)" -lt "$end" ] || exit 1; sleep 0.01; done';
   const { exitCode } = await execa('sh', ['-c', script.replace('TIMEOUT', String(timeoutSeconds))], {
     env: { PATTERN: pattern },
     reject: false,

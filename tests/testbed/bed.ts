@@ -46,7 +46,8 @@ export async function up(log: (line: string) => void = () => {}): Promise<Bed> {
   const started = Date.now();
   installBusybox(paths);
   log(
-    'starting etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok-controller (kwokctl, binary runtime)',
+    'starting etcd, kube-apiserver, kube-controller-manager, kube-scheduler ' +
+      'and kwok-controller (kwokctl, binary runtime)',
   );
   createCluster(paths);
   log('adding the simulated node, the StorageClasses and the DataMover CRDs');

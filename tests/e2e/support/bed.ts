@@ -2,8 +2,9 @@
 // run as real processes, and a namespace of their own per test.
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { execa, type Result } from 'execa';
-import { KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { readBed, type Bed } from '../../testbed/bed.ts';
 import { REPO_ROOT } from '../../testbed/paths.ts';
 
@@ -70,6 +71,44 @@ export async function managedLeftovers(namespace: string): Promise<string> {
       ])
     ).stdout,
   ).trim();
+}
+
+export const MANAGED_SELECTOR = 'app.kubernetes.io/managed-by=kubectl-datamover';
+
+/** The names of the pods labelled as the plugin's in the namespace, straight from the API. */
+export async function managedPods(namespace: string): Promise<string[]> {
+  const pods = await kubeConfig()
+    .makeApiClient(CoreV1Api)
+    .listNamespacedPod({ namespace, labelSelector: MANAGED_SELECTOR });
+  return pods.items.map((pod) => pod.metadata!.name!);
+}
+
+/**
+ * Polls the API until a pod of the plugin exists in the namespace, and returns
+ * its name; fails at once when `run` (the plugin's process) ends first.
+ */
+export async function waitForManagedPod(
+  namespace: string,
+  run?: PromiseLike<{ exitCode?: number; stderr?: unknown }>,
+  timeoutMs = 60_000,
+): Promise<string> {
+  const ended = run ? Promise.resolve(run) : new Promise<never>(() => {});
+  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; ) {
+    const [pod] = await managedPods(namespace);
+    if (pod) return pod;
+    const result = await Promise.race([ended, sleep(100).then(() => undefined)]);
+    if (result)
+      throw new Error(`the run ended (exit ${result.exitCode}) before its pod appeared: ${String(result.stderr)}`);
+  }
+  throw new Error(`no pod of the plugin appeared in namespace "${namespace}" within ${timeoutMs / 1000}s`);
+}
+
+/** Polls the API until the plugin has no pod left in the namespace; what is left when the time is up. */
+export async function managedPodsLeft(namespace: string, timeoutMs = 20_000): Promise<string[]> {
+  for (const deadline = Date.now() + timeoutMs; ; await sleep(200)) {
+    const pods = await managedPods(namespace);
+    if (pods.length === 0 || Date.now() >= deadline) return pods;
+  }
 }
 
 /** A fresh namespace, deleted (with everything in it) after the test. */

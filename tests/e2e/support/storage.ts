@@ -26,7 +26,14 @@ export async function createStorageSecret(
     .filter(([, v]) => v !== undefined)
     .map(([k, v]) => `  ${k}: ${JSON.stringify(v)}`);
   await applyYaml(
-    `apiVersion: v1\nkind: Secret\nmetadata: {name: ${name}, namespace: ${namespace}}\nstringData:\n${lines.join('\n')}\n`,
+    [
+      'apiVersion: v1',
+      'kind: Secret',
+      `metadata: {name: ${name}, namespace: ${namespace}}`,
+      'stringData:',
+      lines.join('\n'),
+      '',
+    ].join('\n'),
   );
 }
 

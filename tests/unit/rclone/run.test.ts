@@ -5,17 +5,20 @@ import { knownRcloneError, rcloneEnv, redactor, type RcloneContext } from '../..
 const LOGS: Array<[string, RegExp]> = [
   ['Failed to lsf: NoCredentialProviders: no valid providers in chain', /access key/],
   [
-    'ERROR : : error listing: InvalidAccessKeyId: The AWS Access Key Id you provided does not exist in our records.\n\tstatus code: 403',
+    'ERROR : : error listing: InvalidAccessKeyId: ' +
+      'The AWS Access Key Id you provided does not exist in our records.\n\tstatus code: 403',
     /access key/,
   ],
   [
-    'Failed to lsf: SignatureDoesNotMatch: The request signature we calculated does not match the signature you provided.',
+    'Failed to lsf: SignatureDoesNotMatch: ' +
+      'The request signature we calculated does not match the signature you provided.',
     /secret key/,
   ],
   ['Failed to copy: AccessDenied: Access Denied\n\tstatus code: 403, request id: 1', /AccessDenied/],
   ['Failed to lsf: NoSuchBucket: The specified bucket does not exist', /NoSuchBucket/],
   [
-    'Failed to lsf: RequestError: send request failed\ncaused by: Get "http://127.0.0.1:1/b": dial tcp 127.0.0.1:1: connect: connection refused',
+    'Failed to lsf: RequestError: send request failed\n' +
+      'caused by: Get "http://127.0.0.1:1/b": dial tcp 127.0.0.1:1: connect: connection refused',
     /refused the connection/,
   ],
   ['caused by: Get "http://10.255.0.1:9000/b": dial tcp 10.255.0.1:9000: i/o timeout', /cannot be reached/],

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { tuningEnv } from '../../lib/destination/profiles.ts';
-import { UsageError } from '../../lib/errors.ts';
+import { tuningEnv } from '../../../lib/destination/profiles.ts';
+import { UsageError } from '../../../lib/errors.ts';
 
 describe('tuning profiles', () => {
   it("sets the guide's values for a profile", () => {

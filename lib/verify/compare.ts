@@ -1,8 +1,8 @@
 // verify: every object of a backup checked against its manifest (presence,
 // size, MD5), and optionally the manifest against a live PVC hashed in a
 // helper pod. The differences are printed; any makes the command fail.
-import type { BackupManifest } from '../backup/manifest.ts';
-import { objectKey } from '../backup/plan.ts';
+import type { BackupManifest } from '../store/manifest.ts';
+import { objectKey } from '../store/object-keys.ts';
 import type { RemoteFile } from '../rclone/listing.ts';
 import type { PodFile } from '../stream/pod-files.ts';
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { pruneSelection } from '../../lib/restore/prune.ts';
+import { pruneSelection } from '../../../lib/store/retention.ts';
 
 const folders = ['2026-01-01-000000', '2026-01-05-000000', '2026-01-09-120000', '2026-01-10-000000'];
 const now = new Date('2026-01-10T06:00:00Z');

@@ -2,7 +2,7 @@
 // YYYY-MM-DD-HHMMSS/ folder, with their size and whether a manifest is there.
 import { UserError } from '../errors.ts';
 import { joinRemote, TIMESTAMP_FOLDER_PATTERN, type Destination } from '../destination/destination.ts';
-import { MANIFEST_NAME } from '../backup/manifest.ts';
+import { MANIFEST_NAME } from './manifest.ts';
 import { listRemoteFiles, type RemoteFile } from '../rclone/listing.ts';
 import type { RcloneContext } from '../rclone/run.ts';
 

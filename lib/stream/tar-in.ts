@@ -1,19 +1,23 @@
-// Sending a restore batch into the helper pod: one tar archive over exec stdin
-// into `tar -x`, files under a temporary name until the whole batch is in,
-// and the batch sent again when its stream is cut.
+// A tar stream into the helper pod: one archive over exec stdin into `tar -x`,
+// files under a temporary name until the whole batch is in, then renamed.
+// Knows nothing of backups: it takes volume paths, modes and mtimes.
 import { createReadStream } from 'node:fs';
 import { lstat, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
 import tar from 'tar-stream';
 import type { KubeConnection } from '../kube/connection.ts';
 import { UserError } from '../errors.ts';
 import { HELPER_CONTAINER } from '../kube/helper-pod.ts';
-import { MAX_STREAM_ATTEMPTS, requireHelperPod, resumeDelayMs } from '../stream/resume.ts';
-import { pathOfObject } from '../backup/plan.ts';
-import type { ManifestEntry } from '../backup/manifest.ts';
-import { captureFromPodOrFail, runInPod, stderrLastLine } from '../stream/exec-channel.ts';
+import { captureFromPodOrFail, runInPod, stderrLastLine } from './exec-channel.ts';
+
+/** What is known of an entry besides its bytes: applied as the tar header. */
+export interface EntryMeta {
+  path: string;
+  mode: number;
+  /** Seconds since the epoch. */
+  mtime: number;
+}
 
 /**
  * One tar archive into `tar -x` in the pod, over exec stdin. Each side stops
@@ -53,7 +57,7 @@ export async function sendTar(
     stdout: new PassThrough().resume(),
     signal: AbortSignal.any([signal, stop.signal]),
   });
-  let result;
+  let result: Awaited<typeof exec>;
   try {
     result = await exec.finally(() => pack.destroy(new Error('the exec stream ended')));
   } catch (err) {
@@ -62,36 +66,16 @@ export async function sendTar(
   const failedFill = await fillError;
   if (result.exitCode !== 0)
     throw new UserError(
-      `tar in the helper pod failed while restoring (exit code ${result.exitCode}): ${stderrLastLine(result)}`,
-      'check that the PVC has room and is writable, then run the restore again with --overwrite',
+      `tar in the helper pod failed while writing into the volume ` +
+        `(exit code ${result.exitCode}): ${stderrLastLine(result)}`,
+      'check that the PVC has room and is writable, then run the command again',
     );
   if (failedFill) throw failedFill;
 }
 
-/**
- * Sends a batch again when its stream was cut (lib/stream/resume.ts): the batch is still in local staging, so a cut costs
- * one batch, never the restore. A full or read-only PVC, or a helper pod
- * that is gone, fails at once.
- */
-export async function withResumes(
-  ctx: { kube: KubeConnection; namespace: string; pod: string; signal: AbortSignal; report: (detail: string) => void },
-  send: () => Promise<void>,
-): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await send();
-    } catch (err) {
-      if (ctx.signal.aborted || /No space left|Read-only file system|Permission denied/i.test((err as Error).message))
-        throw err;
-      await requireHelperPod(ctx, err, 'during the restore', 'run the restore again with --overwrite');
-      if (attempt >= MAX_STREAM_ATTEMPTS) throw err;
-      const delay = resumeDelayMs(attempt);
-      ctx.report(
-        `the stream was cut (${(err as Error).message.split('\n')[0]}), sending the batch again in ${delay / 1000}s (attempt ${attempt + 1}/${MAX_STREAM_ATTEMPTS})`,
-      );
-      await sleep(delay, undefined, { signal: ctx.signal }).catch(() => undefined);
-    }
-  }
+/** Disk-side failures in the pod: sending again cannot help. */
+export function isVolumeFull(err: unknown): boolean {
+  return /No space left|Read-only file system|Permission denied/i.test((err as Error).message);
 }
 
 // Files arrive under a temporary name and get their own only once their whole
@@ -119,22 +103,22 @@ export async function commitPartFiles(
     },
     {
       what: 'moving restored files to their names',
-      fix: 'check that the PVC is writable, then run the restore again with --overwrite',
+      fix: 'check that the PVC is writable, then run the command again',
     },
   );
 }
 
+/** Packs the local files `paths` (under `dir`) under their temporary names, with the mode and mtime known. */
 export async function packFiles(
   pack: tar.Pack,
   dir: string,
-  keys: string[],
-  entries: Map<string, ManifestEntry>,
+  paths: string[],
+  meta: (path: string) => EntryMeta | undefined,
 ): Promise<void> {
-  for (const key of keys) {
-    const path = pathOfObject(key);
+  for (const path of paths) {
     const local = join(dir, path);
     const stat = await lstat(local);
-    const entry = entries.get(path);
+    const entry = meta(path);
     const mtime = new Date((entry?.mtime ?? Math.floor(stat.mtimeMs / 1000)) * 1000);
     if (stat.isSymbolicLink()) {
       const linkname = await readlink(local);
@@ -160,7 +144,7 @@ export async function packFiles(
   }
 }
 
-export async function packDirs(pack: tar.Pack, dirs: ManifestEntry[]): Promise<void> {
+export async function packDirs(pack: tar.Pack, dirs: EntryMeta[]): Promise<void> {
   for (const dir of dirs) {
     await new Promise<void>((resolve, reject) =>
       pack.entry(

@@ -2,6 +2,8 @@
 // included), modes and mtimes of everything, which entries are symlinks, and
 // the MD5 the pod computed for the files sent in the run. Restore applies it.
 import type { PodFile } from '../stream/pod-files.ts';
+import { joinRemote } from '../destination/destination.ts';
+import { runRclone, type RcloneContext } from '../rclone/run.ts';
 
 export const MANIFEST_NAME = '.datamover-manifest.json';
 
@@ -47,4 +49,22 @@ export function parseManifest(text: string): BackupManifest {
   const manifest = JSON.parse(text) as BackupManifest;
   if (manifest.version !== 1 || !Array.isArray(manifest.entries)) throw new Error('unknown manifest format');
   return manifest;
+}
+
+/** The manifest of the backup in `folder`, or undefined when it has none (or it cannot be read). */
+export async function readManifest(ctx: RcloneContext, folder: string): Promise<BackupManifest | undefined> {
+  try {
+    return parseManifest(
+      await runRclone(ctx, ['cat', joinRemote(folder, MANIFEST_NAME)], { what: 'reading the backup manifest' }),
+    );
+  } catch {
+    return undefined;
+  }
+}
+
+export async function writeManifest(ctx: RcloneContext, folder: string, manifest: BackupManifest): Promise<void> {
+  await runRclone(ctx, ['rcat', joinRemote(folder, MANIFEST_NAME)], {
+    input: JSON.stringify(manifest),
+    what: 'writing the backup manifest',
+  });
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { completionScript, SHELLS } from '../../lib/completion/scripts.ts';
+import { completionScript, SHELLS } from '../../../lib/completion/scripts.ts';
 
 describe('completion scripts', () => {
   for (const shell of SHELLS) {

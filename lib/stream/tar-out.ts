@@ -1,0 +1,102 @@
+// A tar stream out of the helper pod over exec, unpacked on the fly: each entry
+// is handed to the caller as it arrives, with backpressure all the way to the
+// pod's tar. Knows nothing of what the caller does with the files.
+import { Readable, Writable } from 'node:stream';
+import tar from 'tar-stream';
+import type { KubeConnection } from '../kube/connection.ts';
+import { HELPER_CONTAINER } from '../kube/helper-pod.ts';
+import { runInPod, stderrLastLine } from './exec-channel.ts';
+import { nulList, TAR_COMMAND } from './pod-files.ts';
+
+/** A stream that ended before every file arrived: resumable, unlike a failure on this side. */
+export class StreamCut extends Error {}
+
+export interface TarSource {
+  kube: KubeConnection;
+  namespace: string;
+  pod: string;
+  signal: AbortSignal;
+}
+
+export interface TarReceiver {
+  /** Consumes one entry; the next one is read only when this resolves. */
+  onEntry(header: tar.Header, stream: Readable): Promise<void>;
+  /** Turns a failure on this side (not the stream's) into the error to end with, or undefined. */
+  localFailure(err: unknown): Error | undefined;
+}
+
+/** One tar stream of `paths` out of the pod; the bytes it carried. Throws StreamCut when it was cut. */
+export async function receiveTar(source: TarSource, paths: string[], receiver: TarReceiver): Promise<number> {
+  const extract = tar.extract();
+  // A failure on this side must also end the exec: else the pod's tar waits on backpressure for ever.
+  const stop = new AbortController();
+  let entryFailure: Error | undefined;
+  let extractError: unknown;
+  const unpacked = new Promise<void>((resolve, reject) => {
+    extract.on('entry', (header, stream, next) => {
+      // Entries are streamx streams; they are async iterables, which is all a receiver needs.
+      receiver.onEntry(header, stream as unknown as Readable).then(
+        () => next(),
+        (err: unknown) => {
+          entryFailure = receiver.localFailure(err);
+          extract.destroy(err as Error);
+          stop.abort();
+        },
+      );
+    });
+    extract.on('finish', resolve);
+    extract.on('error', (err) => {
+      extractError = err;
+      stop.abort();
+      reject(err);
+    });
+  });
+  unpacked.catch(() => undefined);
+  const sink = nodeWritableFor(extract);
+  let exec: Awaited<ReturnType<typeof runInPod>>;
+  try {
+    exec = await runInPod(source.kube, {
+      namespace: source.namespace,
+      pod: source.pod,
+      container: HELPER_CONTAINER,
+      command: TAR_COMMAND,
+      stdin: Readable.from([nulList(paths)]),
+      stdout: sink,
+      signal: AbortSignal.any([source.signal, stop.signal]),
+    });
+  } catch (err) {
+    extract.destroy();
+    if (source.signal.aborted) throw err;
+    const local = entryFailure ?? (extractError === undefined ? undefined : receiver.localFailure(extractError));
+    throw local ?? new StreamCut((err as Error).message);
+  }
+  sink.end();
+  try {
+    await unpacked;
+  } catch (err) {
+    // A local failure may reach the extractor before the receiver's own rejection does.
+    throw entryFailure ?? receiver.localFailure(err) ?? new StreamCut((err as Error).message);
+  }
+  if (exec.exitCode !== 0)
+    throw new StreamCut(`tar in the helper pod exited with code ${exec.exitCode}: ${stderrLastLine(exec)}`);
+  return exec.stdoutBytes;
+}
+
+/**
+ * tar-stream is built on streamx; the exec channel needs a Node Writable whose
+ * writableNeedDrain it can watch. This one passes tar-stream's backpressure on.
+ */
+function nodeWritableFor(extract: tar.Extract): Writable {
+  return new Writable({
+    // Large enough that the websocket is not paused and resumed every few frames.
+    highWaterMark: 8 * 1024 * 1024,
+    write(chunk: Buffer, _encoding, done) {
+      if (extract.write(chunk)) done();
+      else extract.once('drain', () => done());
+    },
+    final(done) {
+      (extract.end as unknown as () => void).call(extract);
+      done();
+    },
+  });
+}

@@ -1,0 +1,93 @@
+// verify: the backup's objects and their MD5 at the destination against its
+// manifest, and optionally the live PVC listed and hashed in a helper pod
+// (created through the flow runner, so Ctrl-C removes it).
+import { randomBytes } from 'node:crypto';
+import type { KubeConnection } from '../kube/connection.ts';
+import { UserError } from '../errors.ts';
+import { getBoundPvc } from '../kube/pvc.ts';
+import { buildHelperPod, helperDeadlineSeconds, helperPodName } from '../kube/helper-pod.ts';
+import type { HelperPodOptions } from '../kube/helper-pod-options.ts';
+import { MANAGED_BY, RUN_LABEL } from '../kube/labels.ts';
+import { remoteMd5s } from '../rclone/listing.ts';
+import type { RcloneContext } from '../rclone/run.ts';
+import { hashPodFiles, listPodFiles } from '../stream/pod-commands.ts';
+import { chooseBackup, listBackups } from '../store/catalog.ts';
+import { readManifest } from '../store/manifest.ts';
+import { runFlow, type Flow } from '../flow/runner.ts';
+import { startPod } from '../flow/pods.ts';
+import type { ProgressRenderer } from '../progress/renderer.ts';
+import { compareWithManifest, compareWithVolume, type Difference } from './compare.ts';
+
+export interface AgainstPvc {
+  kube: KubeConnection;
+  pvc: string;
+  helper: HelperPodOptions;
+}
+
+export async function verifyBackup(
+  rclone: RcloneContext,
+  from: string,
+  progress: ProgressRenderer,
+  against?: AgainstPvc,
+): Promise<{ checked: string; differences: Difference[] }> {
+  return runFlow({ progress }, async (flow) => {
+    const { backup, manifest, differences } = await flow.step(
+      'Compare the backup with its manifest',
+      async () => {
+        const backup = chooseBackup(await listBackups(rclone, rclone.destination), from, rclone.destination.display);
+        const manifest = await readManifest(rclone, backup.path);
+        if (!manifest)
+          throw new UserError(
+            `backup ${backup.name} has no manifest to verify against`,
+            'make a new backup with this version of kubectl-datamover',
+          );
+        // A crypt remote has no MD5s: sizes are checked, and --against-pvc compares contents.
+        const md5 = rclone.destination.encrypted ? new Map<string, string>() : await remoteMd5s(rclone, backup.path);
+        return { backup, manifest, differences: compareWithManifest(manifest, backup.objects, md5) };
+      },
+      ({ backup }) => `backup ${backup.name}, ${backup.files} objects`,
+    );
+    if (!against) return { checked: `backup ${backup.name}, ${backup.files} objects match the manifest`, differences };
+    const pod = await flow.step(
+      'Start the helper pod',
+      () => startHelper(flow, against),
+      (name) => name,
+    );
+    const volume = await flow.step(
+      `Hash the files of PVC ${against.pvc}`,
+      async () => {
+        const target = { namespace: against.kube.namespace, pod, signal: flow.signal };
+        const files = await listPodFiles(against.kube, target);
+        const regular = files.filter((f) => f.type === 'file').map((f) => f.path);
+        return compareWithVolume(manifest, files, await hashPodFiles(against.kube, target, regular));
+      },
+      (found) => `${found.length} differences`,
+    );
+    differences.push(...volume);
+    return { checked: `backup ${backup.name} matches its manifest and PVC "${against.pvc}"`, differences };
+  });
+}
+
+async function startHelper(flow: Flow, against: AgainstPvc): Promise<string> {
+  const { kube, pvc, helper } = against;
+  const namespace = kube.namespace;
+  await getBoundPvc(kube, namespace, pvc);
+  const runId = randomBytes(3).toString('hex');
+  const name = helperPodName('verify', pvc, runId);
+  await startPod(
+    kube,
+    flow,
+    buildHelperPod({
+      name,
+      namespace,
+      claimName: pvc,
+      image: helper.image,
+      readOnly: true,
+      labels: { ...MANAGED_BY, [RUN_LABEL]: runId },
+      deadlineSeconds: helperDeadlineSeconds(helper.timeoutMs),
+      resources: helper.resources,
+    }),
+    helper.timeoutMs,
+  );
+  return name;
+}

@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { buildManifest, parseManifest } from '../../../lib/store/manifest.ts';
+import type { PodFile } from '../../../lib/stream/pod-files.ts';
+
+const meta = { createdAt: '2026-01-10T06:00:00Z', namespace: 'apps', pvc: 'data' };
+
+const files: PodFile[] = [
+  { path: 'sub', type: 'dir', size: 4096, mtime: 1_767_225_600, mode: 0o755 },
+  { path: 'sub/a.txt', type: 'file', size: 6, mtime: 1_767_225_601, mode: 0o644 },
+  { path: 'sub/b.txt', type: 'file', size: 9, mtime: 1_767_225_602, mode: 0o600 },
+  { path: 'link', type: 'symlink', size: 9, mtime: 1_767_225_603, mode: 0o777 },
+  { path: 'pipe', type: 'other', size: 0, mtime: 1_767_225_604, mode: 0o644 },
+];
+const md5 = new Map([['sub/a.txt', 'b1946ac92492d2347c6235b4d2611184']]);
+
+describe('backup manifest', () => {
+  it('leaves out entries that are neither files, folders nor symlinks', () => {
+    const paths = buildManifest(files, md5, meta).entries.map((e) => e.path);
+    assert.deepEqual(paths, ['sub', 'sub/a.txt', 'sub/b.txt', 'link']);
+  });
+
+  it('records the type, mode, mtime and size of each entry', () => {
+    const link = buildManifest(files, md5, meta).entries.find((e) => e.path === 'link');
+    assert.deepEqual(link, { path: 'link', type: 'symlink', mode: 0o777, mtime: 1_767_225_603, size: 9 });
+  });
+
+  it('keeps the MD5 of a file the pod hashed', () => {
+    const a = buildManifest(files, md5, meta).entries.find((e) => e.path === 'sub/a.txt');
+    assert.equal(a?.md5, 'b1946ac92492d2347c6235b4d2611184');
+  });
+
+  it('has no md5 field at all for a file the pod did not hash', () => {
+    const b = buildManifest(files, md5, meta).entries.find((e) => e.path === 'sub/b.txt');
+    assert.ok(b);
+    assert.equal(Object.hasOwn(b, 'md5'), false);
+  });
+
+  it('says which namespace, PVC and time it belongs to, as format version 1', () => {
+    const { version, createdAt, namespace, pvc } = buildManifest([], new Map(), meta);
+    assert.deepEqual({ version, createdAt, namespace, pvc }, { version: 1, ...meta });
+  });
+
+  it('reads back what was written', () => {
+    const manifest = buildManifest(files, md5, meta);
+    assert.deepEqual(parseManifest(JSON.stringify(manifest)), manifest);
+  });
+
+  it('refuses a manifest of another version', () => {
+    assert.throws(() => parseManifest(JSON.stringify({ ...meta, version: 2, entries: [] })), /unknown manifest format/);
+  });
+
+  it('refuses a manifest without an entry list', () => {
+    assert.throws(() => parseManifest(JSON.stringify({ ...meta, version: 1 })), /unknown manifest format/);
+  });
+
+  it('refuses a manifest whose entries are not a list', () => {
+    assert.throws(() => parseManifest(JSON.stringify({ ...meta, version: 1, entries: {} })), /unknown manifest format/);
+  });
+
+  it('refuses text that is not JSON', () => {
+    assert.throws(() => parseManifest('version: 1'), SyntaxError);
+  });
+});
