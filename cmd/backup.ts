@@ -3,6 +3,7 @@ import { contextFrom, type GlobalArgs } from './root.ts';
 import type { BackupFlags } from '../lib/backup/command.ts';
 import { addDestinationFlags } from './destination-flags.ts';
 import { addHelperPodFlags } from './helper-pod-flags.ts';
+import { STAGING_CAP_DEFAULT } from '../lib/operator/local-flags.ts';
 
 export type BackupArgs = GlobalArgs & BackupFlags;
 
@@ -21,7 +22,7 @@ export function addLocalBackupFlags<T>(yargs: Argv<T>) {
     .option('keep-clone', { type: 'boolean', default: false, describe: 'Keep the clone PVC after the run' })
     .option('staging-cap', {
       type: 'string',
-      default: '128Mi',
+      default: STAGING_CAP_DEFAULT,
       describe: 'Local staging batch size (about two batches of disk are used)',
     })
     .option('staging-dir', { type: 'string', describe: 'Where to stage (default: the system temp folder)' })

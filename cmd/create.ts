@@ -55,6 +55,11 @@ export const createCommand: CommandModule<GlobalArgs, CreateArgs> = {
         describe: 'Do not check the cluster first (GitOps)',
       })
       .option('wait', { type: 'boolean', default: false, describe: 'Follow the DataMover to Completed or Failed' })
+      .option('force', {
+        type: 'boolean',
+        default: false,
+        describe: 'Without --timestamp-prefix, create even if the bucket holds objects the sync would delete',
+      })
       .option('mode', {
         type: 'string',
         choices: ['operator', 'local'],

@@ -4,16 +4,21 @@ import { contextFrom, type GlobalArgs } from './root.ts';
 
 type NameArgs = GlobalArgs & { name: string };
 
-export const deleteCommand: CommandModule<GlobalArgs, NameArgs & { schedule: boolean }> = {
+export const deleteCommand: CommandModule<GlobalArgs, NameArgs & { schedule: boolean; 'delete-clone': boolean }> = {
   command: 'delete <name>',
-  describe: 'Delete a DataMover (or, with --schedule, a DataMoverSchedule)',
+  describe: "Delete a DataMover and the operator's Job for it (or, with --schedule, a DataMoverSchedule)",
   builder: (yargs) =>
     yargs
       .positional('name', { type: 'string', demandOption: true })
-      .option('schedule', { type: 'boolean', default: false, describe: 'Delete the DataMoverSchedule of that name' }),
+      .option('schedule', { type: 'boolean', default: false, describe: 'Delete the DataMoverSchedule of that name' })
+      .option('delete-clone', {
+        type: 'boolean',
+        default: false,
+        describe: 'Delete the clone PVC the operator made (kept otherwise)',
+      }),
   handler: async (argv) => {
     const { runDelete } = await import('../lib/operator/commands.ts');
-    await runDelete(contextFrom(argv), argv.name, argv.schedule);
+    await runDelete(contextFrom(argv), argv.name, { schedule: argv.schedule, 'delete-clone': argv['delete-clone'] });
   },
 };
 
@@ -34,7 +39,7 @@ export const resumeScheduleCommand = suspendCommand('resume');
 
 export const runNowCommand: CommandModule<GlobalArgs, NameArgs> = {
   command: 'run-now <name>',
-  describe: "Create a one-off DataMover from a DataMoverSchedule's spec",
+  describe: 'Create a DataMover from a DataMoverSchedule now, as the operator does at a tick',
   builder: (yargs) =>
     yargs.positional('name', { type: 'string', demandOption: true, describe: 'The DataMoverSchedule' }),
   handler: async (argv) => {

@@ -2,6 +2,7 @@
 // missing (names only, never values), then the same validation a run applies.
 import type { CheckResult } from './result.ts';
 import {
+  KEY_DEFAULTS,
   OPTIONAL_KEYS,
   REQUIRED_KEYS,
   parseStorageSecret,
@@ -10,8 +11,8 @@ import {
 import type { UserError } from '../errors.ts';
 
 const OPTIONAL_DEFAULTS: Record<(typeof OPTIONAL_KEYS)[number], string> = {
-  AWS_REGION: 'us-east-1',
-  TLS_HOST: 'false (http)',
+  ...KEY_DEFAULTS,
+  TLS_HOST: `${KEY_DEFAULTS.TLS_HOST} (https)`,
 };
 
 export function checkSecretKeys(

@@ -3,7 +3,7 @@
 // rclone's environment (RCLONE_CONFIG_<NAME>_*), never in argv or on disk;
 // with --remote it is the user's own rclone config and nothing enters the cluster.
 import { UsageError } from '../errors.ts';
-import { OPTIONAL_KEYS, REQUIRED_KEYS, endpointOf, type StorageSettings } from './storage-secret.ts';
+import { OPTIONAL_KEYS, REQUIRED_KEYS, STORAGE_KEYS, endpointOf, type StorageSettings } from './storage-secret.ts';
 
 export const SECRET_REMOTE_NAME = 'DATAMOVER';
 
@@ -82,8 +82,11 @@ const CREDENTIAL_NAMES = new Set<string>([
   'AWS_SHARED_CREDENTIALS_FILE',
 ]);
 
-/** RCLONE_* settings from --env K=V, like the operator's additionalEnv; credentials cannot be overridden. */
-export function parseEnvFlags(values: string[]): Record<string, string> {
+/**
+ * RCLONE_* settings from --env K=V, like the operator's additionalEnv; credentials cannot be overridden.
+ * With `storageKeys` (operator mode), the Secret's own keys may be given: the Job's env wins over its envFrom.
+ */
+export function parseEnvFlags(values: string[], options: { storageKeys?: boolean } = {}): Record<string, string> {
   const env: Record<string, string> = {};
   for (const value of values) {
     const eq = value.indexOf('=');
@@ -94,7 +97,8 @@ export function parseEnvFlags(values: string[]): Record<string, string> {
         'use --env NAME=value with letters, digits and underscores',
       );
     }
-    if (key.startsWith(`RCLONE_CONFIG_${SECRET_REMOTE_NAME}_`) || CREDENTIAL_NAMES.has(key)) {
+    const storageKey = options.storageKeys && (STORAGE_KEYS as readonly string[]).includes(key);
+    if (!storageKey && (key.startsWith(`RCLONE_CONFIG_${SECRET_REMOTE_NAME}_`) || CREDENTIAL_NAMES.has(key))) {
       throw new UsageError(
         `--env ${key} would override the storage settings from the Secret`,
         'change the Secret instead, or use --remote',

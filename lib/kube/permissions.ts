@@ -51,10 +51,14 @@ export const OPERATOR_MODE: Permission[] = [
   ),
   pvc('get'),
   pvc('list'),
+  // delete --delete-clone removes the clone the operator leaves behind.
+  pvc('delete'),
   READ_SECRET,
   { verb: 'get', resource: 'configmaps' },
   { verb: 'get', resource: 'jobs', group: 'batch' },
   { verb: 'list', resource: 'jobs', group: 'batch' },
+  // delete removes the operator's Job, which has no owner (its pods go with it).
+  { verb: 'delete', resource: 'jobs', group: 'batch' },
   pods('get'),
   pods('list'),
   { verb: 'get', resource: 'pods', subresource: 'log' },

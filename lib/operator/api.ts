@@ -9,21 +9,48 @@ type Kind = typeof DATAMOVERS | typeof SCHEDULES;
 
 const resourceOf = (kind: Kind) => `${kind.plural}.${kind.group}`;
 
-/** Whether the operator's API is served: listing in the namespace answers 404 when the CRD is not installed. */
-export async function operatorInstalled(kube: KubeConnection, namespace: string): Promise<boolean> {
+/** Whether a CRD of the operator is served: listing in the namespace answers 404 when it is not installed. */
+export async function crdServed(kube: KubeConnection, namespace: string, kind: Kind): Promise<boolean> {
   const api = kube.config.makeApiClient(CustomObjectsApi);
   const list = await kube
-    .call({ verb: 'list', resource: resourceOf(DATAMOVERS), namespace }, () =>
-      api.listNamespacedCustomObject({ ...DATAMOVERS, namespace, limit: 1 }),
+    .call({ verb: 'list', resource: resourceOf(kind), namespace }, () =>
+      api.listNamespacedCustomObject({ ...kind, namespace, limit: 1 }),
     )
     .catch(ignoreNotFound);
   return list !== undefined;
 }
 
-export function operatorMissing(): UserError {
+/**
+ * Which of `kinds` are not served (each detected on its own: the operator's Helm chart, for one,
+ * installs the DataMover CRD without the DataMoverSchedule one).
+ */
+export async function missingCrds(kube: KubeConnection, namespace: string, kinds: Kind[]): Promise<Kind[]> {
+  const served = await Promise.all(kinds.map((kind) => crdServed(kube, namespace, kind)));
+  return kinds.filter((_, i) => !served[i]);
+}
+
+/** Whether the DataMover CRD (what create, status and delete need) is served. */
+export async function operatorInstalled(kube: KubeConnection, namespace: string, kind: Kind = DATAMOVERS) {
+  return crdServed(kube, namespace, kind);
+}
+
+/** Throws, naming each missing CRD, unless every one of `kinds` is served. */
+export async function requireCrds(kube: KubeConnection, namespace: string, kinds: Kind[]): Promise<void> {
+  const missing = await missingCrds(kube, namespace, kinds);
+  if (missing.length) throw operatorMissing(missing);
+}
+
+export function operatorMissing(missing: Kind[] = [DATAMOVERS, SCHEDULES]): UserError {
+  const names = missing.map((k) => `${k.kind} (${resourceOf(k)})`).join(' and ');
+  if (missing.some((k) => k.kind === 'DataMover'))
+    return new UserError(
+      `the DataMover operator is not installed in this cluster (its CRD${missing.length > 1 ? 's' : ''} ` +
+        `${names} ${missing.length > 1 ? 'are' : 'is'} not served)`,
+      'install the operator, or use local mode: kubectl datamover backup PVC --secret S',
+    );
   return new UserError(
-    'the DataMover operator is not installed in this cluster (its CRDs are not served)',
-    'install the operator, or use local mode: kubectl datamover backup PVC --secret S',
+    `the ${names} CRD is not served in this cluster, though the DataMover CRD is`,
+    "install it from the operator's config/crd/bases (its Helm chart lacks it); schedules need it",
   );
 }
 

@@ -5,7 +5,7 @@ import { UsageError } from '../errors.ts';
 import { validateName } from '../kube/names.ts';
 import { parseEnvFlags } from '../destination/destination.ts';
 import { tuningEnv } from '../destination/profiles.ts';
-import { checkOperatorAccepts, parseCron } from './cron.ts';
+import { validateSchedule } from './cron.ts';
 import type { CreateSpec, ImageSpec } from './resources.ts';
 
 export interface CreateFlags {
@@ -25,6 +25,7 @@ export interface CreateFlags {
   'keep-failed': number;
   profile?: string;
   bwlimit?: string;
+  'insecure-skip-tls-verify'?: boolean;
 }
 
 function parseRefs(values: string[], flag: string, kind: 'configMapKeyRef' | 'secretKeyRef'): V1EnvVar[] {
@@ -67,14 +68,24 @@ export function createSpec(flags: CreateFlags, namespace: string): CreateSpec {
   validateName(flags.name, 'the name', flags.schedule ? 52 : 253);
   validateName(flags.pvc, '--pvc');
   validateName(flags.secret, '--secret');
-  const plain = Object.entries(tuningEnv(flags.profile, flags.bwlimit, parseEnvFlags(flags.env.map(String)))).map(
-    ([name, value]) => ({ name, value }),
-  );
+  // The Secret's keys may be given here (the Job's env wins over its envFrom Secret), as the operator's example does.
+  const explicit = parseEnvFlags(flags.env.map(String), { storageKeys: true });
+  const plain = Object.entries(tuningEnv(flags.profile, flags.bwlimit, explicit)).map(([name, value]) => ({
+    name,
+    value,
+  }));
   const env = [
     ...plain,
+    // --insecure-skip-tls-verify maps to rclone's own setting, which the Job's rclone reads from its environment.
+    ...(flags['insecure-skip-tls-verify'] ? [{ name: 'RCLONE_NO_CHECK_CERTIFICATE', value: 'true' }] : []),
     ...parseRefs(flags['env-from-configmap'].map(String), '--env-from-configmap', 'configMapKeyRef'),
     ...parseRefs(flags['env-from-secret'].map(String), '--env-from-secret', 'secretKeyRef'),
   ];
+  if (env.some((e) => e.name === 'ADD_TIMESTAMP_PREFIX'))
+    throw new UsageError(
+      'ADD_TIMESTAMP_PREFIX is set by the operator from spec.addTimestampPrefix',
+      'use --timestamp-prefix instead of setting ADD_TIMESTAMP_PREFIX',
+    );
   const duplicate = env.map((e) => e.name).find((n, i, all) => all.indexOf(n) !== i);
   if (duplicate) throw new UsageError(`the environment variable ${duplicate} is set twice`, 'set each name once');
   for (const flag of ['keep-successful', 'keep-failed'] as const) {
@@ -83,10 +94,8 @@ export function createSpec(flags: CreateFlags, namespace: string): CreateSpec {
   }
   let schedule: CreateSpec['schedule'];
   if (flags.schedule !== undefined) {
-    parseCron(flags.schedule);
-    checkOperatorAccepts(flags.schedule);
     schedule = {
-      cron: flags.schedule.trim().split(/\s+/).join(' '),
+      cron: validateSchedule(flags.schedule),
       suspend: flags.suspend,
       keepSuccessful: flags['keep-successful'],
       keepFailed: flags['keep-failed'],

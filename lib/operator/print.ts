@@ -2,7 +2,7 @@
 import { formatAge, renderTable } from '../output/table.ts';
 import { nextRun, parseCron } from './cron.ts';
 import type { DataMoverSchedule } from './resources.ts';
-import type { LocalRun, MoverView } from './status.ts';
+import { describeJobState, type JobInfo, type LocalRun, type MoverView } from './status.ts';
 import type { CoreV1Event } from '@kubernetes/client-node';
 
 export function moversTable(
@@ -60,7 +60,11 @@ export function schedulesTable(items: DataMoverSchedule[], options: { allNamespa
     s.spec.suspend ? '<suspended>' : nextRunText(s.spec.schedule, now),
     String(s.status?.activeJobs ?? s.status?.active?.length ?? 0),
   ]);
-  return renderTable(headers, rows);
+  return (
+    renderTable(headers, rows) +
+    'NEXT RUN is the next tick of the schedule in UTC: the operator creates the run then if it is up and ' +
+    'reconciles within a second of it (it does not catch up a missed tick).\n'
+  );
 }
 
 function nextRunText(expression: string, now: Date): string {
@@ -68,6 +72,7 @@ function nextRunText(expression: string, now: Date): string {
     const next = nextRun(parseCron(expression), now);
     return next ? next.toISOString().replace('.000Z', 'Z') : '<never>';
   } catch {
+    // E.g. "*/0", which the CRD lets through and the operator's cron library cannot parse.
     return '<invalid>';
   }
 }
@@ -86,8 +91,9 @@ export function localRunsTable(runs: LocalRun[], options: { allNamespaces: boole
 
 export function describeMover(
   view: MoverView,
-  pods: Array<{ name: string; phase: string }>,
+  pods: Array<{ name: string; phase: string; exitCode?: number }>,
   events: CoreV1Event[],
+  failedLog = '',
   now = new Date(),
 ): string {
   const { mover, job } = view;
@@ -104,8 +110,20 @@ export function describeMover(
     `Extra env:         ${(mover.spec.additionalEnv ?? []).map((e) => e.name).join(', ') || '<none>'}`,
     `Clone:             ${mover.status?.restoredPvcName ?? '<none>'}`,
     `Job:               ${job ? `${job.name} (${jobCounts(job)})` : '<none>'}`,
+    ...(job && mover.status?.phase === 'Failed' && (job.state === 'retrying' || job.state === 'running')
+      ? [
+          'Note:              the operator marked it Failed at the first failed pod and does not change it again;',
+        ].concat(['                   the Job is still retrying (a retry that succeeds still syncs the data)'])
+      : []),
+    ...(job && mover.status?.phase === 'Failed' && job.state === 'succeeded'
+      ? ["Note:              Failed in the operator's status, but a retry of the Job succeeded: the data was synced"]
+      : []),
     ...(job?.lastError ? [`Last error:        ${job.lastError}`] : []),
-    `Pods:              ${pods.map((p) => `${p.name} (${p.phase})`).join(', ') || '<none>'}`,
+    `Pods:              ${
+      pods.map((p) => `${p.name} (${p.phase}${p.exitCode !== undefined ? `, exit ${p.exitCode}` : ''})`).join(', ') ||
+      '<none>'
+    }`,
+    ...(failedLog ? failedLog.trimEnd().split('\n') : []),
     `Age:               ${formatAge(mover.metadata.creationTimestamp, now)}`,
     'Events:',
     ...(events.length
@@ -119,6 +137,9 @@ export function describeMover(
   return `${lines.join('\n')}\n`;
 }
 
-function jobCounts(job: { attempts: number; active: number; succeeded: number; failed: number }): string {
-  return `attempts ${job.attempts}, active ${job.active}, succeeded ${job.succeeded}, failed ${job.failed}`;
+function jobCounts(job: JobInfo): string {
+  return (
+    `attempts ${job.attempts} of ${job.maxAttempts}, active ${job.active}, succeeded ${job.succeeded}, ` +
+    `failed ${job.failed}: ${describeJobState(job)}`
+  );
 }

@@ -107,24 +107,46 @@ function moverSpec(spec: CreateSpec): DataMoverSpec {
   };
 }
 
-/** A one-off DataMover with a schedule's spec (run-now). */
-export function dataMoverFromSchedule(schedule: DataMoverSchedule, name: string): DataMover {
-  const {
-    schedule: _cron,
-    suspend: _s,
-    successfulJobsHistoryLimit: _k,
-    failedJobsHistoryLimit: _f,
-    ...spec
-  } = schedule.spec;
+/** The labels the operator's schedule controller puts on the DataMovers it makes (and lists them by). */
+export const SCHEDULE_LABEL = 'datamoverschedule';
+export const SCHEDULE_TIME_LABEL = 'datamoverschedule-schedule';
+
+/**
+ * A DataMover made from a schedule exactly as the operator's schedule controller makes one at a tick:
+ * named <schedule>-<unix seconds>, labelled with the schedule and the time, the schedule's six
+ * DataMover fields, and a controller reference to the schedule (controllerutil.SetControllerReference's
+ * fields). So the operator counts it in the schedule's status, prunes it by the history limits, and
+ * the garbage collector deletes it with the schedule.
+ */
+export function dataMoverFromSchedule(schedule: DataMoverSchedule, unixSeconds: number): DataMover {
+  const { sourcePvc, secretName, addTimestampPrefix, deletePvcAfterBackup, additionalEnv, image } = schedule.spec;
+  const name = schedule.metadata.name!;
   return {
     apiVersion: API_VERSION,
     kind: 'DataMover',
     metadata: {
-      name,
+      name: `${name}-${unixSeconds}`,
       namespace: schedule.metadata.namespace,
-      labels: { 'datamover.a-cup-of.coffee/schedule': schedule.metadata.name! },
+      labels: { [SCHEDULE_LABEL]: name, [SCHEDULE_TIME_LABEL]: String(unixSeconds) },
+      ownerReferences: [
+        {
+          apiVersion: API_VERSION,
+          kind: 'DataMoverSchedule',
+          name,
+          uid: schedule.metadata.uid!,
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ],
     },
-    spec,
+    spec: {
+      sourcePvc,
+      secretName,
+      ...(addTimestampPrefix !== undefined ? { addTimestampPrefix } : {}),
+      ...(deletePvcAfterBackup !== undefined ? { deletePvcAfterBackup } : {}),
+      ...(additionalEnv ? { additionalEnv } : {}),
+      ...(image ? { image } : {}),
+    },
   };
 }
 

@@ -135,7 +135,10 @@ async function preflight(run: Run): Promise<Source> {
   const backup = chooseBackup(await listBackups(rclone, rclone.destination), options.from, rclone.destination.display);
   const manifest = await readManifest(rclone, backup.path);
   if (!manifest)
-    log.warn(`backup ${backup.name} has no manifest: file modes, empty folders and folder times cannot be restored`);
+    log.warn(
+      `backup ${backup.name} has no manifest (the operator writes none): file modes, owners, empty folders ` +
+        'and folder times were not recorded and cannot be restored; files get mode 644',
+    );
   return { rclone, backup, manifest };
 }
 

@@ -4,6 +4,8 @@
 import type { PodFile } from '../stream/pod-files.ts';
 import { joinRemote } from '../destination/destination.ts';
 import { runRclone, type RcloneContext } from '../rclone/run.ts';
+import type { RemoteFile } from '../rclone/listing.ts';
+import { LINK_SUFFIX, pathOfObject } from './object-keys.ts';
 
 export const MANIFEST_NAME = '.datamover-manifest.json';
 
@@ -67,4 +69,24 @@ export async function writeManifest(ctx: RcloneContext, folder: string, manifest
     input: JSON.stringify(manifest),
     what: 'writing the backup manifest',
   });
+}
+
+/**
+ * What can be known of a backup that has no manifest (the operator writes none):
+ * its objects' paths, sizes, mtimes and MD5s, and the folders that hold them.
+ * Modes, owners, empty folders and symlinks the operator skipped are not there.
+ */
+export function manifestFromObjects(objects: Map<string, RemoteFile>, md5: Map<string, string>): BackupManifest {
+  const entries: ManifestEntry[] = [];
+  const folders = new Set<string>();
+  for (const [key, object] of objects) {
+    const path = pathOfObject(key);
+    const parts = path.split('/');
+    for (let i = 1; i < parts.length; i++) folders.add(parts.slice(0, i).join('/'));
+    const type = key.endsWith(LINK_SUFFIX) ? 'symlink' : 'file';
+    const sum = md5.get(key);
+    entries.push({ path, type, mode: 0, mtime: object.mtime, size: object.size, ...(sum ? { md5: sum } : {}) });
+  }
+  for (const path of folders) entries.push({ path, type: 'dir', mode: 0, mtime: 0, size: 0 });
+  return { version: 1, createdAt: '', namespace: '', pvc: '', entries };
 }

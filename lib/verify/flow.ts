@@ -3,7 +3,6 @@
 // (created through the flow runner, so Ctrl-C removes it).
 import { randomBytes } from 'node:crypto';
 import type { KubeConnection } from '../kube/connection.ts';
-import { UserError } from '../errors.ts';
 import { getBoundPvc } from '../kube/pvc.ts';
 import { buildHelperPod, helperDeadlineSeconds, helperPodName } from '../kube/helper-pod.ts';
 import type { HelperPodOptions } from '../kube/helper-pod-options.ts';
@@ -12,7 +11,7 @@ import { remoteMd5s } from '../rclone/listing.ts';
 import type { RcloneContext } from '../rclone/run.ts';
 import { hashPodFiles, listPodFiles } from '../stream/pod-commands.ts';
 import { chooseBackup, listBackups } from '../store/catalog.ts';
-import { readManifest } from '../store/manifest.ts';
+import { manifestFromObjects, readManifest } from '../store/manifest.ts';
 import { runFlow, type Flow } from '../flow/runner.ts';
 import { startPod } from '../flow/pods.ts';
 import type { ProgressRenderer } from '../progress/renderer.ts';
@@ -31,23 +30,29 @@ export async function verifyBackup(
   against?: AgainstPvc,
 ): Promise<{ checked: string; differences: Difference[] }> {
   return runFlow({ progress }, async (flow) => {
-    const { backup, manifest, differences } = await flow.step(
+    const { backup, manifest, recorded, differences } = await flow.step(
       'Compare the backup with its manifest',
       async () => {
         const backup = chooseBackup(await listBackups(rclone, rclone.destination), from, rclone.destination.display);
-        const manifest = await readManifest(rclone, backup.path);
-        if (!manifest)
-          throw new UserError(
-            `backup ${backup.name} has no manifest to verify against`,
-            'make a new backup with this version of kubectl-datamover',
-          );
         // A crypt remote has no MD5s: sizes are checked, and --against-pvc compares contents.
         const md5 = rclone.destination.encrypted ? new Map<string, string>() : await remoteMd5s(rclone, backup.path);
-        return { backup, manifest, differences: compareWithManifest(manifest, backup.objects, md5) };
+        const manifest = await readManifest(rclone, backup.path);
+        if (!manifest)
+          return { backup, manifest: manifestFromObjects(backup.objects, md5), recorded: false, differences: [] };
+        return { backup, manifest, recorded: true, differences: compareWithManifest(manifest, backup.objects, md5) };
       },
-      ({ backup }) => `backup ${backup.name}, ${backup.files} objects`,
+      ({ backup, recorded }) => `backup ${backup.name}, ${backup.files} objects${recorded ? '' : ', no manifest'}`,
     );
-    if (!against) return { checked: `backup ${backup.name}, ${backup.files} objects match the manifest`, differences };
+    if (!against) {
+      if (!recorded)
+        return {
+          checked:
+            `backup ${backup.name} has no manifest (the operator writes none): its ${backup.files} objects are ` +
+            'listed, but there is nothing to check them against; pass --against-pvc PVC to compare with a volume',
+          differences,
+        };
+      return { checked: `backup ${backup.name}, ${backup.files} objects match the manifest`, differences };
+    }
     const pod = await flow.step(
       'Start the helper pod',
       () => startHelper(flow, against),
@@ -59,12 +64,16 @@ export async function verifyBackup(
         const target = { namespace: against.kube.namespace, pod, signal: flow.signal };
         const files = await listPodFiles(against.kube, target);
         const regular = files.filter((f) => f.type === 'file').map((f) => f.path);
-        return compareWithVolume(manifest, files, await hashPodFiles(against.kube, target, regular));
+        // Without a manifest, empty folders were not recorded: a folder counts only if it holds an object.
+        const known = new Set(manifest.entries.filter((e) => e.type === 'dir').map((e) => e.path));
+        const compared = recorded ? files : files.filter((f) => f.type !== 'dir' || known.has(f.path));
+        return compareWithVolume(manifest, compared, await hashPodFiles(against.kube, target, regular));
       },
       (found) => `${found.length} differences`,
     );
     differences.push(...volume);
-    return { checked: `backup ${backup.name} matches its manifest and PVC "${against.pvc}"`, differences };
+    const what = recorded ? 'its manifest and' : 'its objects (no manifest: sizes and MD5s of files and links) and';
+    return { checked: `backup ${backup.name} matches ${what} PVC "${against.pvc}"`, differences };
   });
 }
 

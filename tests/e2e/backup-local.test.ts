@@ -179,7 +179,8 @@ describe('kubectl datamover backup (local mode)', () => {
       .filter((l) => l.startsWith('error:'));
     assert.deepEqual(errors, [
       'error: Secret "s3" is missing key BUCKET_NAME; add it to the Secret ' +
-        '(required: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, BUCKET_HOST, BUCKET_NAME, BUCKET_PORT)',
+        '(required: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, BUCKET_HOST, BUCKET_NAME; ' +
+        'AWS_REGION, BUCKET_PORT and TLS_HOST default to us-east-1, 443 and true)',
     ]);
     assert.equal(await managedLeftovers(ns.name), '');
     assert.deepEqual(readdirSync(bucketPath()), []);

@@ -44,6 +44,18 @@ const CASES: Case[] = [
     secret: { AWS_ACCESS_KEY_ID: undefined, ACCESS_KEY: 'x' },
     error: /missing key AWS_ACCESS_KEY_ID/,
   },
+  {
+    what: "a TLS_HOST that is not lower-case true or false, as the operator's Job refuses it",
+    args: backup(),
+    secret: { TLS_HOST: 'True' },
+    error: /Secret "s3" has a TLS_HOST that is neither "true" nor "false" \(lower case\)/,
+  },
+  {
+    what: 'a Secret value with a trailing newline',
+    args: backup(),
+    secret: { BUCKET_NAME: 'datamover-test\n' },
+    error: /Secret "s3" has a BUCKET_NAME with leading or trailing whitespace/,
+  },
   { what: 'a non-numeric BUCKET_PORT', args: backup(), secret: { BUCKET_PORT: 'http' }, error: /BUCKET_PORT/ },
   { what: 'an out-of-range BUCKET_PORT', args: backup(), secret: { BUCKET_PORT: '70000' }, error: /BUCKET_PORT/ },
   {
@@ -139,6 +151,36 @@ const CASES: Case[] = [
     exitCode: 2,
   },
   {
+    what: "a cron minute with a leading zero, which the operator's CRD refuses",
+    args: create('--schedule', '05 * * * *'),
+    error: /the minute field "05" has a leading zero, which the operator's CRD refuses; write "5"/,
+    exitCode: 2,
+  },
+  {
+    what: "a cron step with a leading zero, which the operator's CRD refuses",
+    args: create('--schedule', '*/05 * * * *'),
+    error: /the minute field "\*\/05" has a leading zero/,
+    exitCode: 2,
+  },
+  {
+    what: "a cron range, which the operator's CRD refuses",
+    args: create('--schedule', '0 9-17 * * *'),
+    error: /the hour field "9-17" is a range or a list, which the operator's CRD refuses/,
+    exitCode: 2,
+  },
+  {
+    what: 'a cron day-of-week 7',
+    args: create('--schedule', '0 3 * * 7'),
+    error: /the day-of-week field "7" is out of range \(0-6\): the operator does not take 7 for Sunday; write 0/,
+    exitCode: 2,
+  },
+  {
+    what: "a cron step of 0, which the operator's cron library cannot parse",
+    args: create('--schedule', '*/0 * * * *'),
+    error: /the minute field "\*\/0" has a step of 0/,
+    exitCode: 2,
+  },
+  {
     what: 'a schedule name too long for the names derived from it',
     args: create('--schedule', '0 2 * * *').map((a) => (a === 'x' ? 's'.repeat(60) : a)),
     error: /is not a valid name \(longer than 52 characters\)/,
@@ -209,6 +251,12 @@ const CASES: Case[] = [
     },
     error: /PVC "data" is not empty; .*--overwrite/,
   },
+  {
+    what: 'an operator-mode Secret key starting with "-", which the operator\'s rclone would read as a flag',
+    args: create('--timestamp-prefix'),
+    secret: { AWS_SECRET_ACCESS_KEY: '-8DlRfmgwUtKT1slL5jzQvznjc0aBcDeFgHiJkLmN' },
+    error: /AWS_SECRET_ACCESS_KEY from Secret "s3" starts with "-": .*"rclone config create"/,
+  },
   // Usage errors are found before any call: with the API server down, they still exit 2 and name the flag.
   {
     what: 'restore --create without --size, before any call',
@@ -229,6 +277,37 @@ const CASES: Case[] = [
     args: ['create', 'x', '--pvc', 'data', '--mode', 'local', '--remote', 'no-colon'],
     setup: apiServerDown,
     error: /--remote "no-colon" is not an rclone remote path/,
+    exitCode: 2,
+  },
+  {
+    what: 'create --mode operator with local-mode flags, before any call',
+    args: create('--mode', 'operator', '--ca-file', '/nonexistent/ca.pem', '--staging-dir', '/tmp'),
+    setup: apiServerDown,
+    error: new RegExp(
+      /--ca-file and --staging-dir are local-mode flags the operator cannot honour \(.*\); /.source +
+        /drop them, or use --mode local/.source,
+    ),
+    exitCode: 2,
+  },
+  {
+    what: 'create --mode operator with --metrics-file, before any call',
+    args: create('--mode', 'operator', '--metrics-file', '/tmp/x.prom'),
+    setup: apiServerDown,
+    error: /--metrics-file is a local-mode flag the operator cannot honour/,
+    exitCode: 2,
+  },
+  {
+    what: 'create --mode local with --force, before any call',
+    args: ['create', 'x', '--pvc', 'data', '--mode', 'local', '--remote', 'r:bucket', '--force'],
+    setup: apiServerDown,
+    error: /--force applies to operator mode only/,
+    exitCode: 2,
+  },
+  {
+    what: 'delete --schedule --delete-clone, before any call',
+    args: ['delete', 'x', '--schedule', '--delete-clone'],
+    setup: apiServerDown,
+    error: /--delete-clone applies to a DataMover/,
     exitCode: 2,
   },
   {

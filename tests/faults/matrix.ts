@@ -44,8 +44,11 @@ export interface Fault {
   smallFiles?: boolean;
 }
 
-/** Kills the processes matching `pattern` as soon as there is one (the bed runs pod commands as local processes). */
-async function killWhenRunning(pattern: string, timeoutSeconds = 20): Promise<void> {
+/**
+ * Kills the processes matching `pattern` as soon as there is one (the bed runs pod commands as local processes).
+ * The wait is long: on a loaded 2-core machine, listing and hashing 6,000 files before the transfer takes a while.
+ */
+async function killWhenRunning(pattern: string, timeoutSeconds = 90): Promise<void> {
   // A shell loop polls far faster than spawning pkill from here would. The
   // pattern goes in the environment: in argv, pkill would match this shell.
   const script =
@@ -199,7 +202,12 @@ export async function runFaultCase(fault: Fault, operation: Operation): Promise<
       await waitForHelperPod(namespace);
       // Process kills wait for their process themselves; the others hit the transfer midway.
       if (!fault.waitsForItsProcess) await sleep(operation === 'backup' ? 2000 : 2500);
-      await fault.inject({ namespace, operation, run });
+      // A fault that could not be caused fails the case, and its run must not outlive it.
+      await fault.inject({ namespace, operation, run }).catch(async (err: unknown) => {
+        run.kill('SIGTERM');
+        await run.catch(() => undefined);
+        throw err;
+      });
     }
     const result = await run;
     const errors = String(result.stderr)

@@ -1,11 +1,15 @@
 // Brings the whole bed up or down: the Kubernetes cluster (kwokctl), the
-// provisioner/exec wiring process and the S3 servers; writes the env file a
-// plain shell can source and the JSON the tests read.
+// provisioner/exec wiring process, the DataMover operator with the job-runner
+// (the kubelet of its Job pods) and the S3 servers; writes the env file a plain
+// shell can source and the JSON the tests read.
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   CLUSTER_NAME,
+  OPERATOR_USER,
+  REAL_OPERATOR_LABEL,
   STORAGE_CLASSES,
+  datamoverCrdFiles,
   createCluster,
   deleteCluster,
   installBusybox,
@@ -13,7 +17,8 @@ import {
   seedCluster,
   waitForExec,
 } from './cluster.ts';
-import { REPO_ROOT, stateDir, statePaths, toolPaths, type StatePaths } from './paths.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { REPO_ROOT, operatorBinary, stateDir, statePaths, toolPaths, type StatePaths } from './paths.ts';
 import { freePort, isAlive, readPid, startDetached, stopAll, waitForPort } from './processes.ts';
 import { startS3, type S3Server } from './s3.ts';
 
@@ -28,6 +33,13 @@ export interface Bed {
   pushgateway: string;
   kubectl: string;
   rcloneNew: string;
+  /** The DataMover CRD files installed (the operator's own when its source is at hand). */
+  datamoverCrds: string[];
+  /**
+   * The real DataMover operator, acting in namespaces labelled `namespaceLabel` (=real), where the
+   * job-runner runs its Job pods; or why it is not running.
+   */
+  operator: { binary: string; log: string; namespaceLabel: string } | { missing: string };
 }
 
 export function readBed(dir = stateDir()): Bed | undefined {
@@ -58,6 +70,7 @@ export async function up(log: (line: string) => void = () => {}): Promise<Bed> {
     paths.dir,
   ]);
   await waitForExec(paths);
+  const operator = await startOperator(paths, log);
   log('starting the S3 servers (rclone serve s3, HTTP and HTTPS)');
   const s3 = await startS3(paths, tools.rcloneNew);
   log('starting the Prometheus Pushgateway');
@@ -77,11 +90,50 @@ export async function up(log: (line: string) => void = () => {}): Promise<Bed> {
     pushgateway: `http://127.0.0.1:${pushgatewayPort}`,
     kubectl: join(tools.k8sBin, 'kubectl'),
     rcloneNew: tools.rcloneNew,
+    datamoverCrds: datamoverCrdFiles(),
+    operator,
   };
   writeFileSync(paths.bedJson, JSON.stringify(bed, null, 2), { mode: 0o600 });
   writeFileSync(paths.envFile, envFile(bed, paths), { mode: 0o600 });
   log(`bed is up in ${((Date.now() - started) / 1000).toFixed(1)}s; run: source ${paths.envFile}`);
   return bed;
+}
+
+/**
+ * Starts the operator's manager (outside the cluster, no leader election, no metrics or probe
+ * servers) as its own user, and the job-runner that runs its Job pods.
+ */
+async function startOperator(paths: StatePaths, log: (line: string) => void): Promise<Bed['operator']> {
+  const binary = operatorBinary();
+  if ('missing' in binary) {
+    log(`not starting the DataMover operator: ${binary.missing}`);
+    return binary;
+  }
+  log('starting the DataMover operator and the job-runner (the kubelet of its Job pods)');
+  // The bed's admin kubeconfig, impersonating the operator's user: the API server tells its
+  // requests apart, so that it acts only in the namespaces labelled for it.
+  const config = JSON.parse(kubectl(paths, ['config', 'view', '--raw', '--flatten', '-o', 'json']));
+  for (const user of config.users) Object.assign(user.user, { as: OPERATOR_USER, 'as-groups': ['system:masters'] });
+  writeFileSync(paths.operatorKubeconfig, JSON.stringify(config, null, 2), { mode: 0o600 });
+  startDetached(paths, 'job-runner', process.execPath, [
+    join(REPO_ROOT, 'tests', 'testbed', 'job-runner.ts'),
+    paths.dir,
+  ]);
+  startDetached(paths, 'operator', binary.path, [
+    '--kubeconfig',
+    paths.operatorKubeconfig,
+    '--metrics-bind-address=0',
+    '--health-probe-bind-address=0',
+  ]);
+  const operatorLog = join(paths.logs, 'operator.log');
+  for (const deadline = Date.now() + 60_000; ; await sleep(200)) {
+    const text = existsSync(operatorLog) ? readFileSync(operatorLog, 'utf8') : '';
+    if ((text.match(/Starting workers/g) ?? []).length >= 2) break;
+    const pid = readPid(paths, 'operator');
+    if (!pid || !isAlive(pid) || Date.now() > deadline)
+      throw new Error(`the DataMover operator did not start; its log (${operatorLog}):\n${text.slice(-2000)}`);
+  }
+  return { binary: binary.path, log: operatorLog, namespaceLabel: REAL_OPERATOR_LABEL };
 }
 
 export async function down(log: (line: string) => void = () => {}): Promise<void> {

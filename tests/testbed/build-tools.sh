@@ -2,7 +2,9 @@
 # Builds the test bed's Go tools from the Go module proxy, pinned, into a cache
 # outside the repository: ${DATAMOVER_TOOLS_CACHE:-~/.cache/kubectl-datamover/tools}/<name>-<version>/bin.
 # A tool whose folder already holds its binaries is skipped, so reruns cost nothing.
-# Usage: build-tools.sh [kubernetes|etcd|kwok|rclone|krew|pushgateway|prom2json|rclone-old ...]   (default: all)
+# Usage: build-tools.sh [kubernetes|etcd|kwok|rclone|krew|pushgateway|prom2json|rclone-old|operator ...]
+#          (default: all; operator is skipped with one line when its source is absent)
+#        build-tools.sh operator-bin: where the operator's manager is (built or not), nothing without source
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -93,7 +95,51 @@ fetch_rclone_old() {
   log "rclone $RCLONE_OLD_VERSION: fetched from Debian into $dir"
 }
 
-want=("$@"); [[ ${#want[@]} == 0 ]] && want=(kubernetes etcd kwok rclone krew pushgateway prom2json rclone-old)
+# kwokctl replaces all its default stages when its config has any, so the bed needs
+# the default ones as files (kwok's own, from its module) to change one of them.
+kwok_stages() {
+  local dir="$CACHE/kwok-stages-$KWOK_VERSION" tmp mod
+  if [[ -f $dir/pod-complete.yaml ]]; then log "kwok stages $KWOK_VERSION: cached in $dir"; return; fi
+  tmp=$(mktemp -d)
+  mod=$(cd "$tmp" && go mod init datamover-testbed-tools >/dev/null 2>&1 \
+    && go mod download -json "sigs.k8s.io/kwok@$KWOK_VERSION" | sed -n 's/.*"Dir": "\(.*\)",*/\1/p')
+  mkdir -p "$dir"
+  cp "$mod"/kustomize/stage/node/fast/node-initialize.yaml \
+    "$mod"/kustomize/stage/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
+    "$mod"/kustomize/stage/pod/fast/pod-{ready,complete,delete}.yaml "$dir/"
+  chmod 644 "$dir"/*.yaml
+  rm -rf "$tmp"
+  log "kwok stages $KWOK_VERSION: copied from its module into $dir"
+}
+
+# The DataMover operator's manager, built from a checkout of its source (not from
+# the module proxy: its module path is not served there), cached under a hash of
+# the files the build reads, so that a changed checkout rebuilds and a rerun is free.
+OPERATOR_SRC="${DATAMOVER_OPERATOR_SRC:-$(cd "$HERE/../.." && pwd)/../shared/datamover-operator}"
+operator_bin() {
+  [[ -f $OPERATOR_SRC/go.mod ]] || return 0
+  local hash
+  hash=$(cd "$OPERATOR_SRC" && find . -type f \( -name '*.go' -o -name go.mod -o -name go.sum \) ! -path './.git/*' \
+    -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-12)
+  echo "$CACHE/datamover-operator-$hash/bin/manager"
+}
+build_operator() {
+  local bin start=$SECONDS
+  bin=$(operator_bin)
+  if [[ -z $bin ]]; then
+    log "operator: no source at $OPERATOR_SRC (set DATAMOVER_OPERATOR_SRC to a checkout); skipped"
+    return
+  fi
+  if [[ -x $bin ]]; then log "operator: cached in ${bin%/bin/manager}"; return; fi
+  log "operator: building the manager from $OPERATOR_SRC ..."
+  mkdir -p "$(dirname "$bin")"
+  (cd "$OPERATOR_SRC" && go build -ldflags "-s -w" -o "$bin.tmp" ./cmd) && mv "$bin.tmp" "$bin"
+  log "operator: built in $((SECONDS - start))s into ${bin%/bin/manager}"
+}
+
+if [[ ${1:-} == operator-bin ]]; then operator_bin; exit 0; fi
+
+want=("$@"); [[ ${#want[@]} == 0 ]] && want=(kubernetes etcd kwok rclone krew pushgateway prom2json rclone-old operator)
 for tool in "${want[@]}"; do
   case $tool in
     kubernetes) build kubernetes "$K8S_VERSION" setup_kubernetes "$(k8s_ldflags)" \
@@ -101,7 +147,8 @@ for tool in "${want[@]}"; do
         k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl ;;
     etcd) build etcd "$ETCD_VERSION" setup_module "-s -w" go.etcd.io/etcd/server/v3=etcd ;;
     kwok) build "kwok-patch$KWOK_PATCH_LEVEL" "$KWOK_VERSION" setup_kwok "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=$KWOK_VERSION" \
-        sigs.k8s.io/kwok/cmd/kwok sigs.k8s.io/kwok/cmd/kwokctl ;;
+        sigs.k8s.io/kwok/cmd/kwok sigs.k8s.io/kwok/cmd/kwokctl
+      kwok_stages ;;
     rclone) build rclone "$RCLONE_VERSION" setup_module "-s -w -X github.com/rclone/rclone/fs.Version=$RCLONE_VERSION" \
         github.com/rclone/rclone ;;
     krew) build krew "$KREW_VERSION" setup_module "-s -w -X sigs.k8s.io/krew/internal/version.gitTag=$KREW_VERSION" \
@@ -109,6 +156,7 @@ for tool in "${want[@]}"; do
     pushgateway) build pushgateway "$PUSHGATEWAY_VERSION" setup_module "-s -w -X github.com/prometheus/common/version.Version=${PUSHGATEWAY_VERSION#v}" \
         github.com/prometheus/pushgateway ;;
     prom2json) build prom2json "$PROM2JSON_VERSION" setup_module "-s -w" github.com/prometheus/prom2json/cmd/prom2json ;;
+    operator) build_operator ;;
     rclone-old) [[ $(uname -m) == x86_64 ]] && fetch_rclone_old || log "rclone-old: only on x86_64, skipped" ;;
     *) log "unknown tool: $tool"; exit 2 ;;
   esac

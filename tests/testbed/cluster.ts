@@ -1,14 +1,15 @@
 // The bed's Kubernetes: kwokctl's binary runtime running the locally built
 // etcd, kube-apiserver, kube-controller-manager, kube-scheduler and
 // kwok-controller on 127.0.0.1, with its own kubeconfig, plus one simulated
-// node, the test StorageClasses and the project's CRDs.
+// node, the test StorageClasses and the DataMover CRDs (the operator's own when
+// its source is at hand).
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { StatePaths } from './paths.ts';
-import { REPO_ROOT, toolPaths } from './paths.ts';
+import { REPO_ROOT, operatorSource, toolPaths } from './paths.ts';
 
 export const CLUSTER_NAME = 'datamover-testbed';
 export const NODE_NAME = 'kwok-node-0';
@@ -19,6 +20,36 @@ export const PROVISIONER = 'testbed.datamover.a-cup-of.coffee/local-folder';
  * report the pod Running before exec into it works, which a kubelet never does.
  */
 export const EXEC_WIRING_GATE = 'testbed.datamover.a-cup-of.coffee/exec-wiring';
+/**
+ * The real operator acts only in namespaces with this label (a ValidatingAdmissionPolicy refuses its
+ * writes elsewhere), so that tests that play the operator themselves are left alone; in those
+ * namespaces the bed's job-runner is the kubelet of the operator's Job pods.
+ */
+export const REAL_OPERATOR_LABEL = 'testbed.datamover.a-cup-of.coffee/operator';
+/** Who the operator is to the API server (its kubeconfig impersonates this user). */
+export const OPERATOR_USER = 'testbed:datamover-operator';
+/** The image of the operator's Job (its Dockerfile: dataMoverImage/, ENTRYPOINT /entrypoint.sh). */
+export const OPERATOR_IMAGE_PREFIX = 'ghcr.io/qjoly/datamover-rclone:';
+/**
+ * Pods that the job-runner runs carry this label (a MutatingAdmissionPolicy sets it at creation):
+ * kwok's pod-ready and pod-complete stages leave them alone, the job-runner writes their status.
+ */
+export const JOB_RUNNER_LABEL = 'testbed.datamover.a-cup-of.coffee/kubelet';
+
+/**
+ * The DataMover CRDs the bed installs: the operator's own (config/crd/bases/) when its source is
+ * there, else a hand-written stand-in of its API.
+ */
+export function datamoverCrdFiles(): string[] {
+  const bases = join(operatorSource(), 'config', 'crd', 'bases');
+  if (existsSync(bases))
+    return readdirSync(bases)
+      .filter((f) => f.endsWith('.yaml'))
+      .sort()
+      .map((f) => join(bases, f));
+  return [join(REPO_ROOT, 'tests', 'testbed', 'manifests', 'datamover-crds.yaml')];
+}
+
 export const STORAGE_CLASSES = {
   /** Binds at once; clones copy the source folder (what a CSI driver's clone does). */
   local: 'datamover-local',
@@ -79,9 +110,32 @@ options:
   kubeAuthorization: true
   kubeAdmission: true
   enableCRDs: [Exec, PortForward, Logs]
-`,
+${kwokStages()}`,
   );
   kwokctl(paths, ['create', 'cluster', '--config', paths.kwokConfig, '--wait', '3m']);
+}
+
+/**
+ * kwok's default stages (kwokctl's "fast" ones, from kwok's module), except that pod-ready and
+ * pod-complete leave the job-runner's pods alone: kwok would otherwise report an operator's Job pod
+ * Running and then Succeeded at once, with nothing run.
+ */
+function kwokStages(): string {
+  const dir = toolPaths().kwokStages;
+  const files = ['node-initialize', 'node-heartbeat-with-lease', 'pod-ready', 'pod-complete', 'pod-delete'];
+  const notOurs = `    matchExpressions:
+    - key: '.metadata.labels["${JOB_RUNNER_LABEL}"]'
+      operator: 'DoesNotExist'
+`;
+  return files
+    .map((name) => {
+      const stage = readFileSync(join(dir, `${name}.yaml`), 'utf8');
+      if (name !== 'pod-ready' && name !== 'pod-complete') return stage;
+      if (!stage.includes('    matchExpressions:\n')) throw new Error(`${name}.yaml: no matchExpressions to extend`);
+      return stage.replace('    matchExpressions:\n', notOurs);
+    })
+    .map((stage) => `---\n${stage.replace(/^---\n/, '').trimEnd()}\n`)
+    .join('');
 }
 
 export function deleteCluster(paths: StatePaths): void {
@@ -167,7 +221,8 @@ spec:
   policyName: testbed-exec-wiring-gate
 `,
   );
-  kubectl(paths, ['apply', '-f', join(REPO_ROOT, 'tests', 'testbed', 'manifests', 'datamover-crds.yaml')]);
+  kubectl(paths, ['apply', '-f', '-'], jobRunnerPolicies());
+  for (const crd of datamoverCrdFiles()) kubectl(paths, ['apply', '-f', crd]);
   kubectl(paths, [
     'wait',
     '--for=condition=Established',
@@ -178,6 +233,76 @@ spec:
   kubectl(paths, ['wait', '--for=condition=Ready', '--timeout=60s', `node/${NODE_NAME}`]);
   // The ServiceAccount admission plugin refuses pods until the controller made "default".
   kubectl(paths, ['wait', '--for=create', '--timeout=60s', 'serviceaccount/default', '-n', 'default']);
+}
+
+/**
+ * Labels the pods the job-runner runs (a Job's pods with the operator's image, in a namespace where
+ * the real operator acts), and refuses the operator's writes in every other namespace.
+ */
+function jobRunnerPolicies(): string {
+  return `apiVersion: admissionregistration.k8s.io/v1
+kind: MutatingAdmissionPolicy
+metadata:
+  name: testbed-job-runner
+spec:
+  matchConstraints:
+    namespaceSelector:
+      matchLabels: {${REAL_OPERATOR_LABEL}: real}
+    resourceRules:
+    - apiGroups: [""]
+      apiVersions: [v1]
+      operations: [CREATE]
+      resources: [pods]
+  matchConditions:
+  - name: operator-job-pod
+    expression: >
+      object.metadata.?ownerReferences.orValue([]).exists(r, r.kind == "Job") &&
+      object.spec.containers.exists(c, c.image.startsWith("${OPERATOR_IMAGE_PREFIX}"))
+  failurePolicy: Fail
+  reinvocationPolicy: Never
+  mutations:
+  - patchType: ApplyConfiguration
+    applyConfiguration:
+      expression: >
+        Object{metadata: Object.metadata{labels: {"${JOB_RUNNER_LABEL}": "job-runner"}}}
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: MutatingAdmissionPolicyBinding
+metadata:
+  name: testbed-job-runner
+spec:
+  policyName: testbed-job-runner
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata:
+  name: testbed-operator-scope
+spec:
+  failurePolicy: Fail
+  matchConstraints:
+    namespaceSelector:
+      matchExpressions: [{key: ${REAL_OPERATOR_LABEL}, operator: NotIn, values: [real]}]
+    resourceRules:
+    - apiGroups: ["*"]
+      apiVersions: ["*"]
+      operations: [CREATE, UPDATE, DELETE]
+      resources: ["*/*"]
+      scope: Namespaced
+  matchConditions:
+  - name: operator
+    expression: request.userInfo.username == "${OPERATOR_USER}"
+  validations:
+  - expression: "false"
+    message: the test bed's DataMover operator acts only in namespaces labelled ${REAL_OPERATOR_LABEL}=real
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata:
+  name: testbed-operator-scope
+spec:
+  policyName: testbed-operator-scope
+  validationActions: [Deny]
+`;
 }
 
 /**

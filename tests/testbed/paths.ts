@@ -1,5 +1,7 @@
 // Where the test bed keeps its state, and where the built tools are. The tool
 // locations come from scripts/env.sh (npm scripts run through it).
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -16,10 +18,40 @@ export function toolPaths() {
     k8sBin: required('DATAMOVER_K8S_BIN'),
     etcd: join(required('DATAMOVER_ETCD_BIN'), 'etcd'),
     kwokBin: required('DATAMOVER_KWOK_BIN'),
+    kwokStages: required('DATAMOVER_KWOK_STAGES'),
     rcloneNew: required('DATAMOVER_RCLONE_NEW'),
     pushgateway: required('DATAMOVER_PUSHGATEWAY'),
     prom2json: required('DATAMOVER_PROM2JSON'),
   };
+}
+
+/** A checkout of the DataMover operator's source (DATAMOVER_OPERATOR_SRC, default ../shared/datamover-operator). */
+export function operatorSource(): string {
+  return resolve(process.env.DATAMOVER_OPERATOR_SRC || join(REPO_ROOT, '..', 'shared', 'datamover-operator'));
+}
+
+/**
+ * The operator's manager built from that source (tests/testbed/build-tools.sh operator), or why
+ * there is none.
+ */
+export function operatorBinary(): { path: string } | { missing: string } {
+  const src = operatorSource();
+  if (!existsSync(join(src, 'go.mod')))
+    return { missing: `no DataMover operator source at ${src} (set DATAMOVER_OPERATOR_SRC to a checkout of it)` };
+  const path = execFileSync('bash', [join(REPO_ROOT, 'tests', 'testbed', 'build-tools.sh'), 'operator-bin'], {
+    encoding: 'utf8',
+    env: { ...process.env, DATAMOVER_OPERATOR_SRC: src },
+  }).trim();
+  if (!existsSync(path))
+    return {
+      missing: `the DataMover operator is not built from ${src}: run bash tests/testbed/build-tools.sh operator`,
+    };
+  return { path };
+}
+
+/** The operator's Job entrypoint (its image's ENTRYPOINT, dataMoverImage/entrypoint.sh). */
+export function operatorEntrypoint(): string {
+  return join(operatorSource(), 'dataMoverImage', 'entrypoint.sh');
 }
 
 export function stateDir(): string {
@@ -41,6 +73,8 @@ export function statePaths(dir = stateDir()) {
     pids: join(dir, 'pids'),
     envFile: join(dir, 'env'),
     bedJson: join(dir, 'bed.json'),
+    operatorKubeconfig: join(dir, 'operator.kubeconfig'),
+    podLogs: join(dir, 'pod-logs'),
   };
 }
 

@@ -27,7 +27,8 @@ export const TEST_BUCKET = 'datamover-test';
 
 export async function startS3(paths: StatePaths, rclone: string): Promise<S3Server> {
   const accessKeyId = `AK${randomBytes(8).toString('hex').toUpperCase()}`;
-  const secretAccessKey = randomBytes(20).toString('base64url');
+  // The shape of an AWS secret key: 40 characters of base64 (never a leading "-").
+  const secretAccessKey = randomBytes(30).toString('base64');
   mkdirSync(join(paths.s3Data, TEST_BUCKET), { recursive: true });
   const tls = generateTls(paths.tls);
   const [port, tlsPort, readOnlyPort] = [await freePort(), await freePort(), await freePort()];

@@ -1,9 +1,39 @@
-// The operator cannot run on the bed, so tests play it: they make the clone
-// and the Job the way the operator does, give the Job pod a log (a kwok Logs
-// resource), and write the DataMover's status subresource.
+// Operator mode on the bed, two ways:
+// - the real DataMover operator (built from its source, see tests/testbed/bed.ts) acts
+//   only in namespaces labelled for it, where the bed's job-runner runs its Job pods for
+//   real: useRealOperatorNamespace();
+// - elsewhere tests can play the operator: they make the clone and the Job the way the
+//   operator does, give the Job pod a log (a kwok Logs resource), and write the
+//   DataMover's status subresource (setPhase, makeCloneAndJob).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { applyYaml, bed, kubectl } from './bed.ts';
+import { applyYaml, bed, kubectl, useNamespace } from './bed.ts';
+
+/** Why the real operator is not running on the bed, or undefined when it is. */
+export function realOperatorMissing(): string | undefined {
+  const operator = bed().operator;
+  return 'missing' in operator ? operator.missing : undefined;
+}
+
+/**
+ * A fresh namespace per test where the real operator acts (and the job-runner runs its Job pods);
+ * the tests of the enclosing describe are skipped, with one line saying why, when it does not run.
+ */
+export function useRealOperatorNamespace(prefix = 'real'): { name: string } {
+  before(function () {
+    const missing = realOperatorMissing();
+    if (missing) {
+      process.stderr.write(`      skipped: the real DataMover operator is not running: ${missing}\n`);
+      this.skip();
+    }
+  });
+  const ns = useNamespace(prefix);
+  beforeEach(async () => {
+    const operator = bed().operator;
+    if ('namespaceLabel' in operator) await kubectl(['label', 'namespace', ns.name, `${operator.namespaceLabel}=real`]);
+  });
+  return ns;
+}
 
 export async function setPhase(
   namespace: string,

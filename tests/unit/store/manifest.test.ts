@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { buildManifest, parseManifest } from '../../../lib/store/manifest.ts';
+import { buildManifest, manifestFromObjects, parseManifest } from '../../../lib/store/manifest.ts';
 import type { PodFile } from '../../../lib/stream/pod-files.ts';
 
 const meta = { createdAt: '2026-01-10T06:00:00Z', namespace: 'apps', pvc: 'data' };
@@ -59,5 +59,37 @@ describe('backup manifest', () => {
 
   it('refuses text that is not JSON', () => {
     assert.throws(() => parseManifest('version: 1'), SyntaxError);
+  });
+
+  describe('of a backup without one (made by the operator)', () => {
+    const objects = new Map([
+      ['a/b/c.txt', { size: 3, mtime: 1_767_225_700 }],
+      ['top.txt', { size: 5, mtime: 1_767_225_701 }],
+      ['a/link.rclonelink', { size: 4, mtime: 1_767_225_702 }],
+    ]);
+    const sums = new Map([['a/b/c.txt', '900150983cd24fb0d6963f7d28e17f72']]);
+
+    it('lists every object as a file or a link under its volume path, with size, mtime and known MD5', () => {
+      const entries = manifestFromObjects(objects, sums).entries.filter((e) => e.type !== 'dir');
+      assert.deepEqual(entries, [
+        {
+          path: 'a/b/c.txt',
+          type: 'file',
+          mode: 0,
+          mtime: 1_767_225_700,
+          size: 3,
+          md5: '900150983cd24fb0d6963f7d28e17f72',
+        },
+        { path: 'top.txt', type: 'file', mode: 0, mtime: 1_767_225_701, size: 5 },
+        { path: 'a/link', type: 'symlink', mode: 0, mtime: 1_767_225_702, size: 4 },
+      ]);
+    });
+
+    it('holds each folder that holds an object, once', () => {
+      const dirs = manifestFromObjects(objects, sums)
+        .entries.filter((e) => e.type === 'dir')
+        .map((e) => e.path);
+      assert.deepEqual(dirs.sort(), ['a', 'a/b']);
+    });
   });
 });

@@ -1,0 +1,497 @@
+// The kubelet of the DataMover operator's Job pods, run as its own process by the bed.
+// kwok only pretends to run containers; for a pod that carries JOB_RUNNER_LABEL (a Job's
+// pod with the operator's image, in a namespace where the real operator acts) this
+// process does what a kubelet and a container runtime would:
+// - resolves the container's env and envFrom from the API (a missing Secret, ConfigMap or
+//   key is CreateContainerConfigError: the pod stays Pending, as with a kubelet);
+// - applies the pod's fsGroup to its volumes (recursive chgrp, group rw, setgid folders:
+//   what a kubelet does for a CSI driver with fsGroupPolicy File) and makes its emptyDirs;
+// - runs the image's ENTRYPOINT (the operator's dataMoverImage/entrypoint.sh, unmodified)
+//   in a private mount namespace where / is an overlay of the host's, the PVC's folder is
+//   at its mountPath and the pinned rclone is the image's rclone, as the container's user
+//   (tests/testbed/pod-sandbox.sh);
+// - writes its output in the CRI log format to a file served through a kwok Logs object;
+// - reports the pod Running, then Succeeded or Failed with the container's exit code, so
+//   that the Job controller counts it and retries; kills the process of a deleted pod.
+import { spawn, type ChildProcess } from 'node:child_process';
+import {
+  chmodSync,
+  createWriteStream,
+  lchownSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+  type V1Container,
+  type V1ContainerStatus,
+  type V1Pod,
+  type V1PodCondition,
+  type V1ProjectedVolumeSource,
+} from '@kubernetes/client-node';
+import { JOB_RUNNER_LABEL } from './cluster.ts';
+import { operatorEntrypoint, REPO_ROOT, statePaths } from './paths.ts';
+
+const paths = statePaths(process.argv[2]);
+const kc = new KubeConfig();
+kc.loadFromFile(paths.kubeconfig);
+const core = kc.makeApiClient(CoreV1Api);
+const custom = kc.makeApiClient(CustomObjectsApi);
+const LOGS = { group: 'kwok.x-k8s.io', version: 'v1alpha1', plural: 'logs' };
+const SANDBOX = join(REPO_ROOT, 'tests', 'testbed', 'pod-sandbox.sh');
+/** The image's PATH (alpine's default). */
+const IMAGE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+/** What the operator's image holds (its Dockerfile): the entrypoint, and rclone where apk puts it. */
+const IMAGE_FILES = { entrypoint: ['/entrypoint.sh'], rclone: '/usr/bin/rclone' };
+const rclone = process.env.DATAMOVER_RCLONE_NEW ?? '';
+
+interface Running {
+  uid: string;
+  namespace: string;
+  name: string;
+  child?: ChildProcess;
+  /** The reason the container could not start, last reported. */
+  waiting?: string;
+  done?: boolean;
+  deleted?: boolean;
+}
+const pods = new Map<string, Running>();
+
+function log(message: string): void {
+  process.stdout.write(`${new Date().toISOString()} ${message}\n`);
+}
+
+class ConfigError extends Error {}
+
+function decode(data: Record<string, string> | undefined, key: string, isSecret: boolean): string | undefined {
+  const value = data?.[key];
+  if (value === undefined) return undefined;
+  return isSecret ? Buffer.from(value, 'base64').toString('utf8') : value;
+}
+
+async function readSource(kind: 'secret' | 'configmap', namespace: string, name: string) {
+  try {
+    if (kind === 'secret') return (await core.readNamespacedSecret({ name, namespace })).data ?? {};
+    const cm = await core.readNamespacedConfigMap({ name, namespace });
+    return cm.data ?? {};
+  } catch (err) {
+    if ((err as { code?: number }).code === 404) return undefined;
+    throw err;
+  }
+}
+
+/** $(VAR) references to variables defined before, $$(VAR) escaped, as the kubelet expands them. */
+function expand(value: string, env: Map<string, string>): string {
+  return value.replace(/\$\$|\$\(([^)]+)\)/g, (match, name: string | undefined) => {
+    if (match === '$$') return '$';
+    return env.has(name!) ? env.get(name!)! : match;
+  });
+}
+
+/** The container's environment as a kubelet builds it: envFrom in order, then env (which wins). */
+async function containerEnv(pod: V1Pod, container: V1Container): Promise<Map<string, string>> {
+  const namespace = pod.metadata!.namespace!;
+  const env = new Map<string, string>();
+  for (const from of container.envFrom ?? []) {
+    const ref = from.secretRef ?? from.configMapRef;
+    const kind = from.secretRef ? 'secret' : 'configmap';
+    if (!ref) continue;
+    const data = await readSource(kind, namespace, ref.name!);
+    if (!data) {
+      if (ref.optional) continue;
+      throw new ConfigError(`${kind} "${ref.name}" not found`);
+    }
+    for (const key of Object.keys(data)) {
+      if (key.includes('=')) continue; // not a variable name: the kubelet skips it
+      env.set(`${from.prefix ?? ''}${key}`, decode(data, key, kind === 'secret')!);
+    }
+  }
+  for (const item of container.env ?? []) {
+    const from = item.valueFrom;
+    if (!from) {
+      env.set(item.name, expand(item.value ?? '', env));
+      continue;
+    }
+    const keyRef = from.secretKeyRef ?? from.configMapKeyRef;
+    if (keyRef) {
+      const kind = from.secretKeyRef ? 'secret' : 'configmap';
+      const data = await readSource(kind, namespace, keyRef.name!);
+      const value = decode(data, keyRef.key, kind === 'secret');
+      if (value !== undefined) env.set(item.name, value);
+      else if (!keyRef.optional)
+        throw new ConfigError(
+          data
+            ? `couldn't find key ${keyRef.key} in ${kind === 'secret' ? 'Secret' : 'ConfigMap'} ` +
+                `${namespace}/${keyRef.name}`
+            : `${kind} "${keyRef.name}" not found`,
+        );
+      continue;
+    }
+    const field = from.fieldRef?.fieldPath;
+    const fields: Record<string, string | undefined> = {
+      'metadata.name': pod.metadata?.name,
+      'metadata.namespace': pod.metadata?.namespace,
+      'metadata.uid': pod.metadata?.uid,
+      'spec.nodeName': pod.spec?.nodeName,
+      'spec.serviceAccountName': pod.spec?.serviceAccountName,
+    };
+    if (field && field in fields) env.set(item.name, fields[field] ?? '');
+    else throw new ConfigError(`env ${item.name}: ${field ?? 'resourceFieldRef'} is not supported by the test bed`);
+  }
+  return env;
+}
+
+/** The container's user as the kubelet works it out: container securityContext, else the pod's, else root. */
+function userOf(pod: V1Pod, container: V1Container) {
+  const podCtx = pod.spec?.securityContext ?? {};
+  const ctx = container.securityContext ?? {};
+  const uid = ctx.runAsUser ?? podCtx.runAsUser ?? 0;
+  const gid = ctx.runAsGroup ?? podCtx.runAsGroup ?? 0;
+  const fsGroup = podCtx.fsGroup;
+  const groups = [...new Set([...(fsGroup !== undefined ? [fsGroup] : []), ...(podCtx.supplementalGroups ?? [])])];
+  if ((ctx.runAsNonRoot ?? podCtx.runAsNonRoot) && uid === 0)
+    throw new ConfigError('container has runAsNonRoot and image will run as root');
+  return { uid, gid, fsGroup, groups };
+}
+
+/** What a kubelet does to a volume for fsGroup (SetVolumeOwnership): group, group rw, setgid folders. */
+function applyFsGroup(folder: string, fsGroup: number, readOnly: boolean): void {
+  const mask = readOnly ? 0o440 : 0o660;
+  const walk = (path: string) => {
+    const stat = lstatSync(path);
+    if (stat.isSymbolicLink()) return;
+    lchownSync(path, -1, fsGroup);
+    if (stat.isDirectory()) {
+      chmodSync(path, (stat.mode & 0o7777) | mask | 0o110 | 0o2000);
+      for (const entry of readdirSync(path)) walk(join(path, entry));
+    } else {
+      chmodSync(path, (stat.mode & 0o7777) | mask);
+    }
+  };
+  walk(folder);
+}
+
+/** The host folder behind each of the container's volumeMounts, or undefined while a PVC is not bound yet. */
+async function mountsOf(pod: V1Pod, container: V1Container, podDir: string) {
+  const mounts = [];
+  for (const mount of container.volumeMounts ?? []) {
+    const volume = pod.spec?.volumes?.find((v) => v.name === mount.name);
+    let source: string;
+    if (volume?.persistentVolumeClaim) {
+      const claim = await core.readNamespacedPersistentVolumeClaim({
+        name: volume.persistentVolumeClaim.claimName,
+        namespace: pod.metadata!.namespace!,
+      });
+      if (claim.status?.phase !== 'Bound' || !claim.spec?.volumeName) return undefined;
+      const pv = await core.readPersistentVolume({ name: claim.spec.volumeName });
+      if (!pv.spec?.hostPath?.path)
+        throw new ConfigError(`volume ${mount.name}: PV ${pv.metadata?.name} has no hostPath`);
+      source = pv.spec.hostPath.path;
+    } else if (volume?.emptyDir) {
+      source = join(podDir, 'volumes', mount.name);
+      mkdirSync(source, { recursive: true });
+      chmodSync(source, 0o777);
+    } else if (volume?.projected) {
+      source = join(podDir, 'volumes', mount.name);
+      await writeProjected(pod, volume.projected, source);
+    } else {
+      throw new ConfigError(
+        `volume ${mount.name}: only persistentVolumeClaim, emptyDir and projected are supported by the test bed`,
+      );
+    }
+    const readOnly = Boolean(mount.readOnly || volume.persistentVolumeClaim?.readOnly);
+    mounts.push({ source: join(source, mount.subPath ?? ''), volumeRoot: source, target: mount.mountPath, readOnly });
+  }
+  return mounts;
+}
+
+/** A projected volume (the service account's token, CA and namespace that every pod gets) as files. */
+async function writeProjected(pod: V1Pod, projected: V1ProjectedVolumeSource, folder: string): Promise<void> {
+  const namespace = pod.metadata!.namespace!;
+  mkdirSync(folder, { recursive: true });
+  for (const source of projected.sources ?? []) {
+    if (source.serviceAccountToken) {
+      const request = await core.createNamespacedServiceAccountToken({
+        name: pod.spec?.serviceAccountName ?? 'default',
+        namespace,
+        body: {
+          spec: {
+            audiences: source.serviceAccountToken.audience ? [source.serviceAccountToken.audience] : [],
+            expirationSeconds: source.serviceAccountToken.expirationSeconds ?? 3607,
+            boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: pod.metadata!.name, uid: pod.metadata!.uid },
+          },
+        },
+      });
+      writeFileSync(join(folder, source.serviceAccountToken.path), request.status?.token ?? '', { mode: 0o644 });
+    } else if (source.configMap) {
+      const data = await readSource('configmap', namespace, source.configMap.name!);
+      if (!data && !source.configMap.optional) throw new ConfigError(`configmap "${source.configMap.name}" not found`);
+      for (const item of source.configMap.items ?? Object.keys(data ?? {}).map((key) => ({ key, path: key })))
+        writeFileSync(join(folder, item.path), data?.[item.key] ?? '', { mode: 0o644 });
+    } else if (source.downwardAPI) {
+      for (const item of source.downwardAPI.items ?? [])
+        if (item.fieldRef?.fieldPath === 'metadata.namespace') writeFileSync(join(folder, item.path), namespace);
+    }
+  }
+}
+
+async function patchStatus(pod: Running, status: Record<string, unknown>): Promise<void> {
+  await core.patchNamespacedPodStatus(
+    { name: pod.name, namespace: pod.namespace, body: { status } },
+    setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
+  );
+}
+
+function conditions(ready: boolean, reason?: string): V1PodCondition[] {
+  const now = new Date();
+  const types = ['PodReadyToStartContainers', 'Initialized', 'Ready', 'ContainersReady'];
+  return types.map((type) => ({
+    type,
+    status: ready || type === 'Initialized' || type === 'PodReadyToStartContainers' ? 'True' : 'False',
+    lastTransitionTime: now,
+    ...(reason && !ready && (type === 'Ready' || type === 'ContainersReady') ? { reason } : {}),
+  }));
+}
+
+async function reportWaiting(state: Running, pod: V1Pod, container: V1Container, message: string): Promise<void> {
+  if (state.waiting === message) return;
+  state.waiting = message;
+  const status: V1ContainerStatus = {
+    name: container.name,
+    image: container.image!,
+    imageID: '',
+    ready: false,
+    started: false,
+    restartCount: 0,
+    state: { waiting: { reason: 'CreateContainerConfigError', message } },
+  };
+  await patchStatus(state, {
+    phase: 'Pending',
+    conditions: conditions(false, 'ContainersNotReady'),
+    containerStatuses: [status],
+  });
+  const now = new Date();
+  await core
+    .createNamespacedEvent({
+      namespace: state.namespace,
+      body: {
+        metadata: { generateName: `${state.name}.` },
+        involvedObject: { apiVersion: 'v1', kind: 'Pod', name: state.name, namespace: state.namespace, uid: state.uid },
+        reason: 'Failed',
+        message: `Error: ${message}`,
+        type: 'Warning',
+        count: 1,
+        firstTimestamp: now,
+        lastTimestamp: now,
+        source: { component: 'kubelet', host: pod.spec?.nodeName },
+      },
+    })
+    .catch(() => {});
+  log(`${state.namespace}/${state.name}: CreateContainerConfigError: ${message}`);
+}
+
+async function start(state: Running, pod: V1Pod): Promise<void> {
+  const container = pod.spec!.containers[0]!;
+  if (pod.spec!.containers.length !== 1) throw new ConfigError('only pods with one container are supported');
+  const podDir = join(paths.scratch, state.namespace, `${state.name}-${state.uid}`);
+  let env: Map<string, string>;
+  let user: ReturnType<typeof userOf>;
+  let mounts: Awaited<ReturnType<typeof mountsOf>>;
+  try {
+    env = await containerEnv(pod, container);
+    user = userOf(pod, container);
+    mounts = await mountsOf(pod, container, podDir);
+  } catch (err) {
+    if (err instanceof ConfigError) return reportWaiting(state, pod, container, err.message);
+    throw err;
+  }
+  if (!mounts) return; // a PVC not bound yet: next tick
+  for (const mount of mounts)
+    if (user.fsGroup !== undefined) applyFsGroup(mount.volumeRoot, user.fsGroup, mount.readOnly);
+
+  const logFile = join(paths.podLogs, `${state.namespace}_${state.name}_${state.uid}`, `${container.name}.log`);
+  mkdirSync(join(logFile, '..'), { recursive: true });
+  const out = createWriteStream(logFile, { flags: 'a' });
+  await custom.createNamespacedCustomObject({
+    ...LOGS,
+    namespace: state.namespace,
+    body: {
+      apiVersion: `${LOGS.group}/${LOGS.version}`,
+      kind: 'Logs',
+      metadata: {
+        name: state.name,
+        ownerReferences: [
+          { apiVersion: 'v1', kind: 'Pod', name: state.name, uid: state.uid, blockOwnerDeletion: false },
+        ],
+      },
+      spec: { logs: [{ containers: [container.name], logsFile: logFile, follow: true }] },
+    },
+  });
+
+  const ctx = container.securityContext ?? {};
+  const scratch = join(podDir, 'sandbox');
+  rmSync(scratch, { recursive: true, force: true });
+  mkdirSync(scratch, { recursive: true });
+  const command = [...(container.command ?? IMAGE_FILES.entrypoint), ...(container.args ?? [])];
+  const args = [
+    '--mount',
+    '--propagation',
+    'private',
+    '--',
+    '/bin/bash',
+    SANDBOX,
+    scratch,
+    String(user.uid),
+    String(user.gid),
+    user.groups.join(','),
+    String(ctx.readOnlyRootFilesystem === true),
+    container.workingDir ?? '/',
+    '--copy',
+    `${operatorEntrypoint()}=${IMAGE_FILES.entrypoint[0]}`,
+    '--mount',
+    `${rclone}=${IMAGE_FILES.rclone}:ro`,
+    ...mounts.flatMap((m) => [
+      '--mount',
+      `${m.source}=${m.target.replace(/\/$/, '') || '/'}:${m.readOnly ? 'ro' : 'rw'}`,
+    ]),
+    ...(ctx.allowPrivilegeEscalation === false ? ['--setpriv', '--no-new-privs'] : []),
+    ...(ctx.capabilities?.drop?.includes('ALL')
+      ? ['--setpriv', '--inh-caps=-all', '--setpriv', '--bounding-set=-all']
+      : []),
+    '--',
+    ...command,
+  ];
+  const childEnv = { PATH: IMAGE_PATH, HOSTNAME: state.name, HOME: '/', ...Object.fromEntries(env) };
+  const child = spawn('unshare', args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: childEnv });
+  state.child = child;
+  const startedAt = new Date();
+  const streams = (['stdout', 'stderr'] as const).map(
+    (name) =>
+      new Promise<void>((resolve) => {
+        const lines = createInterface({ input: child[name]! });
+        lines.on('line', (line) => out.write(`${new Date().toISOString()} ${name} F ${line}\n`));
+        lines.on('close', resolve);
+      }),
+  );
+  log(`${state.namespace}/${state.name}: started ${command.join(' ')} as ${user.uid}:${user.gid} (pid ${child.pid})`);
+  await patchStatus(state, {
+    phase: 'Running',
+    startTime: startedAt,
+    conditions: conditions(true),
+    containerStatuses: [
+      {
+        name: container.name,
+        image: container.image,
+        imageID: '',
+        containerID: `testbed://${child.pid}`,
+        ready: true,
+        started: true,
+        restartCount: 0,
+        state: { running: { startedAt } },
+      },
+    ],
+  });
+  child.on('close', (code, signal) => {
+    void Promise.all(streams).then(async () => {
+      out.end();
+      const exitCode = code ?? 128 + (signal === 'SIGKILL' ? 9 : 15);
+      state.done = true;
+      if (state.deleted) return; // a deleted pod's status is not written
+      log(`${state.namespace}/${state.name}: exited ${exitCode}`);
+      rmSync(scratch, { recursive: true, force: true });
+      await patchStatus(state, {
+        phase: exitCode === 0 ? 'Succeeded' : 'Failed',
+        conditions: conditions(false, exitCode === 0 ? 'PodCompleted' : 'PodFailed'),
+        containerStatuses: [
+          {
+            name: container.name,
+            image: container.image,
+            imageID: '',
+            containerID: `testbed://${child.pid}`,
+            ready: false,
+            started: false,
+            restartCount: 0,
+            state: {
+              terminated: {
+                exitCode,
+                reason: exitCode === 0 ? 'Completed' : 'Error',
+                startedAt,
+                finishedAt: new Date(),
+              },
+            },
+          },
+        ],
+      }).catch((err) => log(`${state.namespace}/${state.name}: status: ${(err as Error).message.split('\n')[0]}`));
+    });
+  });
+}
+
+function kill(state: Running): void {
+  const pid = state.child?.pid;
+  if (!pid || state.done) return;
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+async function reconcile(): Promise<void> {
+  const list = await core.listPodForAllNamespaces({ labelSelector: JOB_RUNNER_LABEL });
+  const seen = new Set<string>();
+  for (const pod of list.items) {
+    const uid = pod.metadata!.uid!;
+    seen.add(uid);
+    let state = pods.get(uid);
+    if (pod.metadata?.deletionTimestamp) {
+      if (state && !state.deleted) {
+        state.deleted = true;
+        if (state.child && !state.done) log(`${state.namespace}/${state.name}: deleted, killing its process`);
+        kill(state);
+      }
+      continue;
+    }
+    if (!state) {
+      if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') continue;
+      state = { uid, namespace: pod.metadata!.namespace!, name: pod.metadata!.name! };
+      pods.set(uid, state);
+    }
+    // Scheduled, and no gate left (the exec wiring's): the kubelet's turn.
+    if (state.child || !pod.spec?.nodeName || (pod.spec.schedulingGates?.length ?? 0) > 0) continue;
+    try {
+      await start(state, pod);
+    } catch (err) {
+      log(`${state.namespace}/${state.name}: ${(err as Error).message.split('\n')[0]}`);
+    }
+  }
+  for (const [uid, state] of pods) {
+    if (seen.has(uid)) continue;
+    state.deleted = true;
+    kill(state);
+    pods.delete(uid);
+  }
+}
+
+mkdirSync(paths.podLogs, { recursive: true });
+log('job-runner started');
+let stopping = false;
+process.once('SIGTERM', () => (stopping = true));
+while (!stopping) {
+  try {
+    await reconcile();
+  } catch (err) {
+    log(`reconcile failed: ${(err as Error).message.split('\n')[0]}`);
+  }
+  await sleep(200);
+}
+for (const state of pods.values()) kill(state);
