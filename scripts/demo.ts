@@ -29,7 +29,8 @@ const env = {
 const run = (command: string, args: string[], input?: string) => {
   process.stdout.write(`$ ${command} ${args.join(' ')}\n`);
   const output = execFileSync(command, args, { env, encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'inherit'] });
-  process.stdout.write(output);
+  // Output without a final newline (kubectl's -o jsonpath) still leaves the next command on its own line.
+  process.stdout.write(output && !output.endsWith('\n') ? `${output}\n` : output);
   return output;
 };
 const ns = `demo-${randomBytes(2).toString('hex')}`;

@@ -13,9 +13,13 @@ export DATAMOVER_KWOK_STAGES="$DATAMOVER_TOOLS_CACHE/kwok-stages-$KWOK_VERSION"
 export DATAMOVER_RCLONE_NEW="$DATAMOVER_TOOLS_CACHE/rclone-$RCLONE_VERSION/bin/rclone"
 export DATAMOVER_KREW_BIN="$DATAMOVER_TOOLS_CACHE/krew-$KREW_VERSION/bin"
 
-system_node_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
+# Whether the system's Node runs the TypeScript sources (type stripping: 22.18 or newer); 1 or 0.
+system_node_ok() {
+  node -p 'const [a, b] = process.versions.node.split(".").map(Number); +(a > 22 || (a === 22 && b >= 18))' \
+    2>/dev/null || echo 0
+}
 # Node 24 from the npm registry only when the system's Node is older than 22.
-if [[ -x $DATAMOVER_NODE_DIR/bin/node ]] && (( $(system_node_major) < 22 )); then
+if [[ -x $DATAMOVER_NODE_DIR/bin/node ]] && (( $(system_node_ok) == 0 )); then
   PATH="$DATAMOVER_NODE_DIR/bin:$PATH"
 fi
 # kubectl (the built one) is what a user would have on PATH.

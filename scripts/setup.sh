@@ -20,9 +20,9 @@ if (( ${#missing[@]} )); then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
 fi
 
-if (( $(system_node_major) < 22 )) && [[ ! -x $DATAMOVER_NODE_DIR/bin/node ]]; then
+if (( $(system_node_ok) == 0 )) && [[ ! -x $DATAMOVER_NODE_DIR/bin/node ]]; then
   arch=$(uname -m); case $arch in x86_64) arch=x64 ;; aarch64) arch=arm64 ;; esac
-  log "system Node is older than 22; installing Node $NODE_VERSION from the npm registry"
+  log "system Node is older than 22.18; installing Node $NODE_VERSION from the npm registry"
   tmp=$(mktemp -d)
   (cd "$tmp" && npm pack --silent "node-linux-$arch@$NODE_VERSION" >/dev/null)
   mkdir -p "$DATAMOVER_NODE_DIR"

@@ -8,8 +8,8 @@
 //   a real attempt's outcome comes from the entrypoint with the same Secret each time (no first-fails-
 //   second-succeeds), and only a test that is the pods' kubelet can hold the Job between attempts and
 //   give each attempt its own log; the job-runner is the kubelet of the real operator's namespaces.
-// - "--wait exits 0", "logs prints the Job pod's log" and "delete removes ...": the real operator does
-//   these too (operator-real.test.ts); kept here as fast checks (a real run takes 30-50 s: 15 s requeues).
+// Everything the real operator can be made to do (--wait to Completed and to Failed, logs, delete with its
+// Job and clone, schedules, run-now, suspend/resume, status of a real run) is tested in operator-real.test.ts.
 // Operator mode on the bed: create writes exactly the objects the operator's
 // API takes, preflight refuses bad input before writing, and status, --watch,
 // --wait and logs show what the (test-played) operator does.
@@ -19,7 +19,7 @@ import { execa } from 'execa';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { applyYaml, bed, createBoundPvc, datamover, kubectl, useNamespace, userEnv } from './support/bed.ts';
 import { createStorageSecret } from './support/storage.ts';
-import { makeCloneAndJob, setPhase } from './support/operator.ts';
+import { applyCloneAndJob, givePodLog, makeCloneAndJob, setPhase } from './support/operator.ts';
 import { REPO_ROOT } from '../testbed/paths.ts';
 import { join } from 'node:path';
 
@@ -343,19 +343,6 @@ describe('operator mode', () => {
       ]);
     });
 
-    it('--wait exits 0 when the DataMover completes', async () => {
-      const run = dm(ns.name, ['create', 'once', '--pvc', 'data', '--secret', 's3', '--wait', '--timeout', '60s']);
-      await moverExists(ns.name, 'once');
-      const { clone } = await makeCloneAndJob(ns.name, 'data', 's3', ['all good']);
-      for (const phase of ['CreatingClonedPVC', 'ClonedPVCReady', 'CreatingPod', 'CleaningUp', 'Completed']) {
-        await setPhase(ns.name, 'once', phase, clone);
-        await sleep(300);
-      }
-      const result = await run;
-      assert.equal(result.exitCode, 0, String(result.stderr));
-      assert.match(String(result.stderr), /Completed: done in/);
-    });
-
     it('--wait follows the Job past Failed while it retries, and says a retry synced the data', async () => {
       const run = dm(ns.name, [
         'create',
@@ -428,39 +415,6 @@ describe('operator mode', () => {
         String(result.stderr),
         new RegExp(`error: DataMover "once" failed \\(job ${job} failed: 3 of 3 attempts failed; BackoffLimitExceeded`),
       );
-    });
-
-    it("logs prints the Job pod's log", async () => {
-      assert.equal((await dm(ns.name, ['create', 'once', '--pvc', 'data', '--secret', 's3'])).exitCode, 0);
-      const { clone } = await makeCloneAndJob(ns.name, 'data', 's3', ['line one', 'Transferred: 42 files']);
-      await setPhase(ns.name, 'once', 'CreatingPod', clone);
-      const result = await dm(ns.name, ['logs', 'once']);
-      assert.equal(result.exitCode, 0, String(result.stderr));
-      assert.match(String(result.stdout), /line one\nTransferred: 42 files/);
-    });
-
-    it("delete removes the DataMover and the operator's Job with its pods; the clone only if asked", async () => {
-      assert.equal((await dm(ns.name, ['create', 'once', '--pvc', 'data', '--secret', 's3'])).exitCode, 0);
-      const { clone, job } = await makeCloneAndJob(ns.name, 'data', 's3', ['done']);
-      await setPhase(ns.name, 'once', 'Completed', clone);
-      const result = await dm(ns.name, ['delete', 'once']);
-      assert.equal(result.exitCode, 0, String(result.stderr));
-      assert.match(String(result.stdout), /^datamover\.datamover\.a-cup-of\.coffee\/once deleted$/m);
-      assert.match(String(result.stdout), new RegExp(`^job\\.batch/${job} deleted \\(with its 1 pod\\)$`, 'm'));
-      assert.match(String(result.stdout), new RegExp(`clone persistentvolumeclaim/${clone} kept .*--delete-clone`));
-      assert.equal(await objectsIn(ns.name), '');
-      assert.equal(await namesOf(ns.name, 'jobs'), '');
-      await eventually(async () => assert.equal(await namesOf(ns.name, 'pods', `job-name=${job}`), ''));
-      assert.equal(await namesOf(ns.name, 'pvc', undefined, clone), `persistentvolumeclaim/${clone}`);
-
-      assert.equal((await dm(ns.name, ['create', 'twice', '--pvc', 'data', '--secret', 's3'])).exitCode, 0);
-      await sleep(1100);
-      const second = await makeCloneAndJob(ns.name, 'data', 's3', ['done']);
-      await setPhase(ns.name, 'twice', 'Completed', second.clone);
-      const withClone = await dm(ns.name, ['delete', 'twice', '--delete-clone']);
-      assert.equal(withClone.exitCode, 0, String(withClone.stderr));
-      assert.match(String(withClone.stdout), new RegExp(`clone persistentvolumeclaim/${second.clone} deleted`));
-      await eventually(async () => assert.equal(await namesOf(ns.name, 'pvc', undefined, second.clone), ''));
     });
   });
 
@@ -732,8 +686,6 @@ async function heldCloneAndJob(
   pvc: string,
   secret: string,
 ): Promise<{ clone: string; job: string }> {
-  const clone = `${pvc}-cloned-${Math.floor(Date.now() / 1000)}`;
-  const job = `verify-${clone}`;
   await applyYaml(`apiVersion: admissionregistration.k8s.io/v1
 kind: ValidatingAdmissionPolicy
 metadata: {name: hold-${namespace}}
@@ -756,31 +708,7 @@ spec: {policyName: hold-${namespace}, validationActions: [Deny]}
 `);
   // The policy takes a moment to be enforced.
   await sleep(2000);
-  await applyYaml(`apiVersion: v1
-kind: PersistentVolumeClaim
-metadata: {name: ${clone}, namespace: ${namespace}}
-spec:
-  accessModes: [ReadWriteOnce]
-  resources: {requests: {storage: 1Gi}}
-  dataSource: {kind: PersistentVolumeClaim, name: ${pvc}}
----
-apiVersion: batch/v1
-kind: Job
-metadata: {name: ${job}, namespace: ${namespace}}
-spec:
-  backoffLimit: 2
-  template:
-    metadata: {labels: {${HOLD_LABEL}: ${namespace}}}
-    spec:
-      restartPolicy: Never
-      containers:
-      - name: rclone
-        image: ghcr.io/qjoly/datamover-rclone:latest
-        envFrom: [{secretRef: {name: ${secret}}}]
-        volumeMounts: [{name: data, mountPath: /data/}]
-      volumes: [{name: data, persistentVolumeClaim: {claimName: ${clone}}}]
-`);
-  return { clone, job };
+  return applyCloneAndJob(namespace, pvc, secret, { [HOLD_LABEL]: namespace });
 }
 
 /** The Job's pods, oldest first, once there are `count` (the Job controller waits 10 s, then 20 s, to retry). */
@@ -808,22 +736,7 @@ async function waitForPods(namespace: string, job: string, count: number): Promi
 
 /** Gives the pod a log (a kwok Logs resource, in the container runtime's format), then ends it with exit code 1. */
 async function failPod(namespace: string, pod: string, logLines: string[]): Promise<void> {
-  const logDir = join(bed().dir, 'pod-logs');
-  mkdirSync(logDir, { recursive: true });
-  const logFile = join(logDir, `${namespace}-${pod}.log`);
-  writeFileSync(logFile, logLines.map((l) => `${new Date().toISOString()} stdout F ${l}\n`).join(''));
-  await applyYaml(`apiVersion: kwok.x-k8s.io/v1alpha1
-kind: Logs
-metadata: {name: ${pod}, namespace: ${namespace}}
-spec:
-  logs:
-  - containers: [rclone]
-    logsFile: ${logFile}
-`);
-  await eventually(async () => {
-    const log = await kubectl(['logs', pod, '-n', namespace], { reject: false });
-    assert.ok(String(log.stdout).includes(logLines[0]!));
-  });
+  await givePodLog(namespace, pod, logLines);
   await endPod(namespace, pod, 'Failed', 1);
 }
 

@@ -150,6 +150,20 @@ export async function down(log: (line: string) => void = () => {}): Promise<void
   log('bed is down');
 }
 
+// The env file's rclone, a shell function (so the user's other tools keep AWS_CA_BUNDLE); the same
+// hand-over as the plugin's (rcloneEnv in lib/rclone/run.ts).
+const RCLONE_WRAPPER = `# rclone up to at least 1.60 (Debian's) fails every S3 request (LoadCustomCABundleError) when
+# AWS_CA_BUNDLE is set: in this shell rclone gets it as its own RCLONE_CA_CERT instead, as the plugin
+# hands it over, and other tools keep AWS_CA_BUNDLE.
+rclone() {
+  if [ -n "\${AWS_CA_BUNDLE:-}" ]; then
+    env -u AWS_CA_BUNDLE RCLONE_CA_CERT="\${RCLONE_CA_CERT:-$AWS_CA_BUNDLE}" rclone "$@"
+  else
+    command rclone "$@"
+  fi
+}
+`;
+
 function envFile(bed: Bed, paths: StatePaths): string {
   const lines: Record<string, string> = {
     KUBECONFIG: bed.kubeconfig,
@@ -174,9 +188,14 @@ function envFile(bed: Bed, paths: StatePaths): string {
     RCLONE_CONFIG_TESTBED_FORCE_PATH_STYLE: 'true',
   };
   const exports = Object.entries(lines).map(([key, value]) => `export ${key}='${value}'`);
-  // kubectl and kubectl-datamover (from this checkout) on PATH, so "kubectl datamover" works.
-  exports.push(`export PATH='${join(REPO_ROOT, 'bin')}:${toolPaths().k8sBin}':"$PATH"`);
-  return `# kubectl-datamover test bed; source this file from a shell\n${exports.join('\n')}\n`;
+  // kubectl and kubectl-datamover (from this checkout) on PATH, so "kubectl datamover" works; and the
+  // Node 24 that setup installed when the system's was too old (scripts/env.sh), which the plugin's
+  // checkout runs on: a shell whose node is 20 gets it first.
+  const nodeBin = join(process.env.DATAMOVER_NODE_DIR ?? '/nonexistent', 'bin');
+  const path = [join(REPO_ROOT, 'bin'), toolPaths().k8sBin];
+  if (existsSync(join(nodeBin, 'node'))) path.unshift(nodeBin);
+  exports.push(`export PATH='${path.join(':')}':"$PATH"`);
+  return `# kubectl-datamover test bed; source this file from a shell\n${exports.join('\n')}\n${RCLONE_WRAPPER}`;
 }
 
 export { kubectl };

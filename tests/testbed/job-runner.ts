@@ -26,7 +26,6 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   CoreV1Api,
   CustomObjectsApi,
@@ -41,6 +40,7 @@ import {
 } from '@kubernetes/client-node';
 import { JOB_RUNNER_LABEL } from './cluster.ts';
 import { operatorEntrypoint, REPO_ROOT, statePaths } from './paths.ts';
+import { log, reconcileUntilStopped } from './controller-loop.ts';
 
 const paths = statePaths(process.argv[2]);
 const kc = new KubeConfig();
@@ -66,10 +66,6 @@ interface Running {
   deleted?: boolean;
 }
 const pods = new Map<string, Running>();
-
-function log(message: string): void {
-  process.stdout.write(`${new Date().toISOString()} ${message}\n`);
-}
 
 class ConfigError extends Error {}
 
@@ -484,14 +480,5 @@ async function reconcile(): Promise<void> {
 
 mkdirSync(paths.podLogs, { recursive: true });
 log('job-runner started');
-let stopping = false;
-process.once('SIGTERM', () => (stopping = true));
-while (!stopping) {
-  try {
-    await reconcile();
-  } catch (err) {
-    log(`reconcile failed: ${(err as Error).message.split('\n')[0]}`);
-  }
-  await sleep(200);
-}
+await reconcileUntilStopped(reconcile, 200);
 for (const state of pods.values()) kill(state);

@@ -27,6 +27,7 @@ import {
 } from '@kubernetes/client-node';
 import { EXEC_WIRING_GATE, PROVISIONER } from './cluster.ts';
 import { statePaths } from './paths.ts';
+import { log, reconcileUntilStopped } from './controller-loop.ts';
 
 const run = promisify(execFile);
 const paths = statePaths(process.argv[2]);
@@ -37,10 +38,6 @@ const storage = kc.makeApiClient(StorageV1Api);
 const custom = kc.makeApiClient(CustomObjectsApi);
 const EXEC = { group: 'kwok.x-k8s.io', version: 'v1alpha1', plural: 'execs' };
 const reported = new Set<string>();
-
-function log(message: string): void {
-  process.stdout.write(`${new Date().toISOString()} ${message}\n`);
-}
 
 async function provision(
   pvc: V1PersistentVolumeClaim,
@@ -273,13 +270,4 @@ async function reconcile(): Promise<void> {
 
 mkdirSync(paths.volumes, { recursive: true });
 log('provisioner started');
-let stopping = false;
-process.once('SIGTERM', () => (stopping = true));
-while (!stopping) {
-  try {
-    await reconcile();
-  } catch (err) {
-    log(`reconcile failed: ${(err as Error).message.split('\n')[0]}`);
-  }
-  await sleep(150);
-}
+await reconcileUntilStopped(reconcile, 150);

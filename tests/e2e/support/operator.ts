@@ -62,6 +62,30 @@ export async function makeCloneAndJob(
   secret: string,
   logLines: string[],
 ): Promise<{ clone: string; job: string; pod: string }> {
+  const { clone, job } = await applyCloneAndJob(namespace, pvc, secret);
+  let pod = '';
+  for (let i = 0; i < 100 && !pod; i++) {
+    pod = String(
+      (
+        await kubectl(
+          ['get', 'pods', '-n', namespace, '-l', `job-name=${job}`, '-o', 'jsonpath={.items[0].metadata.name}'],
+          { reject: false },
+        )
+      ).stdout,
+    ).trim();
+    if (!pod) await new Promise((r) => setTimeout(r, 100));
+  }
+  await givePodLog(namespace, pod, logLines);
+  return { clone, job, pod };
+}
+
+/** The clone and the Job as the operator makes them; `podLabels` go on the Job's pod template. */
+export async function applyCloneAndJob(
+  namespace: string,
+  pvc: string,
+  secret: string,
+  podLabels: Record<string, string> = {},
+): Promise<{ clone: string; job: string }> {
   const clone = `${pvc}-cloned-${Math.floor(Date.now() / 1000)}`;
   const job = `verify-${clone}`;
   await applyYaml(`apiVersion: v1
@@ -78,6 +102,7 @@ metadata: {name: ${job}, namespace: ${namespace}}
 spec:
   backoffLimit: 2
   template:
+    metadata: {labels: ${JSON.stringify(podLabels)}}
     spec:
       restartPolicy: Never
       containers:
@@ -88,18 +113,11 @@ spec:
         volumeMounts: [{name: data, mountPath: /data/}]
       volumes: [{name: data, persistentVolumeClaim: {claimName: ${clone}}}]
 `);
-  let pod = '';
-  for (let i = 0; i < 100 && !pod; i++) {
-    pod = String(
-      (
-        await kubectl(
-          ['get', 'pods', '-n', namespace, '-l', `job-name=${job}`, '-o', 'jsonpath={.items[0].metadata.name}'],
-          { reject: false },
-        )
-      ).stdout,
-    ).trim();
-    if (!pod) await new Promise((r) => setTimeout(r, 100));
-  }
+  return { clone, job };
+}
+
+/** Gives the pod a log (a kwok Logs resource), and waits until it can be read, like a running container's. */
+export async function givePodLog(namespace: string, pod: string, logLines: string[]): Promise<void> {
   const logDir = join(bed().dir, 'pod-logs');
   mkdirSync(logDir, { recursive: true });
   const logFile = join(logDir, `${namespace}-${pod}.log`);
@@ -113,11 +131,10 @@ spec:
   - containers: [rclone]
     logsFile: ${logFile}
 `);
-  // Like a running container: its log can be read before the operator moves on.
   for (let i = 0; i < 100; i++) {
     const log = await kubectl(['logs', pod, '-n', namespace], { reject: false });
-    if (log.exitCode === 0 && String(log.stdout).includes(logLines[0]!)) break;
+    if (log.exitCode === 0 && String(log.stdout).includes(logLines[0]!)) return;
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { clone, job, pod };
+  throw new Error(`the log of pod ${pod} could not be read`);
 }
