@@ -8,24 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { bed } from './support/bed.ts';
-import { REPO_ROOT } from '../testbed/paths.ts';
-
-/** PATH as it was before scripts/env.sh (run.sh) prepended the project's directories to it. */
-function systemPath(): string {
-  const env = process.env;
-  const added = new Set(
-    [
-      env.DATAMOVER_NODE_DIR && join(env.DATAMOVER_NODE_DIR, 'bin'),
-      join(REPO_ROOT, 'bin'),
-      join(REPO_ROOT, 'node_modules', '.bin'),
-      env.DATAMOVER_K8S_BIN,
-    ].filter(Boolean),
-  );
-  return (env.PATH ?? '')
-    .split(':')
-    .filter((dir) => dir && !added.has(dir))
-    .join(':');
-}
+import { REPO_ROOT, systemPath } from '../testbed/paths.ts';
 
 /** Runs README's `source .testbed/env` and then `step`, in a fresh login shell from the checkout. */
 async function plainShell(step: string) {

@@ -79,3 +79,19 @@ export function statePaths(dir = stateDir()) {
 }
 
 export type StatePaths = ReturnType<typeof statePaths>;
+
+/** PATH as it was before scripts/env.sh (run.sh) prepended the project's directories to it. */
+export function systemPath(env: NodeJS.ProcessEnv = process.env): string {
+  const added = new Set(
+    [
+      env.DATAMOVER_NODE_DIR && join(env.DATAMOVER_NODE_DIR, 'bin'),
+      join(REPO_ROOT, 'bin'),
+      join(REPO_ROOT, 'node_modules', '.bin'),
+      env.DATAMOVER_K8S_BIN,
+    ].filter(Boolean),
+  );
+  return (env.PATH ?? '')
+    .split(':')
+    .filter((dir) => dir && !added.has(dir))
+    .join(':');
+}

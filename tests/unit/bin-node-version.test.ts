@@ -5,23 +5,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { REPO_ROOT } from '../testbed/paths.ts';
-
-/** PATH as it was before scripts/env.sh (run.sh) prepended the project's directories to it. */
-function systemPath(env: NodeJS.ProcessEnv = process.env): string {
-  const added = new Set(
-    [
-      env.DATAMOVER_NODE_DIR && join(env.DATAMOVER_NODE_DIR, 'bin'),
-      join(REPO_ROOT, 'bin'),
-      join(REPO_ROOT, 'node_modules', '.bin'),
-      env.DATAMOVER_K8S_BIN,
-    ].filter(Boolean),
-  );
-  return (env.PATH ?? '')
-    .split(':')
-    .filter((dir) => dir && !added.has(dir))
-    .join(':');
-}
+import { REPO_ROOT, systemPath } from '../testbed/paths.ts';
 
 /** The first node on the system PATH (as `command -v node` finds it in a plain shell), else /usr/bin/node. */
 function systemNode(): string | undefined {
