@@ -7,6 +7,13 @@ export function addHelperPodFlags<T>(yargs: Argv<T>) {
     .option('helper-image', { type: 'string', describe: 'busybox-compatible image for the helper pod' })
     .option('requests', { type: 'string', describe: 'Helper pod resource requests (default cpu=200m,memory=512Mi)' })
     .option('limits', { type: 'string', describe: 'Helper pod resource limits (default memory=1Gi)' })
+    .option('run-as', {
+      type: 'string',
+      default: 'auto',
+      describe:
+        'Who the helper pod runs as: auto (the least privilege that reads every file), root (only the ' +
+        'capabilities the job needs), or UID[:GID]',
+    })
     .option('timeout', {
       type: 'string',
       default: '10m',

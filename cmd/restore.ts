@@ -32,6 +32,13 @@ export const restoreCommand: CommandModule<GlobalArgs, GlobalArgs & RestoreFlags
         default: false,
         describe: 'With --overwrite: delete files in the PVC that the backup does not hold',
       })
+      .option('preserve-owner', {
+        type: 'boolean',
+        default: true,
+        describe:
+          "Give files their recorded uid/gid (--no-preserve-owner: the helper pod's user, for a volume " +
+          'whose app runs as another user)',
+      })
       .option('batch-size', {
         type: 'string',
         default: '64Mi',

@@ -12,8 +12,23 @@ import type { Logger } from '../log.ts';
 import { UserError } from '../errors.ts';
 import { requirePermissions } from '../kube/access.ts';
 import { LOCAL_BACKUP, READ_SECRET } from '../kube/permissions.ts';
-import { annotatePvc, buildClone, cloneName, createPvc, deletePvc, getBoundPvc, waitForBound } from '../kube/pvc.ts';
-import { buildHelperPod, helperDeadlineSeconds, helperPodName } from '../kube/helper-pod.ts';
+import {
+  annotatePvc,
+  buildClone,
+  cloneName,
+  createPvc,
+  deletePvc,
+  getBoundPvc,
+  waitForBound,
+  waitForBoundOrConsumer,
+} from '../kube/pvc.ts';
+import {
+  buildHelperPod,
+  deletePod,
+  type HelperPrivilege,
+  helperDeadlineSeconds,
+  helperPodName,
+} from '../kube/helper-pod.ts';
 import type { HelperPodOptions } from '../kube/helper-pod-options.ts';
 import { LAST_BACKUP_ANNOTATION, runLabels } from '../kube/labels.ts';
 import { listRemoteFiles, listRemoteFolders, type RemoteFile } from '../rclone/listing.ts';
@@ -22,12 +37,13 @@ import { checkDestinationWritable } from '../rclone/probe.ts';
 import { runTarget, timestampFolder, TIMESTAMP_FOLDER_PATTERN } from '../destination/destination.ts';
 import type { DestinationOptions } from '../destination/options.ts';
 import type { PodFile } from '../stream/pod-files.ts';
-import { hashPodFiles, listPodFiles } from '../stream/pod-commands.ts';
+import { hashPodFiles, type ListingResult } from '../stream/pod-commands.ts';
 import { buildManifest, readManifest, writeManifest, type BackupManifest } from '../store/manifest.ts';
 import { objectKey } from '../store/object-keys.ts';
 import { openStore } from '../store/open.ts';
 import { runFlow, type Flow } from '../flow/runner.ts';
 import { startPod } from '../flow/pods.ts';
+import { startVolumeReader } from '../flow/read-volume.ts';
 import type { ProgressRenderer } from '../progress/renderer.ts';
 import { formatBytes } from '../format/size.ts';
 import { PhaseClock } from '../metrics/phase-clock.ts';
@@ -60,6 +76,8 @@ export interface LocalBackupResult {
   filesUnchanged: number;
   filesSeeded: number;
   filesDeleted: number;
+  /** Entries not kept: FIFOs, sockets, devices, names that are not UTF-8 (each warned about). */
+  filesSkipped: number;
   bytesSent: number;
   bytesSkipped: number;
   channelBytes: number;
@@ -93,19 +111,23 @@ export async function runLocalBackup(
       () => preflight(run),
       (s) => `rclone ${s.version}, ${s.display}`,
     );
-    const claim = await flow.step(
+    const volume = await flow.step(
       options.clone ? 'Clone the PVC' : 'Use the live PVC (not a point-in-time copy)',
       (report) => volumeToRead(run, store.source, report),
-      (name) => (options.clone ? name : undefined),
+      ({ claim, untilBound }) =>
+        options.clone ? `${claim}${untilBound ? ', bound once the helper pod uses it' : ''}` : undefined,
     );
-    const pod = await flow.step(
-      'Start the helper pod',
-      () => startHelper(run, claim),
-      (name) => name,
-    );
+    const claim = volume.claim;
+    const reader = await startVolumeReader(kube, flow, {
+      namespace: options.namespace,
+      runAs: options.helper.runAs,
+      start: (privilege, attempt) => startHelper(run, volume, privilege, attempt),
+      stop: (name) => deletePod(kube, options.namespace, name),
+    });
+    const { pod } = reader;
+    const files = keptFiles(run, reader.listing);
     flow.enter('Transferring');
     const source = { kube, namespace: options.namespace, pod, signal: flow.signal };
-    const files = await flow.step('List the files in the volume', () => listPodFiles(kube, source), describeListing);
     const target = runTarget(store.rclone.destination, run.folder);
     const comparison = await flow.step(
       'Compare with the destination',
@@ -164,6 +186,7 @@ export async function runLocalBackup(
       filesUnchanged: plan.unchanged.length,
       filesSeeded: plan.seed.length,
       filesDeleted: plan.delete.length,
+      filesSkipped: plan.skippedTypes.length + reader.listing.undecodable,
       bytesSent: sent.bytes,
       bytesSkipped: files.filter((f) => skipped.has(objectKey(f))).reduce((sum, f) => sum + f.size, 0),
       channelBytes: sent.channelBytes,
@@ -211,18 +234,27 @@ async function preflight(run: Run): Promise<PreparedStore> {
   return { source, rclone, version: rcloneVersion, display: rclone.destination.display };
 }
 
-/** The claim the helper pod mounts: a new clone, or the live PVC with --no-clone. */
+/**
+ * The claim the helper pod mounts: a new clone, or the live PVC with --no-clone. A clone whose
+ * StorageClass waits for its first consumer binds only once the helper pod is scheduled: `untilBound`
+ * waits for that, after the pod is created.
+ */
+interface VolumeToRead {
+  claim: string;
+  untilBound?: () => Promise<void>;
+}
+
 async function volumeToRead(
   run: Run,
   source: V1PersistentVolumeClaim,
   report: (detail: string) => void,
-): Promise<string> {
+): Promise<VolumeToRead> {
   const { kube, options, flow, log } = run;
   if (!options.clone) {
     log.warn(
       `--no-clone: reading the live PVC "${options.pvc}"; files that change during the backup may be inconsistent`,
     );
-    return options.pvc;
+    return { claim: options.pvc };
   }
   flow.enter('CreatingClonedPVC');
   const clone = buildClone(source, cloneName(options.pvc, run.now), runLabels(options.pvc, run.runId));
@@ -230,34 +262,48 @@ async function volumeToRead(
   await createPvc(kube, clone);
   if (!options.keepClone) flow.defer(`delete clone ${name}`, () => deletePvc(kube, options.namespace, name));
   report(`waiting for ${name} to be Bound`);
-  await waitForBound(kube, options.namespace, name, options.helper.timeoutMs, flow.signal, {
+  const hint = {
     what: `the clone "${name}"`,
     fix: 'use a StorageClass whose CSI driver supports cloning, or pass --no-clone to read the live PVC',
-  });
+  };
+  const { namespace, helper } = options;
+  const state = await waitForBoundOrConsumer(kube, namespace, name, helper.timeoutMs, flow.signal, hint);
   flow.enter('ClonedPVCReady');
-  return name;
+  if (state === 'Bound') return { claim: name };
+  return { claim: name, untilBound: () => waitForBound(kube, namespace, name, helper.timeoutMs, flow.signal, hint) };
 }
 
-async function startHelper(run: Run, claimName: string): Promise<string> {
+async function startHelper(
+  run: Run,
+  volume: VolumeToRead,
+  privilege: HelperPrivilege,
+  attempt: number,
+): Promise<string> {
   const { kube, options, flow } = run;
   flow.enter('CreatingPod');
-  const name = helperPodName(undefined, options.pvc, run.runId);
+  const name = helperPodName(undefined, options.pvc, `${run.runId}${attempt ? 'r' : ''}`);
   const pod = buildHelperPod({
     name,
     namespace: options.namespace,
-    claimName,
+    claimName: volume.claim,
     image: options.helper.image,
     readOnly: true,
     labels: runLabels(options.pvc, run.runId),
     deadlineSeconds: helperDeadlineSeconds(options.helper.timeoutMs),
     resources: options.helper.resources,
+    privilege,
   });
-  return startPod(kube, flow, pod, options.helper.timeoutMs);
+  return startPod(kube, flow, pod, options.helper.timeoutMs, undefined, attempt ? undefined : volume.untilBound);
 }
 
-function describeListing(files: PodFile[]): string {
-  const bytes = files.reduce((sum, f) => sum + (f.type === 'file' ? f.size : 0), 0);
-  return `${files.filter((f) => f.type !== 'dir').length} files, ${formatBytes(bytes)}`;
+/** What the backup keeps of the listing; what it cannot keep is said out loud. */
+function keptFiles(run: Run, listing: ListingResult): PodFile[] {
+  if (listing.undecodable)
+    run.log.warn(
+      `skipping ${listing.undecodable} entries whose names are not valid UTF-8: they cannot be stored under their name`,
+    );
+  if (listing.vanished) run.log.warn(`${listing.vanished} entries disappeared while the volume was listed`);
+  return listing.files;
 }
 
 async function compare(
@@ -279,7 +325,7 @@ async function compare(
   }
   const plan = planTransfer(files, current, previous);
   for (const skipped of plan.skippedTypes)
-    run.log.warn(`skipping "${skipped.path}": not a regular file, folder or symlink`);
+    run.log.warn(`skipping "${skipped.path}": a FIFO, socket or device (not a regular file, folder or symlink)`);
   // A new folder has nothing to prune; a plain sync never touches timestamp folders.
   plan.delete = folder ? [] : plan.delete.filter((key) => !TIMESTAMP_FOLDER_PATTERN.test(key.split('/')[0]!));
   return { plan, previousFolder };

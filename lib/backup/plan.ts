@@ -2,7 +2,7 @@
 // files cross the link, which are already there (or can be copied server-side
 // from the previous timestamp folder), and which destination files are gone
 // from the volume.
-import type { PodFile } from '../stream/pod-files.ts';
+import { hardLinkTargets, type PodFile } from '../stream/pod-files.ts';
 import type { RemoteFile } from '../rclone/listing.ts';
 import { MANIFEST_NAME } from '../store/manifest.ts';
 import { objectKey } from '../store/object-keys.ts';
@@ -16,6 +16,8 @@ export interface TransferPlan {
   /** Object keys at the target that the volume no longer has. */
   delete: string[];
   skippedTypes: PodFile[];
+  /** Further names of a hard-linked file: not stored, the manifest links them to the first. */
+  links: Map<string, string>;
 }
 
 function sameAs(file: PodFile, remote: RemoteFile | undefined): boolean {
@@ -30,10 +32,11 @@ export function planTransfer(
   target: Map<string, RemoteFile>,
   previous?: Map<string, RemoteFile>,
 ): TransferPlan {
-  const plan: TransferPlan = { send: [], seed: [], unchanged: [], delete: [], skippedTypes: [] };
+  const links = hardLinkTargets(files);
+  const plan: TransferPlan = { send: [], seed: [], unchanged: [], delete: [], skippedTypes: [], links };
   const keep = new Set<string>();
   for (const file of files) {
-    if (file.type === 'dir') continue;
+    if (file.type === 'dir' || links.has(file.path)) continue;
     if (file.type === 'other') {
       plan.skippedTypes.push(file);
       continue;

@@ -1,6 +1,8 @@
 // Pods a flow starts: created, removed by the flow's cleanup whatever happens
 // (the delete is registered before the create, so a signal while the create is
 // in flight still removes it), and waited for until they can serve exec.
+// `beforeReady` runs once the pod exists: waiting for a PVC that binds only
+// once a pod uses it (WaitForFirstConsumer), with that PVC's own errors.
 import type { V1Pod } from '@kubernetes/client-node';
 import type { KubeConnection } from '../kube/connection.ts';
 import { createHelperPod, deletePod, waitForPodReady, type PodHint } from '../kube/helper-pod.ts';
@@ -12,6 +14,7 @@ export async function startPod(
   pod: V1Pod,
   timeoutMs: number,
   hint?: PodHint,
+  beforeReady?: () => Promise<void>,
 ): Promise<string> {
   const name = pod.metadata!.name!;
   const namespace = pod.metadata!.namespace!;
@@ -20,6 +23,7 @@ export async function startPod(
     created.catch(() => undefined).then(() => deletePod(kube, namespace, name)),
   );
   await created;
+  await beforeReady?.();
   await waitForPodReady(kube, namespace, name, timeoutMs, flow.signal, hint);
   return name;
 }

@@ -70,6 +70,15 @@ export function ignoreNotFound(err: unknown): undefined {
   throw err;
 }
 
+/** A pod that the namespace's Pod Security admission (pod-security.kubernetes.io/enforce) refused. */
+export function isPodSecurityRefusal(err: unknown): boolean {
+  for (let current = err, depth = 0; current && depth < 4; depth++) {
+    if (/violates PodSecurity/.test(statusMessage(current) ?? '')) return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
 export function isConflict(err: unknown): boolean {
   return apiStatusCode(err) === 409;
 }
@@ -87,6 +96,12 @@ export function describeApiError(err: unknown, action: ApiAction): UserError {
         { cause: err },
       );
     case 403:
+      if (reason && /violates PodSecurity/.test(reason))
+        return new UserError(
+          `the namespace's Pod Security admission refused ${target}: ${reason}`,
+          'pick a --run-as the namespace admits, or ask an admin to relax its pod-security.kubernetes.io/enforce label',
+          { cause: err },
+        );
       return new UserError(
         `forbidden: you may not ${action.verb} ${action.resource}${inNamespace(action)}`,
         `ask a cluster admin for a Role that allows it (check with "kubectl auth can-i ${action.verb} ` +

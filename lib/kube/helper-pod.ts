@@ -1,8 +1,8 @@
 // The small helper pod that mounts a volume for local mode. It only idles:
 // the work is done by commands exec'd into it, relative to its workingDir
-// (the mount), with busybox applets. It is admitted under Pod Security
-// "restricted", and deadlines itself so that a crashed run cannot leave it
-// running for ever.
+// (the mount), with busybox applets. It runs with the least privilege its job
+// needs (see HelperPrivilege), and deadlines itself so that a crashed run cannot
+// leave it running for ever.
 import { CoreV1Api, type V1Pod, type V1ResourceRequirements } from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubeConnection } from './connection.ts';
@@ -29,6 +29,29 @@ export function helperDeadlineSeconds(timeoutMs: number): number {
   return Math.max(3600, Math.ceil((timeoutMs * 4) / 1000));
 }
 
+/**
+ * Who the helper's commands run as. `user`: a non-root uid with every capability dropped, which Pod
+ * Security "restricted" admits; it reads what that uid may read. `root`: uid 0 with every capability
+ * dropped but `capabilities`, which "baseline" admits (it refuses DAC_READ_SEARCH, so reading uses
+ * DAC_OVERRIDE: on a read-only mount and a read-only root it can read any file and write none).
+ */
+export type HelperPrivilege = { kind: 'user'; uid: number; gid: number } | { kind: 'root'; capabilities: string[] };
+
+/** Reads any file of a read-only mount. */
+export const READ_ANY_FILE: HelperPrivilege = { kind: 'root', capabilities: ['DAC_OVERRIDE'] };
+/** Writes any file and gives it its owner, mode (setuid/setgid too) and mtime: what `tar -x` as root needs. */
+export const WRITE_ANY_FILE: HelperPrivilege = {
+  kind: 'root',
+  capabilities: ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID'],
+};
+export const NOBODY: HelperPrivilege = { kind: 'user', uid: 65534, gid: 65534 };
+
+export function describePrivilege(privilege: HelperPrivilege): string {
+  return privilege.kind === 'root'
+    ? `root with only ${privilege.capabilities.join(', ')}`
+    : `uid ${privilege.uid}:${privilege.gid}`;
+}
+
 export interface HelperPodSpec {
   name: string;
   namespace: string;
@@ -39,9 +62,12 @@ export interface HelperPodSpec {
   deadlineSeconds: number;
   /** --requests/--limits; the defaults are the operator guide's. */
   resources?: V1ResourceRequirements;
+  /** By default NOBODY. */
+  privilege?: HelperPrivilege;
 }
 
 export function buildHelperPod(spec: HelperPodSpec): V1Pod {
+  const privilege = spec.privilege ?? NOBODY;
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -52,9 +78,9 @@ export function buildHelperPod(spec: HelperPodSpec): V1Pod {
       activeDeadlineSeconds: spec.deadlineSeconds,
       terminationGracePeriodSeconds: 1,
       securityContext: {
-        runAsNonRoot: true,
-        runAsUser: 65534,
-        runAsGroup: 65534,
+        runAsNonRoot: privilege.kind === 'user',
+        runAsUser: privilege.kind === 'user' ? privilege.uid : 0,
+        runAsGroup: privilege.kind === 'user' ? privilege.gid : 0,
         seccompProfile: { type: 'RuntimeDefault' },
       },
       containers: [
@@ -67,8 +93,7 @@ export function buildHelperPod(spec: HelperPodSpec): V1Pod {
           securityContext: {
             allowPrivilegeEscalation: false,
             readOnlyRootFilesystem: true,
-            runAsNonRoot: true,
-            capabilities: { drop: ['ALL'] },
+            capabilities: { drop: ['ALL'], ...(privilege.kind === 'root' ? { add: privilege.capabilities } : {}) },
           },
           resources: spec.resources ?? DEFAULT_HELPER_RESOURCES,
         },
@@ -120,11 +145,18 @@ export async function waitForPodReady(
         `check the image (${imageFlag}) and kubectl describe pod`,
       );
     }
-    const waiting = pod.status?.containerStatuses?.[0]?.state?.waiting;
-    if (waiting?.reason && /ImagePull|ErrImage|InvalidImageName|CreateContainerConfigError/.test(waiting.reason)) {
+    const status = pod.status?.containerStatuses?.[0];
+    const waiting = status?.state?.waiting;
+    if (waiting?.reason && /ImagePull|ErrImage|InvalidImageName/.test(waiting.reason)) {
       throw new UserError(
-        `${what} "${name}" cannot start: ${waiting.reason}`,
+        `${what} "${name}" cannot start: ${waiting.reason} for image "${status!.image}"`,
         `pass an image the cluster can pull with ${imageFlag}`,
+      );
+    }
+    if (waiting?.reason === 'CreateContainerConfigError') {
+      throw new UserError(
+        `${what} "${name}" cannot start: ${waiting.message ?? waiting.reason}`,
+        'check the Secret or ConfigMap it names exists with that key (kubectl describe pod)',
       );
     }
     waitingReason =

@@ -1,7 +1,14 @@
 // PersistentVolumeClaims: checking the source, cloning it the way the
 // operator does (<pvc>-cloned-<unix seconds>, dataSource = the source, same
-// StorageClass and size), waiting for Bound, deleting.
-import { CoreV1Api, PatchStrategy, setHeaderOptions, type V1PersistentVolumeClaim } from '@kubernetes/client-node';
+// StorageClass and size), waiting for Bound (or for the pod a WaitForFirstConsumer
+// StorageClass needs before it binds), deleting.
+import {
+  CoreV1Api,
+  PatchStrategy,
+  setHeaderOptions,
+  type CoreV1Event,
+  type V1PersistentVolumeClaim,
+} from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubeConnection } from './connection.ts';
 import { UserError } from '../errors.ts';
@@ -25,6 +32,20 @@ export async function getBoundPvc(
     );
   }
   return pvc;
+}
+
+/** The PVC, or undefined when there is none of that name. */
+export async function findPvc(
+  kube: KubeConnection,
+  namespace: string,
+  name: string,
+): Promise<V1PersistentVolumeClaim | undefined> {
+  const core = kube.config.makeApiClient(CoreV1Api);
+  return kube
+    .call({ verb: 'get', resource: 'persistentvolumeclaims', name, namespace }, () =>
+      core.readNamespacedPersistentVolumeClaim({ name, namespace }),
+    )
+    .catch(ignoreNotFound);
 }
 
 export function cloneName(source: string, now: Date): string {
@@ -80,6 +101,42 @@ export async function waitForBound(
   signal?: AbortSignal,
   hint: BindHint = {},
 ): Promise<void> {
+  await waitForClaim(kube, { namespace, name, timeoutMs, signal, hint, orFirstConsumer: false });
+}
+
+/**
+ * Waits for Bound, or until the PVC waits for its first consumer (a StorageClass with volumeBindingMode
+ * WaitForFirstConsumer, the default on GKE and EKS: it binds once a pod that uses it is scheduled, so
+ * the caller creates that pod, then waits for Bound).
+ */
+export async function waitForBoundOrConsumer(
+  kube: KubeConnection,
+  namespace: string,
+  name: string,
+  timeoutMs: number,
+  signal?: AbortSignal,
+  hint: BindHint = {},
+): Promise<'Bound' | 'WaitForFirstConsumer'> {
+  return waitForClaim(kube, { namespace, name, timeoutMs, signal, hint, orFirstConsumer: true });
+}
+
+/** Whether a Pending PVC waits for its first consumer, as the PV controller says in its events. */
+export async function waitsForFirstConsumer(kube: KubeConnection, pvc: V1PersistentVolumeClaim): Promise<boolean> {
+  return (await claimEvents(kube, pvc)).some((e) => e.reason === 'WaitForFirstConsumer');
+}
+
+async function waitForClaim(
+  kube: KubeConnection,
+  wait: {
+    namespace: string;
+    name: string;
+    timeoutMs: number;
+    signal?: AbortSignal;
+    hint: BindHint;
+    orFirstConsumer: boolean;
+  },
+): Promise<'Bound' | 'WaitForFirstConsumer'> {
+  const { namespace, name, timeoutMs, signal, hint } = wait;
   const core = kube.config.makeApiClient(CoreV1Api);
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -87,12 +144,14 @@ export async function waitForBound(
     const pvc = await kube.call({ verb: 'get', resource: 'persistentvolumeclaims', name, namespace }, () =>
       core.readNamespacedPersistentVolumeClaim({ name, namespace }),
     );
-    if (pvc.status?.phase === 'Bound') return;
-    const failure = await provisioningFailure(kube, namespace, name);
+    if (pvc.status?.phase === 'Bound') return 'Bound';
+    const events = await claimEvents(kube, pvc);
+    const failure = events.find((e) => e.reason === 'ProvisioningFailed')?.message;
     if (failure) {
       const fix = hint.fix ?? 'check its StorageClass and events (kubectl describe pvc)';
       throw new UserError(`${hint.what ?? `PVC "${name}"`} cannot be provisioned: ${failure}`, fix);
     }
+    if (wait.orFirstConsumer && events.some((e) => e.reason === 'WaitForFirstConsumer')) return 'WaitForFirstConsumer';
     await sleep(500, undefined, { signal });
   }
   throw new UserError(
@@ -101,15 +160,17 @@ export async function waitForBound(
   );
 }
 
-async function provisioningFailure(kube: KubeConnection, namespace: string, name: string): Promise<string | undefined> {
+/** The events of this PVC (not of an earlier one of the same name). */
+async function claimEvents(kube: KubeConnection, pvc: V1PersistentVolumeClaim): Promise<CoreV1Event[]> {
   const core = kube.config.makeApiClient(CoreV1Api);
+  const { name, namespace = '', uid } = pvc.metadata!;
   const events = await kube.call({ verb: 'list', resource: 'events', namespace }, () =>
     core.listNamespacedEvent({
       namespace,
       fieldSelector: `involvedObject.kind=PersistentVolumeClaim,involvedObject.name=${name}`,
     }),
   );
-  return events.items.find((e) => e.reason === 'ProvisioningFailed')?.message;
+  return events.items.filter((e) => e.involvedObject.uid === uid);
 }
 
 /** Deletes a PVC and waits (bounded) until it is gone, so that a finished run leaves nothing behind. */

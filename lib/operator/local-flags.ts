@@ -24,6 +24,7 @@ export interface LocalOnlyFlags {
   'staging-cap'?: string;
   'staging-dir'?: string;
   'helper-image'?: string;
+  'run-as'?: string;
   requests?: string;
   limits?: string;
   'metrics-file'?: string;
@@ -43,6 +44,11 @@ const LOCAL_ONLY: Array<[string, (f: LocalOnlyFlags) => boolean, string]> = [
   ],
   ['--staging-dir', (f) => f['staging-dir'] !== undefined, 'nothing is staged locally in operator mode'],
   ['--helper-image', (f) => f['helper-image'] !== undefined, 'the operator runs its own Job, not a helper pod'],
+  [
+    '--run-as',
+    (f) => f['run-as'] !== undefined && f['run-as'] !== 'auto',
+    "the operator's Job runs as its image's user",
+  ],
   ['--requests', (f) => f.requests !== undefined, "the operator's Job has no resource settings"],
   ['--limits', (f) => f.limits !== undefined, "the operator's Job has no resource settings"],
   ['--metrics-file', (f) => f['metrics-file'] !== undefined, 'the operator exports its own Prometheus metrics'],

@@ -16,6 +16,7 @@ export interface RestoreFlags extends DestinationFlags, HelperPodFlags {
   'storage-class'?: string;
   overwrite: boolean;
   delete: boolean;
+  'preserve-owner': boolean;
   'batch-size': string;
 }
 
@@ -31,6 +32,7 @@ export async function runRestoreCommand(ctx: CommandContext, flags: RestoreFlags
     create: flags.create ? { size: flags.size!, storageClass: flags['storage-class'] } : undefined,
     overwrite: flags.overwrite,
     deleteExtra: flags.delete,
+    preserveOwner: flags['preserve-owner'] !== false,
     batchBytes: parseSize(flags['batch-size'], '--batch-size'),
   };
   const kube = await ctx.kube();

@@ -5,6 +5,7 @@
 // and empty folders are applied. The PVC carries an annotation saying whether
 // the restore is complete.
 import { mkdtemp, rm } from 'node:fs/promises';
+import type { Pack } from 'tar-stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -15,9 +16,26 @@ import type { Logger } from '../log.ts';
 import { UsageError, UserError } from '../errors.ts';
 import { requirePermissions } from '../kube/access.ts';
 import { LOCAL_RESTORE } from '../kube/permissions.ts';
-import { ignoreNotFound } from '../kube/api-errors.ts';
-import { annotatePvc, createPvc, deletePvc, getBoundPvc, waitForBound } from '../kube/pvc.ts';
-import { buildHelperPod, HELPER_CONTAINER, helperDeadlineSeconds, helperPodName } from '../kube/helper-pod.ts';
+import {
+  annotatePvc,
+  createPvc,
+  deletePvc,
+  findPvc,
+  getBoundPvc,
+  waitForBound,
+  waitForBoundOrConsumer,
+  waitsForFirstConsumer,
+} from '../kube/pvc.ts';
+import {
+  buildHelperPod,
+  describePrivilege,
+  HELPER_CONTAINER,
+  type HelperPrivilege,
+  helperDeadlineSeconds,
+  helperPodName,
+  WRITE_ANY_FILE,
+} from '../kube/helper-pod.ts';
+import { isPodSecurityRefusal } from '../kube/api-errors.ts';
 import type { HelperPodOptions } from '../kube/helper-pod-options.ts';
 import { MANAGED_BY, RUN_LABEL } from '../kube/labels.ts';
 import { runRclone, type RcloneContext } from '../rclone/run.ts';
@@ -27,9 +45,17 @@ import { pathOfObject } from '../store/object-keys.ts';
 import { chooseBackup, listBackups, type Backup } from '../store/catalog.ts';
 import { openStore } from '../store/open.ts';
 import { captureFromPod, captureFromPodOrFail } from '../stream/exec-channel.ts';
-import { commitPartFiles, isVolumeFull, packDirs, packFiles, sendTar } from '../stream/tar-in.ts';
+import {
+  commitPartFiles,
+  extractCommand,
+  isVolumeFull,
+  linkHardLinks,
+  packDirs,
+  packFiles,
+  sendTar,
+} from '../stream/tar-in.ts';
 import { withResumes } from '../stream/resume.ts';
-import { nulList } from '../stream/pod-files.ts';
+import { nulList, type PodFile } from '../stream/pod-files.ts';
 import { listPodFiles } from '../stream/pod-commands.ts';
 import { runFlow, type Flow } from '../flow/runner.ts';
 import { startPod } from '../flow/pods.ts';
@@ -49,6 +75,8 @@ export interface RestoreOptions {
   overwrite: boolean;
   /** With overwrite: delete files in the PVC that the backup does not hold. */
   deleteExtra: boolean;
+  /** Give entries their recorded uid/gid (needs the root helper). */
+  preserveOwner: boolean;
   batchBytes: number;
 }
 
@@ -59,6 +87,8 @@ export interface RestoreResult {
   namespace: string;
   files: number;
   bytes: number;
+  /** Times a cut exec stream was resumed (its batch sent again). */
+  streamResumes: number;
   durationSeconds: number;
 }
 
@@ -77,6 +107,17 @@ interface Source {
   manifest?: BackupManifest;
 }
 
+/** Root with what `tar -x` needs to give files their owners, unless --run-as names a user. */
+function restorePrivilege(options: RestoreOptions): HelperPrivilege {
+  const { runAs } = options.helper;
+  return runAs.kind === 'user' ? { kind: 'user', uid: runAs.uid, gid: runAs.gid } : WRITE_ANY_FILE;
+}
+
+/** Whether the files get their recorded owners: recorded, wanted, and a helper that may. */
+function keepsOwners(options: RestoreOptions, manifest: BackupManifest | undefined): boolean {
+  return Boolean(manifest?.owners) && options.preserveOwner && restorePrivilege(options).kind === 'root';
+}
+
 export async function runRestore(
   kube: KubeConnection,
   options: RestoreOptions,
@@ -91,14 +132,14 @@ export async function runRestore(
       () => preflight(run),
       ({ backup }) => `backup ${backup.name}: ${backup.files} files, ${formatBytes(backup.bytes)}`,
     );
-    await flow.step(
+    const target = await flow.step(
       'Prepare the target PVC',
       (report) => prepareTarget(run, report),
-      (summary) => summary,
+      ({ summary }) => summary,
     );
     const pod = await flow.step(
       'Start the helper pod',
-      () => startHelper(run),
+      () => startHelper(run, target),
       (name) => name,
     );
     const from = `${source.rclone.destination.display} ${source.backup.name}`;
@@ -110,11 +151,11 @@ export async function runRestore(
     );
     await flow.step(
       'Verify the restored files',
-      () => verifyRestored(run, source.backup, pod, from),
+      () => verifyRestored(run, source, pod, from),
       () => `${source.backup.files} files`,
     );
     verified = true;
-    return { source, bytes: sent.bytes };
+    return { source, bytes: sent.bytes, resumes: sent.resumes };
   });
   return {
     from: result.source.backup.name,
@@ -123,6 +164,7 @@ export async function runRestore(
     namespace: options.namespace,
     files: result.source.backup.files,
     bytes: result.bytes,
+    streamResumes: result.resumes,
     durationSeconds: Math.round((Date.now() - started) / 100) / 10,
   };
 }
@@ -139,14 +181,42 @@ async function preflight(run: Run): Promise<Source> {
       `backup ${backup.name} has no manifest (the operator writes none): file modes, owners, empty folders ` +
         'and folder times were not recorded and cannot be restored; files get mode 644',
     );
+  else if (!manifest.owners)
+    log.warn(
+      `backup ${backup.name} was made by an older version that did not record owners: ` +
+        "files get the helper pod's user (pass --run-as UID[:GID] to choose it)",
+    );
+  else if (!keepsOwners(options, manifest)) {
+    const why = options.preserveOwner
+      ? `running as ${describePrivilege(restorePrivilege(options))}`
+      : '--no-preserve-owner';
+    log.warn(`owners are not restored (${why}): files get the helper pod's user`);
+  }
   return { rclone, backup, manifest };
 }
 
-async function prepareTarget(run: Run, report: Report): Promise<string> {
+/**
+ * The target PVC, ready for the helper pod. One whose StorageClass waits for its first consumer binds
+ * only once the helper pod is scheduled: `untilBound` waits for that, after the pod is created.
+ */
+interface Target {
+  summary: string;
+  untilBound?: () => Promise<void>;
+}
+
+async function prepareTarget(run: Run, report: Report): Promise<Target> {
   const { kube, options, flow } = run;
   const { namespace, toPvc } = options;
-  const existing = await targetPvc(kube, namespace, toPvc);
-  if (existing) return `${toPvc} exists`;
+  const timeoutMs = options.helper.timeoutMs;
+  const untilBound = () => waitForBound(kube, namespace, toPvc, timeoutMs, flow.signal);
+  const existing = await findPvc(kube, namespace, toPvc);
+  if (existing?.status?.phase === 'Bound') return { summary: `${toPvc} exists` };
+  if (existing && (await waitsForFirstConsumer(kube, existing)))
+    return { summary: `${toPvc} exists, bound once the helper pod uses it`, untilBound };
+  if (existing) {
+    await getBoundPvc(kube, namespace, toPvc); // says why it is not Bound
+    return { summary: `${toPvc} exists` };
+  }
   if (!options.create)
     throw new UserError(
       `PVC "${toPvc}" does not exist in namespace "${namespace}"`,
@@ -163,19 +233,31 @@ async function prepareTarget(run: Run, report: Report): Promise<string> {
     },
   };
   await createPvc(kube, pvc);
-  report(`waiting for ${toPvc} to be Bound`);
-  // A PVC that never binds holds nothing: remove it, so that a re-run starts clean.
-  await waitForBound(kube, namespace, toPvc, options.helper.timeoutMs, flow.signal).catch(async (err: unknown) => {
-    await deletePvc(kube, namespace, toPvc);
-    throw err;
+  // A PVC that never binds holds nothing: remove it (after the helper pod), so that a re-run starts clean.
+  let bound = false;
+  flow.defer(`delete ${toPvc} unless it was bound`, async () => {
+    if (!bound) await deletePvc(kube, namespace, toPvc);
   });
-  return `created ${toPvc} (${options.create.size})`;
+  report(`waiting for ${toPvc} to be Bound`);
+  const created = `created ${toPvc} (${options.create.size})`;
+  if ((await waitForBoundOrConsumer(kube, namespace, toPvc, timeoutMs, flow.signal)) === 'Bound') {
+    bound = true;
+    return { summary: created };
+  }
+  return {
+    summary: `${created}, bound once the helper pod uses it`,
+    untilBound: async () => {
+      await untilBound();
+      bound = true;
+    },
+  };
 }
 
-async function startHelper(run: Run): Promise<string> {
+async function startHelper(run: Run, target: Target): Promise<string> {
   const { kube, options, flow } = run;
   const { namespace } = options;
   const name = helperPodName('restore', options.toPvc, run.runId);
+  const privilege = restorePrivilege(options);
   await startPod(
     kube,
     flow,
@@ -188,9 +270,19 @@ async function startHelper(run: Run): Promise<string> {
       labels: { ...MANAGED_BY, [RUN_LABEL]: run.runId },
       deadlineSeconds: helperDeadlineSeconds(options.helper.timeoutMs),
       resources: options.helper.resources,
+      privilege,
     }),
     options.helper.timeoutMs,
-  );
+    undefined,
+    target.untilBound,
+  ).catch((err: unknown) => {
+    if (!isPodSecurityRefusal(err)) throw err;
+    throw new UserError(
+      `namespace "${namespace}" refuses a helper pod running as ${describePrivilege(privilege)} (Pod Security)`,
+      "pass --run-as UID[:GID] of the files' owner (owners are then not restored), or label the namespace " +
+        'pod-security.kubernetes.io/enforce=baseline',
+    );
+  });
   const { stdout } = await captureFromPod(kube, {
     namespace,
     pod: name,
@@ -220,7 +312,7 @@ async function restoreFiles(
   run: Run,
   into: { source: Source; pod: string; from: string; verified: () => boolean },
   report: Report,
-): Promise<{ files: number; bytes: number; folders: number }> {
+): Promise<{ files: number; bytes: number; folders: number; resumes: number }> {
   const { kube, options, flow } = run;
   const { namespace } = options;
   const { source, pod, from } = into;
@@ -232,6 +324,8 @@ async function restoreFiles(
   });
   const staging = await mkdtemp(join(tmpdir(), 'kubectl-datamover-restore-'));
   flow.defer('remove the local staging folder', () => rm(staging, { recursive: true, force: true }));
+  const keepOwners = keepsOwners(options, source.manifest);
+  const extract = extractCommand(keepOwners);
   const entries = new Map<string, ManifestEntry>((source.manifest?.entries ?? []).map((e) => [e.path, e]));
   const target = { kube, namespace, pod, signal: flow.signal, report };
   const policy = {
@@ -242,37 +336,47 @@ async function restoreFiles(
   };
   let bytes = 0;
   let done = 0;
+  let resumes = 0;
   for (const batch of restoreBatches(backup.objects, options.batchBytes)) {
     const dir = join(staging, `batch-${done}`);
     await runRclone(rclone, ['copy', backup.path, dir, '--files-from-raw', '-', '--links', '--no-traverse'], {
       input: `${batch.join('\n')}\n`,
       what: `downloading from ${rclone.destination.display}`,
     });
+
     const paths = batch.map(pathOfObject);
-    await withResumes(target, policy, async () => {
-      await sendTar(kube, namespace, pod, (pack) => packFiles(pack, dir, paths, (p) => entries.get(p)), flow.signal);
+    const sentBatch = await withResumes(target, policy, async () => {
+      const fill = (pack: Pack) => packFiles(pack, dir, paths, (p) => entries.get(p));
+      await sendTar(kube, namespace, pod, fill, flow.signal, extract);
       await commitPartFiles(kube, namespace, pod, paths, flow.signal);
     });
+    resumes += sentBatch.resumes;
     await rm(dir, { recursive: true, force: true });
     done += batch.length;
     bytes += batch.reduce((sum, key) => sum + (backup.objects.get(key)?.size ?? 0), 0);
     report(`${done}/${backup.files} files, ${formatBytes(bytes)}`);
   }
+  const links = [...entries.values()].flatMap((e) => (e.link === undefined ? [] : [{ path: e.path, link: e.link }]));
+  await linkHardLinks(kube, target, links);
   // Deepest first: a folder's mtime is set after everything inside it.
   const dirs = [...entries.values()]
     .filter((e) => e.type === 'dir')
     .sort((a, b) => b.path.split('/').length - a.path.split('/').length);
-  if (dirs.length) await sendTar(kube, namespace, pod, (pack) => packDirs(pack, dirs), flow.signal);
-  return { files: done, bytes, folders: dirs.length };
+  if (dirs.length) await sendTar(kube, namespace, pod, (pack) => packDirs(pack, dirs), flow.signal, extract);
+  return { files: done + links.length, bytes, folders: dirs.length, resumes };
 }
 
-async function verifyRestored(run: Run, backup: Backup, pod: string, from: string): Promise<void> {
+async function verifyRestored(run: Run, source: Source, pod: string, from: string): Promise<void> {
   const { kube, options, flow } = run;
   const { namespace } = options;
-  const listing = await listPodFiles(kube, { namespace, pod, signal: flow.signal });
+  const { backup, manifest } = source;
+  const { files: listing } = await listPodFiles(kube, { namespace, pod, signal: flow.signal });
   const restored = new Map(listing.map((f) => [f.path, f]));
+  const wanted = new Set([
+    ...[...backup.objects.keys()].map(pathOfObject),
+    ...(manifest?.entries.map((e) => e.path) ?? []),
+  ]);
   if (options.deleteExtra) {
-    const wanted = new Set([...backup.objects.keys()].map(pathOfObject));
     const extra = listing.filter((f) => f.type !== 'dir' && !wanted.has(f.path)).map((f) => f.path);
     if (extra.length) {
       await captureFromPodOrFail(
@@ -299,7 +403,29 @@ async function verifyRestored(run: Run, backup: Backup, pod: string, from: strin
         'run the restore again with --overwrite',
       );
   }
+  const keepOwners = keepsOwners(options, manifest);
+  for (const entry of manifest?.entries ?? []) {
+    const wrong = restoredWrong(entry, restored, keepOwners);
+    if (wrong)
+      throw new UserError(
+        `"${entry.path}" ${wrong} in the PVC after the restore`,
+        'run the restore again with --overwrite',
+      );
+  }
   await markTarget(run, 'complete', from);
+}
+
+/** What is wrong with a restored entry (owner and mode only when they were given), or undefined. */
+function restoredWrong(entry: ManifestEntry, restored: Map<string, PodFile>, keepOwners: boolean): string | undefined {
+  const file = restored.get(entry.path);
+  if (!file) return 'is missing';
+  if (entry.link !== undefined && restored.get(entry.link)?.inode !== file.inode)
+    return `is not a hard link to "${entry.link}"`;
+  if (keepOwners && (file.uid !== entry.uid || file.gid !== entry.gid))
+    return `has owner ${file.uid}:${file.gid}, not ${entry.uid}:${entry.gid}`;
+  if (keepOwners && entry.type !== 'symlink' && file.mode !== entry.mode)
+    return `has mode ${file.mode.toString(8)}, not ${entry.mode.toString(8)}`;
+  return undefined;
 }
 
 /** Options that cannot work together, found before anything is called. */
@@ -311,14 +437,6 @@ export function validateRestoreFlags(flags: { create: boolean; size?: string; de
     );
   if (flags.create && !flags.size)
     throw new UsageError('--create needs --size', "e.g. --size 5Gi (at least the backup's size)");
-}
-
-function targetPvc(
-  kube: KubeConnection,
-  namespace: string,
-  name: string,
-): Promise<V1PersistentVolumeClaim | undefined> {
-  return getBoundPvc(kube, namespace, name).catch(ignoreNotFound);
 }
 
 /** Object keys in name order, cut into batches of about `capBytes` each (a batch holds at least one). */

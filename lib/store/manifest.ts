@@ -1,7 +1,8 @@
 // What S3 cannot hold, written next to each backup: folder list (empty ones
-// included), modes and mtimes of everything, which entries are symlinks, and
-// the MD5 the pod computed for the files sent in the run. Restore applies it.
-import type { PodFile } from '../stream/pod-files.ts';
+// included), modes, owners and mtimes of everything, which entries are symlinks
+// and hard links, and the MD5 the pod computed for the files sent in the run.
+// Restore applies it.
+import { hardLinkTargets, type PodFile } from '../stream/pod-files.ts';
 import { joinRemote } from '../destination/destination.ts';
 import { runRclone, type RcloneContext } from '../rclone/run.ts';
 import type { RemoteFile } from '../rclone/listing.ts';
@@ -16,6 +17,11 @@ export interface ManifestEntry {
   mtime: number;
   size: number;
   md5?: string;
+  /** Numeric owner and group (in manifests with `owners`). */
+  uid?: number;
+  gid?: number;
+  /** A further name of a hard-linked file: the entry it is linked to (it has no object of its own). */
+  link?: string;
 }
 
 export interface BackupManifest {
@@ -23,6 +29,8 @@ export interface BackupManifest {
   createdAt: string;
   namespace: string;
   pvc: string;
+  /** Whether entries carry uid and gid (manifests of older versions of the plugin do not). */
+  owners?: boolean;
   entries: ManifestEntry[];
 }
 
@@ -31,9 +39,11 @@ export function buildManifest(
   md5: Map<string, string>,
   meta: { createdAt: string; namespace: string; pvc: string },
 ): BackupManifest {
+  const links = hardLinkTargets(files);
   return {
     version: 1,
     ...meta,
+    owners: true,
     entries: files
       .filter((f): f is PodFile & { type: ManifestEntry['type'] } => f.type !== 'other')
       .map((f) => ({
@@ -42,14 +52,16 @@ export function buildManifest(
         mode: f.mode,
         mtime: f.mtime,
         size: f.size,
-        ...(md5.has(f.path) ? { md5: md5.get(f.path) } : {}),
+        uid: f.uid,
+        gid: f.gid,
+        ...(links.has(f.path) ? { link: links.get(f.path) } : md5.has(f.path) ? { md5: md5.get(f.path) } : {}),
       })),
   };
 }
 
 export function parseManifest(text: string): BackupManifest {
-  const manifest = JSON.parse(text) as BackupManifest;
-  if (manifest.version !== 1 || !Array.isArray(manifest.entries)) throw new Error('unknown manifest format');
+  const manifest = JSON.parse(text) as BackupManifest | null;
+  if (manifest?.version !== 1 || !Array.isArray(manifest.entries)) throw new Error('unknown manifest format');
   return manifest;
 }
 

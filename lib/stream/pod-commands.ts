@@ -3,8 +3,8 @@
 import { Readable } from 'node:stream';
 import type { KubeConnection } from '../kube/connection.ts';
 import { HELPER_CONTAINER } from '../kube/helper-pod.ts';
-import { captureFromPodOrFail } from './exec-channel.ts';
-import { LIST_COMMAND, MD5_COMMAND, nulList, parseListing, parseMd5Output, type PodFile } from './pod-files.ts';
+import { captureFromPod, captureFromPodOrFail, stderrLastLine } from './exec-channel.ts';
+import { LIST_COMMAND, MD5_COMMAND, nulList, parseListing, parseMd5Output, type PodListing } from './pod-files.ts';
 
 export interface PodTarget {
   namespace: string;
@@ -14,13 +14,21 @@ export interface PodTarget {
 
 const UNREADABLE = 'check that the files are readable by the helper pod';
 
-export async function listPodFiles(kube: KubeConnection, target: PodTarget): Promise<PodFile[]> {
-  const stdout = await captureFromPodOrFail(
-    kube,
-    { ...target, container: HELPER_CONTAINER, command: LIST_COMMAND },
-    { what: 'listing the volume', fix: UNREADABLE },
-  );
-  return parseListing(stdout.toString('utf8'));
+export interface ListingResult extends PodListing {
+  /** find's last error when it could not list everything (a folder it may not read), else undefined. */
+  error?: string;
+}
+
+/** Everything find could list; `error` says when that is not everything. */
+export async function listPodFiles(kube: KubeConnection, target: PodTarget): Promise<ListingResult> {
+  const { stdout, result } = await captureFromPod(kube, {
+    ...target,
+    container: HELPER_CONTAINER,
+    command: LIST_COMMAND,
+  });
+  const listing = parseListing(stdout);
+  if (result.exitCode === 0) return listing;
+  return { ...listing, error: stderrLastLine(result) || `exit code ${result.exitCode}` };
 }
 
 export async function hashPodFiles(
@@ -34,5 +42,5 @@ export async function hashPodFiles(
     { ...target, container: HELPER_CONTAINER, command: MD5_COMMAND, stdin: Readable.from([nulList(paths)]) },
     { what: 'md5sum', fix: UNREADABLE },
   );
-  return parseMd5Output(stdout.toString('utf8'));
+  return parseMd5Output(stdout, paths);
 }

@@ -1,7 +1,8 @@
 // Commands run in the helper pod (busybox, relative to its workingDir) and
 // parsers for what they print: the file listing, the tar stream of chosen
-// files, and their MD5 sums. File lists go in on stdin, NUL-separated, so any
-// number of files and any name (but one with a newline) work.
+// files, and their MD5 sums. Names cross in both directions NUL-separated or
+// checked byte for byte against a NUL-separated list, so any name works: a
+// newline, a tab, a backslash, a leading dash, 255 bytes.
 
 export type PodFileType = 'file' | 'dir' | 'symlink' | 'other';
 
@@ -12,10 +13,30 @@ export interface PodFile {
   size: number;
   /** Seconds since the epoch. */
   mtime: number;
+  /** Permission bits, setuid, setgid and sticky included. */
   mode: number;
+  uid: number;
+  gid: number;
+  /** Hard link count, and the inode that links share. */
+  nlink: number;
+  inode: number;
 }
 
-export const LIST_COMMAND = ['sh', '-c', "find . ! -name . -print0 | xargs -0 -r stat -c '%f %s %Y %n'"];
+export interface PodListing {
+  files: PodFile[];
+  /** The volume's root folder itself (path ""). */
+  root?: PodFile;
+  /** Names that are not valid UTF-8: they cannot be object keys or manifest paths, and are not kept. */
+  undecodable: number;
+  /** Listed by find, gone before stat (a live volume). */
+  vanished: number;
+}
+
+// For each batch of names xargs makes: the names NUL-separated, an empty name, then a stat line
+// per name (`%n` last, so that each line is checked against the name it must end with).
+const STAT_BATCH = `printf '%s\\0' "$@" && printf '\\0' && stat -c '%f %s %Y %u %g %h %i %n' -- "$@" || true`;
+// pipefail: a folder find cannot read makes the command fail, after listing everything else.
+export const LIST_COMMAND = ['sh', '-c', 'set -o pipefail; find . -print0 | xargs -0 -r sh -c "$0" sh', STAT_BATCH];
 /** One or more concatenated tar archives (xargs may split a long list); tar-stream reads across them. */
 export const TAR_COMMAND = ['sh', '-c', 'xargs -0 -r tar -c -f - --no-recursion'];
 export const MD5_COMMAND = ['sh', '-c', 'xargs -0 -r md5sum'];
@@ -27,34 +48,122 @@ const TYPES = new Map<number, PodFileType>([
   [0o100000, 'file'],
   [0o120000, 'symlink'],
 ]);
+const STAT_FIELDS = /^([0-9a-f]+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) /;
+const NEWLINE = 0x0a;
 
-export function parseListing(output: string): PodFile[] {
-  const files: PodFile[] = [];
-  for (const line of output.split('\n')) {
-    if (line === '') continue;
-    const match = /^([0-9a-f]+) (\d+) (\d+) \.\/(.*)$/.exec(line);
-    if (!match) throw new Error(`unexpected line in the pod's file listing: ${JSON.stringify(line.slice(0, 80))}`);
-    const rawMode = parseInt(match[1]!, 16);
-    files.push({
-      path: match[4]!,
-      type: TYPES.get(rawMode & S_IFMT) ?? 'other',
-      size: Number(match[2]),
-      mtime: Number(match[3]),
-      mode: rawMode & 0o7777,
-    });
+export function parseListing(output: Buffer): PodListing {
+  const listing: PodListing = { files: [], undecodable: 0, vanished: 0 };
+  let pos = 0;
+  while (pos < output.length) {
+    const names: Buffer[] = [];
+    for (;;) {
+      const end = output.indexOf(0, pos);
+      if (end < 0) throw new Error("the pod's file listing ended inside a list of names");
+      if (end === pos) break;
+      names.push(output.subarray(pos, end));
+      pos = end + 1;
+    }
+    pos += 1;
+    for (const name of names) {
+      const fields = STAT_FIELDS.exec(output.toString('latin1', pos, pos + 120));
+      const nameEnd = pos + (fields?.[0].length ?? 0) + name.length;
+      if (!fields || !output.subarray(pos + fields[0].length, nameEnd).equals(name) || output[nameEnd] !== NEWLINE) {
+        listing.vanished++; // stat printed nothing for it
+        continue;
+      }
+      pos = nameEnd + 1;
+      if (name.length === 1 && name[0] === 0x2e) {
+        listing.root = statEntry('', fields);
+        continue;
+      }
+      const path = decodeName(name);
+      if (path === undefined) {
+        listing.undecodable++;
+        continue;
+      }
+      listing.files.push(statEntry(path, fields));
+    }
   }
-  return files;
+  return listing;
+}
+
+function statEntry(path: string, fields: RegExpExecArray): PodFile {
+  const rawMode = parseInt(fields[1]!, 16);
+  return {
+    path,
+    type: TYPES.get(rawMode & S_IFMT) ?? 'other',
+    size: Number(fields[2]),
+    mtime: Number(fields[3]),
+    mode: rawMode & 0o7777,
+    uid: Number(fields[4]),
+    gid: Number(fields[5]),
+    nlink: Number(fields[6]),
+    inode: Number(fields[7]),
+  };
+}
+
+/** "./a/b" as a path, or undefined when the bytes are not UTF-8. */
+function decodeName(name: Buffer): string | undefined {
+  if (name[0] !== 0x2e || name[1] !== 0x2f) throw new Error(`unexpected name in the pod's file listing`);
+  const bytes = name.subarray(2);
+  const path = bytes.toString('utf8');
+  return Buffer.byteLength(path) === bytes.length && Buffer.from(path).equals(bytes) ? path : undefined;
 }
 
 export function nulList(paths: string[]): Buffer {
   return Buffer.from(paths.map((p) => `./${p}\0`).join(''), 'utf8');
 }
 
-export function parseMd5Output(output: string): Map<string, string> {
+/** md5sum's lines for `paths`, in their order: each line checked against the name it must end with. */
+export function parseMd5Output(output: Buffer, paths: string[]): Map<string, string> {
   const sums = new Map<string, string>();
-  for (const line of output.split('\n')) {
-    const match = /^([0-9a-f]{32}) {2}\.\/(.*)$/.exec(line);
-    if (match) sums.set(match[2]!, match[1]!);
+  let pos = 0;
+  for (const path of paths) {
+    const line = /^([0-9a-f]{32}) {2}/.exec(output.toString('latin1', pos, pos + 34));
+    const name = Buffer.from(`./${path}\n`);
+    const start = pos + 34;
+    if (!line || !output.subarray(start, start + name.length).equals(name)) continue; // md5sum could not read it
+    sums.set(path, line[1]!);
+    pos = start + name.length;
   }
   return sums;
+}
+
+/** Who the helper's commands run as, to tell which entries they can read. */
+export interface Reader {
+  uid: number;
+  gid: number;
+  /** Root with DAC_OVERRIDE reads everything. */
+  readsAll?: boolean;
+}
+
+/** Entries `reader` cannot read (files) or list (folders); what is inside such a folder was not listed at all. */
+export function unreadableEntries(files: PodFile[], reader: Reader): PodFile[] {
+  if (reader.readsAll) return [];
+  const may = (file: PodFile, bits: number) => {
+    const shift = file.uid === reader.uid ? 6 : file.gid === reader.gid ? 3 : 0;
+    return ((file.mode >> shift) & bits) === bits;
+  };
+  return files.filter((f) => (f.type === 'file' && !may(f, 4)) || (f.type === 'dir' && !may(f, 5)));
+}
+
+/** The root first: a volume whose root cannot be listed shows as empty otherwise. */
+export function unreadableInListing(listing: PodListing, reader: Reader): PodFile[] {
+  return unreadableEntries([...(listing.root ? [listing.root] : []), ...listing.files], reader);
+}
+
+/**
+ * Hard links: each further name of a file with several links, mapped to the first name of its
+ * inode in listing order. Those names are stored once (as the first) and linked again on restore.
+ */
+export function hardLinkTargets(files: PodFile[]): Map<string, string> {
+  const firstByInode = new Map<number, string>();
+  const links = new Map<string, string>();
+  for (const file of files) {
+    if (file.type !== 'file' || file.nlink < 2) continue;
+    const first = firstByInode.get(file.inode);
+    if (first === undefined) firstByInode.set(file.inode, file.path);
+    else links.set(file.path, first);
+  }
+  return links;
 }

@@ -1,6 +1,7 @@
 // A tar stream into the helper pod: one archive over exec stdin into `tar -x`,
 // files under a temporary name until the whole batch is in, then renamed.
 // Knows nothing of backups: it takes volume paths, modes and mtimes.
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import type { KubeConnection } from '../kube/connection.ts';
 import { UserError } from '../errors.ts';
 import { HELPER_CONTAINER } from '../kube/helper-pod.ts';
 import { captureFromPodOrFail, runInPod, stderrLastLine } from './exec-channel.ts';
+import { nulList } from './pod-files.ts';
 
 /** What is known of an entry besides its bytes: applied as the tar header. */
 export interface EntryMeta {
@@ -17,6 +19,14 @@ export interface EntryMeta {
   mode: number;
   /** Seconds since the epoch. */
   mtime: number;
+  /** Numeric owner; `tar -x` as root gives it to the file (unless told not to). */
+  uid?: number;
+  gid?: number;
+}
+
+/** `tar -x` in the pod; `keepOwners`: give entries their uid/gid (only root may), else the pod user's. */
+export function extractCommand(keepOwners: boolean): string[] {
+  return keepOwners ? ['tar', '-x', '-f', '-'] : ['tar', '-x', '-o', '-f', '-'];
 }
 
 /**
@@ -31,6 +41,7 @@ export async function sendTar(
   pod: string,
   fill: (pack: tar.Pack) => Promise<void>,
   signal: AbortSignal,
+  command: string[] = extractCommand(false),
 ): Promise<void> {
   const pack = tar.pack();
   // Its failures surface through `fillError` and `exec`; the event itself must not go unheard.
@@ -52,7 +63,7 @@ export async function sendTar(
     namespace,
     pod,
     container: HELPER_CONTAINER,
-    command: ['tar', '-x', '-f', '-'],
+    command,
     stdin: pack as unknown as Readable,
     stdout: new PassThrough().resume(),
     signal: AbortSignal.any([signal, stop.signal]),
@@ -81,8 +92,20 @@ export function isVolumeFull(err: unknown): boolean {
 // Files arrive under a temporary name and get their own only once their whole
 // batch is in: a cut stream never leaves a partial file under a final name.
 export const PART_SUFFIX = '.datamover-part';
+const NAME_MAX = 255;
 
-/** Renames the batch's files to their final names in the pod (one rename each, busybox sh). */
+/** `path`'s temporary name, in its folder: its name plus PART_SUFFIX, or a hash of the name when that is too long. */
+export function partName(path: string): string {
+  const slash = path.lastIndexOf('/');
+  const base = path.slice(slash + 1);
+  const part =
+    Buffer.byteLength(base) + PART_SUFFIX.length <= NAME_MAX
+      ? `${base}${PART_SUFFIX}`
+      : `${createHash('sha256').update(base).digest('hex').slice(0, 32)}${PART_SUFFIX}`;
+  return `${path.slice(0, slash + 1)}${part}`;
+}
+
+/** Renames the batch's files to their final names in the pod (one rename each, busybox sh, NUL-separated). */
 export async function commitPartFiles(
   kube: KubeConnection,
   namespace: string,
@@ -90,7 +113,7 @@ export async function commitPartFiles(
   paths: string[],
   signal: AbortSignal,
 ): Promise<void> {
-  const script = `while IFS= read -r f; do mv -f -- "$f${PART_SUFFIX}" "$f" || exit 1; done`;
+  const script = `while IFS= read -r -d '' part && IFS= read -r -d '' f; do mv -f -- "$part" "$f" || exit 1; done`;
   await captureFromPodOrFail(
     kube,
     {
@@ -98,7 +121,7 @@ export async function commitPartFiles(
       pod,
       container: HELPER_CONTAINER,
       command: ['sh', '-c', script],
-      stdin: Readable.from([`${paths.join('\n')}\n`]),
+      stdin: Readable.from([nulList(paths.flatMap((path) => [partName(path), path]))]),
       signal,
     },
     {
@@ -124,7 +147,7 @@ export async function packFiles(
       const linkname = await readlink(local);
       await new Promise<void>((resolve, reject) =>
         pack.entry(
-          { name: path + PART_SUFFIX, type: 'symlink', linkname, mtime, mode: 0o777 },
+          { name: partName(path), type: 'symlink', linkname, mtime, mode: 0o777, ...owner(entry) },
           Buffer.alloc(0),
           (err) => (err ? reject(err) : resolve()),
         ),
@@ -133,7 +156,7 @@ export async function packFiles(
     }
     await new Promise<void>((resolve, reject) => {
       const sink = pack.entry(
-        { name: path + PART_SUFFIX, size: stat.size, mode: entry?.mode ?? 0o644, mtime, type: 'file' },
+        { name: partName(path), size: stat.size, mode: entry?.mode ?? 0o644, mtime, type: 'file', ...owner(entry) },
         (err) => (err ? reject(err) : resolve()),
       );
       sink.on('error', reject);
@@ -148,10 +171,34 @@ export async function packDirs(pack: tar.Pack, dirs: EntryMeta[]): Promise<void>
   for (const dir of dirs) {
     await new Promise<void>((resolve, reject) =>
       pack.entry(
-        { name: dir.path, type: 'directory', mode: dir.mode, mtime: new Date(dir.mtime * 1000) },
+        { name: dir.path, type: 'directory', mode: dir.mode, mtime: new Date(dir.mtime * 1000), ...owner(dir) },
         Buffer.alloc(0),
         (err) => (err ? reject(err) : resolve()),
       ),
     );
   }
+}
+
+function owner(entry: EntryMeta | undefined): { uid?: number; gid?: number } {
+  return entry?.uid === undefined ? {} : { uid: entry.uid, gid: entry.gid };
+}
+
+/** Links each further name of a hard-linked file to its first name, in the pod (after the files are in). */
+export async function linkHardLinks(
+  kube: KubeConnection,
+  target: { namespace: string; pod: string; signal: AbortSignal },
+  links: Array<{ path: string; link: string }>,
+): Promise<void> {
+  if (!links.length) return;
+  const script = `while IFS= read -r -d '' to && IFS= read -r -d '' from; do ln -f -- "$to" "$from" || exit 1; done`;
+  await captureFromPodOrFail(
+    kube,
+    {
+      ...target,
+      container: HELPER_CONTAINER,
+      command: ['sh', '-c', script],
+      stdin: Readable.from([nulList(links.flatMap((l) => [l.link, l.path]))]),
+    },
+    { what: 'linking hard links', fix: 'check that the PVC is writable, then run the command again' },
+  );
 }

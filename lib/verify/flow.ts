@@ -4,16 +4,23 @@
 import { randomBytes } from 'node:crypto';
 import type { KubeConnection } from '../kube/connection.ts';
 import { getBoundPvc } from '../kube/pvc.ts';
-import { buildHelperPod, helperDeadlineSeconds, helperPodName } from '../kube/helper-pod.ts';
+import {
+  buildHelperPod,
+  deletePod,
+  type HelperPrivilege,
+  helperDeadlineSeconds,
+  helperPodName,
+} from '../kube/helper-pod.ts';
 import type { HelperPodOptions } from '../kube/helper-pod-options.ts';
 import { MANAGED_BY, RUN_LABEL } from '../kube/labels.ts';
 import { remoteMd5s } from '../rclone/listing.ts';
 import type { RcloneContext } from '../rclone/run.ts';
-import { hashPodFiles, listPodFiles } from '../stream/pod-commands.ts';
+import { hashPodFiles } from '../stream/pod-commands.ts';
 import { chooseBackup, listBackups } from '../store/catalog.ts';
 import { manifestFromObjects, readManifest } from '../store/manifest.ts';
 import { runFlow, type Flow } from '../flow/runner.ts';
 import { startPod } from '../flow/pods.ts';
+import { startVolumeReader } from '../flow/read-volume.ts';
 import type { ProgressRenderer } from '../progress/renderer.ts';
 import { compareWithManifest, compareWithVolume, type Difference } from './compare.ts';
 
@@ -53,16 +60,20 @@ export async function verifyBackup(
         };
       return { checked: `backup ${backup.name}, ${backup.files} objects match the manifest`, differences };
     }
-    const pod = await flow.step(
-      'Start the helper pod',
-      () => startHelper(flow, against),
-      (name) => name,
-    );
+    const { kube, pvc, helper } = against;
+    await getBoundPvc(kube, kube.namespace, pvc);
+    const runId = randomBytes(3).toString('hex');
+    const { pod, listing } = await startVolumeReader(kube, flow, {
+      namespace: kube.namespace,
+      runAs: helper.runAs,
+      start: (privilege, attempt) => startHelper(flow, against, `${runId}${attempt ? 'r' : ''}`, privilege),
+      stop: (name) => deletePod(kube, kube.namespace, name),
+    });
     const volume = await flow.step(
       `Hash the files of PVC ${against.pvc}`,
       async () => {
         const target = { namespace: against.kube.namespace, pod, signal: flow.signal };
-        const files = await listPodFiles(against.kube, target);
+        const files = listing.files;
         const regular = files.filter((f) => f.type === 'file').map((f) => f.path);
         // Without a manifest, empty folders were not recorded: a folder counts only if it holds an object.
         const known = new Set(manifest.entries.filter((e) => e.type === 'dir').map((e) => e.path));
@@ -77,11 +88,14 @@ export async function verifyBackup(
   });
 }
 
-async function startHelper(flow: Flow, against: AgainstPvc): Promise<string> {
+async function startHelper(
+  flow: Flow,
+  against: AgainstPvc,
+  runId: string,
+  privilege: HelperPrivilege,
+): Promise<string> {
   const { kube, pvc, helper } = against;
   const namespace = kube.namespace;
-  await getBoundPvc(kube, namespace, pvc);
-  const runId = randomBytes(3).toString('hex');
   const name = helperPodName('verify', pvc, runId);
   await startPod(
     kube,
@@ -95,6 +109,7 @@ async function startHelper(flow: Flow, against: AgainstPvc): Promise<string> {
       labels: { ...MANAGED_BY, [RUN_LABEL]: runId },
       deadlineSeconds: helperDeadlineSeconds(helper.timeoutMs),
       resources: helper.resources,
+      privilege,
     }),
     helper.timeoutMs,
   );

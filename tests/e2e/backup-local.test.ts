@@ -2,6 +2,7 @@
 // rclone (both Debian's 1.60 and the pinned one) into the real S3 server.
 import assert from 'node:assert/strict';
 import {
+  chmodSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
@@ -63,7 +64,7 @@ describe('kubectl datamover backup (local mode)', () => {
     });
   }
 
-  it('runs its helper pod in a namespace that enforces Pod Security "restricted"', async () => {
+  it('runs its helper pod in a namespace that enforces Pod Security "restricted" (files nobody may read)', async () => {
     await kubectl(['label', 'namespace', ns.name, 'pod-security.kubernetes.io/enforce=restricted']);
     // The API server enforces it: a privileged pod is refused.
     const refused = await kubectl(['run', 'privileged', '-n', ns.name, '--image=busybox', '--privileged'], {
@@ -72,9 +73,14 @@ describe('kubectl datamover backup (local mode)', () => {
     assert.notEqual(refused.exitCode, 0);
     assert.match(String(refused.stderr), /violates PodSecurity "restricted/);
     writeMixedTree(source, { bigFileBytes: 1024 });
+    // Restricted pods run as a non-root user, which reads only what others may read (the owners test
+    // covers the rest); the tree's root-only key is made readable here.
+    chmodSync(join(source, 'private.key'), 0o644);
     await createStorageSecret(ns.name);
     const result = await backup(ns.name, ['data', '--secret', 's3']);
     assert.equal(result.exitCode, 0, String(result.stderr));
+    assert.match(String(result.stderr), /Start the helper pod: done .*\(uid 65534:65534\)/);
+    assert.doesNotMatch(String(result.stderr), /can read every file/);
     assert.deepEqual(objectsIn(bucketPath()), expectedObjects(source));
   });
 

@@ -1,37 +1,62 @@
 // The fault matrix: each fault is caused for real on the bed while a local-mode
-// backup or restore runs, then the run is judged: it recovered (exit 0) or
-// failed in one line with a non-zero exit; nothing of the run is left in the
-// cluster; nothing partial is under a final name; and a re-run completes with
-// the destination byte-identical to the source (bytes lost: 0).
+// backup or restore runs, and the faulted run itself is judged against what the
+// README promises for that fault, before anything repairs it:
+// - the fault happened (the process it kills was seen and killed, the pod was
+//   deleted, the server stopped while the run was using it); else the case fails;
+// - a run that exits 0 left every file, with the right bytes, at the destination
+//   (backup) or in the volume (restore), and nothing else; a cut stream that the
+//   README says resumes did resume (streamResumes > 0 in the run's -o json);
+// - a run that fails does so only for faults the README says end the run, with a
+//   non-zero exit and one `error: what; fix` line naming the fault, leaving
+//   nothing partial under a final name;
+// - nothing of the run is left in the cluster, and a re-run (the fault fixed)
+//   brings the destination to byte-identical (bytes lost: 0).
 // Used by tests/e2e/faults.test.ts and by scripts/fault-matrix.ts (docs/reliability.md).
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { execa, type ResultPromise } from 'execa';
-import { bed, createBoundPvc, kubectl, userEnv, volumeFolder } from '../e2e/support/bed.ts';
+import { execa, type Result, type ResultPromise } from 'execa';
+import { CoreV1Api } from '@kubernetes/client-node';
+import {
+  bed,
+  createBoundPvc,
+  kubeConfig,
+  kubectl,
+  MANAGED_SELECTOR,
+  managedPods,
+  userEnv,
+  volumeFolder,
+} from '../e2e/support/bed.ts';
 import { bucketPath, createStorageSecret, emptyBucket, objectsIn } from '../e2e/support/storage.ts';
 import { snapshot } from '../e2e/support/tree.ts';
 import { startOutage } from '../testbed/outage.ts';
 import { CLUSTER_NAME, waitForExec } from '../testbed/cluster.ts';
 import { REPO_ROOT, statePaths } from '../testbed/paths.ts';
+import { signalAll, whenRunning } from './processes.ts';
 
 export type Operation = 'backup' | 'restore';
+
+/** How the README says a run ends under the fault. */
+export type Expected = 'resumes' | 'recovers' | 'fails cleanly';
 
 interface FaultContext {
   namespace: string;
   operation: Operation;
   run: ResultPromise;
+  /** Settles when the run ends: a fault still waiting for its moment then gives up. */
+  ended: Promise<unknown>;
 }
 
 export interface Fault {
   id: string;
   title: string;
   operations: Operation[];
-  /** Does the damage once the run is streaming. */
-  inject?: (ctx: FaultContext) => Promise<void>;
-  /** inject kills a process as soon as it appears, instead of 2 s into the transfer. */
-  waitsForItsProcess?: boolean;
+  expected: Expected;
+  /** What the error line of a clean failure must name: the fault, not something else. */
+  error?: RegExp;
+  /** Does the damage at its moment; resolves to what it did, or throws NotCaused. */
+  inject?: (ctx: FaultContext) => Promise<string>;
   /** The run's setting that is the fault itself (a PVC that cannot bind). */
   faultArgs?: Partial<Record<Operation, string[]>>;
   /** The same run, with the fault fixed, for the re-run. */
@@ -40,105 +65,153 @@ export interface Fault {
   sourceClass?: 'noClone';
   /** Runs the plugin with its staging folder on a 1 MiB tmpfs. */
   tinyDisk?: boolean;
-  /** Many small files instead of 1 MiB ones: a cut falls at or near an entry boundary. */
-  smallFiles?: boolean;
+  /** The least data that shows the fault (see DATA). */
+  data: keyof typeof DATA;
 }
 
-/**
- * Kills the processes matching `pattern` as soon as there is one (the bed runs pod commands as local processes).
- * The wait is long: on a loaded 2-core machine, listing and hashing 6,000 files before the transfer takes a while.
- */
-async function killWhenRunning(pattern: string, timeoutSeconds = 90): Promise<void> {
-  // A shell loop polls far faster than spawning pkill from here would. The
-  // pattern goes in the environment: in argv, pkill would match this shell.
-  const script =
-    'end=$(($(date +%s) + TIMEOUT)); ' +
-    'until pkill -f "$PATTERN"; do [ "$(date +%s)" -lt "$end" ] || exit 1; sleep 0.01; done';
-  const { exitCode } = await execa('sh', ['-c', script.replace('TIMEOUT', String(timeoutSeconds))], {
-    env: { PATTERN: pattern },
-    reject: false,
-  });
-  if (exitCode !== 0) throw new Error(`no process matched "${pattern}": the fault could not be caused`);
-}
-const podTar = (operation: Operation) => (operation === 'backup' ? 'tar -c -f - --no-recursion' : '^tar -x -f -');
-const outage = async (pidFile: string) => {
-  await startOutage(pidFile, 3000, join(statePaths().logs, 'outages.log')).restarted;
+/** The volumes the faults run on, each the least that still shows its faults. */
+export const DATA = {
+  /** 2 files of 1 MiB and a small one: a transfer in 2 batches, rclone busy for a moment with each. */
+  light: { files: 2, bytes: 1024 * 1024 },
+  /** 16 files of 1 MiB and a small one: the pod's tar streams long enough to be caught (6 MiB was missed). */
+  held: { files: 16, bytes: 1024 * 1024 },
+  /**
+   * 6,000 files of 1 KiB: a cut falls at or next to an entry boundary. Fewer streams too briefly
+   * to be caught (with 2,000 the pod's tar was missed: the case failed as "the fault did not happen").
+   */
+  small: { files: 6000, bytes: 1024 },
 };
+
+/** A fault that did not happen: the case fails. */
+class NotCaused extends Error {}
+
+/** The helper's tar, which the bed runs as a local process below its kwok-controller. */
+const podTar = (operation: Operation) => (operation === 'backup' ? /tar -c -f - --no-recursion/ : /^tar -x -f -/);
+const podProcessesRoot = () =>
+  Number(readFileSync(join(statePaths().kwokWorkdir, 'clusters', CLUSTER_NAME, 'pids', 'kwok-controller.pid'), 'utf8'));
+/** The run's helper pod (a restore's namespace also held the helper pod of the backup it restores). */
+const HELPER_PREFIX: Record<Operation, string> = { backup: 'datamover-data-', restore: 'datamover-restore-' };
+/** The plugin's own rclone moving the data (not its listings and probes). */
+const RCLONE_TRANSFER = /rclone (move|copy) /;
+
+/** Waits until the helper pod's tar streams, then does `then`: the fault lands mid-transfer. */
+async function whileStreaming(ctx: FaultContext, then: () => Promise<string>): Promise<string> {
+  const seen = await whenRunning(podProcessesRoot(), podTar(ctx.operation), ctx.ended, () => true);
+  if (!seen) throw new NotCaused("the helper pod's tar was never seen running: the run ended first");
+  return then();
+}
+
+async function killPodTar(ctx: FaultContext): Promise<string> {
+  const hit = await whenRunning(podProcessesRoot(), podTar(ctx.operation), ctx.ended, (pids) => signalAll(pids));
+  if (!hit) throw new NotCaused('no running tar of the helper pod was killed: the run ended first');
+  return "killed the helper pod's tar";
+}
+
+async function outage(pidFile: string): Promise<void> {
+  await startOutage(pidFile, 3000, join(statePaths().logs, 'outages.log')).restarted;
+}
 
 export const FAULTS: Fault[] = [
   {
     id: 'stream-cut-mid-file',
     title: 'exec stream killed mid-file (pod-side tar killed)',
     operations: ['backup', 'restore'],
-    waitsForItsProcess: true,
-    inject: ({ operation }) => killWhenRunning(podTar(operation)),
+    expected: 'resumes',
+    data: 'held',
+    inject: killPodTar,
   },
   {
     id: 'stream-cut-small-entries',
     title: 'exec stream killed among 1 KiB entries (at or next to an entry boundary)',
     operations: ['backup', 'restore'],
-    smallFiles: true,
-    waitsForItsProcess: true,
-    inject: ({ operation }) => killWhenRunning(podTar(operation)),
+    expected: 'resumes',
+    data: 'small',
+    inject: killPodTar,
   },
   {
     id: 'helper-pod-deleted',
-    title: 'helper pod deleted',
+    title: 'helper pod deleted (and its tar killed, as a kubelet stops its containers)',
     operations: ['backup', 'restore'],
-    inject: async ({ namespace }) => {
-      await kubectl(
-        ['delete', 'pod', '-n', namespace, '-l', 'app.kubernetes.io/managed-by=kubectl-datamover', '--wait=false'],
-        { reject: false },
-      );
+    expected: 'fails cleanly',
+    error: /the helper pod \S+ was deleted/,
+    data: 'held',
+    inject: async (ctx) => {
+      // The pod's tar is killed as soon as it streams, as a kubelet stops a deleted pod's containers
+      // (the bed's pods are processes with no container around them), and the pod deleted at once.
+      await killPodTar(ctx);
+      const pods = (await managedPods(ctx.namespace)).filter((name) => name.startsWith(HELPER_PREFIX[ctx.operation]));
+      const core = kubeConfig().makeApiClient(CoreV1Api);
+      for (const name of pods) await core.deleteNamespacedPod({ name, namespace: ctx.namespace });
+      if (pods.length === 0) throw new NotCaused('the helper pod was gone before it could be deleted');
+      return `killed the tar of pod ${pods.join(', ')} and deleted the pod`;
     },
   },
   {
     id: 'api-server-restart',
     title: 'API server stopped for 3 s and restarted',
     operations: ['backup', 'restore'],
-    inject: async () => {
-      await outage(join(statePaths().kwokWorkdir, 'clusters', CLUSTER_NAME, 'pids', 'kube-apiserver.pid'));
-      // The judging and the re-run below need the API server and exec into new pods (kwok's
-      // Exec informer backs off while the server is down): wait until both work again.
-      for (let i = 0; i < 300 && (await kubectl(['get', '--raw', '/readyz'], { reject: false })).exitCode !== 0; i++)
-        await sleep(200);
-      await waitForExec(statePaths());
-    },
+    expected: 'resumes',
+    data: 'held',
+    inject: (ctx) =>
+      whileStreaming(ctx, async () => {
+        await outage(join(statePaths().kwokWorkdir, 'clusters', CLUSTER_NAME, 'pids', 'kube-apiserver.pid'));
+        // The judging and the re-run need the API server and exec into new pods (kwok's
+        // Exec informer backs off while the server is down): wait until both work again.
+        for (const deadline = Date.now() + 60_000; Date.now() < deadline; await sleep(200))
+          if ((await kubectl(['get', '--raw', '/readyz'], { reject: false })).exitCode === 0) break;
+        await waitForExec(statePaths());
+        return 'kube-apiserver killed while the stream ran, started again 3 s later';
+      }),
   },
   {
     id: 's3-restart',
     title: 'S3 server stopped for 3 s mid-transfer and restarted',
     operations: ['backup', 'restore'],
-    inject: () => outage(join(statePaths().pids, 's3.pid')),
+    expected: 'recovers',
+    data: 'light',
+    inject: async (ctx) => {
+      const seen = await whenRunning(ctx.run.pid!, RCLONE_TRANSFER, ctx.ended, () => true);
+      if (!seen) throw new NotCaused('no rclone transfer of the run was seen: the run ended first');
+      await outage(join(statePaths().pids, 's3.pid'));
+      return 'rclone serve s3 killed while the run transferred, started again 3 s later';
+    },
   },
   {
     id: 'rclone-killed',
     title: 'the local rclone killed',
     operations: ['backup', 'restore'],
-    waitsForItsProcess: true,
-    inject: () => killWhenRunning('rclone (move|copy) '),
-  },
-  {
-    id: 'sigint',
-    title: 'SIGINT (Ctrl-C) to the plugin',
-    operations: ['backup', 'restore'],
-    inject: async ({ run }) => {
-      run.kill('SIGINT');
+    expected: 'fails cleanly',
+    error: /(uploading to|downloading from) s3:\/\/\S+ .* failed/,
+    data: 'light',
+    inject: async (ctx) => {
+      const hit = await whenRunning(ctx.run.pid!, RCLONE_TRANSFER, ctx.ended, (pids) => signalAll(pids));
+      if (!hit) throw new NotCaused('no rclone transfer of the run was killed: the run ended first');
+      return "killed the run's rclone";
     },
   },
-  {
-    id: 'sigterm',
-    title: 'SIGTERM to the plugin',
-    operations: ['backup', 'restore'],
-    inject: async ({ run }) => {
-      run.kill('SIGTERM');
-    },
-  },
+  ...(['SIGINT', 'SIGTERM'] as const).map(
+    (signal): Fault => ({
+      id: signal.toLowerCase(),
+      title: `${signal}${signal === 'SIGINT' ? ' (Ctrl-C)' : ''} to the plugin`,
+      operations: ['backup', 'restore'],
+      expected: 'fails cleanly',
+      error: new RegExp(`interrupted by ${signal}`),
+      data: 'light',
+      inject: async (ctx) => {
+        const seen = await whenRunning(ctx.run.pid!, RCLONE_TRANSFER, ctx.ended, () => true);
+        if (!seen || !ctx.run.kill(signal)) throw new NotCaused('no transfer of the run was seen: the run ended first');
+        return `${signal} sent while the run's rclone transferred`;
+      },
+    }),
+  ),
   {
     id: 'pvc-never-binds',
     title: 'a PVC that never binds (backup: the clone; restore: the created target)',
     operations: ['backup', 'restore'],
+    expected: 'fails cleanly',
+    error: /does not support cloning|was not Bound/,
     sourceClass: 'noClone',
+    data: 'light',
     faultArgs: { restore: ['--storage-class', 'datamover-pending', '--timeout', '5s'] },
     fixArgs: { backup: ['--no-clone'] },
   },
@@ -146,31 +219,40 @@ export const FAULTS: Fault[] = [
     id: 'temp-disk-full',
     title: 'local staging disk full (1 MiB tmpfs)',
     operations: ['backup', 'restore'],
+    expected: 'fails cleanly',
+    error: /no space left on device/,
     tinyDisk: true,
+    data: 'light',
   },
 ];
 
 export interface FaultOutcome {
   fault: string;
   operation: Operation;
+  expected: Expected;
+  /** What the fault did, or why it did not happen. */
+  injected: string;
   exitCode: number;
-  /** recovered: the run completed despite the fault; failed cleanly: one error line, non-zero exit. */
+  /** recovered: exit 0; failed cleanly: one `error: what; fix` line, non-zero exit. */
   ending: 'recovered' | 'failed cleanly' | 'bad ending';
+  /** From the run's -o json (exit 0 only). */
+  streamResumes?: number;
   errorLine?: string;
-  /** The last lines of a run that did not end well, to see why. */
-  stderrTail?: string;
+  /** Right after the faulted run, before any re-run: files missing, wrong or stray (exit 0), or partial. */
+  damaged: string[];
   leftovers: string[];
-  partialFiles: string[];
   rerunExitCode: number;
   bytesLost: number;
+  /** Every promise the run broke, in words; none: the fault was survived. */
+  problems: string[];
   survived: boolean;
   seconds: number;
 }
 
 const SLOW: Record<Operation, string[]> = {
-  // Small batches and a bandwidth limit keep the run streaming for seconds.
+  // Small batches and a bandwidth limit: each upload takes a moment, the stream waits for them.
   backup: ['--staging-cap', '1Mi', '--env', 'RCLONE_BWLIMIT=4M'],
-  restore: ['--batch-size', '1Mi', '--env', 'RCLONE_BWLIMIT=4M'],
+  restore: ['--batch-size', '2Mi', '--env', 'RCLONE_BWLIMIT=4M'],
 };
 
 export async function runFaultCase(fault: Fault, operation: Operation): Promise<FaultOutcome> {
@@ -184,7 +266,7 @@ export async function runFaultCase(fault: Fault, operation: Operation): Promise<
     const sourceClass =
       operation === 'backup' && fault.sourceClass === 'noClone' ? bed().storageClasses.noClone : undefined;
     const source = await createBoundPvc(namespace, 'data', { storageClass: sourceClass });
-    writeSource(source, fault.smallFiles ?? false);
+    writeSource(source, DATA[fault.data]);
     await createStorageSecret(namespace);
     if (operation === 'restore')
       await mustSucceed(
@@ -196,70 +278,100 @@ export async function runFaultCase(fault: Fault, operation: Operation): Promise<
       operation === 'backup'
         ? ['backup', 'data', '--secret', 's3']
         : ['restore', '--secret', 's3', '--from', 'plain', '--to-pvc', 'target', '--create', '--size', '1Gi'];
-    const faulted = [...base, ...SLOW[operation], ...(fault.faultArgs?.[operation] ?? [])];
+    const faulted = [...base, ...SLOW[operation], '-o', 'json', ...(fault.faultArgs?.[operation] ?? [])];
     const run = fault.tinyDisk ? onTinyDisk(namespace, faulted, operation, scratch) : plugin(namespace, faulted);
-    if (fault.inject) {
-      await waitForHelperPod(namespace);
-      // Process kills wait for their process themselves; the others hit the transfer midway.
-      if (!fault.waitsForItsProcess) await sleep(operation === 'backup' ? 2000 : 2500);
-      // A fault that could not be caused fails the case, and its run must not outlive it.
-      await fault.inject({ namespace, operation, run }).catch(async (err: unknown) => {
-        run.kill('SIGTERM');
-        await run.catch(() => undefined);
-        throw err;
-      });
-    }
+    const ended = run.then(() => undefined);
+    const problems: string[] = [];
+    // A fault that could not be caused fails the case, and its run must not outlive it.
+    const injected = fault.inject
+      ? await fault.inject({ namespace, operation, run, ended }).catch((err: unknown) => {
+          if (!(err instanceof NotCaused)) throw err;
+          problems.push(`the fault did not happen: ${err.message}`);
+          run.kill('SIGTERM');
+          return `not caused: ${err.message}`;
+        })
+      : 'in the run itself (its error must name it)';
     const result = await run;
-    const errors = String(result.stderr)
-      .split('\n')
-      .filter((l) => l.startsWith('error:'));
-    const ending =
-      result.exitCode === 0
-        ? 'recovered'
-        : errors.length === 1 && /^error: .+; .+/.test(errors[0]!)
-          ? 'failed cleanly'
-          : 'bad ending';
-
+    const judged = judgeEnding(fault, result);
+    problems.push(...judged.problems);
+    const target = operation === 'backup' ? bucketPath() : await targetFolder(namespace);
+    const damaged = damage(source, target, operation, judged.ending === 'recovered');
+    const shown = damaged.slice(0, 3).join(', ') + (damaged.length > 3 ? ', ...' : '');
+    if (damaged.length) problems.push(`right after the run, ${damaged.length} files: ${shown}`);
     const leftovers = await runLeftovers(namespace, operation);
-    const partialFiles =
-      operation === 'backup' ? partialObjects(source) : partialRestored(source, await targetFolder(namespace));
+    if (leftovers.length) problems.push(`left in the cluster: ${leftovers.join(', ')}`);
 
     const rerun = await plugin(namespace, [
       ...base,
       ...(operation === 'restore' ? ['--overwrite'] : []),
       ...(fault.fixArgs?.[operation] ?? []),
     ]);
-    const bytesLost =
-      operation === 'backup' ? lostBytes(source, bucketPath()) : lostBytes(source, await targetFolder(namespace));
-    const survived =
-      ending !== 'bad ending' &&
-      leftovers.length === 0 &&
-      partialFiles.length === 0 &&
-      rerun.exitCode === 0 &&
-      bytesLost === 0;
+    if (rerun.exitCode !== 0) problems.push(`the re-run failed: ${lastLines(rerun.stderr, 3)}`);
+    const bytesLost = lostBytes(source, operation === 'backup' ? bucketPath() : await targetFolder(namespace));
+    if (bytesLost > 0) problems.push(`${bytesLost} bytes lost after the re-run`);
     return {
       fault: fault.id,
       operation,
+      expected: fault.expected,
+      injected,
       exitCode: result.exitCode ?? -1,
-      ending,
-      errorLine: errors[0],
-      stderrTail:
-        ending === 'bad ending'
-          ? String(result.stderr).split('\n').slice(-8).join('\n')
-          : rerun.exitCode !== 0
-            ? `re-run: ${String(rerun.stderr).split('\n').slice(-8).join('\n')}`
-            : undefined,
+      ending: judged.ending,
+      streamResumes: judged.streamResumes,
+      errorLine: judged.errorLine,
+      damaged,
       leftovers,
-      partialFiles,
       rerunExitCode: rerun.exitCode ?? -1,
       bytesLost,
-      survived,
+      problems,
+      survived: problems.length === 0,
       seconds: Math.round((Date.now() - started) / 100) / 10,
     };
   } finally {
     rmSync(scratch, { recursive: true, force: true });
     await kubectl(['delete', 'namespace', namespace, '--wait=false'], { reject: false });
   }
+}
+
+/** How the run ended, against what the README promises for the fault. */
+function judgeEnding(
+  fault: Fault,
+  result: Result,
+): Pick<FaultOutcome, 'ending' | 'streamResumes' | 'errorLine' | 'problems'> {
+  const stderr = String(result.stderr);
+  const errors = stderr.split('\n').filter((l) => l.startsWith('error:'));
+  const ending =
+    result.exitCode === 0
+      ? 'recovered'
+      : errors.length === 1 && /^error: .+; .+/.test(errors[0]!)
+        ? 'failed cleanly'
+        : 'bad ending';
+  const problems: string[] = [];
+  const streamResumes = ending === 'recovered' ? resumesOf(result) : undefined;
+  if (fault.expected === 'fails cleanly') {
+    if (ending !== 'failed cleanly')
+      problems.push(`the README says it fails cleanly, but it ended: ${ending} (exit ${result.exitCode})`);
+    else if (fault.error && !fault.error.test(errors[0]!))
+      problems.push(`its error does not name the fault (${fault.error}): ${errors[0]}`);
+  } else if (ending !== 'recovered') {
+    problems.push(`the README says it ${fault.expected}, but it ended: ${ending}, exit ${result.exitCode}`);
+  } else if (fault.expected === 'resumes' && !(Number(streamResumes) > 0)) {
+    problems.push(`the README says a cut stream resumes, but streamResumes is ${streamResumes}`);
+  }
+  if (ending === 'bad ending') problems.push(`its stderr ends: ${lastLines(result.stderr, 6)}`);
+  return { ending, streamResumes, errorLine: errors[0], problems };
+}
+
+/** streamResumes from the run's -o json; undefined when there is no such result. */
+function resumesOf(result: Result): number | undefined {
+  try {
+    return (JSON.parse(String(result.stdout)) as { streamResumes?: number }).streamResumes;
+  } catch {
+    return undefined;
+  }
+}
+
+function lastLines(text: unknown, n: number): string {
+  return String(text).trim().split('\n').slice(-n).join(' | ');
 }
 
 function plugin(namespace: string, args: string[]): ResultPromise {
@@ -276,27 +388,12 @@ function onTinyDisk(namespace: string, args: string[], operation: Operation, scr
   mkdirSync(staging);
   const script = 'mount -t tmpfs -o size=1m tmpfs "$1" && shift && exec "$@"';
   const where = operation === 'backup' ? ['--staging-dir', staging] : [];
-  return execa(
-    'unshare',
-    [
-      '-rm',
-      'sh',
-      '-c',
-      script,
-      'sh',
-      staging,
-      join(REPO_ROOT, 'bin', 'kubectl-datamover'),
-      ...args,
-      ...where,
-      '-n',
-      namespace,
-    ],
-    {
-      env: userEnv({ TMPDIR: staging }),
-      extendEnv: false,
-      reject: false,
-    },
-  );
+  const command = [join(REPO_ROOT, 'bin', 'kubectl-datamover'), ...args, ...where, '-n', namespace];
+  return execa('unshare', ['-rm', 'sh', '-c', script, 'sh', staging, ...command], {
+    env: userEnv({ TMPDIR: staging }),
+    extendEnv: false,
+    reject: false,
+  });
 }
 
 async function mustSucceed(run: ResultPromise, what: string): Promise<void> {
@@ -304,92 +401,69 @@ async function mustSucceed(run: ResultPromise, what: string): Promise<void> {
   if (result.exitCode !== 0) throw new Error(`${what} failed: ${String(result.stderr)}`);
 }
 
-/** 24 files of 1 MiB and a small one; or 6,000 files of 1 KiB. */
-function writeSource(root: string, small: boolean): void {
+/** `files` random files of `bytes` under parts/, and a small one. */
+function writeSource(root: string, data: { files: number; bytes: number }): void {
   mkdirSync(join(root, 'parts'));
-  if (small) {
-    for (let i = 0; i < 6000; i++)
-      writeFileSync(join(root, 'parts', `entry-${i}.txt`), randomBytes(512).toString('hex'));
-    return;
-  }
-  // More than the channel buffers (about 10 MiB), so that the pod's tar is held by backpressure.
-  for (let i = 0; i < 24; i++) writeFileSync(join(root, 'parts', `part-${i}.bin`), randomBytes(1024 * 1024));
+  for (let i = 0; i < data.files; i++) writeFileSync(join(root, 'parts', `part-${i}`), randomBytes(data.bytes));
   writeFileSync(join(root, 'notes.txt'), 'a small file\n');
 }
 
-async function waitForHelperPod(namespace: string): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    const pods = String(
-      (
-        await kubectl(
-          [
-            'get',
-            'pods',
-            '-n',
-            namespace,
-            '-l',
-            'app.kubernetes.io/managed-by=kubectl-datamover',
-            '-o',
-            'jsonpath={.items[*].status.phase}',
-          ],
-          { reject: false },
-        )
-      ).stdout,
-    );
-    if (pods.includes('Running')) return;
-    await sleep(100);
+/** The run's helper pods (and a backup's clone, an unbound restore target) still there once it has ended. */
+async function runLeftovers(namespace: string, operation: Operation): Promise<string[]> {
+  // The plugin deletes its pod as it ends; the API server may take a moment to remove it.
+  for (const deadline = Date.now() + 10_000; ; await sleep(200)) {
+    const names = await leftoversNow(namespace, operation);
+    if (names.length === 0 || Date.now() >= deadline) return names;
   }
 }
 
-async function runLeftovers(namespace: string, operation: Operation): Promise<string[]> {
-  const selector = 'app.kubernetes.io/managed-by=kubectl-datamover';
+async function leftoversNow(namespace: string, operation: Operation): Promise<string[]> {
   // A restore's target PVC is the user's result, not a leftover; a backup's clone is one.
   const kinds = operation === 'backup' ? 'pvc,pods' : 'pods';
-  const names = String((await kubectl(['get', kinds, '-n', namespace, '-l', selector, '-o', 'name'])).stdout)
+  const names = String((await kubectl(['get', kinds, '-n', namespace, '-l', MANAGED_SELECTOR, '-o', 'name'])).stdout)
     .split('\n')
     .filter(Boolean);
   if (operation === 'restore') {
-    const pending = String(
-      (
-        await kubectl([
-          'get',
-          'pvc',
-          '-n',
-          namespace,
-          '-o',
-          'jsonpath={range .items[?(@.status.phase!="Bound")]}{.metadata.name}{"\\n"}{end}',
-        ])
-      ).stdout,
-    )
-      .split('\n')
-      .filter(Boolean);
-    names.push(...pending.map((n) => `persistentvolumeclaim/${n} (not Bound)`));
+    const unbound = 'jsonpath={range .items[?(@.status.phase!="Bound")]}{.metadata.name}{"\\n"}{end}';
+    const pending = String((await kubectl(['get', 'pvc', '-n', namespace, '-o', unbound])).stdout);
+    names.push(
+      ...pending
+        .split('\n')
+        .filter(Boolean)
+        .map((n) => `persistentvolumeclaim/${n} (not Bound)`),
+    );
   }
   return names;
 }
 
-/**
- * Objects in the bucket that are not exactly a file of the source. The S3
- * server's own upload files (`.rclone_temp_put_*`, left in its folder when it
- * is killed mid-upload) are the server's, not objects the plugin wrote.
- */
-function partialObjects(source: string): string[] {
-  const files = snapshot(source);
-  return Object.entries(objectsIn(bucketPath(), { exclude: /(^|\/)\.rclone_temp_put_/ }))
-    .filter(([path, sha]) => files[path]?.sha256 !== sha)
-    .map(([path]) => path);
+/** SHA-256 of each regular file of a volume's folder. */
+function volumeFiles(folder: string | undefined): Record<string, string> {
+  const files: Record<string, string> = {};
+  for (const [path, entry] of Object.entries(folder ? snapshot(folder) : {}))
+    if (entry.type === 'file') files[path] = entry.sha256!;
+  return files;
 }
 
-/** Files in the target under a final name that differ from the source (".datamover-part" names are not final). */
-function partialRestored(source: string, target: string | undefined): string[] {
-  if (!target) return [];
-  const files = snapshot(source);
-  return Object.entries(snapshot(target))
-    .filter(
-      ([path, entry]) =>
-        entry.type === 'file' && !path.endsWith('.datamover-part') && files[path]?.sha256 !== entry.sha256,
-    )
-    .map(([path]) => path);
+/**
+ * What is wrong at the destination right after the faulted run. A run that exited 0 must have
+ * every file with its bytes and nothing else; a failed one may lack files, but nothing under a
+ * final name may differ from the source (a restore's `NAME.datamover-part` files are not final).
+ */
+function damage(source: string, destination: string | undefined, operation: Operation, complete: boolean): string[] {
+  const want = volumeFiles(source);
+  // The S3 server's own upload files (`.rclone_temp_put_*`, left in its folder when it is killed
+  // mid-upload) are the server's, not objects the plugin wrote.
+  const have =
+    operation === 'backup'
+      ? objectsIn(destination ?? '', { exclude: /(^|\/)\.rclone_temp_put_/ })
+      : volumeFiles(destination);
+  const found: string[] = [];
+  for (const [path, sha] of Object.entries(have)) {
+    if (want[path] === undefined && (complete || !path.endsWith('.datamover-part'))) found.push(`stray ${path}`);
+    else if (want[path] !== undefined && want[path] !== sha) found.push(`wrong bytes in ${path}`);
+  }
+  if (complete) for (const path of Object.keys(want)) if (have[path] === undefined) found.push(`missing ${path}`);
+  return found;
 }
 
 /** The restore target's folder; undefined when it does not exist or is not bound. */

@@ -61,9 +61,9 @@ setup_module() {
 }
 
 # kwok's local exec (v0.8.0) does not close the process's stdin when the client
-# closes it, and reports exit codes as internal errors; the patch makes it do
-# what a kubelet does. Bump KWOK_PATCH_LEVEL when the patch changes.
-KWOK_PATCH_LEVEL=1
+# closes it, reports exit codes as internal errors, and runs commands as itself;
+# the patch makes it do what a kubelet does (the last through the bed's sandbox,
+# named by the Exec's KWOK_EXEC_WRAPPER). KWOK_PATCH_LEVEL is in versions.sh.
 setup_kwok() {
   local version=$1 dir; shift
   go mod init datamover-testbed-tools >/dev/null 2>&1

@@ -35,6 +35,22 @@ export const OPERATOR_IMAGE_PREFIX = 'ghcr.io/qjoly/datamover-rclone:';
  * kwok's pod-ready and pod-complete stages leave them alone, the job-runner writes their status.
  */
 export const JOB_RUNNER_LABEL = 'testbed.datamover.a-cup-of.coffee/kubelet';
+/**
+ * A pod that a kubelet would not start (yet) carries this label, its value saying why (ErrImagePull,
+ * CreateContainerConfigError, or ExecNotWired for a pod scheduled before its exec could be wired): kwok's
+ * pod-ready stage leaves it alone, and the provisioner writes its container status (tests/testbed/kubelet-checks.ts).
+ */
+export const HELD_LABEL = 'testbed.datamover.a-cup-of.coffee/held';
+/**
+ * The images the node has (and can pull again): what the tests and the plugin use by default. Any other
+ * image is ErrImagePull, as on a node that cannot reach its registry.
+ */
+export const NODE_IMAGES = [
+  'docker.io/library/busybox:latest', // the tests' own pods ("busybox")
+  'docker.io/library/busybox:1.37', // the helper pod of backup, restore and verify (DEFAULT_HELPER_IMAGE)
+  `${OPERATOR_IMAGE_PREFIX}latest`, // the operator's Job (its CRD's default) and check --in-cluster's default
+  'docker.io/rclone/rclone:1.76', // rclone's own image at the bed's rclone version, for check --in-cluster --image
+];
 
 /**
  * The DataMover CRDs the bed installs: the operator's own (config/crd/bases/) when its source is
@@ -57,6 +73,10 @@ export const STORAGE_CLASSES = {
   noClone: 'datamover-noclone',
   /** Served by no provisioner: PVCs stay Pending. */
   pending: 'datamover-pending',
+  /** volumeBindingMode WaitForFirstConsumer (GKE's, EKS's default): provisioned once a pod using it is scheduled. */
+  waitForConsumer: 'datamover-wffc',
+  /** WaitForFirstConsumer, and refuses clones. */
+  waitForConsumerNoClone: 'datamover-wffc-noclone',
 };
 
 export function kubectl(paths: StatePaths, args: string[], input?: string): string {
@@ -117,14 +137,16 @@ ${kwokStages()}`,
 
 /**
  * kwok's default stages (kwokctl's "fast" ones, from kwok's module), except that pod-ready and
- * pod-complete leave the job-runner's pods alone: kwok would otherwise report an operator's Job pod
- * Running and then Succeeded at once, with nothing run.
+ * pod-complete leave the job-runner's pods alone (kwok would otherwise report an operator's Job pod
+ * Running and then Succeeded at once, with nothing run) and the pods the bed holds (HELD_LABEL).
  */
 function kwokStages(): string {
   const dir = toolPaths().kwokStages;
   const files = ['node-initialize', 'node-heartbeat-with-lease', 'pod-ready', 'pod-complete', 'pod-delete'];
   const notOurs = `    matchExpressions:
     - key: '.metadata.labels["${JOB_RUNNER_LABEL}"]'
+      operator: 'DoesNotExist'
+    - key: '.metadata.labels["${HELD_LABEL}"]'
       operator: 'DoesNotExist'
 `;
   return files
@@ -189,6 +211,24 @@ metadata:
 provisioner: testbed.datamover.a-cup-of.coffee/nobody
 reclaimPolicy: Delete
 volumeBindingMode: Immediate
+---
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: ${STORAGE_CLASSES.waitForConsumer}
+provisioner: ${PROVISIONER}
+reclaimPolicy: Delete
+volumeBindingMode: WaitForFirstConsumer
+---
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: ${STORAGE_CLASSES.waitForConsumerNoClone}
+provisioner: ${PROVISIONER}
+parameters:
+  cloning: unsupported
+reclaimPolicy: Delete
+volumeBindingMode: WaitForFirstConsumer
 `,
   );
   kubectl(

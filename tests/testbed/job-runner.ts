@@ -14,16 +14,7 @@
 // - reports the pod Running, then Succeeded or Failed with the container's exit code, so
 //   that the Job controller counts it and retries; kills the process of a deleted pod.
 import { spawn, type ChildProcess } from 'node:child_process';
-import {
-  chmodSync,
-  createWriteStream,
-  lchownSync,
-  lstatSync,
-  mkdirSync,
-  readdirSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, createWriteStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import {
@@ -39,7 +30,14 @@ import {
   type V1ProjectedVolumeSource,
 } from '@kubernetes/client-node';
 import { JOB_RUNNER_LABEL } from './cluster.ts';
-import { operatorEntrypoint, REPO_ROOT, statePaths } from './paths.ts';
+import {
+  applyFsGroup,
+  ContainerConfigError as ConfigError,
+  containerUser as userOf,
+  SANDBOX_SCRIPT,
+  sandboxArgs,
+} from './container-sandbox.ts';
+import { operatorEntrypoint, statePaths } from './paths.ts';
 import { log, reconcileUntilStopped } from './controller-loop.ts';
 
 const paths = statePaths(process.argv[2]);
@@ -48,7 +46,6 @@ kc.loadFromFile(paths.kubeconfig);
 const core = kc.makeApiClient(CoreV1Api);
 const custom = kc.makeApiClient(CustomObjectsApi);
 const LOGS = { group: 'kwok.x-k8s.io', version: 'v1alpha1', plural: 'logs' };
-const SANDBOX = join(REPO_ROOT, 'tests', 'testbed', 'pod-sandbox.sh');
 /** The image's PATH (alpine's default). */
 const IMAGE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 /** What the operator's image holds (its Dockerfile): the entrypoint, and rclone where apk puts it. */
@@ -66,8 +63,6 @@ interface Running {
   deleted?: boolean;
 }
 const pods = new Map<string, Running>();
-
-class ConfigError extends Error {}
 
 function decode(data: Record<string, string> | undefined, key: string, isSecret: boolean): string | undefined {
   const value = data?.[key];
@@ -145,36 +140,6 @@ async function containerEnv(pod: V1Pod, container: V1Container): Promise<Map<str
     else throw new ConfigError(`env ${item.name}: ${field ?? 'resourceFieldRef'} is not supported by the test bed`);
   }
   return env;
-}
-
-/** The container's user as the kubelet works it out: container securityContext, else the pod's, else root. */
-function userOf(pod: V1Pod, container: V1Container) {
-  const podCtx = pod.spec?.securityContext ?? {};
-  const ctx = container.securityContext ?? {};
-  const uid = ctx.runAsUser ?? podCtx.runAsUser ?? 0;
-  const gid = ctx.runAsGroup ?? podCtx.runAsGroup ?? 0;
-  const fsGroup = podCtx.fsGroup;
-  const groups = [...new Set([...(fsGroup !== undefined ? [fsGroup] : []), ...(podCtx.supplementalGroups ?? [])])];
-  if ((ctx.runAsNonRoot ?? podCtx.runAsNonRoot) && uid === 0)
-    throw new ConfigError('container has runAsNonRoot and image will run as root');
-  return { uid, gid, fsGroup, groups };
-}
-
-/** What a kubelet does to a volume for fsGroup (SetVolumeOwnership): group, group rw, setgid folders. */
-function applyFsGroup(folder: string, fsGroup: number, readOnly: boolean): void {
-  const mask = readOnly ? 0o440 : 0o660;
-  const walk = (path: string) => {
-    const stat = lstatSync(path);
-    if (stat.isSymbolicLink()) return;
-    lchownSync(path, -1, fsGroup);
-    if (stat.isDirectory()) {
-      chmodSync(path, (stat.mode & 0o7777) | mask | 0o110 | 0o2000);
-      for (const entry of readdirSync(path)) walk(join(path, entry));
-    } else {
-      chmodSync(path, (stat.mode & 0o7777) | mask);
-    }
-  };
-  walk(folder);
 }
 
 /** The host folder behind each of the container's volumeMounts, or undefined while a PVC is not bound yet. */
@@ -334,36 +299,24 @@ async function start(state: Running, pod: V1Pod): Promise<void> {
     },
   });
 
-  const ctx = container.securityContext ?? {};
   const scratch = join(podDir, 'sandbox');
   rmSync(scratch, { recursive: true, force: true });
   mkdirSync(scratch, { recursive: true });
   const command = [...(container.command ?? IMAGE_FILES.entrypoint), ...(container.args ?? [])];
+  const image = [
+    '--copy',
+    `${operatorEntrypoint()}=${IMAGE_FILES.entrypoint[0]}`,
+    '--mount',
+    `${rclone}=${IMAGE_FILES.rclone}:ro`,
+  ];
   const args = [
     '--mount',
     '--propagation',
     'private',
     '--',
     '/bin/bash',
-    SANDBOX,
-    scratch,
-    String(user.uid),
-    String(user.gid),
-    user.groups.join(','),
-    String(ctx.readOnlyRootFilesystem === true),
-    container.workingDir ?? '/',
-    '--copy',
-    `${operatorEntrypoint()}=${IMAGE_FILES.entrypoint[0]}`,
-    '--mount',
-    `${rclone}=${IMAGE_FILES.rclone}:ro`,
-    ...mounts.flatMap((m) => [
-      '--mount',
-      `${m.source}=${m.target.replace(/\/$/, '') || '/'}:${m.readOnly ? 'ro' : 'rw'}`,
-    ]),
-    ...(ctx.allowPrivilegeEscalation === false ? ['--setpriv', '--no-new-privs'] : []),
-    ...(ctx.capabilities?.drop?.includes('ALL')
-      ? ['--setpriv', '--inh-caps=-all', '--setpriv', '--bounding-set=-all']
-      : []),
+    SANDBOX_SCRIPT,
+    ...sandboxArgs(scratch, pod, container, mounts, image),
     '--',
     ...command,
   ];

@@ -44,5 +44,5 @@ for fs in /dev /proc /sys; do mount --rbind "$fs" "$root$fs"; done
 if [[ $readonly_root == true ]]; then mount -o remount,bind,ro "$root"; fi
 
 if [[ -n $groups ]]; then group_args=(--groups "$groups"); else group_args=(--clear-groups); fi
-PATH=$container_path exec chroot "$root" /usr/bin/env --chdir="$workdir" /usr/bin/setpriv \
+PATH=$container_path exec /usr/sbin/chroot "$root" /usr/bin/env --chdir="$workdir" /usr/bin/setpriv \
   --reuid="$uid" --regid="$gid" "${group_args[@]}" "${setpriv_args[@]}" -- "$@"

@@ -3,13 +3,18 @@
 //   for a PVC whose dataSource is another PVC copies the source folder (what a
 //   CSI driver's clone does); a StorageClass with `cloning: unsupported`
 //   refuses clones with a ProvisioningFailed event, like a driver without it;
+//   a WaitForFirstConsumer claim is provisioned once the scheduler has picked a node
+//   for a pod that uses it (its selected-node annotation), as an external-provisioner does;
 // - deletes the folder and the PV when a Delete-policy PV is released;
-// - writes a kwok Exec for every pod, so that exec into a container runs the
-//   command locally in the folder behind the container's workingDir.
+// - writes a kwok Exec for every pod (exec-wiring.ts), so that exec into a container runs the
+//   command in the container's sandbox.
+// - plays the kubelet's checks before a container starts (kubelet-checks.ts): a pod with an
+//   image the node does not have, or an env reference to a missing Secret, ConfigMap or key, is
+//   held (never Running) with the container status a kubelet would write.
 // It is level-triggered: every tick compares the cluster with what should be.
 import { execFile } from 'node:child_process';
-import { mkdirSync, rmSync, renameSync, existsSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { mkdirSync, rmSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -23,11 +28,12 @@ import {
   type V1PersistentVolumeClaim,
   type V1Pod,
   type V1StorageClass,
-  type V1Container,
 } from '@kubernetes/client-node';
-import { EXEC_WIRING_GATE, PROVISIONER } from './cluster.ts';
+import { EXEC_WIRING_GATE, HELD_LABEL, JOB_RUNNER_LABEL, PROVISIONER } from './cluster.ts';
+import { kubeletRefusal, writeRefusal } from './kubelet-checks.ts';
 import { statePaths } from './paths.ts';
 import { log, reconcileUntilStopped } from './controller-loop.ts';
+import { EXEC, wireExec } from './exec-wiring.ts';
 
 const run = promisify(execFile);
 const paths = statePaths(process.argv[2]);
@@ -36,8 +42,9 @@ kc.loadFromFile(paths.kubeconfig);
 const core = kc.makeApiClient(CoreV1Api);
 const storage = kc.makeApiClient(StorageV1Api);
 const custom = kc.makeApiClient(CustomObjectsApi);
-const EXEC = { group: 'kwok.x-k8s.io', version: 'v1alpha1', plural: 'execs' };
 const reported = new Set<string>();
+/** Set by the scheduler on a WaitForFirstConsumer claim: the node of the first pod that uses it. */
+const SELECTED_NODE = 'volume.kubernetes.io/selected-node';
 
 async function provision(
   pvc: V1PersistentVolumeClaim,
@@ -48,6 +55,8 @@ async function provision(
   const { name, namespace, uid } = pvc.metadata as Required<
     Pick<NonNullable<V1PersistentVolumeClaim['metadata']>, 'name' | 'namespace' | 'uid'>
   >;
+  const node = pvc.metadata?.annotations?.[SELECTED_NODE];
+  if (sc.volumeBindingMode === 'WaitForFirstConsumer' && !node) return; // until a pod using it is scheduled
   const folder = join(paths.volumes, `pvc-${uid}`);
   const source = pvc.spec?.dataSource;
   if (source?.kind === 'PersistentVolumeClaim') {
@@ -83,6 +92,16 @@ async function provision(
         storageClassName: sc.metadata?.name,
         volumeMode: pvc.spec?.volumeMode ?? 'Filesystem',
         hostPath: { path: folder, type: 'Directory' },
+        // The volume is on the node the scheduler picked, as a local volume is.
+        nodeAffinity: node
+          ? {
+              required: {
+                nodeSelectorTerms: [
+                  { matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [node] }] },
+                ],
+              },
+            }
+          : undefined,
         claimRef: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace, name, uid },
       },
     },
@@ -125,87 +144,6 @@ async function reclaim(volume: V1PersistentVolume): Promise<void> {
   log(`deleted released volume ${volume.metadata!.name}`);
 }
 
-/** The local folder behind a container's workingDir, or undefined while its PVC is not bound yet. */
-function workDirOf(
-  pod: V1Pod,
-  container: V1Container,
-  claims: V1PersistentVolumeClaim[],
-  volumes: V1PersistentVolume[],
-): string | undefined {
-  const namespace = pod.metadata!.namespace!;
-  const scratch = join(paths.scratch, namespace, pod.metadata!.name!, container.name);
-  const workingDir = container.workingDir ?? '/';
-  const mount = (container.volumeMounts ?? [])
-    .filter((m) => workingDir === m.mountPath || workingDir.startsWith(`${m.mountPath.replace(/\/$/, '')}/`))
-    .sort((a, b) => b.mountPath.length - a.mountPath.length)[0];
-  const claimName = pod.spec?.volumes?.find((v) => v.name === mount?.name)?.persistentVolumeClaim?.claimName;
-  if (!mount || !claimName) {
-    mkdirSync(scratch, { recursive: true });
-    return scratch;
-  }
-  const claim = claims.find((c) => c.metadata?.namespace === namespace && c.metadata?.name === claimName);
-  const folder = volumes.find((v) => v.metadata?.name === claim?.spec?.volumeName)?.spec?.hostPath?.path;
-  if (!folder || !existsSync(folder)) return undefined;
-  return join(folder, mount.subPath ?? '', relative(mount.mountPath, workingDir));
-}
-
-/** What a kubelet gives the container: its env values, secretKeyRef resolved (PATH and HOME stay the bed's). */
-async function containerEnv(pod: V1Pod, container: V1Container): Promise<Array<{ name: string; value: string }>> {
-  const envs = [];
-  for (const env of container.env ?? []) {
-    if (env.name === 'PATH' || env.name === 'HOME') continue;
-    const ref = env.valueFrom?.secretKeyRef;
-    if (!ref) {
-      envs.push({ name: env.name, value: env.value ?? '' });
-      continue;
-    }
-    const secret = await core
-      .readNamespacedSecret({ name: ref.name!, namespace: pod.metadata!.namespace! })
-      .catch(() => undefined);
-    const value = secret?.data?.[ref.key];
-    if (value !== undefined) envs.push({ name: env.name, value: Buffer.from(value, 'base64').toString('utf8') });
-  }
-  return envs;
-}
-
-async function wireExec(pod: V1Pod, claims: V1PersistentVolumeClaim[], volumes: V1PersistentVolume[]): Promise<void> {
-  const execs = [];
-  for (const container of pod.spec?.containers ?? []) {
-    const workDir = workDirOf(pod, container, claims, volumes);
-    if (!workDir) return; // retried next tick, once the PVC is bound
-    // Images share the host's busybox applets and the pinned rclone (for rclone images).
-    const path = `${paths.busybox}:${dirname(process.env.DATAMOVER_RCLONE_NEW ?? '/nonexistent/rclone')}`;
-    const envs = [
-      { name: 'PATH', value: path },
-      { name: 'HOME', value: workDir },
-      ...(await containerEnv(pod, container)),
-    ];
-    execs.push({ containers: [container.name], local: { workDir, envs } });
-  }
-  await custom.createNamespacedCustomObject({
-    ...EXEC,
-    namespace: pod.metadata!.namespace!,
-    body: {
-      apiVersion: `${EXEC.group}/${EXEC.version}`,
-      kind: 'Exec',
-      metadata: {
-        name: pod.metadata!.name,
-        ownerReferences: [
-          {
-            apiVersion: 'v1',
-            kind: 'Pod',
-            name: pod.metadata!.name!,
-            uid: pod.metadata!.uid!,
-            blockOwnerDeletion: false,
-          },
-        ],
-      },
-      spec: { execs },
-    },
-  });
-  log(`wired exec for pod ${pod.metadata!.namespace}/${pod.metadata!.name}`);
-}
-
 /** Lets the scheduler place the pod, once kwok-controller has had time to see its Exec. */
 async function releaseGate(pod: V1Pod): Promise<void> {
   const index = pod.spec?.schedulingGates?.findIndex((g) => g.name === EXEC_WIRING_GATE) ?? -1;
@@ -222,6 +160,53 @@ async function releaseGate(pod: V1Pod): Promise<void> {
     },
     setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
   );
+}
+
+/**
+ * The kubelet's part before a container starts. A gated pod is released once its exec is wired; a pod
+ * that a kubelet would refuse, or whose exec cannot be wired before it is scheduled (its PVC waits for
+ * its first consumer), is released held (HELD_LABEL), and let go once nothing holds it any more.
+ */
+async function admit(pod: V1Pod, wired: boolean, waitsForConsumer: boolean): Promise<void> {
+  const gated = pod.spec?.schedulingGates?.some((g) => g.name === EXEC_WIRING_GATE);
+  const held = pod.metadata?.labels?.[HELD_LABEL];
+  if (!gated && !held) return;
+  // The job-runner is the kubelet of its pods.
+  const refusal = pod.metadata?.labels?.[JOB_RUNNER_LABEL] ? undefined : await kubeletRefusal(core, pod);
+  const hold = refusal?.reason ?? (wired ? undefined : 'ExecNotWired');
+  if (gated) {
+    if (hold && !refusal && !waitsForConsumer) return; // next tick, once its exec is wired
+    if (hold) await setHold(pod, hold);
+    return releaseGate(pod);
+  }
+  if (hold !== held) {
+    if (!hold) await sleep(300); // kwok-controller sees the Exec before the pod runs
+    await setHold(pod, hold);
+  }
+  if (refusal && pod.spec?.nodeName) await writeRefusal(core, pod, refusal);
+}
+
+async function setHold(pod: V1Pod, hold: string | undefined): Promise<void> {
+  await core.patchNamespacedPod(
+    {
+      name: pod.metadata!.name!,
+      namespace: pod.metadata!.namespace!,
+      body: { metadata: { labels: { [HELD_LABEL]: hold ?? null } } },
+    },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  );
+  log(`${pod.metadata!.namespace}/${pod.metadata!.name}: ${hold ? `held (${hold})` : 'no longer held'}`);
+}
+
+/** Whether a PVC of the pod waits for its first consumer: the scheduler places the pod before it binds. */
+function waitsForFirstConsumer(pod: V1Pod, claims: V1PersistentVolumeClaim[], classes: V1StorageClass[]): boolean {
+  return (pod.spec?.volumes ?? []).some(({ persistentVolumeClaim: ref }) => {
+    const claim = claims.find(
+      (c) => c.metadata?.namespace === pod.metadata?.namespace && c.metadata?.name === ref?.claimName,
+    );
+    const sc = classes.find((c) => c.metadata?.name === claim?.spec?.storageClassName);
+    return claim?.status?.phase === 'Pending' && sc?.volumeBindingMode === 'WaitForFirstConsumer';
+  });
 }
 
 async function reconcile(): Promise<void> {
@@ -259,9 +244,9 @@ async function reconcile(): Promise<void> {
   for (const pod of pods.items) {
     if (pod.metadata?.deletionTimestamp) continue;
     try {
-      if (!wired.has(`${pod.metadata?.namespace}/${pod.metadata?.name}/${pod.metadata?.uid}`))
-        await wireExec(pod, claims.items, volumes.items);
-      else await releaseGate(pod);
+      const isWired = wired.has(`${pod.metadata?.namespace}/${pod.metadata?.name}/${pod.metadata?.uid}`);
+      if (!isWired) await wireExec(core, custom, paths, pod, claims.items, volumes.items);
+      await admit(pod, isWired, waitsForFirstConsumer(pod, claims.items, classes.items));
     } catch (err) {
       log(`exec wiring for ${pod.metadata?.namespace}/${pod.metadata?.name}: ${(err as Error).message.split('\n')[0]}`);
     }

@@ -4,6 +4,8 @@ NODE_VERSION=24.21.0
 K8S_VERSION=v1.36.3
 ETCD_VERSION=v3.6.8
 KWOK_VERSION=v0.8.0
+# Bump when tests/testbed/kwok-local-exec.patch changes (a new cache folder, so kwok is rebuilt).
+KWOK_PATCH_LEVEL=2
 RCLONE_VERSION=v1.76.0
 KREW_VERSION=v0.4.3
 PUSHGATEWAY_VERSION=v1.11.1

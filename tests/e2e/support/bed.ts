@@ -29,12 +29,16 @@ export function userEnv(extra: Record<string, string> = {}): Record<string, stri
   return { PATH: userPath(), KUBECONFIG: bed().kubeconfig, HOME: process.env.HOME ?? '/root', ...extra };
 }
 
-export async function kubectl(args: string[], options: { input?: string; reject?: boolean } = {}): Promise<Result> {
+export async function kubectl(
+  args: string[],
+  options: { input?: string; reject?: boolean; binary?: boolean } = {},
+): Promise<Result> {
   return execa('kubectl', args, {
     env: userEnv(),
     extendEnv: false,
     input: options.input,
     reject: options.reject ?? true,
+    ...(options.binary ? { encoding: 'buffer' as const } : {}),
   });
 }
 

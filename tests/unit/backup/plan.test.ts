@@ -7,7 +7,7 @@ import type { PodFile, PodFileType } from '../../../lib/stream/pod-files.ts';
 const T = 1_767_225_600;
 
 function entry(path: string, size: number, mtime = T, type: PodFileType = 'file'): PodFile {
-  return { path, type, size, mtime, mode: 0o644 };
+  return { path, type, size, mtime, mode: 0o644, uid: 0, gid: 0, nlink: 1, inode: size * 1000 + path.length };
 }
 
 function remote(...objects: Array<[key: string, size: number, mtime?: number]>): Map<string, RemoteFile> {
@@ -91,6 +91,18 @@ describe('transfer plan', () => {
 
   it('ignores folders: nothing is sent, kept or skipped for them', () => {
     const plan = planTransfer([entry('sub', 4096, T, 'dir')], new Map());
-    assert.deepEqual(plan, { send: [], seed: [], unchanged: [], delete: [], skippedTypes: [] });
+    assert.deepEqual(plan, { send: [], seed: [], unchanged: [], delete: [], skippedTypes: [], links: new Map() });
+  });
+
+  it('sends a hard-linked file once, under its first name, and keeps no object for the other names', () => {
+    const first = { ...entry('a', 5), nlink: 2, inode: 77 };
+    const second = { ...entry('b', 5), nlink: 2, inode: 77 };
+    const plan = planTransfer([first, second], remote(['b', 5]));
+    assert.deepEqual(
+      plan.send.map((f) => f.path),
+      ['a'],
+    );
+    assert.deepEqual([...plan.links], [['b', 'a']]);
+    assert.deepEqual(plan.delete, ['b']);
   });
 });

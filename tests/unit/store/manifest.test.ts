@@ -5,11 +5,11 @@ import type { PodFile } from '../../../lib/stream/pod-files.ts';
 const meta = { createdAt: '2026-01-10T06:00:00Z', namespace: 'apps', pvc: 'data' };
 
 const files: PodFile[] = [
-  { path: 'sub', type: 'dir', size: 4096, mtime: 1_767_225_600, mode: 0o755 },
-  { path: 'sub/a.txt', type: 'file', size: 6, mtime: 1_767_225_601, mode: 0o644 },
-  { path: 'sub/b.txt', type: 'file', size: 9, mtime: 1_767_225_602, mode: 0o600 },
-  { path: 'link', type: 'symlink', size: 9, mtime: 1_767_225_603, mode: 0o777 },
-  { path: 'pipe', type: 'other', size: 0, mtime: 1_767_225_604, mode: 0o644 },
+  { path: 'sub', type: 'dir', size: 4096, mtime: 1_767_225_600, mode: 0o755, uid: 0, gid: 0, nlink: 1, inode: 8 },
+  { path: 'sub/a.txt', type: 'file', size: 6, mtime: 1_767_225_601, mode: 0o644, uid: 0, gid: 0, nlink: 1, inode: 9 },
+  { path: 'sub/b.txt', type: 'file', size: 9, mtime: 1_767_225_602, mode: 0o600, uid: 0, gid: 0, nlink: 1, inode: 10 },
+  { path: 'link', type: 'symlink', size: 9, mtime: 1_767_225_603, mode: 0o777, uid: 0, gid: 0, nlink: 1, inode: 11 },
+  { path: 'pipe', type: 'other', size: 0, mtime: 1_767_225_604, mode: 0o644, uid: 0, gid: 0, nlink: 1, inode: 12 },
 ];
 const md5 = new Map([['sub/a.txt', 'b1946ac92492d2347c6235b4d2611184']]);
 
@@ -19,9 +19,29 @@ describe('backup manifest', () => {
     assert.deepEqual(paths, ['sub', 'sub/a.txt', 'sub/b.txt', 'link']);
   });
 
-  it('records the type, mode, mtime and size of each entry', () => {
-    const link = buildManifest(files, md5, meta).entries.find((e) => e.path === 'link');
-    assert.deepEqual(link, { path: 'link', type: 'symlink', mode: 0o777, mtime: 1_767_225_603, size: 9 });
+  it('records the type, mode, mtime, size and numeric owner of each entry, and says owners are recorded', () => {
+    const owned = files.map((f) => (f.path === 'link' ? { ...f, uid: 999, gid: 2000 } : f));
+    const manifest = buildManifest(owned, md5, meta);
+    const link = manifest.entries.find((e) => e.path === 'link');
+    const expected = { path: 'link', type: 'symlink', mode: 0o777, mtime: 1_767_225_603, size: 9, uid: 999, gid: 2000 };
+    assert.deepEqual(link, expected);
+    assert.equal(manifest.owners, true);
+  });
+
+  it('records a further name of a hard-linked file as a link to the first listed, without an MD5', () => {
+    const linked = [
+      ...files,
+      { ...files[1]!, path: 'z-first', nlink: 2, inode: 42 },
+      { ...files[1]!, path: 'a-second', nlink: 2, inode: 42 },
+    ];
+    const entries = buildManifest(linked, new Map([['a-second', 'x']]), meta).entries;
+    assert.equal(entries.find((e) => e.path === 'a-second')?.link, 'z-first');
+    assert.equal(entries.find((e) => e.path === 'a-second')?.md5, undefined);
+    assert.equal(entries.find((e) => e.path === 'z-first')?.link, undefined);
+  });
+
+  it('reads "null" as an unknown format, not a crash', () => {
+    assert.throws(() => parseManifest('null'), /unknown manifest format/);
   });
 
   it('keeps the MD5 of a file the pod hashed', () => {

@@ -30,4 +30,29 @@ describe('object keys', () => {
     const file = { path: `notes${LINK_SUFFIX}`, type: 'file' };
     assert.equal(pathOfObject(objectKey(file)), file.path);
   });
+
+  // What rclone 1.76's lsjson shows for local files with these names (its "standard" encoding).
+  const RCLONE_NAMES: Array<[string, string]> = [
+    ['a\x01b', 'a␁b'],
+    ['d\x7fe', 'd␡e'],
+    ['q‛r', 'q‛‛r'],
+    ['q‛␊r', 'q‛‛‛␊r'],
+    ['t\tu', 't␉u'],
+    ['x␊y', 'x‛␊y'],
+    ['‛', '‛‛'],
+    ['report\nfinal.txt', 'report␊final.txt'],
+  ];
+
+  it('names control characters and quotes literal pictures as rclone does', () => {
+    for (const [path, key] of RCLONE_NAMES) assert.equal(objectKey({ path, type: 'file' }), key, JSON.stringify(path));
+  });
+
+  it('maps each rclone name back to the exact path', () => {
+    for (const [path, key] of RCLONE_NAMES) assert.equal(pathOfObject(key), path, JSON.stringify(key));
+  });
+
+  it('encodes a symlink name before its suffix', () => {
+    assert.equal(objectKey({ path: 'a\nb', type: 'symlink' }), 'a␊b.rclonelink');
+    assert.equal(pathOfObject('a␊b.rclonelink'), 'a\nb');
+  });
 });

@@ -1,63 +1,187 @@
 import assert from 'node:assert/strict';
-import { nulList, parseListing, parseMd5Output } from '../../../lib/stream/pod-files.ts';
+import {
+  hardLinkTargets,
+  nulList,
+  parseListing,
+  parseMd5Output,
+  type PodFile,
+  unreadableEntries,
+  unreadableInListing,
+} from '../../../lib/stream/pod-files.ts';
 
-// Captured from BusyBox 1.35: find . ! -name . -print0 | xargs -0 -r stat -c '%f %s %Y %n'
-// in a folder holding a fifo, a file with two spaces in its name, a symlink to a.txt,
-// a folder, and a setuid file a.txt (mode 4755).
-const LISTING = [
-  '11a4 0 1767225600 ./pipe',
-  '81a4 2 1767225600 ./my file  two.txt',
-  'a1ff 5 1767225600 ./link',
-  '41ed 4096 1767225600 ./sub',
-  '89ed 6 1767225600 ./a.txt',
-  '',
-].join('\n');
+// Captured from BusyBox 1.35 running LIST_COMMAND in a folder holding a fifo, a symlink to
+// a.txt, a 0700 folder of 999:999, a file named "-dash", a file whose name holds a newline,
+// and a setuid file a.txt (mode 4755) with a second hard link "hard".
+const LISTING = Buffer.from(
+  '.\u0000./pipe\u0000./link\u0000./sub\u0000./-dash\u0000./new\nline\u0000./hard\u0000./a.txt\u0000\u0000' +
+    '41ed 4096 1767225600 0 0 3 10002436 .\n11a4 0 1767225600 0 0 1 10002483 ./pipe\n' +
+    'a1ff 5 1767225600 0 0 1 10002515 ./link\n41c0 4096 1767225600 999 999 2 10002547 ./sub\n' +
+    '81a4 1 1767225600 0 0 1 10002578 ./-dash\n81a4 2 1767225600 0 0 1 10002457 ./new\nline\n' +
+    '89ed 5 1767225600 0 0 2 10002473 ./hard\n89ed 5 1767225600 0 0 2 10002473 ./a.txt\n',
+  'latin1',
+);
 
-function byPath(path: string) {
-  const file = parseListing(LISTING).find((f) => f.path === path);
+function byPath(path: string): PodFile {
+  const file = parseListing(LISTING).files.find((f) => f.path === path);
   assert.ok(file, `no entry ${path}`);
   return file;
 }
 
 describe('pod file listing', () => {
-  it('reads one entry per line, without the "./" prefix, skipping the trailing empty line', () => {
+  it('reads every entry, without the "./" prefix, a newline inside a name included', () => {
     assert.deepEqual(
-      parseListing(LISTING).map((f) => f.path),
-      ['pipe', 'my file  two.txt', 'link', 'sub', 'a.txt'],
+      parseListing(LISTING).files.map((f) => f.path),
+      ['pipe', 'link', 'sub', '-dash', 'new\nline', 'hard', 'a.txt'],
     );
   });
 
-  it('reads the size and the mtime in seconds', () => {
+  it('keeps the volume root apart', () => {
+    assert.deepEqual(parseListing(LISTING).root?.path, '');
+    assert.equal(parseListing(LISTING).root?.type, 'dir');
+  });
+
+  it('reads the size, the mtime in seconds, the owner, the link count and the inode', () => {
     const file = byPath('a.txt');
-    assert.deepEqual({ size: file.size, mtime: file.mtime }, { size: 6, mtime: 1_767_225_600 });
+    assert.deepEqual(
+      { size: file.size, mtime: file.mtime, uid: file.uid, gid: file.gid, nlink: file.nlink, inode: file.inode },
+      { size: 5, mtime: 1_767_225_600, uid: 0, gid: 0, nlink: 2, inode: 10002473 },
+    );
+    assert.deepEqual([byPath('sub').uid, byPath('sub').gid], [999, 999]);
   });
 
   it('keeps the permission bits, setuid included, without the type bits', () => {
     assert.equal(byPath('a.txt').mode, 0o4755);
+    assert.equal(byPath('sub').mode, 0o700);
   });
 
-  it('recognises a regular file', () => {
-    assert.equal(byPath('a.txt').type, 'file');
+  it('recognises files, folders and symlinks, and calls a fifo "other"', () => {
+    assert.deepEqual(
+      ['a.txt', 'sub', 'link', 'pipe'].map((p) => byPath(p).type),
+      ['file', 'dir', 'symlink', 'other'],
+    );
   });
 
-  it('recognises a folder', () => {
-    assert.equal(byPath('sub').type, 'dir');
+  it('counts a name whose stat line is missing (gone before stat) as vanished, and reads the rest', () => {
+    const cut = Buffer.from('./a\u0000./b\u0000\u000081a4 1 5 0 0 1 7 ./b\n', 'latin1');
+    const listing = parseListing(cut);
+    assert.deepEqual(
+      listing.files.map((f) => f.path),
+      ['b'],
+    );
+    assert.equal(listing.vanished, 1);
   });
 
-  it('recognises a symlink', () => {
-    assert.equal(byPath('link').type, 'symlink');
+  it('does not take a stat line for a name it does not end with: it fails instead', () => {
+    const forged = Buffer.from('./a\nb\u0000\u000081a4 1 5 0 0 1 7 ./a\n', 'latin1');
+    assert.throws(() => parseListing(forged), /ended inside a list of names/);
   });
 
-  it('calls a fifo "other"', () => {
-    assert.equal(byPath('pipe').type, 'other');
+  it('reads several batches (xargs splits long lists)', () => {
+    const two = Buffer.concat([
+      Buffer.from('./a\u0000\u000081a4 1 5 0 0 1 7 ./a\n', 'latin1'),
+      Buffer.from('./b\u0000\u000081a4 2 5 0 0 1 8 ./b\n', 'latin1'),
+    ]);
+    assert.deepEqual(
+      parseListing(two).files.map((f) => [f.path, f.size]),
+      [
+        ['a', 1],
+        ['b', 2],
+      ],
+    );
   });
 
-  it('throws on a line that is not a stat line, quoting it', () => {
-    assert.throws(() => parseListing('stat: ./x: Permission denied\n'), /Permission denied/);
+  it('counts a name that is not UTF-8 as undecodable instead of garbling it', () => {
+    const bad = Buffer.concat([
+      Buffer.from('./\xff\u0000\u000081a4 1 5 0 0 1 7 ./\xff\n', 'latin1'),
+      Buffer.from('./é\u0000\u000081a4 1 5 0 0 1 8 ./é\n', 'utf8'),
+    ]);
+    const listing = parseListing(bad);
+    assert.equal(listing.undecodable, 1);
+    assert.deepEqual(
+      listing.files.map((f) => f.path),
+      ['é'],
+    );
   });
 
-  it('throws on a path without the "./" prefix', () => {
-    assert.throws(() => parseListing('81a4 2 1767225600 /etc/passwd\n'), /unexpected line/);
+  it('throws when the output ends inside a list of names', () => {
+    assert.throws(() => parseListing(Buffer.from('./a\u0000./b')), /ended inside a list of names/);
+  });
+});
+
+describe('readability for the helper pod user', () => {
+  const entry = (path: string, type: PodFile['type'], mode: number, uid = 0, gid = 0): PodFile => ({
+    path,
+    type,
+    mode,
+    uid,
+    gid,
+    size: 0,
+    mtime: 0,
+    nlink: 1,
+    inode: 1,
+  });
+  const nobody = { uid: 65534, gid: 65534 };
+
+  it('finds a root-only file and a 0700 folder of another user', () => {
+    const files = [entry('key', 'file', 0o600), entry('pg', 'dir', 0o700, 999, 999), entry('ok', 'file', 0o644)];
+    assert.deepEqual(
+      unreadableEntries(files, nobody).map((f) => f.path),
+      ['key', 'pg'],
+    );
+  });
+
+  it('uses the owner bits for the owner and the group bits for the group', () => {
+    const files = [entry('mine', 'file', 0o400, 999, 1), entry('group', 'file', 0o040, 1, 999)];
+    assert.deepEqual(unreadableEntries(files, { uid: 999, gid: 999 }), []);
+    assert.deepEqual(
+      unreadableEntries([entry('others-only', 'file', 0o004, 999, 999)], { uid: 999, gid: 999 }).map((f) => f.path),
+      ['others-only'],
+    );
+  });
+
+  it('needs read and search on a folder, and nothing on a symlink', () => {
+    const files = [entry('r-only', 'dir', 0o444), entry('link', 'symlink', 0o777, 999), entry('x', 'dir', 0o755)];
+    assert.deepEqual(
+      unreadableEntries(files, nobody).map((f) => f.path),
+      ['r-only'],
+    );
+  });
+
+  it('reads everything as root with DAC_OVERRIDE', () => {
+    assert.deepEqual(unreadableEntries([entry('key', 'file', 0o000)], { uid: 0, gid: 0, readsAll: true }), []);
+  });
+
+  it('checks the volume root too', () => {
+    const listing = { files: [], root: entry('', 'dir', 0o700, 999, 999), undecodable: 0, vanished: 0 };
+    assert.deepEqual(
+      unreadableInListing(listing, nobody).map((f) => f.path),
+      [''],
+    );
+  });
+});
+
+describe('hard links', () => {
+  const file = (path: string, inode: number, nlink: number): PodFile => ({
+    path,
+    type: 'file',
+    mode: 0o644,
+    uid: 0,
+    gid: 0,
+    size: 1,
+    mtime: 0,
+    nlink,
+    inode,
+  });
+
+  it('maps each further name of an inode to its first name, and leaves single files alone', () => {
+    const links = hardLinkTargets([file('a', 7, 3), file('b', 8, 1), file('c', 7, 3), file('d', 7, 3)]);
+    assert.deepEqual(
+      [...links],
+      [
+        ['c', 'a'],
+        ['d', 'a'],
+      ],
+    );
   });
 });
 
@@ -77,22 +201,28 @@ describe('NUL-separated file lists', () => {
 
 describe('md5sum output', () => {
   // Captured from BusyBox 1.35 md5sum.
-  const OUTPUT = [
-    '401b30e3b8b5d629635a5c613cdb7919  ./my file  two.txt',
-    'b1946ac92492d2347c6235b4d2611184  ./a.txt',
-    '',
-  ].join('\n');
+  const OUTPUT = Buffer.from(
+    [
+      '401b30e3b8b5d629635a5c613cdb7919  ./my file  two.txt',
+      'b1946ac92492d2347c6235b4d2611184  ./new\nline',
+      'd41d8cd98f00b204e9800998ecf8427e  ./a.txt',
+      '',
+    ].join('\n'),
+  );
+  const paths = ['my file  two.txt', 'new\nline', 'a.txt'];
 
-  it('maps each path, without "./", to its sum', () => {
-    assert.equal(parseMd5Output(OUTPUT).get('a.txt'), 'b1946ac92492d2347c6235b4d2611184');
+  it('maps each path, without "./", to its sum, a newline in a name included', () => {
+    const sums = parseMd5Output(OUTPUT, paths);
+    assert.equal(sums.get('new\nline'), 'b1946ac92492d2347c6235b4d2611184');
+    assert.equal(sums.get('a.txt'), 'd41d8cd98f00b204e9800998ecf8427e');
   });
 
   it('keeps two spaces inside a name', () => {
-    assert.equal(parseMd5Output(OUTPUT).get('my file  two.txt'), '401b30e3b8b5d629635a5c613cdb7919');
+    assert.equal(parseMd5Output(OUTPUT, paths).get('my file  two.txt'), '401b30e3b8b5d629635a5c613cdb7919');
   });
 
-  it('ignores error lines', () => {
-    const sums = parseMd5Output(`md5sum: ./gone: No such file or directory\n${OUTPUT}`);
-    assert.deepEqual([...sums.keys()], ['my file  two.txt', 'a.txt']);
+  it('leaves out a file md5sum could not read, and reads the next', () => {
+    const sums = parseMd5Output(OUTPUT, ['gone', ...paths]);
+    assert.deepEqual([...sums.keys()], paths);
   });
 });

@@ -66,9 +66,9 @@ describe('backup against its manifest', () => {
 
 describe('backup against a live PVC', () => {
   const live = (): PodFile[] => [
-    { path: 'sub', type: 'dir', size: 4096, mtime: T, mode: 0o755 },
-    { path: 'sub/a.txt', type: 'file', size: 6, mtime: T, mode: 0o644 },
-    { path: 'link', type: 'symlink', size: 9, mtime: T, mode: 0o777 },
+    { path: 'sub', type: 'dir', size: 4096, mtime: T, mode: 0o755, uid: 0, gid: 0, nlink: 1, inode: 69 },
+    { path: 'sub/a.txt', type: 'file', size: 6, mtime: T, mode: 0o644, uid: 0, gid: 0, nlink: 1, inode: 70 },
+    { path: 'link', type: 'symlink', size: 9, mtime: T, mode: 0o777, uid: 0, gid: 0, nlink: 1, inode: 71 },
   ];
   const sums = new Map([['sub/a.txt', SUM_A]]);
 
@@ -105,7 +105,10 @@ describe('backup against a live PVC', () => {
   });
 
   it('reports a file that only the PVC has', () => {
-    const files = [...live(), { path: 'new.txt', type: 'file' as const, size: 1, mtime: T, mode: 0o644 }];
+    const files = [
+      ...live(),
+      { path: 'new.txt', type: 'file' as const, size: 1, mtime: T, mode: 0o644, uid: 0, gid: 0, nlink: 1, inode: 9 },
+    ];
     assert.deepEqual(
       compareWithVolume(manifest, files, sums).map((d) => [d.kind, d.path]),
       [['extra', 'new.txt']],
@@ -113,7 +116,10 @@ describe('backup against a live PVC', () => {
   });
 
   it('does not report a fifo or socket that only the PVC has', () => {
-    const files = [...live(), { path: 'pipe', type: 'other' as const, size: 0, mtime: T, mode: 0o644 }];
+    const files = [
+      ...live(),
+      { path: 'pipe', type: 'other' as const, size: 0, mtime: T, mode: 0o644, uid: 0, gid: 0, nlink: 1, inode: 8 },
+    ];
     assert.deepEqual(compareWithVolume(manifest, files, sums), []);
   });
 });

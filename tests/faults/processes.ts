@@ -1,0 +1,71 @@
+// Finding and killing the processes a fault is aimed at, read straight from
+// /proc. Only processes below a given root are considered: the plugin run
+// under test (its rclone) or this bed's kwok-controller (which runs the pod
+// commands as local processes), never another bed's or another user's.
+import { readdirSync, readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** The processes below `root` (children, grandchildren, ...) whose command line matches `pattern`. */
+export function processesBelow(root: number, pattern: RegExp): number[] {
+  const children = new Map<number, number[]>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const stat = readProc(Number(name), 'stat');
+    // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so read after the last ")".
+    const ppid = stat ? Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) : Number.NaN;
+    children.set(ppid, [...(children.get(ppid) ?? []), Number(name)]);
+  }
+  const found: number[] = [];
+  for (let queue = [...(children.get(root) ?? [])]; queue.length > 0; ) {
+    const pid = queue.shift()!;
+    queue.push(...(children.get(pid) ?? []));
+    if (pattern.test(readProc(pid, 'cmdline')?.replaceAll('\0', ' ') ?? '')) found.push(pid);
+  }
+  return found;
+}
+
+/**
+ * Polls until a process below `root` matches `pattern` and `act` on its pids succeeds
+ * (returns true: a kill that hit a live process, or a check). Returns false when
+ * `giveUp` settles first (the run under test ended) or `timeoutMs` passes.
+ */
+export async function whenRunning(
+  root: number,
+  pattern: RegExp,
+  giveUp: Promise<unknown>,
+  act: (pids: number[]) => boolean | Promise<boolean>,
+  timeoutMs = 60_000,
+): Promise<boolean> {
+  let over = false;
+  giveUp.then(
+    () => (over = true),
+    () => (over = true),
+  );
+  for (const deadline = Date.now() + timeoutMs; !over && Date.now() < deadline; await sleep(2)) {
+    const pids = processesBelow(root, pattern);
+    if (pids.length > 0 && (await act(pids))) return true;
+  }
+  return false;
+}
+
+/** Sends `signal` to each pid; true if it reached at least one live process. */
+export function signalAll(pids: number[], signal: NodeJS.Signals = 'SIGKILL'): boolean {
+  let hit = false;
+  for (const pid of pids) {
+    try {
+      process.kill(pid, signal);
+      hit = true;
+    } catch {
+      // gone already: it does not count as hit
+    }
+  }
+  return hit;
+}
+
+function readProc(pid: number, file: string): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/${file}`, 'utf8');
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,135 @@
+// kwok's Exec for a pod: exec into one of its containers runs the command as a container runtime
+// would (exec-sandbox.sh, then pod-sandbox.sh): as the container's user and groups, with only its
+// capabilities, its PVCs and emptyDirs at their mount paths (read-only mounts read-only), a
+// read-only root when it asks for one, in its workingDir. The bed's busybox applets and pinned
+// rclone stand in for the image's files.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type {
+  CoreV1Api,
+  CustomObjectsApi,
+  V1Container,
+  V1PersistentVolume,
+  V1PersistentVolumeClaim,
+  V1Pod,
+} from '@kubernetes/client-node';
+import { log } from './controller-loop.ts';
+import { applyFsGroup, containerUser, type SandboxMount, sandboxArgs } from './container-sandbox.ts';
+import { REPO_ROOT, type StatePaths } from './paths.ts';
+
+export const EXEC = { group: 'kwok.x-k8s.io', version: 'v1alpha1', plural: 'execs' };
+const WRAPPER = join(REPO_ROOT, 'tests', 'testbed', 'exec-sandbox.sh');
+/** Where the image's commands are: the host's busybox applets, and the pinned rclone (for rclone images). */
+const IMAGE_PATH = '/bed/busybox:/bed/rclone';
+
+function imageFiles(paths: StatePaths): string[] {
+  const rclone = dirname(process.env.DATAMOVER_RCLONE_NEW ?? '/nonexistent/rclone');
+  return ['--mount', `${paths.busybox}=/bed/busybox:ro`, '--mount', `${rclone}=/bed/rclone:ro`];
+}
+
+/** The host folders behind the container's volume mounts, or undefined while a PVC is not bound yet. */
+function mountsOf(
+  pod: V1Pod,
+  container: V1Container,
+  podDir: string,
+  claims: V1PersistentVolumeClaim[],
+  volumes: V1PersistentVolume[],
+): Array<SandboxMount & { volumeRoot: string }> | undefined {
+  const namespace = pod.metadata!.namespace!;
+  const mounts = [];
+  for (const mount of container.volumeMounts ?? []) {
+    const volume = pod.spec?.volumes?.find((v) => v.name === mount.name);
+    let root: string;
+    if (volume?.persistentVolumeClaim) {
+      const claimName = volume.persistentVolumeClaim.claimName;
+      const claim = claims.find((c) => c.metadata?.namespace === namespace && c.metadata?.name === claimName);
+      const folder = volumes.find((v) => v.metadata?.name === claim?.spec?.volumeName)?.spec?.hostPath?.path;
+      if (!folder) return undefined;
+      root = folder;
+    } else if (volume?.emptyDir) {
+      root = join(podDir, 'volumes', mount.name);
+      mkdirSync(root, { recursive: true, mode: 0o777 });
+    } else {
+      continue; // projected service account files and the like: no command of the bed reads them
+    }
+    const readOnly = Boolean(mount.readOnly || volume.persistentVolumeClaim?.readOnly);
+    mounts.push({ source: join(root, mount.subPath ?? ''), volumeRoot: root, target: mount.mountPath, readOnly });
+  }
+  return mounts;
+}
+
+/** The container's env values, secretKeyRef resolved. */
+async function containerEnv(
+  core: CoreV1Api,
+  pod: V1Pod,
+  container: V1Container,
+): Promise<Array<{ name: string; value: string }>> {
+  const envs = [];
+  for (const env of container.env ?? []) {
+    if (env.name === 'PATH' || env.name === 'HOME') continue;
+    const ref = env.valueFrom?.secretKeyRef;
+    if (!ref) {
+      envs.push({ name: env.name, value: env.value ?? '' });
+      continue;
+    }
+    const secret = await core
+      .readNamespacedSecret({ name: ref.name!, namespace: pod.metadata!.namespace! })
+      .catch(() => undefined);
+    const value = secret?.data?.[ref.key];
+    if (value !== undefined) envs.push({ name: env.name, value: Buffer.from(value, 'base64').toString('utf8') });
+  }
+  return envs;
+}
+
+export async function wireExec(
+  core: CoreV1Api,
+  custom: CustomObjectsApi,
+  paths: StatePaths,
+  pod: V1Pod,
+  claims: V1PersistentVolumeClaim[],
+  volumes: V1PersistentVolume[],
+): Promise<void> {
+  const namespace = pod.metadata!.namespace!;
+  const podDir = join(paths.scratch, namespace, `${pod.metadata!.name}-${pod.metadata!.uid}`);
+  const execs = [];
+  for (const container of pod.spec?.containers ?? []) {
+    const mounts = mountsOf(pod, container, podDir, claims, volumes);
+    if (!mounts) return; // retried next tick, once the PVC is bound
+    const fsGroup = containerUser(pod, container).fsGroup;
+    if (fsGroup !== undefined) for (const m of mounts) applyFsGroup(m.volumeRoot, fsGroup, m.readOnly);
+    const scratch = join(podDir, 'sandbox');
+    mkdirSync(scratch, { recursive: true });
+    const argsFile = join(podDir, `${container.name}.sandbox-args`);
+    writeFileSync(argsFile, `${sandboxArgs(scratch, pod, container, mounts, imageFiles(paths)).join('\0')}\0`);
+    const envs = [
+      { name: 'PATH', value: IMAGE_PATH },
+      { name: 'HOME', value: '/' },
+      ...(await containerEnv(core, pod, container)),
+      { name: 'KWOK_EXEC_WRAPPER', value: WRAPPER },
+      { name: 'TESTBED_SANDBOX_ARGS', value: argsFile },
+    ];
+    execs.push({ containers: [container.name], local: { workDir: podDir, envs } });
+  }
+  await custom.createNamespacedCustomObject({
+    ...EXEC,
+    namespace,
+    body: {
+      apiVersion: `${EXEC.group}/${EXEC.version}`,
+      kind: 'Exec',
+      metadata: {
+        name: pod.metadata!.name,
+        ownerReferences: [
+          {
+            apiVersion: 'v1',
+            kind: 'Pod',
+            name: pod.metadata!.name!,
+            uid: pod.metadata!.uid!,
+            blockOwnerDeletion: false,
+          },
+        ],
+      },
+      spec: { execs },
+    },
+  });
+  log(`wired exec for pod ${namespace}/${pod.metadata!.name}`);
+}
