@@ -101,6 +101,85 @@ describe('test bed', () => {
       assert.deepEqual(snapshot(out, { mtimes: true }), snapshot(source, { mtimes: true }));
     });
 
+    it("execs as the container's user, groups and capabilities, like a kubelet", async () => {
+      const { chmodSync } = await import('node:fs');
+      writeFileSync(join(source, 'root-only'), 'secret\n');
+      chmodSync(join(source, 'root-only'), 0o600);
+      await applyYaml(`apiVersion: v1
+kind: Pod
+metadata: {name: nobody, namespace: ${ns.name}}
+spec:
+  securityContext: {runAsUser: 65534, runAsGroup: 65534, supplementalGroups: [2000], runAsNonRoot: true}
+  containers:
+  - name: main
+    image: busybox
+    workingDir: /data
+    securityContext: {capabilities: {drop: [ALL]}, readOnlyRootFilesystem: true}
+    volumeMounts: [{name: data, mountPath: /data, readOnly: true}]
+  volumes: [{name: data, persistentVolumeClaim: {claimName: data}}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: root-no-caps, namespace: ${ns.name}}
+spec:
+  containers:
+  - name: main
+    image: busybox
+    workingDir: /data
+    securityContext: {capabilities: {drop: [ALL], add: [CHOWN]}}
+    volumeMounts: [{name: data, mountPath: /data}]
+  volumes: [{name: data, persistentVolumeClaim: {claimName: data}}]
+`);
+      await kubectl([
+        'wait',
+        '--for=condition=Ready',
+        '--timeout=60s',
+        'pod/nobody',
+        'pod/root-no-caps',
+        '-n',
+        ns.name,
+      ]);
+      const exec = (pod: string, script: string) =>
+        kubectl(['exec', pod, '-n', ns.name, '--', 'sh', '-c', script], { reject: false });
+      assert.equal(String((await exec('nobody', 'id -u; id -G')).stdout), '65534\n65534 2000');
+      const denied = await exec('nobody', 'cat root-only');
+      assert.notEqual(denied.exitCode, 0);
+      assert.match(String(denied.stderr), /Permission denied/);
+      assert.match(String((await exec('nobody', 'touch new-file')).stderr), /Read-only file system/);
+      assert.match(String((await exec('nobody', 'touch /tmp/x')).stderr), /Read-only file system/);
+      // Root without DAC_OVERRIDE cannot read a 0600 file of another user, but may chown (CHOWN was added).
+      writeFileSync(join(source, 'app-only'), 'app\n');
+      const { chownSync } = await import('node:fs');
+      chownSync(join(source, 'app-only'), 999, 999);
+      chmodSync(join(source, 'app-only'), 0o600);
+      assert.match(String((await exec('root-no-caps', 'cat app-only')).stderr), /Permission denied/);
+      assert.equal((await exec('root-no-caps', 'chown 1000:1000 empty-file')).exitCode, 0);
+      assert.equal((await exec('root-no-caps', 'grep CapEff /proc/self/status')).stdout, 'CapEff:\t0000000000000001');
+    });
+
+    it("kills the commands exec'd into a pod when the pod is deleted, as a kubelet does", async () => {
+      await createPodOnPvc(ns.name, 'sleeper', 'data');
+      await kubectl(['wait', '--for=condition=Ready', '--timeout=60s', 'pod/sleeper', '-n', ns.name]);
+      const exec = execa(
+        'kubectl',
+        ['exec', 'sleeper', '-n', ns.name, '--', 'sh', '-c', 'echo started; exec sleep 300'],
+        {
+          env: userEnv(),
+          extendEnv: false,
+          reject: false,
+        },
+      );
+      // Deleted only once the command runs: a delete that beats the exec would prove nothing.
+      await new Promise<void>((resolve) =>
+        exec.stdout!.on('data', (chunk: Buffer) => chunk.includes('started') && resolve()),
+      );
+      const started = Date.now();
+      await kubectl(['delete', 'pod', 'sleeper', '-n', ns.name, '--wait=false']);
+      const ended = await exec;
+      assert.notEqual(ended.exitCode, 0);
+      assert.ok(Date.now() - started < 60_000, `the exec ran on for ${Date.now() - started} ms after the delete`);
+    });
+
     it('streams through client-node Exec in both directions and reports exit codes', async () => {
       await createBoundPvc(ns.name, 'target');
       await createPodOnPvc(ns.name, 'reader', 'data', { readOnly: true });

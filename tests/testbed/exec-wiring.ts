@@ -3,7 +3,7 @@
 // capabilities, its PVCs and emptyDirs at their mount paths (read-only mounts read-only), a
 // read-only root when it asks for one, in its workingDir. The bed's busybox applets and pinned
 // rclone stand in for the image's files.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type {
   CoreV1Api,
@@ -19,6 +19,8 @@ import { REPO_ROOT, type StatePaths } from './paths.ts';
 
 export const EXEC = { group: 'kwok.x-k8s.io', version: 'v1alpha1', plural: 'execs' };
 const WRAPPER = join(REPO_ROOT, 'tests', 'testbed', 'exec-sandbox.sh');
+/** Where exec-sandbox.sh records each command's pid and start time, in the pod's folder. */
+const EXEC_PIDS = 'execs';
 /** Where the image's commands are: the host's busybox applets, and the pinned rclone (for rclone images). */
 const IMAGE_PATH = '/bed/busybox:/bed/rclone';
 
@@ -100,6 +102,7 @@ export async function wireExec(
     const scratch = join(podDir, 'sandbox');
     mkdirSync(scratch, { recursive: true });
     const argsFile = join(podDir, `${container.name}.sandbox-args`);
+    mkdirSync(join(podDir, EXEC_PIDS), { recursive: true });
     writeFileSync(argsFile, `${sandboxArgs(scratch, pod, container, mounts, imageFiles(paths)).join('\0')}\0`);
     const envs = [
       { name: 'PATH', value: IMAGE_PATH },
@@ -107,6 +110,7 @@ export async function wireExec(
       ...(await containerEnv(core, pod, container)),
       { name: 'KWOK_EXEC_WRAPPER', value: WRAPPER },
       { name: 'TESTBED_SANDBOX_ARGS', value: argsFile },
+      { name: 'TESTBED_EXEC_PIDS', value: join(podDir, EXEC_PIDS) },
     ];
     execs.push({ containers: [container.name], local: { workDir: podDir, envs } });
   }
@@ -132,4 +136,46 @@ export async function wireExec(
     },
   });
   log(`wired exec for pod ${namespace}/${pod.metadata!.name}`);
+}
+
+/**
+ * Kills the commands exec'd into pods that are being deleted or are gone, as a kubelet stopping the
+ * containers does (a cut exec stream is what the client then sees). A pid counts only while its
+ * process has the start time recorded with it: a reused pid is left alone.
+ */
+export function killExecsOfGonePods(paths: StatePaths, pods: V1Pod[]): void {
+  const live = new Set(
+    pods.filter((p) => !p.metadata?.deletionTimestamp).map((p) => `${p.metadata?.name}-${p.metadata?.uid}`),
+  );
+  for (const namespace of readdirOrEmpty(paths.scratch)) {
+    for (const podDir of readdirOrEmpty(join(paths.scratch, namespace))) {
+      if (live.has(podDir)) continue;
+      const pids = join(paths.scratch, namespace, podDir, EXEC_PIDS);
+      for (const file of readdirOrEmpty(pids)) {
+        const [pid, started] = readFileSync(join(pids, file), 'utf8').trim().split(' ');
+        const stat = readFileOrEmpty(`/proc/${pid}/stat`);
+        if (stat && stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] === started) {
+          process.kill(Number(pid), 'SIGKILL');
+          log(`killed pid ${pid}, exec'd into deleted pod ${namespace}/${podDir}`);
+        }
+        rmSync(join(pids, file), { force: true });
+      }
+    }
+  }
+}
+
+function readdirOrEmpty(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+function readFileOrEmpty(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
 }

@@ -33,7 +33,7 @@ import { EXEC_WIRING_GATE, HELD_LABEL, JOB_RUNNER_LABEL, PROVISIONER } from './c
 import { kubeletRefusal, writeRefusal } from './kubelet-checks.ts';
 import { statePaths } from './paths.ts';
 import { log, reconcileUntilStopped } from './controller-loop.ts';
-import { EXEC, wireExec } from './exec-wiring.ts';
+import { EXEC, killExecsOfGonePods, wireExec } from './exec-wiring.ts';
 
 const run = promisify(execFile);
 const paths = statePaths(process.argv[2]);
@@ -238,6 +238,7 @@ async function reconcile(): Promise<void> {
     )
       await reclaim(volume);
   }
+  killExecsOfGonePods(paths, pods.items);
   const wired = new Set(
     execs.items.map((e) => `${e.metadata.namespace}/${e.metadata.name}/${e.metadata.ownerReferences?.[0]?.uid}`),
   );
