@@ -1,7 +1,8 @@
 // npm run package: one self-contained kubectl-datamover executable per
 // platform (an esbuild bundle injected into the official Node binary of that
 // platform as a single executable application), one archive per platform
-// (binary + LICENSE), and the krew manifest with their sha256.
+// (binary + LICENSE), and the krew manifest with their sha256. The same commit
+// gives the same bytes (no path, clock or owner of the build machine in them).
 // Usage: node scripts/package.ts [--platforms host|all] [--out DIR]
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -26,6 +27,16 @@ const nodeVersion = process.versions.node;
 const cache = join(process.env.DATAMOVER_CACHE ?? join(homedir(), '.cache', 'kubectl-datamover'), 'node-bin');
 const SENTINEL = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 const log = (line: string) => process.stderr.write(`[package] ${line}\n`);
+
+/** The archives' file times: SOURCE_DATE_EPOCH (reproducible-builds.org), else the commit's time. */
+function sourceDateEpoch(): number {
+  if (process.env.SOURCE_DATE_EPOCH) return Number(process.env.SOURCE_DATE_EPOCH);
+  try {
+    return Number(execFileSync('git', ['log', '-1', '--format=%ct'], { cwd: ROOT, encoding: 'utf8' }).trim());
+  } catch {
+    return 315532800; // 1980-01-01, the earliest time a zip holds
+  }
+}
 
 function commit(): string {
   try {
@@ -102,17 +113,19 @@ function seaBlob(version: string): string {
   const node = version === nodeVersion ? process.execPath : nodeBinary(host.nodePackages[0]!, version, host.nodeBinary);
   const config = join(work, `sea-config-${version}.json`);
   const blob = join(work, `sea-${version}.blob`);
+  // Paths relative to the work folder: the blob records the main script's path, which must not
+  // depend on where the build ran.
   writeFileSync(
     config,
     JSON.stringify({
-      main: join(work, 'kubectl-datamover.cjs'),
-      output: blob,
+      main: 'kubectl-datamover.cjs',
+      output: `sea-${version}.blob`,
       disableExperimentalSEAWarning: true,
       useCodeCache: false,
       useSnapshot: false,
     }),
   );
-  execFileSync(node, ['--experimental-sea-config', config], { stdio: 'ignore' });
+  execFileSync(node, ['--experimental-sea-config', config], { cwd: work, stdio: 'ignore' });
   blobs.set(version, blob);
   return blob;
 }
@@ -138,6 +151,7 @@ await build({
 });
 
 const platforms = values.platforms === 'host' ? [hostPlatform()] : PLATFORMS;
+const epoch = Math.max(sourceDateEpoch(), 315532800);
 const archives: BuiltArchive[] = [];
 for (const platform of platforms) {
   const stage = join(work, `${platform.os}-${platform.arch}`);
@@ -162,8 +176,8 @@ for (const platform of platforms) {
   copyFileSync(join(ROOT, 'LICENSE'), join(stage, 'LICENSE'));
   const file = join(out, platform.archive);
   if (platform.os === 'windows') {
-    // Deterministic: fixed times (zip's epoch is 1980), no extra attributes.
-    execFileSync('touch', ['-d', '1980-01-01T00:00:00Z', platform.bin, 'LICENSE'], { cwd: stage });
+    // Deterministic: fixed times, no extra attributes (zip keeps local time: TZ is UTC).
+    execFileSync('touch', ['-d', `@${epoch}`, platform.bin, 'LICENSE'], { cwd: stage });
     execFileSync('zip', ['-X', '-q', file, platform.bin, 'LICENSE'], {
       cwd: stage,
       env: { ...process.env, TZ: 'UTC' },
@@ -172,7 +186,17 @@ for (const platform of platforms) {
     // Deterministic: fixed order, owner and time, no gzip timestamp.
     const tar = execFileSync(
       'tar',
-      ['--sort=name', '--mtime=@0', '--owner=0', '--group=0', '--numeric-owner', '-cf', '-', platform.bin, 'LICENSE'],
+      [
+        '--sort=name',
+        `--mtime=@${epoch}`,
+        '--owner=0',
+        '--group=0',
+        '--numeric-owner',
+        '-cf',
+        '-',
+        platform.bin,
+        'LICENSE',
+      ],
       { cwd: stage, maxBuffer: 1 << 30 },
     );
     writeFileSync(file, execFileSync('gzip', ['-n', '-9'], { input: tar, maxBuffer: 1 << 30 }));
@@ -186,15 +210,10 @@ for (const platform of platforms) {
 }
 rmSync(work, { recursive: true, force: true });
 
-// datamover.yaml points at the local archives (for kubectl krew install --archive and tests);
-// plugin.yaml at the repository root points at the GitHub release.
+// The release's krew manifest, next to the archives (never a tracked file: the committed plugin.yaml
+// is the template the release bot renders, see krew-manifest/manifest.ts).
 writeFileSync(
   join(out, 'datamover.yaml'),
   krewManifest(version, archives, (a) => releaseUri(version, a.platform.archive)),
 );
-if (values.platforms !== 'host')
-  writeFileSync(
-    join(ROOT, 'plugin.yaml'),
-    krewManifest(version, archives, (a) => releaseUri(version, a.platform.archive)),
-  );
-log(`wrote ${out}/datamover.yaml${values.platforms !== 'host' ? ' and plugin.yaml' : ''}`);
+log(`wrote ${out}/datamover.yaml`);

@@ -34,15 +34,19 @@ export async function receiveTar(source: TarSource, paths: string[], receiver: T
   let extractError: unknown;
   const unpacked = new Promise<void>((resolve, reject) => {
     extract.on('entry', (header, stream, next) => {
+      const fail = (err: unknown) => {
+        entryFailure = receiver.localFailure(err);
+        extract.destroy(err as Error);
+        stop.abort();
+      };
+      // The receiver may await something (a mkdir) before it reads the entry: a stream cut in between
+      // must neither go unheard (an uncaught 'error') nor pass for a complete entry.
+      let streamError: unknown;
+      stream.on('error', (err) => (streamError ??= err));
       // Entries are streamx streams; they are async iterables, which is all a receiver needs.
-      receiver.onEntry(header, stream as unknown as Readable).then(
-        () => next(),
-        (err: unknown) => {
-          entryFailure = receiver.localFailure(err);
-          extract.destroy(err as Error);
-          stop.abort();
-        },
-      );
+      receiver
+        .onEntry(header, stream as unknown as Readable)
+        .then(() => (streamError === undefined ? next() : fail(streamError)), fail);
     });
     extract.on('finish', resolve);
     extract.on('error', (err) => {

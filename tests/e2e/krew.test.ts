@@ -1,8 +1,10 @@
-// The release path: the packaged binary for this machine, its krew manifest
-// validated by krew's own validate-krew-manifest, installed by the real krew
-// into a temporary KREW_ROOT, and run from krew's bin folder with no Node on PATH.
+// The release path: the packaged binary for this machine, built twice to the same
+// bytes, its krew manifest validated by krew's own validate-krew-manifest, installed
+// by the real krew into a temporary KREW_ROOT, and run from krew's bin folder with
+// no Node on PATH.
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -15,15 +17,29 @@ const KREW_BIN = process.env.DATAMOVER_KREW_BIN!;
 describe('krew release', () => {
   let dir: string;
   let release: string;
+  const gitStatus = async () => String((await execa('git', ['status', '--porcelain'], { cwd: REPO_ROOT })).stdout);
+  const packageInto = (out: string) =>
+    execa(process.execPath, [join(REPO_ROOT, 'scripts', 'package.ts'), '--platforms', 'host', '--out', out], {
+      stdio: 'inherit',
+    });
   before(async function () {
     this.timeout(600_000);
     dir = mkdtempSync(join(tmpdir(), 'datamover-krew-'));
     release = join(dir, 'release');
-    await execa(process.execPath, [join(REPO_ROOT, 'scripts', 'package.ts'), '--platforms', 'host', '--out', release], {
-      stdio: 'inherit',
-    });
+    await packageInto(release);
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('builds the same bytes again, in another folder, and leaves the tracked files alone', async function () {
+    this.timeout(600_000);
+    const before = await gitStatus();
+    const again = join(dir, 'again');
+    await packageInto(again);
+    const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
+    for (const file of [hostPlatform().archive, 'datamover.yaml'])
+      assert.equal(sha256(join(again, file)), sha256(join(release, file)), `${file} differs between two builds`);
+    assert.equal(await gitStatus(), before);
+  });
 
   it("passes krew's validate-krew-manifest", async () => {
     const result = await execa(

@@ -10,6 +10,8 @@ RCLONE_VERSION=v1.76.0
 KREW_VERSION=v0.4.3
 PUSHGATEWAY_VERSION=v1.11.1
 PROM2JSON_VERSION=v1.4.2
+# Lints .github/workflows (scripts/lint.sh).
+ACTIONLINT_VERSION=v1.7.12
 # An rclone older than the plugin's minimum (1.60), for the "old rclone" test:
 # Debian bullseye's package, fetched from Debian's archive and checked.
 RCLONE_OLD_DEB=pool/main/r/rclone/rclone_1.53.3-1+b6_amd64.deb
