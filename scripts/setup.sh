@@ -8,8 +8,8 @@ cd "$REPO_ROOT"
 log() { printf '[setup] %s\n' "$*" >&2; }
 as_root() { if [[ $(id -u) == 0 ]]; then "$@"; else sudo "$@"; fi; }
 
-APT_PACKAGES=(rclone busybox openssl curl ca-certificates git npm zip shellcheck)
-APT_COMMANDS=(rclone busybox openssl curl update-ca-certificates git npm zip shellcheck)
+APT_PACKAGES=(rclone busybox openssl curl ca-certificates git npm zip shellcheck strace)
+APT_COMMANDS=(rclone busybox openssl curl update-ca-certificates git npm zip shellcheck strace)
 missing=()
 for i in "${!APT_COMMANDS[@]}"; do
   command -v "${APT_COMMANDS[$i]}" >/dev/null || missing+=("${APT_PACKAGES[$i]}")

@@ -12,6 +12,7 @@ import type { Logger } from '../log.ts';
 import { UserError } from '../errors.ts';
 import { requirePermissions } from '../kube/access.ts';
 import { LOCAL_BACKUP, READ_SECRET } from '../kube/permissions.ts';
+import { attachedNode } from '../kube/attach.ts';
 import {
   annotatePvc,
   buildClone,
@@ -220,9 +221,9 @@ interface PreparedStore {
 async function preflight(run: Run): Promise<PreparedStore> {
   const { kube, options, flow, log } = run;
   const needed = options.destination.secret ? [...LOCAL_BACKUP, READ_SECRET] : LOCAL_BACKUP;
-  // Without a clone, no PVC is created or deleted: only read.
+  // Without a clone, no PVC is created or deleted: only read; with one, pods are not listed (attachedNode).
   const permissions = options.clone
-    ? needed
+    ? needed.filter((p) => p.resource !== 'pods' || p.verb !== 'list')
     : needed.filter((p) => p.resource !== 'persistentvolumeclaims' || p.verb === 'get');
   await requirePermissions(kube, options.namespace, permissions);
   const source = await getBoundPvc(kube, options.namespace, options.pvc);
@@ -242,6 +243,8 @@ async function preflight(run: Run): Promise<PreparedStore> {
 interface VolumeToRead {
   claim: string;
   untilBound?: () => Promise<void>;
+  /** The live PVC (--no-clone): in use, its helper runs where it is attached. */
+  live?: V1PersistentVolumeClaim;
 }
 
 async function volumeToRead(
@@ -254,7 +257,7 @@ async function volumeToRead(
     log.warn(
       `--no-clone: reading the live PVC "${options.pvc}"; files that change during the backup may be inconsistent`,
     );
-    return { claim: options.pvc };
+    return { claim: options.pvc, live: source };
   }
   flow.enter('CreatingClonedPVC');
   const clone = buildClone(source, cloneName(options.pvc, run.now), runLabels(options.pvc, run.runId));
@@ -282,6 +285,8 @@ async function startHelper(
   const { kube, options, flow } = run;
   flow.enter('CreatingPod');
   const name = helperPodName(undefined, options.pvc, `${run.runId}${attempt ? 'r' : ''}`);
+  // A clone is a new volume, used by nobody: it may be attached anywhere.
+  const node = volume.live && (await attachedNode(kube, volume.live));
   const pod = buildHelperPod({
     name,
     namespace: options.namespace,
@@ -292,6 +297,7 @@ async function startHelper(
     deadlineSeconds: helperDeadlineSeconds(options.helper.timeoutMs),
     resources: options.helper.resources,
     privilege,
+    node,
   });
   return startPod(kube, flow, pod, options.helper.timeoutMs, undefined, attempt ? undefined : volume.untilBound);
 }

@@ -3,12 +3,13 @@
 // (the mount), with busybox applets. It runs with the least privilege its job
 // needs (see HelperPrivilege), and deadlines itself so that a crashed run cannot
 // leave it running for ever.
-import { CoreV1Api, type V1Pod, type V1ResourceRequirements } from '@kubernetes/client-node';
+import { CoreV1Api, type V1Affinity, type V1Pod, type V1ResourceRequirements } from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubeConnection } from './connection.ts';
 import { UserError } from '../errors.ts';
 import { ignoreNotFound } from './api-errors.ts';
 import { formatDuration } from '../format/duration.ts';
+import { multiAttachError } from './attach.ts';
 
 export const DEFAULT_HELPER_IMAGE = 'docker.io/library/busybox:1.37';
 export const HELPER_CONTAINER = 'helper';
@@ -64,6 +65,8 @@ export interface HelperPodSpec {
   resources?: V1ResourceRequirements;
   /** By default NOBODY. */
   privilege?: HelperPrivilege;
+  /** The node it must run on: where its ReadWriteOnce volume is attached (attachedNode). */
+  node?: string;
 }
 
 export function buildHelperPod(spec: HelperPodSpec): V1Pod {
@@ -77,6 +80,7 @@ export function buildHelperPod(spec: HelperPodSpec): V1Pod {
       automountServiceAccountToken: false,
       activeDeadlineSeconds: spec.deadlineSeconds,
       terminationGracePeriodSeconds: 1,
+      ...(spec.node ? { affinity: onNode(spec.node) } : {}),
       securityContext: {
         runAsNonRoot: privilege.kind === 'user',
         runAsUser: privilege.kind === 'user' ? privilege.uid : 0,
@@ -101,6 +105,12 @@ export function buildHelperPod(spec: HelperPodSpec): V1Pod {
       volumes: [{ name: 'data', persistentVolumeClaim: { claimName: spec.claimName, readOnly: spec.readOnly } }],
     },
   };
+}
+
+/** Required node affinity to one node by name (the scheduler still checks it fits there). */
+function onNode(node: string): V1Affinity {
+  const term = { matchFields: [{ key: 'metadata.name', operator: 'In', values: [node] }] };
+  return { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [term] } } };
 }
 
 export async function createHelperPod(kube: KubeConnection, pod: V1Pod): Promise<void> {
@@ -158,6 +168,11 @@ export async function waitForPodReady(
         `${what} "${name}" cannot start: ${waiting.message ?? waiting.reason}`,
         'check the Secret or ConfigMap it names exists with that key (kubectl describe pod)',
       );
+    }
+    // On a node, its volume not attached there: the attach-detach controller says why in an event.
+    if (pod.spec?.nodeName && pod.status?.phase === 'Pending') {
+      const multiAttach = await multiAttachError(kube, pod, what);
+      if (multiAttach) throw multiAttach;
     }
     waitingReason =
       waiting?.reason ??

@@ -17,6 +17,8 @@ export const LOCAL_BACKUP: Permission[] = [
   pods('create'),
   pods('get'),
   pods('delete'),
+  // Where a ReadWriteOnce volume in use is attached (backup --no-clone), so that the helper runs there.
+  pods('list'),
   ...exec,
 ];
 
@@ -29,6 +31,7 @@ export const LOCAL_RESTORE: Permission[] = [
   pods('create'),
   pods('get'),
   pods('delete'),
+  pods('list'),
   ...exec,
 ];
 

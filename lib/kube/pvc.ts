@@ -92,7 +92,14 @@ export interface BindHint {
   fix?: string;
 }
 
-/** Waits for Bound; fails early with the provisioner's own words when it reports a failure. */
+/**
+ * How long a provisioner may go on failing before its failure counts as final. Provisioners report
+ * transient errors (a busy backend, a throttled cloud API) with the same ProvisioningFailed event as
+ * final ones, and retry with backoff (1, 2, 4... s): a failure still there after this is not waited out.
+ */
+export const PROVISIONING_GRACE_MS = 10_000;
+
+/** Waits for Bound; fails with the provisioner's own words when its failures go on (PROVISIONING_GRACE_MS). */
 export async function waitForBound(
   kube: KubeConnection,
   namespace: string,
@@ -139,6 +146,12 @@ async function waitForClaim(
   const { namespace, name, timeoutMs, signal, hint } = wait;
   const core = kube.config.makeApiClient(CoreV1Api);
   const deadline = Date.now() + timeoutMs;
+  const cannot = (failure: string) =>
+    new UserError(
+      `${hint.what ?? `PVC "${name}"`} cannot be provisioned: ${failure}`,
+      hint.fix ?? 'check its StorageClass and events (kubectl describe pvc)',
+    );
+  let failure: { message: string; since: number } | undefined;
   while (Date.now() < deadline) {
     signal?.throwIfAborted();
     const pvc = await kube.call({ verb: 'get', resource: 'persistentvolumeclaims', name, namespace }, () =>
@@ -146,18 +159,22 @@ async function waitForClaim(
     );
     if (pvc.status?.phase === 'Bound') return 'Bound';
     const events = await claimEvents(kube, pvc);
-    const failure = events.find((e) => e.reason === 'ProvisioningFailed')?.message;
-    if (failure) {
-      const fix = hint.fix ?? 'check its StorageClass and events (kubectl describe pvc)';
-      throw new UserError(`${hint.what ?? `PVC "${name}"`} cannot be provisioned: ${failure}`, fix);
-    }
+    const failed = latest(events.filter((e) => e.reason === 'ProvisioningFailed'));
+    if (failed) failure = { message: failed.message ?? 'ProvisioningFailed', since: failure?.since ?? Date.now() };
+    if (failure && Date.now() - failure.since >= PROVISIONING_GRACE_MS) throw cannot(failure.message);
     if (wait.orFirstConsumer && events.some((e) => e.reason === 'WaitForFirstConsumer')) return 'WaitForFirstConsumer';
     await sleep(500, undefined, { signal });
   }
+  if (failure) throw cannot(failure.message);
   throw new UserError(
     `${hint.what ?? `PVC "${name}"`} was not Bound within ${formatDuration(timeoutMs)}`,
     'check its StorageClass and events (kubectl describe pvc), or raise --timeout',
   );
+}
+
+function latest(events: CoreV1Event[]): CoreV1Event | undefined {
+  const when = (e: CoreV1Event) => new Date(e.lastTimestamp ?? e.eventTime ?? 0).getTime();
+  return events.sort((a, b) => when(b) - when(a))[0];
 }
 
 /** The events of this PVC (not of an earlier one of the same name). */

@@ -16,6 +16,7 @@ import type { Logger } from '../log.ts';
 import { UsageError, UserError } from '../errors.ts';
 import { requirePermissions } from '../kube/access.ts';
 import { LOCAL_RESTORE } from '../kube/permissions.ts';
+import { attachedNode } from '../kube/attach.ts';
 import {
   annotatePvc,
   createPvc,
@@ -202,6 +203,8 @@ async function preflight(run: Run): Promise<Source> {
 interface Target {
   summary: string;
   untilBound?: () => Promise<void>;
+  /** A PVC that was there before: it may be in use, and its helper must run where it is attached. */
+  existing?: V1PersistentVolumeClaim;
 }
 
 async function prepareTarget(run: Run, report: Report): Promise<Target> {
@@ -210,7 +213,7 @@ async function prepareTarget(run: Run, report: Report): Promise<Target> {
   const timeoutMs = options.helper.timeoutMs;
   const untilBound = () => waitForBound(kube, namespace, toPvc, timeoutMs, flow.signal);
   const existing = await findPvc(kube, namespace, toPvc);
-  if (existing?.status?.phase === 'Bound') return { summary: `${toPvc} exists` };
+  if (existing?.status?.phase === 'Bound') return { summary: `${toPvc} exists`, existing };
   if (existing && (await waitsForFirstConsumer(kube, existing)))
     return { summary: `${toPvc} exists, bound once the helper pod uses it`, untilBound };
   if (existing) {
@@ -258,6 +261,7 @@ async function startHelper(run: Run, target: Target): Promise<string> {
   const { namespace } = options;
   const name = helperPodName('restore', options.toPvc, run.runId);
   const privilege = restorePrivilege(options);
+  const node = target.existing && (await attachedNode(kube, target.existing));
   await startPod(
     kube,
     flow,
@@ -271,6 +275,7 @@ async function startHelper(run: Run, target: Target): Promise<string> {
       deadlineSeconds: helperDeadlineSeconds(options.helper.timeoutMs),
       resources: options.helper.resources,
       privilege,
+      node,
     }),
     options.helper.timeoutMs,
     undefined,

@@ -3,7 +3,9 @@
 // (created through the flow runner, so Ctrl-C removes it).
 import { randomBytes } from 'node:crypto';
 import type { KubeConnection } from '../kube/connection.ts';
+import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { getBoundPvc } from '../kube/pvc.ts';
+import { attachedNode } from '../kube/attach.ts';
 import {
   buildHelperPod,
   deletePod,
@@ -61,12 +63,12 @@ export async function verifyBackup(
       return { checked: `backup ${backup.name}, ${backup.files} objects match the manifest`, differences };
     }
     const { kube, pvc, helper } = against;
-    await getBoundPvc(kube, kube.namespace, pvc);
+    const live = await getBoundPvc(kube, kube.namespace, pvc);
     const runId = randomBytes(3).toString('hex');
     const { pod, listing } = await startVolumeReader(kube, flow, {
       namespace: kube.namespace,
       runAs: helper.runAs,
-      start: (privilege, attempt) => startHelper(flow, against, `${runId}${attempt ? 'r' : ''}`, privilege),
+      start: (privilege, attempt) => startHelper(flow, against, `${runId}${attempt ? 'r' : ''}`, privilege, live),
       stop: (name) => deletePod(kube, kube.namespace, name),
     });
     const volume = await flow.step(
@@ -93,8 +95,11 @@ async function startHelper(
   against: AgainstPvc,
   runId: string,
   privilege: HelperPrivilege,
+  live: V1PersistentVolumeClaim,
 ): Promise<string> {
   const { kube, pvc, helper } = against;
+  // The PVC may be in use: its helper runs where it is attached.
+  const node = await attachedNode(kube, live);
   const namespace = kube.namespace;
   const name = helperPodName('verify', pvc, runId);
   await startPod(
@@ -110,6 +115,7 @@ async function startHelper(
       deadlineSeconds: helperDeadlineSeconds(helper.timeoutMs),
       resources: helper.resources,
       privilege,
+      node,
     }),
     helper.timeoutMs,
   );

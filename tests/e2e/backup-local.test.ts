@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import {
   chmodSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
@@ -14,13 +15,29 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import { execa } from 'execa';
-import { bed, createBoundPvc, kubectl, managedLeftovers, useNamespace, userEnv } from './support/bed.ts';
+import {
+  bed,
+  createBoundPvc,
+  kubectl,
+  managedLeftovers,
+  podProcesses,
+  processesUnder,
+  useNamespace,
+  userEnv,
+  waitFor,
+} from './support/bed.ts';
 import { writeMixedTree } from './support/tree.ts';
 import { REPO_ROOT } from '../testbed/paths.ts';
-import { bucketPath, createStorageSecret, emptyBucket, expectedObjects, objectsIn } from './support/storage.ts';
+import {
+  bucketPath,
+  createStorageSecret,
+  emptyBucket,
+  expectedObjects,
+  objectsIn,
+  pastTimestamp,
+} from './support/storage.ts';
 
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}-\d{6}$/;
 
@@ -93,7 +110,7 @@ describe('kubectl datamover backup (local mode)', () => {
     assert.match(folder!, TIMESTAMP);
     assert.deepEqual(objectsIn(bucketPath(folder!)), expectedObjects(source));
 
-    await sleep(1100); // a new second, so a new folder
+    await pastTimestamp(folder!); // a new second, so a new folder
     writeFileSync(join(source, 'empty-file'), 'not empty any more\n');
     const second = await backup(ns.name, ['data', '--secret', 's3', '--timestamp-prefix', '-o', 'json']);
     assert.equal(second.exitCode, 0, String(second.stderr));
@@ -108,11 +125,18 @@ describe('kubectl datamover backup (local mode)', () => {
   it('re-runs incrementally: only the changed file crosses the channel, deleted files are deleted', async () => {
     writeMixedTree(source);
     await createStorageSecret(ns.name);
-    assert.equal((await backup(ns.name, ['data', '--secret', 's3'])).exitCode, 0);
+    // --keep-clone: the clone stays (the helper pod does not).
+    const first = await backup(ns.name, ['data', '--secret', 's3', '--keep-clone']);
+    assert.equal(first.exitCode, 0, String(first.stderr));
+    const left = await managedLeftovers(ns.name);
+    assert.match(left, /^persistentvolumeclaim\/data-cloned-\d{10}$/);
     appendFileSync(join(source, 'nested', 'deeper', 'deepest', 'note.txt'), 'one more line\n');
     unlinkSync(join(source, 'private.key'));
-    const rerun = await backup(ns.name, ['data', '--secret', 's3', '-o', 'json']);
+    // --no-clone reads the live PVC, with a warning: no clone is made.
+    const rerun = await backup(ns.name, ['data', '--secret', 's3', '--no-clone', '-o', 'json']);
     assert.equal(rerun.exitCode, 0, String(rerun.stderr));
+    assert.match(String(rerun.stderr), /^warning: --no-clone: reading the live PVC "data"; files that change/m);
+    assert.equal(await managedLeftovers(ns.name), left);
     const summary = JSON.parse(String(rerun.stdout));
     assert.equal(summary.filesSent, 1);
     assert.equal(summary.filesDeleted, 1);
@@ -145,7 +169,7 @@ describe('kubectl datamover backup (local mode)', () => {
     });
   });
 
-  it('passes --env RCLONE_* settings to rclone, and its log holds no secret', async () => {
+  it('passes --env RCLONE_*, --profile and --bwlimit settings to rclone, and its log holds no secret', async () => {
     writeMixedTree(source, { bigFileBytes: 1024 });
     await createStorageSecret(ns.name);
     const dir = mkdtempSync(join(tmpdir(), 'rclone-log-'));
@@ -166,9 +190,14 @@ describe('kubectl datamover backup (local mode)', () => {
       assert.match(log, /INFO/);
       assert.ok(!log.includes(bed().s3.secretAccessKey), "the secret key is in rclone's log");
       // -v=8 shows rclone's debug log, which names settings read from the environment: redacted.
-      const debug = await backup(ns.name, ['data', '--secret', 's3', '-v=8']);
+      const tuning = ['--profile', 'limited-bandwidth', '--bwlimit', '20M', '--env', 'RCLONE_CHECKERS=3'];
+      const debug = await backup(ns.name, ['data', '--secret', 's3', '-v=8', ...tuning]);
       assert.equal(debug.exitCode, 0, String(debug.stderr));
       assert.match(String(debug.stderr), /DEBUG/);
+      // The profile's transfers, --bwlimit over the profile's 10M, and --env, as rclone read them.
+      assert.match(String(debug.stderr), /Setting --transfers "2" from environment variable RCLONE_TRANSFERS="2"/);
+      assert.match(String(debug.stderr), /Setting --bwlimit "20Mi?" from environment variable RCLONE_BWLIMIT="20M"/);
+      assert.match(String(debug.stderr), /Setting --checkers "3" from environment variable RCLONE_CHECKERS="3"/);
       assert.ok(!String(debug.stderr).includes(bed().s3.secretAccessKey), 'the secret key is in the plugin output');
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -285,27 +314,8 @@ describe('kubectl datamover backup (local mode)', () => {
       for (let i = 0; i < 40; i++) writeFileSync(join(root, 'many', `part-${i}.bin`), randomBytes(1024 * 1024));
     }
 
-    async function waitForHelperPod(namespace: string): Promise<string> {
-      for (let i = 0; i < 200; i++) {
-        const pods = String(
-          (
-            await kubectl([
-              'get',
-              'pods',
-              '-n',
-              namespace,
-              '-l',
-              'app.kubernetes.io/managed-by=kubectl-datamover',
-              '-o',
-              'jsonpath={.items[*].metadata.name}',
-            ])
-          ).stdout,
-        ).trim();
-        if (pods) return pods;
-        await sleep(100);
-      }
-      throw new Error('no helper pod appeared');
-    }
+    /** How many files of the transfer are in the bucket (the S3 server shows an upload under way too). */
+    const sent = () => (existsSync(bucketPath('many')) ? readdirSync(bucketPath('many')).length : 0);
 
     it('Ctrl-C (SIGINT) stops the run and removes the helper pod and the clone', async () => {
       writeManyFiles(source);
@@ -315,13 +325,19 @@ describe('kubectl datamover backup (local mode)', () => {
         ['backup', 'data', '--secret', 's3', '-n', ns.name, ...slow],
         { env: userEnv(), extendEnv: false, reject: false },
       );
-      await waitForHelperPod(ns.name);
-      await sleep(1500);
+      let ended = false;
+      void run.finally(() => {
+        ended = true;
+      });
+      await waitFor('a first file in the bucket', () => (ended || sent() > 0 ? true : undefined));
+      assert.equal(ended, false, 'the run ended before it could be interrupted');
       run.kill('SIGINT');
       const result = await run;
       assert.equal(result.exitCode, 1);
       assert.match(String(result.stderr), /error: interrupted by SIGINT/);
       assert.equal(await managedLeftovers(ns.name), '');
+      // Stopped mid-way: not every file was sent.
+      assert.ok(sent() < 40, 'the run went on to the end');
     });
 
     it(
@@ -331,16 +347,22 @@ describe('kubectl datamover backup (local mode)', () => {
         writeManyFiles(source);
         await createStorageSecret(ns.name);
         const run = backup(ns.name, ['data', '--secret', 's3', '-o', 'json', ...slow]);
-        await waitForHelperPod(ns.name);
-        // Secrets never appear in rclone's command line.
-        await sleep(3000);
-        const { stdout: cmdlines } = await execa('sh', ['-c', 'cat /proc/[0-9]*/cmdline 2>/dev/null | tr "\\0" " "'], {
-          reject: false,
+        let ended = false;
+        void run.finally(() => {
+          ended = true;
         });
-        assert.ok(String(cmdlines).includes('rclone'), 'rclone was not running');
-        assert.ok(!String(cmdlines).includes(bed().s3.secretAccessKey), 'the secret key is on a command line');
+        // Mid-stream: files in the bucket, the plugin's rclone uploading, the helper pod's tar sending.
+        const [tar, rclone] = await waitFor('the transfer under way', () => {
+          if (ended) throw new Error('the run ended before the stream could be cut');
+          const tar = podProcesses(ns.name).find((p) => p.cmdline.includes('tar -c -f - --no-recursion'));
+          const rclone = processesUnder([run.pid!]).find((p) => p.command === 'rclone');
+          return sent() > 0 && tar && rclone ? [tar, rclone] : undefined;
+        });
+        // Secrets never appear in the command line of the plugin's rclone.
+        assert.match(rclone.cmdline, /rclone .*DATAMOVER:/);
+        assert.ok(!rclone.cmdline.includes(bed().s3.secretAccessKey), 'the secret key is on a command line');
         // The bed runs pod-side commands as local processes: kill the helper's tar mid-stream.
-        await execa('pkill', ['-f', 'tar -c -f - --no-recursion'], { reject: false });
+        process.kill(tar.pid);
         const result = await run;
         assert.equal(result.exitCode, 0, String(result.stderr));
         const summary = JSON.parse(String(result.stdout));

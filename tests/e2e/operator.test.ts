@@ -17,8 +17,23 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { applyYaml, bed, createBoundPvc, datamover, kubectl, useNamespace, userEnv } from './support/bed.ts';
-import { createStorageSecret } from './support/storage.ts';
+import {
+  applyYaml,
+  bed,
+  createBoundPvc,
+  datamover,
+  kubectl,
+  useNamespace,
+  userEnv,
+  volumeFolder,
+} from './support/bed.ts';
+import {
+  bucketPath,
+  objectsIn as bucketObjects,
+  createStorageSecret,
+  emptyBucket,
+  expectedObjects,
+} from './support/storage.ts';
 import { applyCloneAndJob, givePodLog, makeCloneAndJob, setPhase } from './support/operator.ts';
 import { REPO_ROOT } from '../testbed/paths.ts';
 import { join } from 'node:path';
@@ -213,15 +228,22 @@ describe('operator mode', () => {
         2,
       ],
       [
-        'a ConfigMap key that does not exist',
+        'a ConfigMap that does not exist',
         ['create', 'x', '--pvc', 'data', '--secret', 's3', '--env-from-configmap', 'A=nocm:key'],
         /configmap "nocm" in namespace "[^"]+" not found/,
+        1,
+      ],
+      [
+        'a ConfigMap key that does not exist',
+        ['create', 'x', '--pvc', 'data', '--secret', 's3', '--env-from-configmap', 'A=tuning:nokey'],
+        /^error: ConfigMap "tuning" has no key "nokey" \(for A\); add the key, or fix --env-from-configmap A=tuning:/,
         1,
       ],
     ];
     for (const [what, args, message, code] of refusals) {
       it(`refuses ${what} in one line, exit ${code}, writing nothing`, async () => {
         await createStorageSecret(ns.name, 'partial', { BUCKET_NAME: undefined });
+        await kubectl(['create', 'configmap', 'tuning', '-n', ns.name, '--from-literal=transfers=8']);
         const result = await dm(ns.name, args);
         assert.equal(result.exitCode, code, String(result.stderr));
         const errors = String(result.stderr).trim().split('\n');
@@ -303,9 +325,22 @@ describe('operator mode', () => {
         /nightly\s+data\s+0 2 \* \* \*\s+true\s+<never>\s+<suspended>/,
       );
       assert.equal((await dm(ns.name, ['resume', 'nightly'])).exitCode, 0);
+      const suspended = ['get', 'datamoverschedule', 'nightly', '-n', ns.name, '-o', 'jsonpath={.spec.suspend}'];
+      assert.equal(String((await kubectl(suspended)).stdout), 'false');
+      assert.match(
+        String((await dm(ns.name, ['status'])).stdout),
+        /nightly\s+data\s+0 2 \* \* \*\s+false\s+<never>\s+\d{4}-\d{2}-\d{2}T02:00:00Z\s+0/,
+      );
       const runNow = await dm(ns.name, ['run-now', 'nightly']);
       assert.equal(runNow.exitCode, 0, String(runNow.stderr));
-      assert.match(await objectsIn(ns.name), /datamover\.datamover\.a-cup-of\.coffee\/nightly-\d{10}$/m);
+      const made = /^datamover\.datamover\.a-cup-of\.coffee\/(nightly-\d{10}) created/.exec(String(runNow.stdout));
+      assert.ok(made, String(runNow.stdout));
+      const spec = ['get', 'datamover', made[1]!, '-n', ns.name, '-o', 'jsonpath={.spec.sourcePvc}/{.spec.secretName}'];
+      assert.equal(String((await kubectl(spec)).stdout), 'data/s3');
+      assert.match(
+        String((await dm(ns.name, ['status'])).stdout),
+        new RegExp(`^${made[1]}\\s+data\\s+Pending\\s`, 'm'),
+      );
       assert.match(out, /NEXT RUN is the next tick of the schedule in UTC: .* within a second of it/);
     });
 
@@ -341,6 +376,43 @@ describe('operator mode', () => {
         'CleaningUp',
         'Completed',
       ]);
+    });
+
+    it('--watch ends on Failed with exit 1 and one error line', async () => {
+      assert.equal((await dm(ns.name, ['create', 'once', '--pvc', 'data', '--secret', 's3'])).exitCode, 0);
+      let printed = '';
+      const watch = execa(join(REPO_ROOT, 'bin', 'kubectl-datamover'), ['status', 'once', '--watch', '-n', ns.name], {
+        env: userEnv(),
+        extendEnv: false,
+        reject: false,
+      });
+      watch.stdout?.on('data', (chunk: Buffer) => {
+        printed += chunk.toString();
+      });
+      await eventually(async () => assert.match(printed, /\sPending\n/), 30_000);
+      await setPhase(ns.name, 'once', 'Failed');
+      const result = await watch;
+      assert.equal(result.exitCode, 1, String(result.stderr));
+      const phases = String(result.stdout)
+        .trim()
+        .split('\n')
+        .map((line) => line.split(/\s+/)[2]);
+      assert.deepEqual(phases, ['Pending', 'Failed']);
+      assert.equal(
+        String(result.stderr).trim(),
+        'error: DataMover "once" failed; see kubectl datamover status once and kubectl datamover logs once',
+      );
+    });
+
+    it('--wait gives up after --timeout, naming the phase it was in', async () => {
+      const args = ['create', 'once', '--pvc', 'data', '--secret', 's3', '--wait', '--timeout', '2s'];
+      const result = await dm(ns.name, args);
+      assert.equal(result.exitCode, 1, String(result.stderr));
+      assert.match(
+        String(result.stderr),
+        /^error: DataMover "once" did not finish within 2s \(phase none yet\); check it with kubectl datamover status/m,
+      );
+      assert.equal(await objectsIn(ns.name), 'datamover.datamover.a-cup-of.coffee/once');
     });
 
     it('--wait follows the Job past Failed while it retries, and says a retry synced the data', async () => {
@@ -610,11 +682,17 @@ describe('operator mode', () => {
     });
 
     it('create falls back to local mode, says so, and backs up', async () => {
+      emptyBucket();
+      const source = await volumeFolder(ns.name, 'data');
+      mkdirSync(join(source, 'sub'));
+      writeFileSync(join(source, 'sub', 'file.txt'), 'backed up by the fallback\n');
       await createStorageSecret(ns.name);
       const result = await dm(ns.name, ['create', 'x', '--pvc', 'data', '--secret', 's3', '--rclone', bed().rcloneNew]);
       assert.equal(result.exitCode, 0, String(result.stderr));
       assert.match(String(result.stderr), /operator is not installed .*using local mode/);
       assert.match(String(result.stdout), /Backed up PVC/);
+      assert.deepEqual(bucketObjects(bucketPath()), expectedObjects(source));
+      assert.deepEqual(Object.keys(bucketObjects(bucketPath())), ['sub/file.txt']);
     });
   });
 
@@ -706,8 +784,16 @@ kind: ValidatingAdmissionPolicyBinding
 metadata: {name: hold-${namespace}}
 spec: {policyName: hold-${namespace}, validationActions: [Deny]}
 `);
-  // The policy takes a moment to be enforced.
-  await sleep(2000);
+  // The policy takes a moment to be enforced: until a (dry-run) Succeeded of a held pod is refused.
+  const probe = `hold-probe-${namespace}`;
+  await kubectl(['run', probe, '-n', namespace, '--image=busybox', `--labels=${HOLD_LABEL}=${namespace}`]);
+  const succeed = JSON.stringify({ status: { phase: 'Succeeded' } });
+  const patch = ['patch', 'pod', probe, '-n', namespace, '--subresource=status', '--type=merge', '--dry-run=server'];
+  await eventually(async () => {
+    const result = await kubectl([...patch, '-p', succeed], { reject: false });
+    assert.match(String(result.stderr), /held by the test/);
+  }, 30_000);
+  await kubectl(['delete', 'pod', probe, '-n', namespace, '--wait=false']);
   return applyCloneAndJob(namespace, pvc, secret, { [HOLD_LABEL]: namespace });
 }
 

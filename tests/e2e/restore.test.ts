@@ -1,12 +1,13 @@
 // Restore, backups list and prune on the bed: a round trip keeps bytes,
 // modes, mtimes, symlinks and empty folders.
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createBoundPvc, datamover, kubectl, useNamespace, volumeFolder } from './support/bed.ts';
+import { createBoundPvc, datamover, kubectl, useNamespace, volumeFolder, waitFor } from './support/bed.ts';
 import { snapshot, writeMixedTree } from './support/tree.ts';
-import { bucketPath, createStorageSecret, emptyBucket } from './support/storage.ts';
+import { bucketPath, createStorageSecret, emptyBucket, pastTimestamp, timestampFolder } from './support/storage.ts';
 
 const dm = (namespace: string, args: string[]) => datamover([...args, '-n', namespace]);
 
@@ -36,7 +37,8 @@ describe('restore, backups list and prune', () => {
     ]);
     assert.equal(result.exitCode, 0, String(result.stderr));
     const restored = await volumeFolder(ns.name, 'restored');
-    assert.deepEqual(snapshot(restored, { mtimes: true }), snapshot(source, { mtimes: true }));
+    const withMtimes = { mtimes: true, folderMtimes: true };
+    assert.deepEqual(snapshot(restored, withMtimes), snapshot(source, withMtimes));
     const annotation = String(
       (
         await kubectl([
@@ -58,7 +60,7 @@ describe('restore, backups list and prune', () => {
     writeFileSync(join(source, 'version.txt'), 'one\n');
     assert.equal((await dm(ns.name, ['backup', 'data', '--secret', 's3', '--timestamp-prefix'])).exitCode, 0);
     const [first] = readdirSync(bucketPath());
-    await sleep(1100);
+    await pastTimestamp(first!);
     writeFileSync(join(source, 'version.txt'), 'two\n');
     assert.equal((await dm(ns.name, ['backup', 'data', '--secret', 's3', '--timestamp-prefix'])).exitCode, 0);
     const result = await dm(ns.name, [
@@ -90,25 +92,51 @@ describe('restore, backups list and prune', () => {
     assert.equal(String((await kubectl(['get', 'pods', '-n', ns.name, '-o', 'name'])).stdout).trim(), '');
   });
 
-  it('lists backups and prunes exactly what the policy says', async () => {
+  it('lists backups and prunes exactly what the policy says (--dry-run, --keep-within, --keep-last)', async () => {
     writeFileSync(join(source, 'a.txt'), 'a\n');
-    for (let i = 0; i < 3; i++) {
-      assert.equal((await dm(ns.name, ['backup', 'data', '--secret', 's3', '--timestamp-prefix'])).exitCode, 0);
-      await sleep(1100);
-    }
-    const listed = JSON.parse(String((await dm(ns.name, ['backups', 'list', '--secret', 's3', '-o', 'json'])).stdout));
-    const folders = listed.map((b: { name: string }) => b.name);
-    assert.equal(folders.length, 3);
-    assert.ok(listed.every((b: { files: number; manifest: boolean }) => b.files === 1 && b.manifest));
+    assert.equal((await dm(ns.name, ['backup', 'data', '--secret', 's3', '--timestamp-prefix'])).exitCode, 0);
+    // Two older copies of it: an hour old and 40 days old.
+    const [newest] = readdirSync(bucketPath());
+    const hourOld = timestampFolder(Date.now() - 3600_000);
+    const monthsOld = timestampFolder(Date.now() - 40 * 86400_000);
+    for (const folder of [hourOld, monthsOld]) cpSync(bucketPath(newest!), bucketPath(folder), { recursive: true });
+    const list = async () => {
+      const listed = await dm(ns.name, ['backups', 'list', '--secret', 's3', '-o', 'json']);
+      assert.equal(listed.exitCode, 0, String(listed.stderr));
+      return JSON.parse(String(listed.stdout)) as Array<{ name: string; files: number; manifest: boolean }>;
+    };
+    // The S3 server lists the copies once its directory cache has expired.
+    const listed = await waitFor('the copies listed', async () => {
+      const backups = await list();
+      return backups.length === 3 ? backups : undefined;
+    });
+    assert.deepEqual(listed.map((b) => b.name).sort(), [monthsOld, hourOld, newest].sort());
+    assert.ok(listed.every((b) => b.files === 1 && b.manifest));
+    const size = /\(1 files, [^)]+\)/.source;
+
     const dry = await dm(ns.name, ['prune', '--secret', 's3', '--keep-last', '1', '--dry-run']);
     assert.equal(dry.exitCode, 0, String(dry.stderr));
+    assert.match(
+      String(dry.stdout),
+      new RegExp(`^would delete ${hourOld} ${size}\\nwould delete ${monthsOld} ${size}\\nkept 1 backup: ${newest}$`),
+    );
     assert.equal(readdirSync(bucketPath()).length, 3);
+
+    const within = await dm(ns.name, ['prune', '--secret', 's3', '--keep-within', '30d']);
+    assert.equal(within.exitCode, 0, String(within.stderr));
+    assert.match(
+      String(within.stdout),
+      new RegExp(`^deleted ${monthsOld} ${size}\\nkept 2 backups: ${newest}, ${hourOld}$`),
+    );
+    assert.deepEqual(readdirSync(bucketPath()).sort(), [hourOld, newest!].sort());
+
     const pruned = await dm(ns.name, ['prune', '--secret', 's3', '--keep-last', '1']);
     assert.equal(pruned.exitCode, 0, String(pruned.stderr));
-    assert.deepEqual(readdirSync(bucketPath()), [folders.sort().at(-1)]);
+    assert.match(String(pruned.stdout), new RegExp(`^deleted ${hourOld} ${size}\\nkept 1 backup: ${newest}$`));
+    assert.deepEqual(readdirSync(bucketPath()), [newest]);
   });
 
-  it('verify passes on a good backup and names the file after an object is corrupted or deleted', async () => {
+  it('verify passes on a good backup and names each object corrupted, cut, deleted or added', async () => {
     writeMixedTree(source, { bigFileBytes: 64 * 1024 });
     assert.equal((await dm(ns.name, ['backup', 'data', '--secret', 's3', '--timestamp-prefix'])).exitCode, 0);
     const good = await dm(ns.name, ['verify', '--secret', 's3', '--against-pvc', 'data']);
@@ -122,12 +150,22 @@ describe('restore, backups list and prune', () => {
     bytes[100] = bytes[100]! ^ 0xff; // same size, different content
     writeFileSync(corrupted, bytes);
     rmSync(bucketPath(folder!, 'private.key'));
-    await sleep(400); // the S3 server's directory cache
+    writeFileSync(bucketPath(folder!, 'nested', 'deeper', 'deepest', 'note.txt'), 'deep and longer\n');
+    writeFileSync(bucketPath(folder!, 'stray.txt'), 'not in the manifest\n');
+    // The S3 server's directory cache (200 ms) has expired by then, whatever the load.
+    await sleep(400);
     const bad = await dm(ns.name, ['verify', '--secret', 's3']);
     assert.equal(bad.exitCode, 1);
-    assert.match(String(bad.stdout), /^CHECKSUM big\.bin/m);
-    assert.match(String(bad.stdout), /^MISSING {2}private\.key/m);
-    assert.match(String(bad.stderr), /error: 2 differences found/);
+    const lines = String(bad.stdout).trim().split('\n');
+    assert.equal(lines.length, 4, String(bad.stdout));
+    assert.ok(lines.some((l) => /^CHECKSUM big\.bin {2}\(manifest [0-9a-f]{32}, destination [0-9a-f]{32}\)$/.test(l)));
+    assert.ok(lines.includes('MISSING  private.key'), String(bad.stdout));
+    assert.ok(
+      lines.includes('SIZE     nested/deeper/deepest/note.txt  (manifest 5 bytes, destination 16)'),
+      String(bad.stdout),
+    );
+    assert.ok(lines.includes('EXTRA    stray.txt'), String(bad.stdout));
+    assert.match(String(bad.stderr), /error: 4 differences found/);
   });
 
   it('verify --against-pvc names a file that changed in the PVC since the backup', async () => {
@@ -180,6 +218,27 @@ describe('restore, backups list and prune', () => {
           `plaintext content in ${path}`,
         );
       }
+      // The password from DATAMOVER_CRYPT_PASSWORD: list, verify and prune see the backup through the crypt remote.
+      const crypt = (args: string[]) =>
+        datamover([...args, '--secret', 's3', '--encrypt', '-n', ns.name], {
+          env: { DATAMOVER_CRYPT_PASSWORD: 'correct horse battery staple' },
+        });
+      const listed = await crypt(['backups', 'list', '-o', 'json']);
+      assert.equal(listed.exitCode, 0, String(listed.stderr));
+      const [only, ...others] = JSON.parse(String(listed.stdout));
+      assert.deepEqual(others, []);
+      assert.match(only.name, /^\d{4}-\d{2}-\d{2}-\d{6}$/);
+      assert.equal(only.manifest, true);
+      assert.equal(only.files, Object.values(snapshot(source)).filter((e) => e.type !== 'dir').length);
+      const verified = await crypt(['verify']);
+      assert.equal(verified.exitCode, 0, `${verified.stdout}\n${verified.stderr}`);
+      assert.match(
+        String(verified.stdout),
+        new RegExp(`^OK: backup ${only.name}, ${only.files} objects match the manifest$`, 'm'),
+      );
+      const kept = await crypt(['prune', '--keep-last', '1']);
+      assert.equal(kept.exitCode, 0, String(kept.stderr));
+      assert.equal(String(kept.stdout), `kept 1 backup: ${only.name}`);
       const plain = await dm(ns.name, ['restore', '--secret', 's3', '--to-pvc', 'nokey', '--create', '--size', '1Gi']);
       assert.equal(plain.exitCode, 1);
       assert.match(String(plain.stderr), /^error: there is no timestamped backup at .*--encrypt/m);
@@ -197,10 +256,18 @@ describe('restore, backups list and prune', () => {
         '1Gi',
       ]);
       assert.equal(restore.exitCode, 0, String(restore.stderr));
-      assert.deepEqual(
-        snapshot(await volumeFolder(ns.name, 'restored'), { mtimes: true }),
-        snapshot(source, { mtimes: true }),
-      );
+      const withMtimes = { mtimes: true, folderMtimes: true };
+      assert.deepEqual(snapshot(await volumeFolder(ns.name, 'restored'), withMtimes), snapshot(source, withMtimes));
+
+      // A crypt remote has no MD5s: verify compares sizes. The largest object is big.bin, encrypted: grow it.
+      const [biggest] = stored.sort(([, a], [, b]) => b.size! - a.size!);
+      appendFileSync(bucketPath(biggest![0]), randomBytes(100));
+      const grown = await waitFor('verify to see the grown object', async () => {
+        const result = await crypt(['verify']);
+        return result.exitCode === 0 ? undefined : result;
+      });
+      assert.equal(grown.exitCode, 1, String(grown.stderr));
+      assert.match(String(grown.stdout), /^SIZE {5}big\.bin {2}\(manifest 65536 bytes, destination \d+\)$/m);
     },
   );
 
@@ -220,7 +287,6 @@ describe('restore, backups list and prune', () => {
 
   it('a restore interrupted mid-stream leaves no helper pod and marks the PVC incomplete', async () => {
     mkdirSync(join(source, 'many'));
-    const { randomBytes } = await import('node:crypto');
     for (let i = 0; i < 30; i++) writeFileSync(join(source, 'many', `part-${i}.bin`), randomBytes(1024 * 1024));
     assert.equal((await dm(ns.name, ['backup', 'data', '--secret', 's3', '--timestamp-prefix'])).exitCode, 0);
     const { execa } = await import('execa');
@@ -246,27 +312,20 @@ describe('restore, backups list and prune', () => {
       ],
       { env: userEnv(), extendEnv: false, reject: false },
     );
-    for (let i = 0; i < 300; i++) {
-      const annotation = String(
-        (
-          await kubectl(
-            [
-              'get',
-              'pvc',
-              'target',
-              '-n',
-              ns.name,
-              '-o',
-              'jsonpath={.metadata.annotations.datamover\\.a-cup-of\\.coffee/restore}',
-            ],
-            { reject: false },
-          )
-        ).stdout,
-      );
-      if (annotation.includes('in-progress')) break;
-      await sleep(100);
-    }
-    await sleep(1500);
+    let ended = false;
+    void run.finally(() => {
+      ended = true;
+    });
+    // Interrupted mid-stream: once a first batch is in the target PVC.
+    const arrived = await waitFor('a first batch in the target PVC', async () => {
+      if (ended) throw new Error('the restore ended before it could be interrupted');
+      const bound = await kubectl(['get', 'pvc', 'target', '-n', ns.name, '-o', 'jsonpath={.spec.volumeName}'], {
+        reject: false,
+      });
+      if (!String(bound.stdout)) return undefined;
+      const many = join(await volumeFolder(ns.name, 'target'), 'many');
+      return existsSync(many) && readdirSync(many).some((f) => f.endsWith('.bin')) ? many : undefined;
+    });
     run.kill('SIGTERM');
     const result = await run;
     assert.equal(result.exitCode, 1);
@@ -286,5 +345,6 @@ describe('restore, backups list and prune', () => {
     );
     assert.equal(JSON.parse(annotation).state, 'incomplete');
     assert.equal(String((await kubectl(['get', 'pods', '-n', ns.name, '-o', 'name'])).stdout).trim(), '');
+    assert.ok(readdirSync(arrived).filter((f) => f.endsWith('.bin')).length < 30, 'the restore went on to the end');
   });
 });

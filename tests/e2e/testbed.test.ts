@@ -2,7 +2,7 @@
 // provisioner clones, exec streams bytes both ways (kubectl and client-node),
 // rclone talks to the S3 server, and kubectl finds the plugin.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -22,6 +22,7 @@ import {
 } from './support/bed.ts';
 import { snapshot, writeMixedTree } from './support/tree.ts';
 import { freePort } from '../testbed/processes.ts';
+import { NODE_NAME, SECOND_NODE_NAME } from '../testbed/cluster.ts';
 
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'datamover-e2e-'));
@@ -76,6 +77,42 @@ describe('test bed', () => {
       });
       assert.notEqual(result.exitCode, 0);
       assert.match(String(result.stderr), /spec\.schedule/);
+    });
+  });
+
+  describe('nodes', () => {
+    it('has two Ready nodes; pods go to the first unless they ask for the second (PreferNoSchedule)', async () => {
+      const ready = String(
+        (
+          await kubectl([
+            'get',
+            'nodes',
+            '-o',
+            'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status} {end}',
+          ])
+        ).stdout,
+      ).trim();
+      assert.equal(ready, `${NODE_NAME}=True ${SECOND_NODE_NAME}=True`);
+      await createBoundPvc(ns.name, 'data');
+      await createBoundPvc(ns.name, 'other');
+      await createPodOnPvc(ns.name, 'anywhere', 'data');
+      await applyYaml(`apiVersion: v1
+kind: Pod
+metadata: {name: second, namespace: ${ns.name}}
+spec:
+  nodeSelector: {kubernetes.io/hostname: ${SECOND_NODE_NAME}}
+  containers: [{name: main, image: busybox, workingDir: /data, volumeMounts: [{name: d, mountPath: /data}]}]
+  volumes: [{name: d, persistentVolumeClaim: {claimName: other}}]
+`);
+      await kubectl(['wait', '--for=condition=Ready', '--timeout=60s', 'pod/second', '-n', ns.name]);
+      const nodeOf = async (pod: string) =>
+        String((await kubectl(['get', 'pod', pod, '-n', ns.name, '-o', 'jsonpath={.spec.nodeName}'])).stdout);
+      assert.equal(await nodeOf('anywhere'), NODE_NAME);
+      assert.equal(await nodeOf('second'), SECOND_NODE_NAME);
+      // Exec works on the second node too, on the pod's own volume.
+      await kubectl(['exec', 'second', '-n', ns.name, '--', 'sh', '-c', 'echo there > file']);
+      const { volumeFolder } = await import('./support/bed.ts');
+      assert.equal(readFileSync(join(await volumeFolder(ns.name, 'other'), 'file'), 'utf8'), 'there\n');
     });
   });
 

@@ -1,7 +1,7 @@
 // The bed's Kubernetes: kwokctl's binary runtime running the locally built
 // etcd, kube-apiserver, kube-controller-manager, kube-scheduler and
-// kwok-controller on 127.0.0.1, with its own kubeconfig, plus one simulated
-// node, the test StorageClasses and the DataMover CRDs (the operator's own when
+// kwok-controller on 127.0.0.1, with its own kubeconfig, plus two simulated
+// nodes, the test StorageClasses and the DataMover CRDs (the operator's own when
 // its source is at hand).
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -13,6 +13,13 @@ import { REPO_ROOT, operatorSource, toolPaths } from './paths.ts';
 
 export const CLUSTER_NAME = 'datamover-testbed';
 export const NODE_NAME = 'kwok-node-0';
+/**
+ * The second node. Its PreferNoSchedule taint makes the scheduler place a pod there only when the pod
+ * asks for it (nodeSelector, affinity) or the first node cannot take it: tests stay deterministic, and
+ * a test that needs two nodes puts its pod there on purpose.
+ */
+export const SECOND_NODE_NAME = 'kwok-node-1';
+export const SECOND_NODE_TAINT = 'testbed.datamover.a-cup-of.coffee/second-node';
 export const PROVISIONER = 'testbed.datamover.a-cup-of.coffee/local-folder';
 /**
  * Every new pod is held by this scheduling gate (a MutatingAdmissionPolicy adds
@@ -77,6 +84,8 @@ export const STORAGE_CLASSES = {
   waitForConsumer: 'datamover-wffc',
   /** WaitForFirstConsumer, and refuses clones. */
   waitForConsumerNoClone: 'datamover-wffc-noclone',
+  /** Fails each claim's first two provisioning attempts (a transient error), then binds it. */
+  flaky: 'datamover-flaky',
 };
 
 export function kubectl(paths: StatePaths, args: string[], input?: string): string {
@@ -169,19 +178,9 @@ export function seedCluster(paths: StatePaths): void {
   kubectl(
     paths,
     ['apply', '-f', '-'],
-    `apiVersion: v1
-kind: Node
-metadata:
-  name: ${NODE_NAME}
-  annotations:
-    kwok.x-k8s.io/node: fake
-  labels:
-    kubernetes.io/hostname: ${NODE_NAME}
-    kubernetes.io/os: linux
-    type: kwok
-status:
-  allocatable: {cpu: "16", memory: 64Gi, pods: "110"}
-  capacity: {cpu: "16", memory: 64Gi, pods: "110"}
+    `${node(NODE_NAME)}
+---
+${node(SECOND_NODE_NAME, `  taints: [{key: ${SECOND_NODE_TAINT}, value: "true", effect: PreferNoSchedule}]\n`)}
 ---
 apiVersion: storage.k8s.io/v1
 kind: StorageClass
@@ -229,6 +228,16 @@ parameters:
   cloning: unsupported
 reclaimPolicy: Delete
 volumeBindingMode: WaitForFirstConsumer
+---
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: ${STORAGE_CLASSES.flaky}
+provisioner: ${PROVISIONER}
+parameters:
+  transientFailures: "2"
+reclaimPolicy: Delete
+volumeBindingMode: Immediate
 `,
   );
   kubectl(
@@ -270,9 +279,26 @@ spec:
     'crd/datamovers.datamover.a-cup-of.coffee',
     'crd/datamoverschedules.datamover.a-cup-of.coffee',
   ]);
-  kubectl(paths, ['wait', '--for=condition=Ready', '--timeout=60s', `node/${NODE_NAME}`]);
+  kubectl(paths, ['wait', '--for=condition=Ready', '--timeout=60s', `node/${NODE_NAME}`, `node/${SECOND_NODE_NAME}`]);
   // The ServiceAccount admission plugin refuses pods until the controller made "default".
   kubectl(paths, ['wait', '--for=create', '--timeout=60s', 'serviceaccount/default', '-n', 'default']);
+}
+
+/** A kwok node (kwok's node stages make it Ready and keep its lease); `spec` is extra spec YAML. */
+function node(name: string, spec = ''): string {
+  return `apiVersion: v1
+kind: Node
+metadata:
+  name: ${name}
+  annotations:
+    kwok.x-k8s.io/node: fake
+  labels:
+    kubernetes.io/hostname: ${name}
+    kubernetes.io/os: linux
+    type: kwok
+${spec ? `spec:\n${spec}` : ''}status:
+  allocatable: {cpu: "16", memory: 64Gi, pods: "110"}
+  capacity: {cpu: "16", memory: 64Gi, pods: "110"}`;
 }
 
 /**

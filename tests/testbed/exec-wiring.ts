@@ -138,14 +138,22 @@ export async function wireExec(
   log(`wired exec for pod ${namespace}/${pod.metadata!.name}`);
 }
 
+/** Whether the pod's containers have stopped for good (a kubelet has killed them, or they ended). */
+export function hasStopped(pod: V1Pod): boolean {
+  return pod.status?.phase === 'Failed' || pod.status?.phase === 'Succeeded';
+}
+
 /**
- * Kills the commands exec'd into pods that are being deleted or are gone, as a kubelet stopping the
- * containers does (a cut exec stream is what the client then sees). A pid counts only while its
- * process has the start time recorded with it: a reused pid is left alone.
+ * Kills the commands exec'd into pods that are being deleted, are gone or have stopped (Failed, e.g.
+ * past their activeDeadlineSeconds), as a kubelet stopping the containers does (a cut exec stream is
+ * what the client then sees). A pid counts only while its process has the start time recorded with
+ * it: a reused pid is left alone.
  */
 export function killExecsOfGonePods(paths: StatePaths, pods: V1Pod[]): void {
   const live = new Set(
-    pods.filter((p) => !p.metadata?.deletionTimestamp).map((p) => `${p.metadata?.name}-${p.metadata?.uid}`),
+    pods
+      .filter((p) => !p.metadata?.deletionTimestamp && !hasStopped(p))
+      .map((p) => `${p.metadata?.name}-${p.metadata?.uid}`),
   );
   for (const namespace of readdirOrEmpty(paths.scratch)) {
     for (const podDir of readdirOrEmpty(join(paths.scratch, namespace))) {
@@ -156,7 +164,7 @@ export function killExecsOfGonePods(paths: StatePaths, pods: V1Pod[]): void {
         const stat = readFileOrEmpty(`/proc/${pid}/stat`);
         if (stat && stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] === started) {
           process.kill(Number(pid), 'SIGKILL');
-          log(`killed pid ${pid}, exec'd into deleted pod ${namespace}/${podDir}`);
+          log(`killed pid ${pid}, exec'd into deleted or stopped pod ${namespace}/${podDir}`);
         }
         rmSync(join(pids, file), { force: true });
       }

@@ -2,7 +2,9 @@
 // - binds PVCs of the bed's StorageClasses to PVs backed by local folders, and
 //   for a PVC whose dataSource is another PVC copies the source folder (what a
 //   CSI driver's clone does); a StorageClass with `cloning: unsupported`
-//   refuses clones with a ProvisioningFailed event, like a driver without it;
+//   refuses clones with a ProvisioningFailed event, like a driver without it; a StorageClass with
+//   `transientFailures: N` fails each claim's first N attempts (a transient error); a failed attempt is
+//   retried with exponential backoff, its event's count growing, as an external-provisioner does;
 //   a WaitForFirstConsumer claim is provisioned once the scheduler has picked a node
 //   for a pod that uses it (its selected-node annotation), as an external-provisioner does;
 // - deletes the folder and the PV when a Delete-policy PV is released;
@@ -10,7 +12,10 @@
 //   command in the container's sandbox.
 // - plays the kubelet's checks before a container starts (kubelet-checks.ts): a pod with an
 //   image the node does not have, or an env reference to a missing Secret, ConfigMap or key, is
-//   held (never Running) with the container status a kubelet would write.
+//   held (never Running) with the container status a kubelet would write;
+// - plays the attach-detach controller's ReadWriteOnce rule (attach.ts): a pod whose volume is
+//   attached to another node is held with a Multi-Attach error;
+// - fails pods past their activeDeadlineSeconds, as a kubelet does (deadlines.ts).
 // It is level-triggered: every tick compares the cluster with what should be.
 import { execFile } from 'node:child_process';
 import { mkdirSync, rmSync, renameSync } from 'node:fs';
@@ -33,7 +38,9 @@ import { EXEC_WIRING_GATE, HELD_LABEL, JOB_RUNNER_LABEL, PROVISIONER } from './c
 import { kubeletRefusal, writeRefusal } from './kubelet-checks.ts';
 import { statePaths } from './paths.ts';
 import { log, reconcileUntilStopped } from './controller-loop.ts';
-import { EXEC, killExecsOfGonePods, wireExec } from './exec-wiring.ts';
+import { EXEC, hasStopped, killExecsOfGonePods, wireExec } from './exec-wiring.ts';
+import { type AttachState, attachStates, writeMultiAttach } from './attach.ts';
+import { failPastDeadline, pastDeadline } from './deadlines.ts';
 
 const run = promisify(execFile);
 const paths = statePaths(process.argv[2]);
@@ -42,7 +49,8 @@ kc.loadFromFile(paths.kubeconfig);
 const core = kc.makeApiClient(CoreV1Api);
 const storage = kc.makeApiClient(StorageV1Api);
 const custom = kc.makeApiClient(CustomObjectsApi);
-const reported = new Set<string>();
+/** A claim's failed provisioning attempts: how many, when the next is due, its event (per message). */
+const attempts = new Map<string, { failures: number; retryAt: number; events: Map<string, string> }>();
 /** Set by the scheduler on a WaitForFirstConsumer claim: the node of the first pod that uses it. */
 const SELECTED_NODE = 'volume.kubernetes.io/selected-node';
 
@@ -57,17 +65,19 @@ async function provision(
   >;
   const node = pvc.metadata?.annotations?.[SELECTED_NODE];
   if (sc.volumeBindingMode === 'WaitForFirstConsumer' && !node) return; // until a pod using it is scheduled
+  const tried = attempts.get(uid);
+  if (tried && Date.now() < tried.retryAt) return; // backing off
+  if ((tried?.failures ?? 0) < Number(sc.parameters?.transientFailures ?? 0))
+    return failAttempt(
+      pvc,
+      `failed to provision volume with StorageClass "${sc.metadata?.name}": ` +
+        'rpc error: code = Unavailable desc = the storage backend is busy, try again',
+    );
   const folder = join(paths.volumes, `pvc-${uid}`);
   const source = pvc.spec?.dataSource;
   if (source?.kind === 'PersistentVolumeClaim') {
-    if (sc.parameters?.cloning === 'unsupported') {
-      await warnOnce(
-        pvc,
-        'ProvisioningFailed',
-        `StorageClass ${sc.metadata?.name} does not support cloning (dataSource ${source.name})`,
-      );
-      return;
-    }
+    if (sc.parameters?.cloning === 'unsupported')
+      return failAttempt(pvc, `StorageClass ${sc.metadata?.name} does not support cloning (dataSource ${source.name})`);
     const sourceClaim = claims.find((c) => c.metadata?.namespace === namespace && c.metadata?.name === source.name);
     const sourceVolume = volumes.find((v) => v.metadata?.name === sourceClaim?.spec?.volumeName);
     if (sourceClaim?.status?.phase !== 'Bound' || !sourceVolume?.spec?.hostPath?.path) return; // retried next tick
@@ -109,12 +119,35 @@ async function provision(
   log(`provisioned ${namespace}/${name} at ${folder}`);
 }
 
-async function warnOnce(pvc: V1PersistentVolumeClaim, reason: string, message: string): Promise<void> {
-  const key = `${pvc.metadata?.uid}/${reason}`;
-  if (reported.has(key)) return;
-  reported.add(key);
+/**
+ * A failed provisioning attempt, as an external-provisioner reports it: a ProvisioningFailed event (the
+ * same message again raises its count), and a retry after 1, 2, 4... seconds (at most 30).
+ */
+async function failAttempt(pvc: V1PersistentVolumeClaim, message: string): Promise<void> {
+  const uid = pvc.metadata!.uid!;
+  const tried = attempts.get(uid) ?? { failures: 0, retryAt: 0, events: new Map<string, string>() };
+  attempts.set(uid, tried);
+  tried.failures++;
+  tried.retryAt = Date.now() + Math.min(1000 * 2 ** (tried.failures - 1), 30_000);
+  const namespace = pvc.metadata!.namespace!;
   const now = new Date();
-  await core.createNamespacedEvent({
+  const event = tried.events.get(message);
+  if (event) {
+    const current = await core.readNamespacedEvent({ name: event, namespace });
+    await core.patchNamespacedEvent(
+      { name: event, namespace, body: { count: (current.count ?? 1) + 1, lastTimestamp: now } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+  } else {
+    const created = await warn(pvc, 'ProvisioningFailed', message, now);
+    tried.events.set(message, created);
+  }
+  log(`ProvisioningFailed (attempt ${tried.failures}): ${namespace}/${pvc.metadata!.name}: ${message}`);
+}
+
+/** Creates a Warning event on the claim; its name. */
+async function warn(pvc: V1PersistentVolumeClaim, reason: string, message: string, now: Date): Promise<string> {
+  const event = await core.createNamespacedEvent({
     namespace: pvc.metadata!.namespace!,
     body: {
       metadata: { generateName: `${pvc.metadata!.name}.` },
@@ -134,7 +167,7 @@ async function warnOnce(pvc: V1PersistentVolumeClaim, reason: string, message: s
       source: { component: PROVISIONER },
     },
   });
-  log(`${reason}: ${pvc.metadata!.namespace}/${pvc.metadata!.name}: ${message}`);
+  return event.metadata!.name!;
 }
 
 async function reclaim(volume: V1PersistentVolume): Promise<void> {
@@ -165,25 +198,35 @@ async function releaseGate(pod: V1Pod): Promise<void> {
 /**
  * The kubelet's part before a container starts. A gated pod is released once its exec is wired; a pod
  * that a kubelet would refuse, or whose exec cannot be wired before it is scheduled (its PVC waits for
- * its first consumer), is released held (HELD_LABEL), and let go once nothing holds it any more.
+ * its first consumer), is released held (HELD_LABEL), and let go once nothing holds it any more. A pod
+ * with a ReadWriteOnce volume is released held too, until the volume is attached on its node (the
+ * kubelet waits for the attach before anything else, so this comes first).
  */
-async function admit(pod: V1Pod, wired: boolean, waitsForConsumer: boolean): Promise<void> {
+async function admit(pod: V1Pod, wired: boolean, waitsForConsumer: boolean, attach: AttachState): Promise<void> {
   const gated = pod.spec?.schedulingGates?.some((g) => g.name === EXEC_WIRING_GATE);
   const held = pod.metadata?.labels?.[HELD_LABEL];
   if (!gated && !held) return;
   // The job-runner is the kubelet of its pods.
-  const refusal = pod.metadata?.labels?.[JOB_RUNNER_LABEL] ? undefined : await kubeletRefusal(core, pod);
-  const hold = refusal?.reason ?? (wired ? undefined : 'ExecNotWired');
+  const ours = !pod.metadata?.labels?.[JOB_RUNNER_LABEL];
+  const refusal = ours ? await kubeletRefusal(core, pod) : undefined;
+  const attachHolds: Partial<Record<AttachState['kind'], string>> = {
+    waiting: 'WaitingForAttach',
+    multiAttach: 'MultiAttach',
+  };
+  const attachHold = ours ? attachHolds[attach.kind] : undefined;
+  const execHold = wired ? undefined : 'ExecNotWired';
+  const hold = attachHold ?? refusal?.reason ?? execHold;
   if (gated) {
-    if (hold && !refusal && !waitsForConsumer) return; // next tick, once its exec is wired
+    if (execHold && !refusal && !waitsForConsumer) return; // next tick, once its exec is wired
     if (hold) await setHold(pod, hold);
     return releaseGate(pod);
   }
   if (hold !== held) {
-    if (!hold) await sleep(300); // kwok-controller sees the Exec before the pod runs
+    if (!hold && held === 'ExecNotWired') await sleep(300); // kwok-controller sees the Exec before the pod runs
     await setHold(pod, hold);
   }
-  if (refusal && pod.spec?.nodeName) await writeRefusal(core, pod, refusal);
+  if (attach.kind === 'multiAttach' && attachHold) await writeMultiAttach(core, pod, attach.message);
+  else if (refusal && pod.spec?.nodeName) await writeRefusal(core, pod, refusal);
 }
 
 async function setHold(pod: V1Pod, hold: string | undefined): Promise<void> {
@@ -238,20 +281,42 @@ async function reconcile(): Promise<void> {
     )
       await reclaim(volume);
   }
+  for (const pod of pods.items) {
+    // The job-runner is the kubelet of its pods.
+    if (pastDeadline(pod) && !pod.metadata?.labels?.[JOB_RUNNER_LABEL])
+      await failPastDeadline(core, pod).catch((err) => log(`deadline: ${(err as Error).message.split('\n')[0]}`));
+  }
   killExecsOfGonePods(paths, pods.items);
   const wired = new Set(
     execs.items.map((e) => `${e.metadata.namespace}/${e.metadata.name}/${e.metadata.ownerReferences?.[0]?.uid}`),
   );
+  const attach = attachStates(pods.items, claims.items, volumes.items);
   for (const pod of pods.items) {
     if (pod.metadata?.deletionTimestamp) continue;
+    const key = `${pod.metadata?.namespace}/${pod.metadata?.name}/${pod.metadata?.uid}`;
     try {
-      const isWired = wired.has(`${pod.metadata?.namespace}/${pod.metadata?.name}/${pod.metadata?.uid}`);
+      if (hasStopped(pod)) {
+        // Its containers are gone: exec into it fails, as on a kubelet.
+        if (wired.has(key)) await unwireExec(pod);
+        continue;
+      }
+      const isWired = wired.has(key);
       if (!isWired) await wireExec(core, custom, paths, pod, claims.items, volumes.items);
-      await admit(pod, isWired, waitsForFirstConsumer(pod, claims.items, classes.items));
+      const state = attach.get(pod.metadata!.uid!) ?? { kind: 'none' };
+      await admit(pod, isWired, waitsForFirstConsumer(pod, claims.items, classes.items), state);
     } catch (err) {
       log(`exec wiring for ${pod.metadata?.namespace}/${pod.metadata?.name}: ${(err as Error).message.split('\n')[0]}`);
     }
   }
+}
+
+async function unwireExec(pod: V1Pod): Promise<void> {
+  await custom.deleteNamespacedCustomObject({
+    ...EXEC,
+    namespace: pod.metadata!.namespace!,
+    name: pod.metadata!.name!,
+  });
+  log(`unwired exec for stopped pod ${pod.metadata!.namespace}/${pod.metadata!.name}`);
 }
 
 mkdirSync(paths.volumes, { recursive: true });

@@ -1,12 +1,13 @@
 // What the e2e tests use of the bed: its description, kubectl and the plugin
 // run as real processes, and a namespace of their own per test.
 import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa, type Result } from 'execa';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { readBed, type Bed } from '../../testbed/bed.ts';
-import { REPO_ROOT } from '../../testbed/paths.ts';
+import { REPO_ROOT, statePaths } from '../../testbed/paths.ts';
 
 export function bed(): Bed {
   const current = readBed();
@@ -174,4 +175,70 @@ spec:
     persistentVolumeClaim: {claimName: ${pvc}, readOnly: ${options.readOnly ?? false}}
 `);
   await kubectl(['wait', '--for=condition=Ready', '--timeout=60s', `pod/${name}`, '-n', namespace]);
+}
+
+export interface LocalProcess {
+  pid: number;
+  /** The process name (comm). */
+  command: string;
+  /** argv, NULs turned into spaces. */
+  cmdline: string;
+}
+
+/** Every process of this machine now, with its parent's pid. */
+function processTable(): Map<number, LocalProcess & { ppid: number }> {
+  const table = new Map<number, LocalProcess & { ppid: number }>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
+      // pid (comm) state ppid ...: comm may hold spaces, so split after its closing parenthesis.
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const command = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'latin1').replace(/\0/g, ' ').trim();
+      table.set(Number(entry), { pid: Number(entry), ppid, command, cmdline });
+    } catch {
+      // the process ended while the table was read
+    }
+  }
+  return table;
+}
+
+/** The processes that descend from any of `roots` (the roots included), as they are now. */
+export function processesUnder(roots: number[]): LocalProcess[] {
+  const table = processTable();
+  const under = (pid: number): boolean => {
+    for (let p: number | undefined = pid; p; p = table.get(p)?.ppid) if (roots.includes(p)) return true;
+    return false;
+  };
+  return [...table.values()]
+    .filter((p) => under(p.pid))
+    .map(({ pid, command, cmdline }) => ({ pid, command, cmdline }));
+}
+
+/**
+ * The commands exec'd into the pods of a namespace, and their children: the bed runs each as a local
+ * process and records its pid in the pod's folder (see tests/testbed/exec-sandbox.sh).
+ */
+export function podProcesses(namespace: string): LocalProcess[] {
+  const podsDir = join(statePaths(bed().dir).scratch, namespace);
+  if (!existsSync(podsDir)) return [];
+  const roots = readdirSync(podsDir).flatMap((pod) => {
+    const execs = join(podsDir, pod, 'execs');
+    return existsSync(execs) ? readdirSync(execs).map(Number) : [];
+  });
+  return processesUnder(roots);
+}
+
+/** Polls `check` every 100 ms until it returns something other than undefined; fails with `what` after the time. */
+export async function waitFor<T>(
+  what: string,
+  check: () => T | undefined | Promise<T | undefined>,
+  timeoutMs = 60_000,
+): Promise<T> {
+  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; await sleep(100)) {
+    const value = await check();
+    if (value !== undefined) return value;
+  }
+  throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}`);
 }

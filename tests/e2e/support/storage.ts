@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { applyYaml, bed } from './bed.ts';
 import { snapshot } from './tree.ts';
 
@@ -78,4 +79,24 @@ export function readObject(folder: string, key: string): string {
 
 function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
+}
+
+/**
+ * Returns once the clock is past the second that timestamp folder `folder` (YYYY-MM-DD-HHMMSS, UTC)
+ * is named after: a backup started from then on gets a folder of its own. At once, usually.
+ */
+export async function pastTimestamp(folder: string): Promise<void> {
+  const m = /^(\d{4})-(\d{2})-(\d{2})-(\d{2})(\d{2})(\d{2})$/.exec(folder);
+  if (!m) throw new Error(`"${folder}" is not a timestamp folder`);
+  const next = Date.parse(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}Z`) + 1000;
+  while (Date.now() < next) await sleep(next - Date.now());
+}
+
+/** A timestamp folder name for a moment `ms` (UTC), as the plugin names them. */
+export function timestampFolder(ms: number): string {
+  return new Date(ms)
+    .toISOString()
+    .replace(/\.\d+Z$/, '')
+    .replace('T', '-')
+    .replace(/:/g, '');
 }

@@ -28,6 +28,9 @@ export function writeMixedTree(root: string, options: { bigFileBytes?: number } 
   symlinkSync('nested/deeper', join(root, 'link-to-deeper'));
   const past = new Date('2024-02-29T12:34:56Z');
   utimesSync(join(root, 'nested', 'deeper', 'deepest', 'note.txt'), past, past);
+  // Folders with mtimes of their own (set last: adding an entry to a folder changes its mtime).
+  utimesSync(join(root, 'empty-dir'), past, past);
+  utimesSync(join(root, 'nested', 'deeper'), new Date('2023-01-02T03:04:05Z'), new Date('2023-01-02T03:04:05Z'));
 }
 
 export interface Entry {
@@ -39,7 +42,11 @@ export interface Entry {
   mtime?: number;
 }
 
-export function snapshot(root: string, options: { mtimes?: boolean } = {}): Record<string, Entry> {
+/** `mtimes`: files' mtimes (to the second); `folderMtimes`: folders' too. */
+export function snapshot(
+  root: string,
+  options: { mtimes?: boolean; folderMtimes?: boolean } = {},
+): Record<string, Entry> {
   const entries: Record<string, Entry> = {};
   const walk = (dir: string) => {
     for (const name of readdirSync(dir).sort()) {
@@ -51,6 +58,7 @@ export function snapshot(root: string, options: { mtimes?: boolean } = {}): Reco
       else if (stat.isDirectory()) {
         entries[key] = { type: 'dir', mode };
         walk(path);
+        if (options.folderMtimes) entries[key]!.mtime = Math.floor(stat.mtimeMs / 1000);
       } else {
         entries[key] = {
           type: 'file',
