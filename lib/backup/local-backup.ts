@@ -12,7 +12,6 @@ import type { Logger } from '../log.ts';
 import { UserError } from '../errors.ts';
 import { requirePermissions } from '../kube/access.ts';
 import { LOCAL_BACKUP, READ_SECRET } from '../kube/permissions.ts';
-import { attachedNode } from '../kube/attach.ts';
 import {
   annotatePvc,
   buildClone,
@@ -23,13 +22,7 @@ import {
   waitForBound,
   waitForBoundOrConsumer,
 } from '../kube/pvc.ts';
-import {
-  buildHelperPod,
-  deletePod,
-  type HelperPrivilege,
-  helperDeadlineSeconds,
-  helperPodName,
-} from '../kube/helper-pod.ts';
+import { deletePod, type HelperPrivilege, helperPodName } from '../kube/helper-pod.ts';
 import type { HelperPodOptions } from '../kube/helper-pod-options.ts';
 import { LAST_BACKUP_ANNOTATION, runLabels } from '../kube/labels.ts';
 import { listRemoteFiles, listRemoteFolders, type RemoteFile } from '../rclone/listing.ts';
@@ -43,7 +36,7 @@ import { buildManifest, readManifest, writeManifest, type BackupManifest } from 
 import { objectKey } from '../store/object-keys.ts';
 import { openStore } from '../store/open.ts';
 import { runFlow, type Flow } from '../flow/runner.ts';
-import { startPod } from '../flow/pods.ts';
+import { startHelperPod } from '../flow/pods.ts';
 import { startVolumeReader } from '../flow/read-volume.ts';
 import type { ProgressRenderer } from '../progress/renderer.ts';
 import { formatBytes } from '../format/size.ts';
@@ -284,22 +277,18 @@ async function startHelper(
 ): Promise<string> {
   const { kube, options, flow } = run;
   flow.enter('CreatingPod');
-  const name = helperPodName(undefined, options.pvc, `${run.runId}${attempt ? 'r' : ''}`);
   // A clone is a new volume, used by nobody: it may be attached anywhere.
-  const node = volume.live && (await attachedNode(kube, volume.live));
-  const pod = buildHelperPod({
-    name,
+  return startHelperPod(kube, flow, {
+    name: helperPodName(undefined, options.pvc, `${run.runId}${attempt ? 'r' : ''}`),
     namespace: options.namespace,
     claimName: volume.claim,
-    image: options.helper.image,
     readOnly: true,
     labels: runLabels(options.pvc, run.runId),
-    deadlineSeconds: helperDeadlineSeconds(options.helper.timeoutMs),
-    resources: options.helper.resources,
+    helper: options.helper,
     privilege,
-    node,
+    inUse: volume.live,
+    beforeReady: attempt ? undefined : volume.untilBound,
   });
-  return startPod(kube, flow, pod, options.helper.timeoutMs, undefined, attempt ? undefined : volume.untilBound);
 }
 
 /** What the backup keeps of the listing; what it cannot keep is said out loud. */

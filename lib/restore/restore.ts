@@ -16,7 +16,6 @@ import type { Logger } from '../log.ts';
 import { UsageError, UserError } from '../errors.ts';
 import { requirePermissions } from '../kube/access.ts';
 import { LOCAL_RESTORE } from '../kube/permissions.ts';
-import { attachedNode } from '../kube/attach.ts';
 import {
   annotatePvc,
   createPvc,
@@ -28,11 +27,9 @@ import {
   waitsForFirstConsumer,
 } from '../kube/pvc.ts';
 import {
-  buildHelperPod,
   describePrivilege,
   HELPER_CONTAINER,
   type HelperPrivilege,
-  helperDeadlineSeconds,
   helperPodName,
   WRITE_ANY_FILE,
 } from '../kube/helper-pod.ts';
@@ -59,7 +56,7 @@ import { withResumes } from '../stream/resume.ts';
 import { nulList, type PodFile } from '../stream/pod-files.ts';
 import { listPodFiles } from '../stream/pod-commands.ts';
 import { runFlow, type Flow } from '../flow/runner.ts';
-import { startPod } from '../flow/pods.ts';
+import { startHelperPod } from '../flow/pods.ts';
 import type { ProgressRenderer, Report } from '../progress/renderer.ts';
 import { formatBytes } from '../format/size.ts';
 
@@ -261,26 +258,17 @@ async function startHelper(run: Run, target: Target): Promise<string> {
   const { namespace } = options;
   const name = helperPodName('restore', options.toPvc, run.runId);
   const privilege = restorePrivilege(options);
-  const node = target.existing && (await attachedNode(kube, target.existing));
-  await startPod(
-    kube,
-    flow,
-    buildHelperPod({
-      name,
-      namespace,
-      claimName: options.toPvc,
-      image: options.helper.image,
-      readOnly: false,
-      labels: { ...MANAGED_BY, [RUN_LABEL]: run.runId },
-      deadlineSeconds: helperDeadlineSeconds(options.helper.timeoutMs),
-      resources: options.helper.resources,
-      privilege,
-      node,
-    }),
-    options.helper.timeoutMs,
-    undefined,
-    target.untilBound,
-  ).catch((err: unknown) => {
+  await startHelperPod(kube, flow, {
+    name,
+    namespace,
+    claimName: options.toPvc,
+    readOnly: false,
+    labels: { ...MANAGED_BY, [RUN_LABEL]: run.runId },
+    helper: options.helper,
+    privilege,
+    inUse: target.existing,
+    beforeReady: target.untilBound,
+  }).catch((err: unknown) => {
     if (!isPodSecurityRefusal(err)) throw err;
     throw new UserError(
       `namespace "${namespace}" refuses a helper pod running as ${describePrivilege(privilege)} (Pod Security)`,

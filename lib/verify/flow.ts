@@ -5,14 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { KubeConnection } from '../kube/connection.ts';
 import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { getBoundPvc } from '../kube/pvc.ts';
-import { attachedNode } from '../kube/attach.ts';
-import {
-  buildHelperPod,
-  deletePod,
-  type HelperPrivilege,
-  helperDeadlineSeconds,
-  helperPodName,
-} from '../kube/helper-pod.ts';
+import { deletePod, type HelperPrivilege, helperPodName } from '../kube/helper-pod.ts';
 import type { HelperPodOptions } from '../kube/helper-pod-options.ts';
 import { MANAGED_BY, RUN_LABEL } from '../kube/labels.ts';
 import { remoteMd5s } from '../rclone/listing.ts';
@@ -21,7 +14,7 @@ import { hashPodFiles } from '../stream/pod-commands.ts';
 import { chooseBackup, listBackups } from '../store/catalog.ts';
 import { manifestFromObjects, readManifest } from '../store/manifest.ts';
 import { runFlow, type Flow } from '../flow/runner.ts';
-import { startPod } from '../flow/pods.ts';
+import { startHelperPod } from '../flow/pods.ts';
 import { startVolumeReader } from '../flow/read-volume.ts';
 import type { ProgressRenderer } from '../progress/renderer.ts';
 import { compareWithManifest, compareWithVolume, type Difference } from './compare.ts';
@@ -99,25 +92,14 @@ async function startHelper(
 ): Promise<string> {
   const { kube, pvc, helper } = against;
   // The PVC may be in use: its helper runs where it is attached.
-  const node = await attachedNode(kube, live);
-  const namespace = kube.namespace;
-  const name = helperPodName('verify', pvc, runId);
-  await startPod(
-    kube,
-    flow,
-    buildHelperPod({
-      name,
-      namespace,
-      claimName: pvc,
-      image: helper.image,
-      readOnly: true,
-      labels: { ...MANAGED_BY, [RUN_LABEL]: runId },
-      deadlineSeconds: helperDeadlineSeconds(helper.timeoutMs),
-      resources: helper.resources,
-      privilege,
-      node,
-    }),
-    helper.timeoutMs,
-  );
-  return name;
+  return startHelperPod(kube, flow, {
+    name: helperPodName('verify', pvc, runId),
+    namespace: kube.namespace,
+    claimName: pvc,
+    readOnly: true,
+    labels: { ...MANAGED_BY, [RUN_LABEL]: runId },
+    helper,
+    privilege,
+    inUse: live,
+  });
 }

@@ -4,14 +4,8 @@
 // pod on another node is held (ContainerCreating, never Running) and gets the controller's
 // FailedAttachVolume "Multi-Attach error" event, until the volume is free. The attachments live in this
 // process (the controller's actual state of the world), rebuilt from the running pods at start.
-import {
-  PatchStrategy,
-  setHeaderOptions,
-  type CoreV1Api,
-  type V1PersistentVolume,
-  type V1PersistentVolumeClaim,
-  type V1Pod,
-} from '@kubernetes/client-node';
+import type { CoreV1Api, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
+import { patchPodStatus, recordEvent } from './api-writes.ts';
 import { log } from './controller-loop.ts';
 import { hasStopped } from './exec-wiring.ts';
 
@@ -95,46 +89,32 @@ export async function writeMultiAttach(core: CoreV1Api, pod: V1Pod, message: str
   reported.add(`${uid}/${message}`);
   const now = new Date();
   const notReady = { status: 'False', reason: 'ContainersNotReady', lastTransitionTime: now };
-  await core.patchNamespacedPodStatus(
+  await patchPodStatus(
+    core,
+    { name, namespace },
     {
-      name,
-      namespace,
-      body: {
-        status: {
-          phase: 'Pending',
-          conditions: [
-            { type: 'PodReadyToStartContainers', status: 'False', lastTransitionTime: now },
-            { type: 'Initialized', status: 'True', lastTransitionTime: now },
-            { type: 'Ready', ...notReady },
-            { type: 'ContainersReady', ...notReady },
-          ],
-          containerStatuses: (pod.spec?.containers ?? []).map((c) => ({
-            name: c.name,
-            image: c.image ?? '',
-            imageID: '',
-            ready: false,
-            started: false,
-            restartCount: 0,
-            state: { waiting: { reason: 'ContainerCreating' } },
-          })),
-        },
-      },
+      phase: 'Pending',
+      conditions: [
+        { type: 'PodReadyToStartContainers', status: 'False', lastTransitionTime: now },
+        { type: 'Initialized', status: 'True', lastTransitionTime: now },
+        { type: 'Ready', ...notReady },
+        { type: 'ContainersReady', ...notReady },
+      ],
+      containerStatuses: (pod.spec?.containers ?? []).map((c) => ({
+        name: c.name,
+        image: c.image ?? '',
+        imageID: '',
+        ready: false,
+        started: false,
+        restartCount: 0,
+        state: { waiting: { reason: 'ContainerCreating' } },
+      })),
     },
-    setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
   );
-  await core.createNamespacedEvent({
-    namespace,
-    body: {
-      metadata: { generateName: `${name}.` },
-      involvedObject: { apiVersion: 'v1', kind: 'Pod', name, namespace, uid },
-      reason: 'FailedAttachVolume',
-      message,
-      type: 'Warning',
-      count: 1,
-      firstTimestamp: now,
-      lastTimestamp: now,
-      source: { component: 'attachdetach-controller' },
-    },
-  });
+  await recordEvent(
+    core,
+    { kind: 'Pod', name, namespace, uid },
+    { reason: 'FailedAttachVolume', message, type: 'Warning', source: { component: 'attachdetach-controller' } },
+  );
   log(`${namespace}/${name}: ${message}`);
 }

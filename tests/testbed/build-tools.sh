@@ -139,7 +139,8 @@ build_operator() {
 
 if [[ ${1:-} == operator-bin ]]; then operator_bin; exit 0; fi
 
-want=("$@"); [[ ${#want[@]} == 0 ]] && want=(kubernetes etcd kwok rclone krew pushgateway prom2json actionlint rclone-old operator)
+want=("$@")
+[[ ${#want[@]} == 0 ]] && want=(kubernetes etcd kwok rclone krew pushgateway prom2json actionlint rclone-old operator)
 for tool in "${want[@]}"; do
   case $tool in
     kubernetes) build kubernetes "$K8S_VERSION" setup_kubernetes "$(k8s_ldflags)" \
@@ -156,7 +157,8 @@ for tool in "${want[@]}"; do
     pushgateway) build pushgateway "$PUSHGATEWAY_VERSION" setup_module "-s -w -X github.com/prometheus/common/version.Version=${PUSHGATEWAY_VERSION#v}" \
         github.com/prometheus/pushgateway ;;
     prom2json) build prom2json "$PROM2JSON_VERSION" setup_module "-s -w" github.com/prometheus/prom2json/cmd/prom2json ;;
-    actionlint) build actionlint "$ACTIONLINT_VERSION" setup_module "-s -w" github.com/rhysd/actionlint/cmd/actionlint ;;
+    actionlint) build actionlint "$ACTIONLINT_VERSION" setup_module "-s -w" \
+        github.com/rhysd/actionlint/cmd/actionlint ;;
     operator) build_operator ;;
     rclone-old) [[ $(uname -m) == x86_64 ]] && fetch_rclone_old || log "rclone-old: only on x86_64, skipped" ;;
     *) log "unknown tool: $tool"; exit 2 ;;

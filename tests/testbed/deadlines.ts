@@ -3,7 +3,8 @@
 // SIGKILL), and the commands exec'd into it are killed (exec-wiring.ts, as for a deleted pod).
 // Active since the kubelet took it: its startTime, else when it was scheduled (a pod that never ran,
 // held by the bed's kubelet checks, is failed too, as a kubelet does).
-import { PatchStrategy, setHeaderOptions, type CoreV1Api, type V1Pod } from '@kubernetes/client-node';
+import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
+import { patchPodStatus, recordEvent } from './api-writes.ts';
 import { log } from './controller-loop.ts';
 import { hasStopped } from './exec-wiring.ts';
 
@@ -22,54 +23,45 @@ export async function failPastDeadline(core: CoreV1Api, pod: V1Pod): Promise<voi
   const { name, namespace, uid } = pod.metadata as { name: string; namespace: string; uid: string };
   const now = new Date();
   const notReady = { status: 'False', reason: 'PodFailed', lastTransitionTime: now };
-  await core.patchNamespacedPodStatus(
+  await patchPodStatus(
+    core,
+    { name, namespace },
     {
-      name,
-      namespace,
-      body: {
-        status: {
-          phase: 'Failed',
-          reason: 'DeadlineExceeded',
-          message: MESSAGE,
-          conditions: [
-            { type: 'Ready', ...notReady },
-            { type: 'ContainersReady', ...notReady },
-          ],
-          containerStatuses: (pod.spec?.containers ?? []).map((c) => {
-            const startedAt = pod.status?.containerStatuses?.find((s) => s.name === c.name)?.state?.running?.startedAt;
-            return {
-              name: c.name,
-              image: c.image ?? '',
-              imageID: '',
-              ready: false,
-              started: false,
-              restartCount: 0,
-              // null: a strategic merge patch would otherwise keep the running state next to this one
-              state: {
-                running: null,
-                waiting: null,
-                terminated: { exitCode: 137, reason: 'Error', startedAt, finishedAt: now },
-              },
-            };
-          }),
-        },
-      },
+      phase: 'Failed',
+      reason: 'DeadlineExceeded',
+      message: MESSAGE,
+      conditions: [
+        { type: 'Ready', ...notReady },
+        { type: 'ContainersReady', ...notReady },
+      ],
+      containerStatuses: (pod.spec?.containers ?? []).map((c) => {
+        const startedAt = pod.status?.containerStatuses?.find((s) => s.name === c.name)?.state?.running?.startedAt;
+        return {
+          name: c.name,
+          image: c.image ?? '',
+          imageID: '',
+          ready: false,
+          started: false,
+          restartCount: 0,
+          // null: a strategic merge patch would otherwise keep the running state next to this one
+          state: {
+            running: null,
+            waiting: null,
+            terminated: { exitCode: 137, reason: 'Error', startedAt, finishedAt: now },
+          },
+        };
+      }),
     },
-    setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
   );
-  await core.createNamespacedEvent({
-    namespace,
-    body: {
-      metadata: { generateName: `${name}.` },
-      involvedObject: { apiVersion: 'v1', kind: 'Pod', name, namespace, uid },
+  await recordEvent(
+    core,
+    { kind: 'Pod', name, namespace, uid },
+    {
       reason: 'DeadlineExceeded',
       message: MESSAGE,
       type: 'Normal',
-      count: 1,
-      firstTimestamp: now,
-      lastTimestamp: now,
       source: { component: 'kubelet', host: pod.spec?.nodeName },
     },
-  });
+  );
   log(`${namespace}/${name}: failed, past its activeDeadlineSeconds (${pod.spec?.activeDeadlineSeconds})`);
 }

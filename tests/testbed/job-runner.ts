@@ -21,15 +21,14 @@ import {
   CoreV1Api,
   CustomObjectsApi,
   KubeConfig,
-  PatchStrategy,
-  setHeaderOptions,
   type V1Container,
-  type V1ContainerStatus,
   type V1Pod,
   type V1PodCondition,
   type V1ProjectedVolumeSource,
 } from '@kubernetes/client-node';
+import { patchPodStatus } from './api-writes.ts';
 import { JOB_RUNNER_LABEL } from './cluster.ts';
+import { writeRefusal } from './kubelet-checks.ts';
 import {
   applyFsGroup,
   ContainerConfigError as ConfigError,
@@ -57,8 +56,6 @@ interface Running {
   namespace: string;
   name: string;
   child?: ChildProcess;
-  /** The reason the container could not start, last reported. */
-  waiting?: string;
   done?: boolean;
   deleted?: boolean;
 }
@@ -206,13 +203,6 @@ async function writeProjected(pod: V1Pod, projected: V1ProjectedVolumeSource, fo
   }
 }
 
-async function patchStatus(pod: Running, status: Record<string, unknown>): Promise<void> {
-  await core.patchNamespacedPodStatus(
-    { name: pod.name, namespace: pod.namespace, body: { status } },
-    setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
-  );
-}
-
 function conditions(ready: boolean, reason?: string): V1PodCondition[] {
   const now = new Date();
   const types = ['PodReadyToStartContainers', 'Initialized', 'Ready', 'ContainersReady'];
@@ -222,43 +212,6 @@ function conditions(ready: boolean, reason?: string): V1PodCondition[] {
     lastTransitionTime: now,
     ...(reason && !ready && (type === 'Ready' || type === 'ContainersReady') ? { reason } : {}),
   }));
-}
-
-async function reportWaiting(state: Running, pod: V1Pod, container: V1Container, message: string): Promise<void> {
-  if (state.waiting === message) return;
-  state.waiting = message;
-  const status: V1ContainerStatus = {
-    name: container.name,
-    image: container.image!,
-    imageID: '',
-    ready: false,
-    started: false,
-    restartCount: 0,
-    state: { waiting: { reason: 'CreateContainerConfigError', message } },
-  };
-  await patchStatus(state, {
-    phase: 'Pending',
-    conditions: conditions(false, 'ContainersNotReady'),
-    containerStatuses: [status],
-  });
-  const now = new Date();
-  await core
-    .createNamespacedEvent({
-      namespace: state.namespace,
-      body: {
-        metadata: { generateName: `${state.name}.` },
-        involvedObject: { apiVersion: 'v1', kind: 'Pod', name: state.name, namespace: state.namespace, uid: state.uid },
-        reason: 'Failed',
-        message: `Error: ${message}`,
-        type: 'Warning',
-        count: 1,
-        firstTimestamp: now,
-        lastTimestamp: now,
-        source: { component: 'kubelet', host: pod.spec?.nodeName },
-      },
-    })
-    .catch(() => {});
-  log(`${state.namespace}/${state.name}: CreateContainerConfigError: ${message}`);
 }
 
 async function start(state: Running, pod: V1Pod): Promise<void> {
@@ -273,7 +226,13 @@ async function start(state: Running, pod: V1Pod): Promise<void> {
     user = userOf(pod, container);
     mounts = await mountsOf(pod, container, podDir);
   } catch (err) {
-    if (err instanceof ConfigError) return reportWaiting(state, pod, container, err.message);
+    if (err instanceof ConfigError)
+      return writeRefusal(core, pod, {
+        container: container.name,
+        image: container.image ?? '',
+        reason: 'CreateContainerConfigError',
+        message: err.message,
+      });
     throw err;
   }
   if (!mounts) return; // a PVC not bound yet: next tick
@@ -333,7 +292,7 @@ async function start(state: Running, pod: V1Pod): Promise<void> {
       }),
   );
   log(`${state.namespace}/${state.name}: started ${command.join(' ')} as ${user.uid}:${user.gid} (pid ${child.pid})`);
-  await patchStatus(state, {
+  await patchPodStatus(core, state, {
     phase: 'Running',
     startTime: startedAt,
     conditions: conditions(true),
@@ -358,7 +317,7 @@ async function start(state: Running, pod: V1Pod): Promise<void> {
       if (state.deleted) return; // a deleted pod's status is not written
       log(`${state.namespace}/${state.name}: exited ${exitCode}`);
       rmSync(scratch, { recursive: true, force: true });
-      await patchStatus(state, {
+      await patchPodStatus(core, state, {
         phase: exitCode === 0 ? 'Succeeded' : 'Failed',
         conditions: conditions(false, exitCode === 0 ? 'PodCompleted' : 'PodFailed'),
         containerStatuses: [

@@ -4,13 +4,8 @@
 // it) and gets the container status a kubelet would write: ErrImagePull then ImagePullBackOff, or
 // CreateContainerConfigError with the kubelet's message. Checked again on every tick, so a pod
 // starts once what it lacked appears, as with a kubelet's retries.
-import {
-  PatchStrategy,
-  setHeaderOptions,
-  type CoreV1Api,
-  type V1ContainerStatus,
-  type V1Pod,
-} from '@kubernetes/client-node';
+import type { CoreV1Api, V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
+import { patchPodStatus, recordEvent } from './api-writes.ts';
 import { NODE_IMAGES } from './cluster.ts';
 import { log } from './controller-loop.ts';
 
@@ -115,47 +110,31 @@ export async function writeRefusal(core: CoreV1Api, pod: V1Pod, refusal: Refusal
   const { name, namespace, uid } = pod.metadata as { name: string; namespace: string; uid: string };
   const now = new Date();
   const notReady = { status: 'False', reason: 'ContainersNotReady', lastTransitionTime: now };
-  await core.patchNamespacedPodStatus(
+  await patchPodStatus(
+    core,
+    { name, namespace },
     {
-      name,
-      namespace,
-      body: {
-        status: {
-          phase: 'Pending',
-          conditions: [
-            { type: 'PodReadyToStartContainers', status: 'True', lastTransitionTime: now },
-            { type: 'Initialized', status: 'True', lastTransitionTime: now },
-            { type: 'Ready', ...notReady },
-            { type: 'ContainersReady', ...notReady },
-          ],
-          containerStatuses: [status],
-        },
-      },
+      phase: 'Pending',
+      conditions: [
+        { type: 'PodReadyToStartContainers', status: 'True', lastTransitionTime: now },
+        { type: 'Initialized', status: 'True', lastTransitionTime: now },
+        { type: 'Ready', ...notReady },
+        { type: 'ContainersReady', ...notReady },
+      ],
+      containerStatuses: [status],
     },
-    setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
   );
   const waiting = status.state!.waiting!;
-  await core.createNamespacedEvent({
-    namespace,
-    body: {
-      metadata: { generateName: `${name}.` },
-      involvedObject: {
-        apiVersion: 'v1',
-        kind: 'Pod',
-        name,
-        namespace,
-        uid,
-        fieldPath: `spec.containers{${status.name}}`,
-      },
+  await recordEvent(
+    core,
+    { kind: 'Pod', name, namespace, uid, fieldPath: `spec.containers{${status.name}}` },
+    {
       reason: waiting.reason === 'ImagePullBackOff' ? 'BackOff' : 'Failed',
-      message: waiting.reason === 'CreateContainerConfigError' ? `Error: ${waiting.message}` : waiting.message,
+      message: waiting.reason === 'CreateContainerConfigError' ? `Error: ${waiting.message}` : waiting.message!,
       type: 'Warning',
-      count: 1,
-      firstTimestamp: now,
-      lastTimestamp: now,
       source: { component: 'kubelet', host: pod.spec?.nodeName },
     },
-  });
+  );
   log(`${namespace}/${name}: ${waiting.reason}: ${waiting.message}`);
 }
 

@@ -37,6 +37,7 @@ import {
 import { EXEC_WIRING_GATE, HELD_LABEL, JOB_RUNNER_LABEL, PROVISIONER } from './cluster.ts';
 import { kubeletRefusal, writeRefusal } from './kubelet-checks.ts';
 import { statePaths } from './paths.ts';
+import { recordEvent } from './api-writes.ts';
 import { log, reconcileUntilStopped } from './controller-loop.ts';
 import { EXEC, hasStopped, killExecsOfGonePods, wireExec } from './exec-wiring.ts';
 import { type AttachState, attachStates, writeMultiAttach } from './attach.ts';
@@ -139,35 +140,20 @@ async function failAttempt(pvc: V1PersistentVolumeClaim, message: string): Promi
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
     );
   } else {
-    const created = await warn(pvc, 'ProvisioningFailed', message, now);
+    const created = await warn(pvc, 'ProvisioningFailed', message);
     tried.events.set(message, created);
   }
   log(`ProvisioningFailed (attempt ${tried.failures}): ${namespace}/${pvc.metadata!.name}: ${message}`);
 }
 
 /** Creates a Warning event on the claim; its name. */
-async function warn(pvc: V1PersistentVolumeClaim, reason: string, message: string, now: Date): Promise<string> {
-  const event = await core.createNamespacedEvent({
-    namespace: pvc.metadata!.namespace!,
-    body: {
-      metadata: { generateName: `${pvc.metadata!.name}.` },
-      involvedObject: {
-        apiVersion: 'v1',
-        kind: 'PersistentVolumeClaim',
-        name: pvc.metadata!.name,
-        namespace: pvc.metadata!.namespace,
-        uid: pvc.metadata!.uid,
-      },
-      reason,
-      message,
-      type: 'Warning',
-      count: 1,
-      firstTimestamp: now,
-      lastTimestamp: now,
-      source: { component: PROVISIONER },
-    },
-  });
-  return event.metadata!.name!;
+async function warn(pvc: V1PersistentVolumeClaim, reason: string, message: string): Promise<string> {
+  const { name, namespace, uid } = pvc.metadata as { name: string; namespace: string; uid: string };
+  return recordEvent(
+    core,
+    { kind: 'PersistentVolumeClaim', name, namespace, uid },
+    { reason, message, type: 'Warning', source: { component: PROVISIONER } },
+  );
 }
 
 async function reclaim(volume: V1PersistentVolume): Promise<void> {
