@@ -17,9 +17,28 @@ export function addLocalBackupFlags<T>(yargs: Argv<T>) {
     .option('clone', {
       type: 'boolean',
       default: true,
-      describe: 'Back up a point-in-time clone; --no-clone reads the live PVC',
+      describe: 'Back up a point-in-time clone; --no-clone reads the live PVC (--source live)',
     })
-    .option('keep-clone', { type: 'boolean', default: false, describe: 'Keep the clone PVC after the run' })
+    .option('source', {
+      type: 'string',
+      choices: ['clone', 'snapshot', 'live'],
+      describe:
+        'What to read: clone (a CSI clone, the default), snapshot (a VolumeSnapshot, then a PVC from it) ' +
+        'or live (the PVC itself)',
+    })
+    .option('snapshot-class', {
+      type: 'string',
+      describe: "VolumeSnapshotClass for --source snapshot (default: the PVC's CSI driver's default class)",
+    })
+    .option('from-snapshot', {
+      type: 'string',
+      describe: "Back up this existing VolumeSnapshot (in the PVC's namespace, ready to use; never deleted)",
+    })
+    .option('keep-clone', {
+      type: 'boolean',
+      default: false,
+      describe: 'Keep the clone PVC (or the VolumeSnapshot and the PVC from it) after the run',
+    })
     .option('staging-cap', {
       type: 'string',
       default: STAGING_CAP_DEFAULT,
@@ -48,9 +67,10 @@ export const backupCommand: CommandModule<GlobalArgs, BackupArgs> = {
         '$0 backup data --secret s3-credentials --timestamp-prefix',
         'Back up PVC "data" into a new timestamp folder',
       )
+      .example('$0 backup data --remote myremote:backups/data', 'Back up with a remote of your local rclone config')
       .example(
-        '$0 backup data --remote myremote:backups/data',
-        'Back up with a remote of your local rclone config',
+        '$0 backup data --secret s3-credentials --source snapshot',
+        'Back up a VolumeSnapshot of "data" (taken, then removed)',
       ) as Argv<BackupArgs>,
   handler: async (argv) => {
     const { runBackupCommand } = await import('../lib/backup/command.ts');

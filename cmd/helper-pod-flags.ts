@@ -17,6 +17,6 @@ export function addHelperPodFlags<T>(yargs: Argv<T>) {
     .option('timeout', {
       type: 'string',
       default: '10m',
-      describe: 'How long to wait for the helper pod and the PVCs it mounts',
+      describe: 'How long to wait for the helper pod and the PVCs it mounts (and a VolumeSnapshot)',
     });
 }

@@ -30,7 +30,7 @@ export const restoreCommand: CommandModule<GlobalArgs, GlobalArgs & RestoreFlags
       .option('delete', {
         type: 'boolean',
         default: false,
-        describe: 'With --overwrite: delete files in the PVC that the backup does not hold',
+        describe: 'With --overwrite: delete files in the PVC that the backup does not hold (not with --path)',
       })
       .option('preserve-owner', {
         type: 'boolean',
@@ -38,6 +38,20 @@ export const restoreCommand: CommandModule<GlobalArgs, GlobalArgs & RestoreFlags
         describe:
           "Give files their recorded uid/gid (--no-preserve-owner: the helper pod's user, for a volume " +
           'whose app runs as another user)',
+      })
+      .option('path', {
+        type: 'string',
+        array: true,
+        describe: 'Restore only this file, or this folder and everything below it (repeatable; relative to the root)',
+      })
+      .option('to-path', {
+        type: 'string',
+        describe: 'Put the restored entries in this folder of the PVC instead of over the live files',
+      })
+      .option('dry-run', {
+        type: 'boolean',
+        default: false,
+        describe: 'List what would be created, overwritten or left unchanged; write nothing, create nothing',
       })
       .option('batch-size', {
         type: 'string',
@@ -47,6 +61,10 @@ export const restoreCommand: CommandModule<GlobalArgs, GlobalArgs & RestoreFlags
       .example(
         '$0 restore --secret s3 --from latest --to-pvc data-restored --create --size 5Gi',
         'Restore the newest timestamped backup into a new PVC',
+      )
+      .example(
+        '$0 restore --secret s3 --to-pvc data --path conf --to-path restored-2026-11-27 --dry-run',
+        'List what restoring the folder conf beside the live files would write',
       ) as never,
   handler: async (argv) => {
     const { runRestoreCommand } = await import('../lib/restore/command.ts');

@@ -10,11 +10,16 @@ import { validateName } from '../kube/names.ts';
 import { PhaseClock } from '../metrics/phase-clock.ts';
 import { parsePushgatewayUrl, publishRunMetrics } from '../metrics/sinks.ts';
 import { runLocalBackup, type LocalBackupOptions, type LocalBackupResult } from './local-backup.ts';
+import type { SourceChoice } from './source.ts';
+import { UsageError } from '../errors.ts';
 
 export interface BackupFlags extends DestinationFlags, HelperPodFlags {
   pvc: string;
   'timestamp-prefix': boolean;
   clone: boolean;
+  source?: string;
+  'snapshot-class'?: string;
+  'from-snapshot'?: string;
   'keep-clone': boolean;
   'staging-cap': string;
   'staging-dir'?: string;
@@ -31,11 +36,47 @@ export function backupOptions(flags: BackupFlags, log: Logger): Omit<LocalBackup
     destination: destinationOptions(flags, log),
     helper: helperPodOptions(flags),
     timestampPrefix: flags['timestamp-prefix'],
-    clone: flags.clone,
+    source: sourceChoice(flags),
     keepClone: flags['keep-clone'],
     stagingCapBytes: parseSize(flags['staging-cap'], '--staging-cap'),
     stagingParent: flags['staging-dir'],
   };
+}
+
+/**
+ * --source, with --no-clone (an alias of --source live), --snapshot-class (for --source snapshot) and
+ * --from-snapshot (an existing snapshot: --source snapshot implied).
+ */
+export function sourceChoice(
+  flags: Pick<BackupFlags, 'clone' | 'source' | 'snapshot-class' | 'from-snapshot'>,
+): SourceChoice {
+  const { source, clone } = flags;
+  const className = flags['snapshot-class'];
+  const existing = flags['from-snapshot'];
+  if (source !== undefined && !['clone', 'snapshot', 'live'].includes(source))
+    throw new UsageError(`--source "${source}" is not clone, snapshot or live`, 'pass one of them');
+  if (clone === false && source !== undefined && source !== 'live')
+    throw new UsageError(`--no-clone (--source live) contradicts --source ${source}`, 'pass one of them');
+  const kind = source ?? (clone === false ? 'live' : existing !== undefined ? 'snapshot' : 'clone');
+  if (existing !== undefined) {
+    if (kind !== 'snapshot')
+      throw new UsageError(`--from-snapshot backs up a snapshot; it contradicts --source ${kind}`, 'drop one of them');
+    if (className !== undefined)
+      throw new UsageError(
+        '--snapshot-class applies to a snapshot the run takes, not to --from-snapshot',
+        'drop --snapshot-class',
+      );
+    validateName(existing, 'the VolumeSnapshot name (--from-snapshot)');
+    return { kind: 'existing-snapshot', name: existing };
+  }
+  if (className !== undefined && kind !== 'snapshot')
+    throw new UsageError(`--snapshot-class applies to --source snapshot, not ${kind}`, 'pass --source snapshot');
+  if (kind === 'snapshot') {
+    if (className === undefined) return { kind };
+    validateName(className, 'the VolumeSnapshotClass name (--snapshot-class)');
+    return { kind, className };
+  }
+  return { kind: kind as 'clone' | 'live' };
 }
 
 /** Validates the flags (exit 2 on a usage error, before any call), then returns the run. */
@@ -75,7 +116,8 @@ export async function runBackupCommand(ctx: CommandContext, flags: BackupFlags):
 
 export function renderBackupText(r: LocalBackupResult): string {
   return [
-    `Backed up PVC ${r.namespace}/${r.pvc} to ${r.target} (${r.destination})`,
+    `Backed up PVC ${r.namespace}/${r.pvc}${r.snapshot ? ` (VolumeSnapshot ${r.snapshot})` : ''} to ${r.target} ` +
+      `(${r.destination})`,
     `  files: ${r.files} (${r.filesSent} sent, ${r.filesUnchanged} unchanged, ` +
       `${r.filesSeeded} copied server-side, ${r.filesDeleted} deleted at the destination)`,
     `  bytes: ${formatBytes(r.bytesSent)} sent, ${formatBytes(r.bytesSkipped)} skipped; ` +

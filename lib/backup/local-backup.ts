@@ -11,21 +11,13 @@ import type { KubeConnection } from '../kube/connection.ts';
 import type { Logger } from '../log.ts';
 import { UserError } from '../errors.ts';
 import { requirePermissions } from '../kube/access.ts';
-import { LOCAL_BACKUP, READ_SECRET } from '../kube/permissions.ts';
-import {
-  annotatePvc,
-  buildClone,
-  cloneName,
-  createPvc,
-  deletePvc,
-  getBoundPvc,
-  waitForBound,
-  waitForBoundOrConsumer,
-} from '../kube/pvc.ts';
+import type { Permission } from '../kube/access.ts';
+import { EXISTING_SNAPSHOT, LOCAL_BACKUP, READ_SECRET, SNAPSHOT_SOURCE } from '../kube/permissions.ts';
+import { annotatePvc, getBoundPvc } from '../kube/pvc.ts';
 import { deletePod, type HelperPrivilege, helperPodName } from '../kube/helper-pod.ts';
 import type { HelperPodOptions } from '../kube/helper-pod-options.ts';
 import { LAST_BACKUP_ANNOTATION, runLabels } from '../kube/labels.ts';
-import { listRemoteFiles, listRemoteFolders, type RemoteFile } from '../rclone/listing.ts';
+import { filesFromList, listRemoteFiles, listRemoteFolders, type RemoteFile } from '../rclone/listing.ts';
 import { runRclone, type RcloneContext } from '../rclone/run.ts';
 import { checkDestinationWritable } from '../rclone/probe.ts';
 import { runTarget, timestampFolder, TIMESTAMP_FOLDER_PATTERN } from '../destination/destination.ts';
@@ -40,9 +32,11 @@ import { startHelperPod } from '../flow/pods.ts';
 import { startVolumeReader } from '../flow/read-volume.ts';
 import type { ProgressRenderer } from '../progress/renderer.ts';
 import { formatBytes } from '../format/size.ts';
+import { quoteEscapedBytes } from '../format/path-bytes.ts';
 import { PhaseClock } from '../metrics/phase-clock.ts';
 import { planTransfer, type TransferPlan } from './plan.ts';
 import { streamAndUpload } from './transfer.ts';
+import { type SourceChoice, volumeToRead, type VolumeToRead } from './source.ts';
 
 export interface LocalBackupOptions {
   pvc: string;
@@ -50,7 +44,8 @@ export interface LocalBackupOptions {
   destination: DestinationOptions;
   helper: HelperPodOptions;
   timestampPrefix: boolean;
-  clone: boolean;
+  /** --source (with --no-clone, --snapshot-class and --from-snapshot). */
+  source: SourceChoice;
   keepClone: boolean;
   stagingCapBytes: number;
   stagingParent?: string;
@@ -64,13 +59,16 @@ export interface LocalBackupResult {
   namespace: string;
   destination: string;
   target: string;
+  /** The PVC read, when the run made it: a clone, or a PVC from the snapshot. */
   clone?: string;
+  /** The VolumeSnapshot read (--source snapshot, --from-snapshot). */
+  snapshot?: string;
   files: number;
   filesSent: number;
   filesUnchanged: number;
   filesSeeded: number;
   filesDeleted: number;
-  /** Entries not kept: FIFOs, sockets, devices, names that are not UTF-8 (each warned about). */
+  /** Entries not kept: FIFOs, sockets, devices (each warned about). */
   filesSkipped: number;
   bytesSent: number;
   bytesSkipped: number;
@@ -105,12 +103,7 @@ export async function runLocalBackup(
       () => preflight(run),
       (s) => `rclone ${s.version}, ${s.display}`,
     );
-    const volume = await flow.step(
-      options.clone ? 'Clone the PVC' : 'Use the live PVC (not a point-in-time copy)',
-      (report) => volumeToRead(run, store.source, report),
-      ({ claim, untilBound }) =>
-        options.clone ? `${claim}${untilBound ? ', bound once the helper pod uses it' : ''}` : undefined,
-    );
+    const volume = await volumeToRead({ ...options, kube, flow, log, now, runId: run.runId }, store.source);
     const claim = volume.claim;
     const reader = await startVolumeReader(kube, flow, {
       namespace: options.namespace,
@@ -174,13 +167,14 @@ export async function runLocalBackup(
       namespace: options.namespace,
       destination: store.rclone.destination.display,
       target: runTarget(store.rclone.destination, run.folder, store.rclone.destination.displayRoot),
-      clone: options.clone ? claim : undefined,
+      clone: volume.live ? undefined : claim,
+      snapshot: volume.snapshot,
       files: files.filter((f) => f.type === 'file' || f.type === 'symlink').length,
       filesSent: plan.send.length,
       filesUnchanged: plan.unchanged.length,
       filesSeeded: plan.seed.length,
       filesDeleted: plan.delete.length,
-      filesSkipped: plan.skippedTypes.length + reader.listing.undecodable,
+      filesSkipped: plan.skippedTypes.length,
       bytesSent: sent.bytes,
       bytesSkipped: files.filter((f) => skipped.has(objectKey(f))).reduce((sum, f) => sum + f.size, 0),
       channelBytes: sent.channelBytes,
@@ -213,12 +207,7 @@ interface PreparedStore {
 
 async function preflight(run: Run): Promise<PreparedStore> {
   const { kube, options, flow, log } = run;
-  const needed = options.destination.secret ? [...LOCAL_BACKUP, READ_SECRET] : LOCAL_BACKUP;
-  // Without a clone, no PVC is created or deleted: only read; with one, pods are not listed (attachedNode).
-  const permissions = options.clone
-    ? needed.filter((p) => p.resource !== 'pods' || p.verb !== 'list')
-    : needed.filter((p) => p.resource !== 'persistentvolumeclaims' || p.verb === 'get');
-  await requirePermissions(kube, options.namespace, permissions);
+  await requirePermissions(kube, options.namespace, permissionsFor(options));
   const source = await getBoundPvc(kube, options.namespace, options.pvc);
   const { rclone, rcloneVersion } = await openStore(kube, options.destination, {
     verbosity: log.verbosity,
@@ -228,45 +217,18 @@ async function preflight(run: Run): Promise<PreparedStore> {
   return { source, rclone, version: rcloneVersion, display: rclone.destination.display };
 }
 
-/**
- * The claim the helper pod mounts: a new clone, or the live PVC with --no-clone. A clone whose
- * StorageClass waits for its first consumer binds only once the helper pod is scheduled: `untilBound`
- * waits for that, after the pod is created.
- */
-interface VolumeToRead {
-  claim: string;
-  untilBound?: () => Promise<void>;
-  /** The live PVC (--no-clone): in use, its helper runs where it is attached. */
-  live?: V1PersistentVolumeClaim;
-}
-
-async function volumeToRead(
-  run: Run,
-  source: V1PersistentVolumeClaim,
-  report: (detail: string) => void,
-): Promise<VolumeToRead> {
-  const { kube, options, flow, log } = run;
-  if (!options.clone) {
-    log.warn(
-      `--no-clone: reading the live PVC "${options.pvc}"; files that change during the backup may be inconsistent`,
-    );
-    return { claim: options.pvc, live: source };
-  }
-  flow.enter('CreatingClonedPVC');
-  const clone = buildClone(source, cloneName(options.pvc, run.now), runLabels(options.pvc, run.runId));
-  const name = clone.metadata!.name!;
-  await createPvc(kube, clone);
-  if (!options.keepClone) flow.defer(`delete clone ${name}`, () => deletePvc(kube, options.namespace, name));
-  report(`waiting for ${name} to be Bound`);
-  const hint = {
-    what: `the clone "${name}"`,
-    fix: 'use a StorageClass whose CSI driver supports cloning, or pass --no-clone to read the live PVC',
-  };
-  const { namespace, helper } = options;
-  const state = await waitForBoundOrConsumer(kube, namespace, name, helper.timeoutMs, flow.signal, hint);
-  flow.enter('ClonedPVCReady');
-  if (state === 'Bound') return { claim: name };
-  return { claim: name, untilBound: () => waitForBound(kube, namespace, name, helper.timeoutMs, flow.signal, hint) };
+/** What the preflight asks the API server for, by source. */
+export function permissionsFor(options: Pick<LocalBackupOptions, 'destination' | 'source'>): Permission[] {
+  const needed = options.destination.secret ? [...LOCAL_BACKUP, READ_SECRET] : LOCAL_BACKUP;
+  const { source } = options;
+  // Reading the live PVC, no PVC is created or deleted: only read; otherwise pods are not listed (attachedNode).
+  if (source.kind === 'live') return needed.filter((p) => p.resource !== 'persistentvolumeclaims' || p.verb === 'get');
+  const made = needed.filter((p) => p.resource !== 'pods' || p.verb !== 'list');
+  if (source.kind === 'existing-snapshot') return [...made, ...EXISTING_SNAPSHOT];
+  if (source.kind === 'clone') return made;
+  // A named class is read; otherwise the classes are listed to find the driver's.
+  const classVerb = source.className ? 'get' : 'list';
+  return [...made, ...SNAPSHOT_SOURCE.filter((p) => p.resource !== 'volumesnapshotclasses' || p.verb === classVerb)];
 }
 
 async function startHelper(
@@ -293,10 +255,6 @@ async function startHelper(
 
 /** What the backup keeps of the listing; what it cannot keep is said out loud. */
 function keptFiles(run: Run, listing: ListingResult): PodFile[] {
-  if (listing.undecodable)
-    run.log.warn(
-      `skipping ${listing.undecodable} entries whose names are not valid UTF-8: they cannot be stored under their name`,
-    );
   if (listing.vanished) run.log.warn(`${listing.vanished} entries disappeared while the volume was listed`);
   return listing.files;
 }
@@ -320,7 +278,9 @@ async function compare(
   }
   const plan = planTransfer(files, current, previous);
   for (const skipped of plan.skippedTypes)
-    run.log.warn(`skipping "${skipped.path}": a FIFO, socket or device (not a regular file, folder or symlink)`);
+    run.log.warn(
+      `skipping "${quoteEscapedBytes(skipped.path)}": a FIFO, socket or device (not a regular file, folder or symlink)`,
+    );
   // A new folder has nothing to prune; a plain sync never touches timestamp folders.
   plan.delete = folder ? [] : plan.delete.filter((key) => !TIMESTAMP_FOLDER_PATTERN.test(key.split('/')[0]!));
   return { plan, previousFolder };
@@ -343,7 +303,7 @@ async function seedFromPrevious(
   if (!plan.seed.length) return;
   const from = runTarget(rclone.destination, previousFolder);
   await runRclone(rclone, ['copy', from, target, '--files-from-raw', '-', '--no-traverse', '--no-check-dest'], {
-    input: `${plan.seed.join('\n')}\n`,
+    input: filesFromList(plan.seed),
     what: `copying unchanged files from ${previousFolder}`,
   });
 }
@@ -398,7 +358,7 @@ function describeTransfer(sent: Sent): string {
 async function deleteRemoved(rclone: RcloneContext, plan: TransferPlan, target: string): Promise<void> {
   if (!plan.delete.length) return;
   await runRclone(rclone, ['delete', target, '--files-from-raw', '-', '--no-traverse'], {
-    input: `${plan.delete.join('\n')}\n`,
+    input: filesFromList(plan.delete),
     what: 'deleting removed files',
   });
 }

@@ -9,7 +9,9 @@ import { receiveTar, StreamCut } from '../stream/tar-out.ts';
 import type { PodFile } from '../stream/pod-files.ts';
 import { StagingUploader } from '../stream/staging.ts';
 import { UserError } from '../errors.ts';
-import { formatBytes } from '../format/size.ts';
+import { transferFraction, transferLine } from '../progress/transfer-progress.ts';
+import type { Report } from '../progress/renderer.ts';
+import { quoteEscapedBytes } from '../format/path-bytes.ts';
 import { runRclone, type RcloneContext } from '../rclone/run.ts';
 
 export interface TransferRequest {
@@ -23,7 +25,7 @@ export interface TransferRequest {
   stagingDir: string;
   stagingCapBytes: number;
   signal: AbortSignal;
-  report(detail: string): void;
+  report: Report;
 }
 
 export interface TransferResult {
@@ -39,22 +41,27 @@ export async function streamAndUpload(request: TransferRequest): Promise<Transfe
   const staging = new StagingUploader({
     root: request.stagingDir,
     capBytes: request.stagingCapBytes,
-    upload: (dir) =>
+    upload: (dir, onProgress) =>
       runRclone(
         request.rclone,
         ['move', dir, request.target, '--links', '--no-check-dest', '--no-traverse', '--delete-empty-src-dirs'],
-        { what: `uploading to ${request.rclone.destination.display}` },
+        { what: `uploading to ${request.rclone.destination.display}`, onProgress },
       ).then(() => undefined),
   });
   const started = Date.now();
   let note = '';
+  // Done is what reached the storage: the progress follows the upload, not only the stream.
   const ticker = setInterval(() => {
-    const seconds = (Date.now() - started) / 1000;
-    const rate = staging.receivedBytes / Math.max(seconds, 0.001);
-    const eta = rate > 0 ? Math.round((expectedBytes - staging.receivedBytes) / rate) : 0;
-    const progress = `${staging.received.size}/${request.files.length} files`;
-    const bytes = `${formatBytes(staging.receivedBytes)} of ${formatBytes(expectedBytes)}`;
-    request.report(`${progress}, ${bytes}, ${formatBytes(rate)}/s, ETA ${eta}s${note}`);
+    const counts = {
+      totalBytes: expectedBytes,
+      doneBytes: staging.uploadedBytes + staging.uploadingBytes,
+      arrivedBytes: staging.receivedBytes + staging.arrivingBytes,
+      files: staging.received.size,
+      totalFiles: request.files.length,
+      elapsedMs: Date.now() - started,
+      doneVerb: 'uploaded',
+    };
+    request.report(`${transferLine(counts)}${note}`, transferFraction(counts));
   }, 1000);
   let channelBytes = 0;
   const receiver = {
@@ -123,9 +130,10 @@ function checkComplete(
 ): void {
   const missing = request.files.filter((f) => !received.has(f.path));
   if (missing.length > 0 || receivedBytes !== expectedBytes) {
+    const first = missing[0] ? ` (first missing: ${quoteEscapedBytes(missing[0].path)})` : '';
     throw new UserError(
       `the stream from the pod ended early: ${received.size} of ${request.files.length} files, ` +
-        `${receivedBytes} of ${expectedBytes} bytes${missing[0] ? ` (first missing: ${missing[0].path})` : ''}`,
+        `${receivedBytes} of ${expectedBytes} bytes${first}`,
       'nothing was reported as backed up; run the command again',
     );
   }
@@ -134,7 +142,7 @@ function checkComplete(
     const got = received.get(file.path)?.md5;
     if (file.type === 'file' && expected && got !== expected) {
       throw new UserError(
-        `"${file.path}" arrived with a different checksum than the pod computed ` +
+        `"${quoteEscapedBytes(file.path)}" arrived with a different checksum than the pod computed ` +
           '(it changed during the backup, or the stream was corrupted)',
         'run the command again',
       );

@@ -1,6 +1,6 @@
 // `kubectl datamover check-access`: may the current user do what each mode
-// needs in the namespace? One OK/FAIL line per permission, with the Role of
-// docs/rbac.yaml that grants it; exit 1 when anything is missing.
+// needs in the namespace (and cluster-wide)? One OK/FAIL line per permission, with the Role (or
+// ClusterRole) of docs/rbac.yaml that grants it; exit 1 when anything is missing.
 import type { CommandContext } from '../context.ts';
 import { UsageError } from '../errors.ts';
 import { describePermission, missingPermissions } from '../kube/access.ts';
@@ -19,12 +19,13 @@ export async function runCheckAccessCommand(ctx: CommandContext, flags: CheckAcc
   const results: CheckResult[] = [];
   for (const mode of modes) {
     const missing = new Set((await missingPermissions(kube, kube.namespace, MODES[mode])).map(describePermission));
-    for (const permission of MODES[mode].map(describePermission)) {
-      const what = `${mode} mode: ${permission} in namespace "${kube.namespace}"`;
+    for (const p of MODES[mode]) {
+      const permission = describePermission(p);
+      const what = `${mode} mode: ${permission} ${p.cluster ? 'cluster-wide' : `in namespace "${kube.namespace}"`}`;
+      // Cluster-scoped resources are granted by a ClusterRole (with a ClusterRoleBinding), never a Role.
+      const role = p.cluster ? `ClusterRole ${clusterRoleOf(mode)}` : `Role datamover-${mode}`;
       results.push(
-        missing.has(permission)
-          ? { ok: false, what, fix: `bind the Role datamover-${mode} of docs/rbac.yaml` }
-          : { ok: true, what },
+        missing.has(permission) ? { ok: false, what, fix: `bind the ${role} of docs/rbac.yaml` } : { ok: true, what },
       );
     }
   }
@@ -34,6 +35,11 @@ export async function runCheckAccessCommand(ctx: CommandContext, flags: CheckAcc
       : await renderStructured({ ok: results.every((r) => r.ok), checks: results }, format),
   );
   if (results.some((r) => !r.ok)) process.exitCode = 1;
+}
+
+/** The ClusterRole of docs/rbac.yaml that grants a mode's cluster-scoped permissions. */
+export function clusterRoleOf(mode: Mode): string {
+  return `datamover-${mode}-cluster`;
 }
 
 function modesOf(flag: string): Mode[] {

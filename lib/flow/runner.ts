@@ -80,7 +80,8 @@ export async function runFlow<T>(options: FlowOptions, body: (flow: Flow) => Pro
   if (cleanupErrors.length > 0)
     throw new UserError(
       `cleanup failed (${cleanupErrors.join('; ')})`,
-      'delete the leftovers by hand: kubectl get pvc,pod -l app.kubernetes.io/managed-by=kubectl-datamover',
+      'delete the leftovers by hand: kubectl get pvc,pod -l app.kubernetes.io/managed-by=kubectl-datamover ' +
+        '(and volumesnapshot, after --source snapshot)',
     );
   return result as T;
 }

@@ -9,6 +9,8 @@ export interface Permission {
   resource: string;
   subresource?: string;
   group?: string;
+  /** A cluster-scoped resource: asked for without a namespace, granted by a ClusterRole. */
+  cluster?: boolean;
 }
 
 export function describePermission(p: Permission): string {
@@ -31,7 +33,7 @@ export async function missingPermissions(
             kind: 'SelfSubjectAccessReview',
             spec: {
               resourceAttributes: {
-                namespace,
+                namespace: p.cluster ? undefined : namespace,
                 verb: p.verb,
                 resource: p.resource,
                 subresource: p.subresource,
@@ -50,9 +52,17 @@ export async function missingPermissions(
 export async function requirePermissions(kube: KubeConnection, namespace: string, needed: Permission[]): Promise<void> {
   const missing = await missingPermissions(kube, namespace, needed);
   if (missing.length > 0) {
+    const list = (ps: Permission[]) => ps.map(describePermission).join(', ');
+    const namespaced = missing.filter((p) => !p.cluster);
+    const cluster = missing.filter((p) => p.cluster);
+    const what = [
+      namespaced.length ? `${list(namespaced)} in namespace "${namespace}"` : '',
+      cluster.length ? `${list(cluster)} cluster-wide` : '',
+    ].filter(Boolean);
     throw new UserError(
-      `you may not ${missing.map(describePermission).join(', ')} in namespace "${namespace}"`,
-      'ask a cluster admin for a Role that grants it (see docs/rbac.yaml)',
+      `you may not ${what.join(' and ')}`,
+      `ask a cluster admin for a Role${cluster.length ? ' (and a ClusterRole)' : ''} that grants it ` +
+        '(see docs/rbac.yaml)',
     );
   }
 }

@@ -22,6 +22,27 @@ export const LOCAL_BACKUP: Permission[] = [
   ...exec,
 ];
 
+const SNAPSHOT_GROUP = 'snapshot.storage.k8s.io';
+const snapshots = (verb: string): Permission => ({ verb, resource: 'volumesnapshots', group: SNAPSHOT_GROUP });
+const snapshotClasses = (verb: string): Permission => ({
+  verb,
+  resource: 'volumesnapshotclasses',
+  group: SNAPSHOT_GROUP,
+  cluster: true,
+});
+
+/** backup --source snapshot: take a VolumeSnapshot (and delete it), after picking its class. */
+export const SNAPSHOT_SOURCE: Permission[] = [
+  snapshots('create'),
+  snapshots('get'),
+  snapshots('delete'),
+  snapshotClasses('get'),
+  snapshotClasses('list'),
+];
+
+/** backup --from-snapshot: read the existing VolumeSnapshot (never deleted). */
+export const EXISTING_SNAPSHOT: Permission[] = [snapshots('get')];
+
 /** Reading the storage Secret (not needed with --remote). */
 export const READ_SECRET: Permission = { verb: 'get', resource: 'secrets' };
 
@@ -35,12 +56,16 @@ export const LOCAL_RESTORE: Permission[] = [
   ...exec,
 ];
 
-/** Every local-mode command: backup, restore (with --create), verify --against-pvc, and reading the storage Secret. */
+/**
+ * Every local-mode command: backup (--source snapshot too), restore (with --create), verify --against-pvc,
+ * and reading the storage Secret.
+ */
 export const LOCAL_MODE: Permission[] = [
   ...LOCAL_BACKUP,
   READ_SECRET,
   // Why a clone does not bind is in its events.
   { verb: 'list', resource: 'events' },
+  ...SNAPSHOT_SOURCE,
 ];
 
 const CUSTOM_RESOURCES = ['datamovers', 'datamoverschedules'];

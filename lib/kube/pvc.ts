@@ -8,6 +8,7 @@ import {
   setHeaderOptions,
   type CoreV1Event,
   type V1PersistentVolumeClaim,
+  type V1TypedLocalObjectReference,
 } from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubeConnection } from './connection.ts';
@@ -49,7 +50,12 @@ export async function findPvc(
 }
 
 export function cloneName(source: string, now: Date): string {
-  const suffix = `-cloned-${Math.floor(now.getTime() / 1000)}`;
+  return runObjectName(source, 'cloned', now);
+}
+
+/** `<source>-<what>-<unix seconds>`: the operator's clone naming, for whatever a run makes of a PVC. */
+export function runObjectName(source: string, what: string, now: Date): string {
+  const suffix = `-${what}-${Math.floor(now.getTime() / 1000)}`;
   // PVC names are at most 253 characters, but labels/pods derived from them
   // must stay within 63: keep the name short enough for both.
   return `${source.slice(0, 63 - suffix.length).replace(/[-.]+$/, '')}${suffix}`;
@@ -60,6 +66,20 @@ export function buildClone(
   name: string,
   labels: Record<string, string>,
 ): V1PersistentVolumeClaim {
+  return buildPvcLike(source, name, labels, { kind: 'PersistentVolumeClaim', name: source.metadata!.name! });
+}
+
+/**
+ * A new PVC shaped like `source` (access modes, StorageClass, volume mode, size unless `storage`
+ * is given), provisioned from `dataSource`: a clone of it, or a copy of one of its snapshots.
+ */
+export function buildPvcLike(
+  source: V1PersistentVolumeClaim,
+  name: string,
+  labels: Record<string, string>,
+  dataSource: V1TypedLocalObjectReference,
+  storage?: string,
+): V1PersistentVolumeClaim {
   return {
     apiVersion: 'v1',
     kind: 'PersistentVolumeClaim',
@@ -69,9 +89,11 @@ export function buildClone(
       storageClassName: source.spec?.storageClassName,
       volumeMode: source.spec?.volumeMode,
       resources: {
-        requests: { storage: source.status?.capacity?.storage ?? source.spec?.resources?.requests?.storage ?? '1Gi' },
+        requests: {
+          storage: storage ?? source.status?.capacity?.storage ?? source.spec?.resources?.requests?.storage ?? '1Gi',
+        },
       },
-      dataSource: { kind: 'PersistentVolumeClaim', name: source.metadata!.name! },
+      dataSource,
     },
   };
 }
@@ -90,6 +112,8 @@ export interface BindHint {
   what?: string;
   /** The fix for a provisioning failure; by default the StorageClass and the PVC's events. */
   fix?: string;
+  /** A better fix found once the failure is final (it may ask the cluster); `fix` when it has none. */
+  betterFix?: () => Promise<string | undefined>;
 }
 
 /**
@@ -146,10 +170,10 @@ async function waitForClaim(
   const { namespace, name, timeoutMs, signal, hint } = wait;
   const core = kube.config.makeApiClient(CoreV1Api);
   const deadline = Date.now() + timeoutMs;
-  const cannot = (failure: string) =>
+  const cannot = async (failure: string) =>
     new UserError(
       `${hint.what ?? `PVC "${name}"`} cannot be provisioned: ${failure}`,
-      hint.fix ?? 'check its StorageClass and events (kubectl describe pvc)',
+      (await hint.betterFix?.()) ?? hint.fix ?? 'check its StorageClass and events (kubectl describe pvc)',
     );
   let failure: { message: string; since: number } | undefined;
   while (Date.now() < deadline) {
@@ -161,11 +185,11 @@ async function waitForClaim(
     const events = await claimEvents(kube, pvc);
     const failed = latest(events.filter((e) => e.reason === 'ProvisioningFailed'));
     if (failed) failure = { message: failed.message ?? 'ProvisioningFailed', since: failure?.since ?? Date.now() };
-    if (failure && Date.now() - failure.since >= PROVISIONING_GRACE_MS) throw cannot(failure.message);
+    if (failure && Date.now() - failure.since >= PROVISIONING_GRACE_MS) throw await cannot(failure.message);
     if (wait.orFirstConsumer && events.some((e) => e.reason === 'WaitForFirstConsumer')) return 'WaitForFirstConsumer';
     await sleep(500, undefined, { signal });
   }
-  if (failure) throw cannot(failure.message);
+  if (failure) throw await cannot(failure.message);
   throw new UserError(
     `${hint.what ?? `PVC "${name}"`} was not Bound within ${formatDuration(timeoutMs)}`,
     'check its StorageClass and events (kubectl describe pvc), or raise --timeout',

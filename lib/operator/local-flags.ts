@@ -20,6 +20,9 @@ export interface LocalOnlyFlags {
   'password-secret'?: string;
   'ca-file'?: string;
   clone?: boolean;
+  source?: string;
+  'snapshot-class'?: string;
+  'from-snapshot'?: string;
   'keep-clone'?: boolean;
   'staging-cap'?: string;
   'staging-dir'?: string;
@@ -37,6 +40,9 @@ const LOCAL_ONLY: Array<[string, (f: LocalOnlyFlags) => boolean, string]> = [
   ['--password-secret', (f) => f['password-secret'] !== undefined, "the operator's Job does not encrypt"],
   ['--ca-file', (f) => f['ca-file'] !== undefined, "the operator's Job cannot be given a local CA file"],
   ['--no-clone', (f) => f.clone === false, 'the operator always backs up a clone'],
+  ['--source', (f) => f.source !== undefined && f.source !== 'clone', 'the operator always backs up a clone'],
+  ['--snapshot-class', (f) => f['snapshot-class'] !== undefined, 'the operator always backs up a clone'],
+  ['--from-snapshot', (f) => f['from-snapshot'] !== undefined, 'the operator always backs up a clone'],
   [
     '--staging-cap',
     (f) => f['staging-cap'] !== undefined && f['staging-cap'] !== STAGING_CAP_DEFAULT,

@@ -1,9 +1,13 @@
 // Progress of a flow's steps: listr2's task list on a terminal, plain lines on
 // stderr otherwise (CI logs, pipes, -o json), nothing at all when quiet.
 import { formatDuration } from '../format/duration.ts';
+import { progressBar } from './transfer-progress.ts';
 
-/** Tells the renderer what a long step is doing now (shown in place, or every few seconds). */
-export type Report = (detail: string) => void;
+/**
+ * Tells the renderer what a long step is doing now (shown in place, or every few seconds), and how
+ * much of it is done (0 to 1) when that is known: a terminal shows a bar for it.
+ */
+export type Report = (detail: string, fraction?: number) => void;
 
 /** A step as the renderer shows it: a title, then a summary on success. */
 export interface ProgressStep {
@@ -57,7 +61,10 @@ function listrRenderer(): ProgressRenderer {
           title: step.title,
           task: async (_ctx: unknown, task: { output: string; title: string }) => {
             const started = Date.now();
-            const summary = await step.run((detail) => (task.output = detail));
+            const summary = await step.run(
+              (detail, fraction) =>
+                (task.output = fraction === undefined ? detail : `${progressBar(fraction)} ${detail}`),
+            );
             task.title = `${step.title} (${formatDuration(Date.now() - started)})${summary ? `: ${summary}` : ''}`;
           },
         })),

@@ -1,11 +1,23 @@
-// What is at the destination: rclone lsjson, reduced to what comparisons need.
-import { runRclone, type RcloneContext } from './run.ts';
+// What is at the destination, reduced to what comparisons need. Names are rclone's as it prints
+// them, bytes that are not UTF-8 included (lsjson's JSON would turn those into U+FFFD): read as
+// bytes, each such byte as "‛XX" (format/path-bytes.ts).
+import { rcloneNameFromBytes, rcloneNameToBytes } from '../format/path-bytes.ts';
+import { runRclone, runRcloneForBytes, type RcloneContext } from './run.ts';
 
 export interface RemoteFile {
   size: number;
   /** Modification time, whole seconds since the epoch (rclone keeps the source's mtime in metadata). */
   mtime: number;
 }
+
+/** rclone's --files-from-raw list of `names` (as rcloneNameFromBytes gives them). */
+export function filesFromList(names: string[]): Buffer {
+  return Buffer.concat(names.flatMap((name) => [rcloneNameToBytes(name), NEWLINE]));
+}
+
+const NEWLINE = Buffer.of(0x0a);
+// "2006-01-02 15:04:05;SIZE;PATH": the path last, so that nothing in it can shift the other fields.
+const LSF_LINE = /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d);(-?\d+);/;
 
 /** Every object below `path`, or with `only` just those keys (one lookup each, no full listing). */
 export async function listRemoteFiles(
@@ -15,17 +27,33 @@ export async function listRemoteFiles(
 ): Promise<Map<string, RemoteFile>> {
   if (only?.length === 0) return new Map();
   const filter = only ? ['--files-from-raw', '-'] : [];
-  const output = await runRclone(ctx, ['lsjson', '-R', '--files-only', '--no-mimetype', ...filter, path], {
+  const args = ['lsf', '-R', '--files-only', '--format', 'tsp', '--separator', ';', ...filter, path];
+  // lsf prints times in the local time zone (rclone 1.60 has no --time-format): make that UTC.
+  const utc = { ...ctx, extraEnv: { ...ctx.extraEnv, TZ: 'UTC' } };
+  const output = await runRcloneForBytes(utc, args, {
     what: `listing ${path}`,
-    input: only ? `${only.join('\n')}\n` : undefined,
+    input: only ? filesFromList(only) : undefined,
   }).catch((err) => {
     // A target that does not exist yet is an empty one.
-    if (/bucket does not exist|directory not found/.test(String(err.message))) return '[]';
+    if (/bucket does not exist|directory not found/.test(String(err.message))) return Buffer.alloc(0);
     throw err;
   });
+  return parseLsfListing(output);
+}
+
+export function parseLsfListing(output: Buffer): Map<string, RemoteFile> {
   const files = new Map<string, RemoteFile>();
-  for (const item of JSON.parse(output || '[]') as Array<{ Path: string; Size: number; ModTime: string }>) {
-    files.set(item.Path, { size: item.Size, mtime: Math.floor(Date.parse(item.ModTime) / 1000) });
+  let pos = 0;
+  while (pos < output.length) {
+    let end = output.indexOf(0x0a, pos);
+    if (end < 0) end = output.length;
+    const fields = LSF_LINE.exec(output.toString('latin1', pos, Math.min(end, pos + 64)));
+    if (fields) {
+      const mtime = Math.floor(Date.parse(`${fields[1]!.replace(' ', 'T')}Z`) / 1000);
+      const name = rcloneNameFromBytes(output.subarray(pos + fields[0].length, end));
+      files.set(name, { size: Number(fields[2]), mtime });
+    }
+    pos = end + 1;
   }
   return files;
 }
@@ -40,11 +68,15 @@ export async function listRemoteFolders(ctx: RcloneContext, path: string): Promi
 
 /** MD5 of each object, from rclone md5sum ("hash  path" lines). */
 export async function remoteMd5s(ctx: RcloneContext, path: string): Promise<Map<string, string>> {
-  const output = await runRclone(ctx, ['md5sum', path], { what: `reading checksums at ${path}` });
+  const output = await runRcloneForBytes(ctx, ['md5sum', path], { what: `reading checksums at ${path}` });
   const sums = new Map<string, string>();
-  for (const line of output.split('\n')) {
-    const match = /^([0-9a-f]{32}|\s*)\s\s(.*)$/.exec(line);
-    if (match) sums.set(match[2]!, match[1]!.trim());
+  let pos = 0;
+  while (pos < output.length) {
+    let end = output.indexOf(0x0a, pos);
+    if (end < 0) end = output.length;
+    const match = /^([0-9a-f]{32}|\s*)\s\s/.exec(output.toString('latin1', pos, Math.min(end, pos + 34)));
+    if (match) sums.set(rcloneNameFromBytes(output.subarray(pos + match[0].length, end)), match[1]!.trim());
+    pos = end + 1;
   }
   return sums;
 }

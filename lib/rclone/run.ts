@@ -1,8 +1,10 @@
 // Running rclone: credentials only in its environment, never in argv; its
 // failures turned into one line that says what to fix (the operator's
 // documented S3 errors first).
+import type { Readable } from 'node:stream';
 import { execa } from 'execa';
 import { UserError } from '../errors.ts';
+import { parseStatsLine, STATS_ARGS } from './stats.ts';
 import type { Destination } from '../destination/destination.ts';
 
 export interface RcloneContext {
@@ -112,28 +114,60 @@ export function rcloneEnv(
   return env;
 }
 
-export async function runRclone(
+export interface RcloneCall {
+  /** stdin: a --files-from-raw list is bytes (names need not be UTF-8). */
+  input?: string | Uint8Array;
+  what: string;
+  /** Told the bytes moved so far, every half second while a transfer runs (rclone's stats line). */
+  onProgress?: (bytes: number) => void;
+}
+
+export async function runRclone(ctx: RcloneContext, args: string[], options: RcloneCall): Promise<string> {
+  return (await execRclone(ctx, args, options, 'utf8')) as string;
+}
+
+/** runRclone, with stdout as bytes: rclone prints names that are not UTF-8 as their raw bytes. */
+export async function runRcloneForBytes(ctx: RcloneContext, args: string[], options: RcloneCall): Promise<Buffer> {
+  return Buffer.from((await execRclone(ctx, args, options, 'buffer')) as Uint8Array);
+}
+
+async function execRclone(
   ctx: RcloneContext,
   args: string[],
-  options: { input?: string; what: string },
-): Promise<string> {
+  options: RcloneCall,
+  encoding: 'utf8' | 'buffer',
+): Promise<string | Uint8Array> {
   try {
-    const child = execa(ctx.binary, args, {
+    const child = execa(ctx.binary, options.onProgress ? [...args, ...STATS_ARGS] : args, {
       env: rcloneEnv(ctx),
       extendEnv: false,
       input: options.input,
       cancelSignal: ctx.signal,
+      encoding,
     });
     if (ctx.verbosity >= 4) {
       // rclone's debug log names the settings it read from the environment, values included.
       const redact = redactor(Object.values(ctx.destination.env).filter((v) => v.length >= 6));
       child.stderr?.on('data', (chunk: Buffer) => process.stderr.write(redact(chunk.toString('utf8'))));
     }
+    if (options.onProgress) followStats(child.stderr, options.onProgress);
     const result = await child;
     return result.stdout;
   } catch (err) {
     throw describeRcloneFailure(err, options.what);
   }
+}
+
+function followStats(stderr: Readable | null, onProgress: (bytes: number) => void): void {
+  let partial = '';
+  stderr?.on('data', (chunk: Buffer) => {
+    const lines = (partial + chunk.toString('utf8')).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      const bytes = parseStatsLine(line);
+      if (bytes !== undefined) onProgress(bytes);
+    }
+  });
 }
 
 export function redactor(secrets: string[]): (text: string) => string {
@@ -147,11 +181,12 @@ export function knownRcloneError(stderr: string): { message: string; fix: string
 }
 
 export function describeRcloneFailure(err: unknown, what: string): UserError {
-  const failure = err as { stderr?: string; isCanceled?: boolean; shortMessage?: string; code?: string };
+  const failure = err as { stderr?: string | Uint8Array; isCanceled?: boolean; shortMessage?: string; code?: string };
   if (failure.isCanceled) return new UserError(`${what} was interrupted`, 'run the command again', { cause: err });
   if (failure.code === 'ENOENT')
     return new UserError('rclone was not found', 'install rclone >= 1.60 or pass --rclone PATH', { cause: err });
-  const stderr = String(failure.stderr ?? '');
+  const stderr =
+    failure.stderr instanceof Uint8Array ? Buffer.from(failure.stderr).toString() : String(failure.stderr ?? '');
   const known = knownRcloneError(stderr);
   if (known) return new UserError(`${what} failed: ${known.message}`, known.fix, { cause: err });
   const lastError = stderr

@@ -4,7 +4,7 @@
 // the pod as one tar stream over exec stdin, and the manifest's modes, mtimes
 // and empty folders are applied. The PVC carries an annotation saying whether
 // the restore is complete.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import type { Pack } from 'tar-stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,9 +37,10 @@ import { isPodSecurityRefusal } from '../kube/api-errors.ts';
 import type { HelperPodOptions } from '../kube/helper-pod-options.ts';
 import { MANAGED_BY, RUN_LABEL } from '../kube/labels.ts';
 import { runRclone, type RcloneContext } from '../rclone/run.ts';
+import { filesFromList } from '../rclone/listing.ts';
+import { quoteEscapedBytes } from '../format/path-bytes.ts';
 import type { DestinationOptions } from '../destination/options.ts';
 import { readManifest, type BackupManifest, type ManifestEntry } from '../store/manifest.ts';
-import { pathOfObject } from '../store/object-keys.ts';
 import { chooseBackup, listBackups, type Backup } from '../store/catalog.ts';
 import { openStore } from '../store/open.ts';
 import { captureFromPod, captureFromPodOrFail } from '../stream/exec-channel.ts';
@@ -58,7 +59,11 @@ import { listPodFiles } from '../stream/pod-commands.ts';
 import { runFlow, type Flow } from '../flow/runner.ts';
 import { startHelperPod } from '../flow/pods.ts';
 import type { ProgressRenderer, Report } from '../progress/renderer.ts';
+import { transferFraction, transferLine } from '../progress/transfer-progress.ts';
 import { formatBytes } from '../format/size.ts';
+import { localPath } from '../format/local-file-names.ts';
+import { selectEntries, type Selection } from './selection.ts';
+import { overwrittenPaths, planTarget, type TargetPlan } from './target-plan.ts';
 
 export const RESTORE_ANNOTATION = 'datamover.a-cup-of.coffee/restore';
 
@@ -76,6 +81,15 @@ export interface RestoreOptions {
   /** Give entries their recorded uid/gid (needs the root helper). */
   preserveOwner: boolean;
   batchBytes: number;
+  /** --path: volume paths (normalized); empty for the whole backup. */
+  paths: string[];
+  /** --to-path: a folder of the PVC the entries go into, instead of over the live files. */
+  toPath?: string;
+}
+
+/** Restores of chosen paths or into a folder: compared path by path with the PVC, not refused for other files. */
+export function isSelective(options: RestoreOptions): boolean {
+  return options.paths.length > 0 || options.toPath !== undefined;
 }
 
 export interface RestoreResult {
@@ -85,13 +99,18 @@ export interface RestoreResult {
   namespace: string;
   files: number;
   bytes: number;
+  /** --path and --to-path, when given. */
+  paths?: string[];
+  toPath?: string;
+  /** What the restore found at each path it wrote (counts of `restore --dry-run`), for restores of chosen paths. */
+  counts?: TargetPlan['counts'];
   /** Times a cut exec stream was resumed (its batch sent again). */
   streamResumes: number;
   durationSeconds: number;
 }
 
 /** What every step of one restore shares; it never changes once the run has started. */
-interface Run {
+export interface Run {
   readonly kube: KubeConnection;
   readonly options: RestoreOptions;
   readonly flow: Flow;
@@ -103,6 +122,8 @@ interface Source {
   rclone: RcloneContext;
   backup: Backup;
   manifest?: BackupManifest;
+  /** What is written where (everything, at its own path, unless --path or --to-path). */
+  selection: Selection;
 }
 
 /** Root with what `tar -x` needs to give files their owners, unless --run-as names a user. */
@@ -112,7 +133,7 @@ function restorePrivilege(options: RestoreOptions): HelperPrivilege {
 }
 
 /** Whether the files get their recorded owners: recorded, wanted, and a helper that may. */
-function keepsOwners(options: RestoreOptions, manifest: BackupManifest | undefined): boolean {
+export function keepsOwners(options: RestoreOptions, manifest: BackupManifest | undefined): boolean {
   return Boolean(manifest?.owners) && options.preserveOwner && restorePrivilege(options).kind === 'root';
 }
 
@@ -125,11 +146,7 @@ export async function runRestore(
   const started = Date.now();
   const result = await runFlow({ progress }, async (flow) => {
     const run: Run = { kube, options, flow, log, runId: randomBytes(3).toString('hex') };
-    const source = await flow.step(
-      'Preflight checks',
-      () => preflight(run),
-      ({ backup }) => `backup ${backup.name}: ${backup.files} files, ${formatBytes(backup.bytes)}`,
-    );
+    const source = await flow.step('Preflight checks', () => preflight(run), describeSource);
     const target = await flow.step(
       'Prepare the target PVC',
       (report) => prepareTarget(run, report),
@@ -141,35 +158,59 @@ export async function runRestore(
       (name) => name,
     );
     const from = `${source.rclone.destination.display} ${source.backup.name}`;
+    const plan = isSelective(options)
+      ? await flow.step(
+          'Compare the chosen paths with the PVC',
+          () => comparePaths(run, source, pod),
+          ({ counts }) => `${counts.create} to create, ${counts.overwrite} to overwrite, ${counts.unchanged} unchanged`,
+        )
+      : undefined;
     let verified = false;
     const sent = await flow.step(
       'Restore the files',
-      (report) => restoreFiles(run, { source, pod, from, verified: () => verified }, report),
+      (report) => restoreFiles(run, { source, pod, from, plan, verified: () => verified }, report),
       ({ files, bytes, folders }) => `${files} files, ${formatBytes(bytes)}, ${folders} folders`,
     );
     await flow.step(
       'Verify the restored files',
-      () => verifyRestored(run, source, pod, from),
-      () => `${source.backup.files} files`,
+      () => verifyRestored(run, source, pod, from, plan),
+      () => `${source.selection.files.size} files`,
     );
     verified = true;
-    return { source, bytes: sent.bytes, resumes: sent.resumes };
+    return { source, plan, bytes: sent.bytes, resumes: sent.resumes };
   });
   return {
     from: result.source.backup.name,
     source: result.source.rclone.destination.display,
     pvc: options.toPvc,
     namespace: options.namespace,
-    files: result.source.backup.files,
+    files: result.source.selection.files.size,
     bytes: result.bytes,
+    ...selectiveFields(options),
+    ...(result.plan ? { counts: result.plan.counts } : {}),
     streamResumes: result.resumes,
     durationSeconds: Math.round((Date.now() - started) / 100) / 10,
   };
 }
 
-async function preflight(run: Run): Promise<Source> {
+export function selectiveFields(options: RestoreOptions): { paths?: string[]; toPath?: string } {
+  return {
+    ...(options.paths.length ? { paths: options.paths } : {}),
+    ...(options.toPath !== undefined ? { toPath: options.toPath } : {}),
+  };
+}
+
+export function describeSource({ backup, selection }: Source): string {
+  const whole = `${backup.files} files, ${formatBytes(backup.bytes)}`;
+  if (selection.files.size === backup.files) return `backup ${backup.name}: ${whole}`;
+  const bytes = [...selection.files.values()].reduce((sum, f) => sum + f.size, 0);
+  return `backup ${backup.name}: ${selection.files.size} files, ${formatBytes(bytes)} chosen of ${whole}`;
+}
+
+/** `createsPvc`: false for a dry run, which creates nothing. */
+export async function preflight(run: Run, createsPvc = true): Promise<Source> {
   const { kube, options, flow, log } = run;
-  const create = options.create ? [{ verb: 'create', resource: 'persistentvolumeclaims' }] : [];
+  const create = options.create && createsPvc ? [{ verb: 'create', resource: 'persistentvolumeclaims' }] : [];
   await requirePermissions(kube, options.namespace, [...LOCAL_RESTORE, ...create]);
   const { rclone } = await openStore(kube, options.destination, { verbosity: log.verbosity, signal: flow.signal });
   const backup = chooseBackup(await listBackups(rclone, rclone.destination), options.from, rclone.destination.display);
@@ -190,7 +231,21 @@ async function preflight(run: Run): Promise<Source> {
       : '--no-preserve-owner';
     log.warn(`owners are not restored (${why}): files get the helper pod's user`);
   }
-  return { rclone, backup, manifest };
+  const selection = selectEntries(backup.objects, manifest, options.paths, options.toPath);
+  const [unmatched] = selection.unmatched;
+  if (unmatched !== undefined)
+    throw new UserError(
+      `--path "${quoteEscapedBytes(unmatched)}" matches nothing in backup ${backup.name}`,
+      'give a file (matched exactly) or a folder (with everything below it) of the backup, relative to its root',
+    );
+  for (const { path, partners } of selection.separated) {
+    const others = partners.map((p) => `"${quoteEscapedBytes(p)}"`).join(', ');
+    log.warn(
+      `"${quoteEscapedBytes(path)}" is a hard link to ${others}, not among the chosen paths: ` +
+        'it is restored as a separate file',
+    );
+  }
+  return { rclone, backup, manifest, selection };
 }
 
 /**
@@ -202,6 +257,13 @@ interface Target {
   untilBound?: () => Promise<void>;
   /** A PVC that was there before: it may be in use, and its helper must run where it is attached. */
   existing?: V1PersistentVolumeClaim;
+}
+
+export function missingPvc({ toPvc, namespace }: RestoreOptions): UserError {
+  return new UserError(
+    `PVC "${toPvc}" does not exist in namespace "${namespace}"`,
+    'create it, or pass --create --size SIZE [--storage-class SC]',
+  );
 }
 
 async function prepareTarget(run: Run, report: Report): Promise<Target> {
@@ -217,11 +279,7 @@ async function prepareTarget(run: Run, report: Report): Promise<Target> {
     await getBoundPvc(kube, namespace, toPvc); // says why it is not Bound
     return { summary: `${toPvc} exists` };
   }
-  if (!options.create)
-    throw new UserError(
-      `PVC "${toPvc}" does not exist in namespace "${namespace}"`,
-      'create it, or pass --create --size SIZE [--storage-class SC]',
-    );
+  if (!options.create) throw missingPvc(options);
   const pvc: V1PersistentVolumeClaim = {
     apiVersion: 'v1',
     kind: 'PersistentVolumeClaim',
@@ -253,7 +311,7 @@ async function prepareTarget(run: Run, report: Report): Promise<Target> {
   };
 }
 
-async function startHelper(run: Run, target: Target): Promise<string> {
+export async function startHelper(run: Run, target: Target, readOnly = false): Promise<string> {
   const { kube, options, flow } = run;
   const { namespace } = options;
   const name = helperPodName('restore', options.toPvc, run.runId);
@@ -262,7 +320,7 @@ async function startHelper(run: Run, target: Target): Promise<string> {
     name,
     namespace,
     claimName: options.toPvc,
-    readOnly: false,
+    readOnly,
     labels: { ...MANAGED_BY, [RUN_LABEL]: run.runId },
     helper: options.helper,
     privilege,
@@ -283,7 +341,7 @@ async function startHelper(run: Run, target: Target): Promise<string> {
     command: ['sh', '-c', 'ls -A | head -n 1'],
     signal: flow.signal,
   });
-  if (stdout.toString().trim() && !options.overwrite) {
+  if (!readOnly && !isSelective(options) && stdout.toString().trim() && !options.overwrite) {
     throw new UserError(
       `PVC "${options.toPvc}" is not empty`,
       'restore into an empty PVC, or pass --overwrite to write over its files (others are kept)',
@@ -292,24 +350,62 @@ async function startHelper(run: Run, target: Target): Promise<string> {
   return name;
 }
 
+/** The PVC's entries now, and what the restore does to each path it writes. */
+async function listAndPlan(run: Run, source: Source, pod: string): Promise<TargetPlan> {
+  const { kube, options, flow } = run;
+  const { files, error } = await listPodFiles(kube, { namespace: options.namespace, pod, signal: flow.signal });
+  if (error)
+    throw new UserError(
+      `could not list every file of PVC "${options.toPvc}" to compare it with the backup: ${error}`,
+      'check that the helper pod may read the volume (leave --run-as out)',
+    );
+  return planTarget(source.selection, files, {
+    manifest: Boolean(source.manifest),
+    keepOwners: keepsOwners(options, source.manifest),
+    deleteExtra: options.deleteExtra,
+  });
+}
+
+/** Before a restore of chosen paths writes anything: what it would write over needs --overwrite. */
+async function comparePaths(run: Run, source: Source, pod: string): Promise<TargetPlan> {
+  const { options } = run;
+  const plan = await listAndPlan(run, source, pod);
+  const conflict = plan.paths.find((p) => p.conflict);
+  if (conflict)
+    throw new UserError(
+      `"${quoteEscapedBytes(conflict.path)}" is a ${conflict.type === 'dir' ? 'file' : 'folder'} in PVC ` +
+        `"${options.toPvc}" and a ${conflict.type === 'dir' ? 'folder' : 'file'} in the backup`,
+      'move it away in the PVC, or restore with --to-path DIR to put the chosen paths aside',
+    );
+  const overwritten = overwrittenPaths(plan);
+  if (overwritten.length && !options.overwrite)
+    throw new UserError(
+      `${overwritten.length} of the chosen paths exist in PVC "${options.toPvc}" with other contents ` +
+        `(first: "${quoteEscapedBytes(overwritten[0]!.path)}")`,
+      'pass --overwrite to write over them (files outside the chosen paths are not touched), or --to-path DIR',
+    );
+  return plan;
+}
+
 async function markTarget(run: Run, state: string, from: string): Promise<void> {
   const { kube, options } = run;
   await annotatePvc(kube, options.namespace, options.toPvc, RESTORE_ANNOTATION, {
     state,
     from,
+    ...selectiveFields(options),
     time: new Date().toISOString(),
   });
 }
 
 async function restoreFiles(
   run: Run,
-  into: { source: Source; pod: string; from: string; verified: () => boolean },
+  into: { source: Source; pod: string; from: string; plan?: TargetPlan; verified: () => boolean },
   report: Report,
 ): Promise<{ files: number; bytes: number; folders: number; resumes: number }> {
   const { kube, options, flow } = run;
   const { namespace } = options;
   const { source, pod, from } = into;
-  const { backup, rclone } = source;
+  const { backup, rclone, selection } = source;
   await markTarget(run, 'in-progress', from);
   // The verification marks it complete; a run that ends before that leaves it "incomplete".
   flow.defer('mark the PVC', async () => {
@@ -319,7 +415,7 @@ async function restoreFiles(
   flow.defer('remove the local staging folder', () => rm(staging, { recursive: true, force: true }));
   const keepOwners = keepsOwners(options, source.manifest);
   const extract = extractCommand(keepOwners);
-  const entries = new Map<string, ManifestEntry>((source.manifest?.entries ?? []).map((e) => [e.path, e]));
+  const entries = new Map<string, ManifestEntry>(selection.entries.map((e) => [e.path, e]));
   const target = { kube, namespace, pod, signal: flow.signal, report };
   const policy = {
     resumable: (err: unknown) => !isVolumeFull(err),
@@ -330,44 +426,85 @@ async function restoreFiles(
   let bytes = 0;
   let done = 0;
   let resumes = 0;
-  for (const batch of restoreBatches(backup.objects, options.batchBytes)) {
-    const dir = join(staging, `batch-${done}`);
-    await runRclone(rclone, ['copy', backup.path, dir, '--files-from-raw', '-', '--links', '--no-traverse'], {
-      input: `${batch.join('\n')}\n`,
-      what: `downloading from ${rclone.destination.display}`,
-    });
+  let downloaded = 0;
+  let downloading = 0;
+  const started = Date.now();
+  const totalBytes = [...selection.files.values()].reduce((sum, f) => sum + f.size, 0);
+  const ticker = setInterval(() => {
+    const counts = {
+      totalBytes,
+      doneBytes: bytes,
+      arrivedBytes: downloaded + downloading,
+      files: done,
+      totalFiles: selection.files.size,
+      elapsedMs: Date.now() - started,
+      doneVerb: 'written',
+    };
+    report(transferLine(counts), transferFraction(counts));
+  }, 1000);
+  try {
+    for (const batch of restoreBatches(selection.files, options.batchBytes)) {
+      const downloads = join(staging, `batch-${done}`);
+      const batchBytes = batch.reduce((sum, key) => sum + (selection.files.get(key)?.size ?? 0), 0);
+      await runRclone(rclone, ['copy', backup.path, downloads, '--files-from-raw', '-', '--links', '--no-traverse'], {
+        input: filesFromList(batch),
+        what: `downloading from ${rclone.destination.display}`,
+        onProgress: (moved) => (downloading = Math.min(batchBytes, moved)),
+      });
+      downloaded += batchBytes;
+      downloading = 0;
 
-    const paths = batch.map(pathOfObject);
-    const sentBatch = await withResumes(target, policy, async () => {
-      const fill = (pack: Pack) => packFiles(pack, dir, paths, (p) => entries.get(p));
-      await sendTar(kube, namespace, pod, fill, flow.signal, extract);
-      await commitPartFiles(kube, namespace, pod, paths, flow.signal);
-    });
-    resumes += sentBatch.resumes;
-    await rm(dir, { recursive: true, force: true });
-    done += batch.length;
-    bytes += batch.reduce((sum, key) => sum + (backup.objects.get(key)?.size ?? 0), 0);
-    report(`${done}/${backup.files} files, ${formatBytes(bytes)}`);
+      const files = batch.map((key) => selection.files.get(key)!);
+      const dir = await placeDownloads(downloads, files);
+      const paths = files.map((f) => f.path);
+      const sentBatch = await withResumes(target, policy, async () => {
+        const fill = (pack: Pack) => packFiles(pack, dir, paths, (p) => entries.get(p));
+        await sendTar(kube, namespace, pod, fill, flow.signal, extract);
+        await commitPartFiles(kube, namespace, pod, paths, flow.signal);
+      });
+      resumes += sentBatch.resumes;
+      await rm(downloads, { recursive: true, force: true });
+      if (dir !== downloads) await rm(dir, { recursive: true, force: true });
+      done += batch.length;
+      bytes += batchBytes;
+    }
+  } finally {
+    clearInterval(ticker);
   }
   const links = [...entries.values()].flatMap((e) => (e.link === undefined ? [] : [{ path: e.path, link: e.link }]));
   await linkHardLinks(kube, target, links);
   // Deepest first: a folder's mtime is set after everything inside it.
-  const dirs = [...entries.values()]
+  const dirs = [...(into.plan?.parents ?? []), ...entries.values()]
     .filter((e) => e.type === 'dir')
     .sort((a, b) => b.path.split('/').length - a.path.split('/').length);
   if (dirs.length) await sendTar(kube, namespace, pod, (pack) => packDirs(pack, dirs), flow.signal, extract);
   return { files: done + links.length, bytes, folders: dirs.length, resumes };
 }
 
-async function verifyRestored(run: Run, source: Source, pod: string, from: string): Promise<void> {
+/**
+ * The folder whose files are packed: `downloads` itself when each file keeps its backup path, else a
+ * folder beside it where each downloaded file was moved to its PVC path (--to-path, a separated link).
+ */
+async function placeDownloads(downloads: string, files: Array<{ path: string; source: string }>): Promise<string> {
+  if (files.every((f) => f.path === f.source)) return downloads;
+  const placed = `${downloads}-placed`;
+  for (const file of files) {
+    const slash = file.path.lastIndexOf('/');
+    await mkdir(slash < 0 ? placed : localPath(placed, file.path.slice(0, slash)), { recursive: true });
+    await rename(localPath(downloads, file.source), localPath(placed, file.path));
+  }
+  return placed;
+}
+
+async function verifyRestored(run: Run, source: Source, pod: string, from: string, plan?: TargetPlan): Promise<void> {
   const { kube, options, flow } = run;
   const { namespace } = options;
-  const { backup, manifest } = source;
+  const { manifest, selection } = source;
   const { files: listing } = await listPodFiles(kube, { namespace, pod, signal: flow.signal });
   const restored = new Map(listing.map((f) => [f.path, f]));
   const wanted = new Set([
-    ...[...backup.objects.keys()].map(pathOfObject),
-    ...(manifest?.entries.map((e) => e.path) ?? []),
+    ...[...selection.files.values()].map((f) => f.path),
+    ...selection.entries.map((e) => e.path),
   ]);
   if (options.deleteExtra) {
     const extra = listing.filter((f) => f.type !== 'dir' && !wanted.has(f.path)).map((f) => f.path);
@@ -387,21 +524,20 @@ async function verifyRestored(run: Run, source: Source, pod: string, from: strin
       for (const path of extra) restored.delete(path);
     }
   }
-  for (const [key, object] of backup.objects) {
-    const path = pathOfObject(key);
+  for (const { path, size } of selection.files.values()) {
     const file = restored.get(path);
-    if (!file || (file.type === 'file' && file.size !== object.size))
+    if (!file || (file.type === 'file' && file.size !== size))
       throw new UserError(
-        `"${path}" is missing or has the wrong size in the PVC after the restore`,
+        `"${quoteEscapedBytes(path)}" is missing or has the wrong size in the PVC after the restore`,
         'run the restore again with --overwrite',
       );
   }
   const keepOwners = keepsOwners(options, manifest);
-  for (const entry of manifest?.entries ?? []) {
+  for (const entry of [...(plan?.parents ?? []), ...selection.entries]) {
     const wrong = restoredWrong(entry, restored, keepOwners);
     if (wrong)
       throw new UserError(
-        `"${entry.path}" ${wrong} in the PVC after the restore`,
+        `"${quoteEscapedBytes(entry.path)}" ${wrong} in the PVC after the restore`,
         'run the restore again with --overwrite',
       );
   }
@@ -422,7 +558,19 @@ function restoredWrong(entry: ManifestEntry, restored: Map<string, PodFile>, kee
 }
 
 /** Options that cannot work together, found before anything is called. */
-export function validateRestoreFlags(flags: { create: boolean; size?: string; delete: boolean; overwrite: boolean }) {
+export function validateRestoreFlags(flags: {
+  create: boolean;
+  size?: string;
+  delete: boolean;
+  overwrite: boolean;
+  path?: string[];
+  'to-path'?: string;
+}) {
+  if (flags.delete && (flags.path?.length || flags['to-path'] !== undefined))
+    throw new UsageError(
+      '--delete cannot be used with --path or --to-path',
+      'restore the chosen paths without --delete (nothing outside them is touched)',
+    );
   if (flags.delete && !flags.overwrite)
     throw new UsageError(
       '--delete only works with --overwrite',

@@ -2,12 +2,14 @@
 // parsers for what they print: the file listing, the tar stream of chosen
 // files, and their MD5 sums. Names cross in both directions NUL-separated or
 // checked byte for byte against a NUL-separated list, so any name works: a
-// newline, a tab, a backslash, a leading dash, 255 bytes.
+// newline, a tab, a backslash, a leading dash, 255 bytes, bytes that are not
+// UTF-8 (carried in paths as format/path-bytes.ts says).
+import { pathFromBytes, pathToBytes } from '../format/path-bytes.ts';
 
 export type PodFileType = 'file' | 'dir' | 'symlink' | 'other';
 
 export interface PodFile {
-  /** Path relative to the volume root, without "./". */
+  /** Path relative to the volume root, without "./" (bytes that are not UTF-8 escaped: pathToBytes). */
   path: string;
   type: PodFileType;
   size: number;
@@ -26,8 +28,6 @@ export interface PodListing {
   files: PodFile[];
   /** The volume's root folder itself (path ""). */
   root?: PodFile;
-  /** Names that are not valid UTF-8: they cannot be object keys or manifest paths, and are not kept. */
-  undecodable: number;
   /** Listed by find, gone before stat (a live volume). */
   vanished: number;
 }
@@ -50,9 +50,10 @@ const TYPES = new Map<number, PodFileType>([
 ]);
 const STAT_FIELDS = /^([0-9a-f]+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) /;
 const NEWLINE = 0x0a;
+const NEWLINE_BYTE = Buffer.of(NEWLINE);
 
 export function parseListing(output: Buffer): PodListing {
-  const listing: PodListing = { files: [], undecodable: 0, vanished: 0 };
+  const listing: PodListing = { files: [], vanished: 0 };
   let pos = 0;
   while (pos < output.length) {
     const names: Buffer[] = [];
@@ -76,12 +77,7 @@ export function parseListing(output: Buffer): PodListing {
         listing.root = statEntry('', fields);
         continue;
       }
-      const path = decodeName(name);
-      if (path === undefined) {
-        listing.undecodable++;
-        continue;
-      }
-      listing.files.push(statEntry(path, fields));
+      listing.files.push(statEntry(relativePath(name), fields));
     }
   }
   return listing;
@@ -102,16 +98,18 @@ function statEntry(path: string, fields: RegExpExecArray): PodFile {
   };
 }
 
-/** "./a/b" as a path, or undefined when the bytes are not UTF-8. */
-function decodeName(name: Buffer): string | undefined {
+/** "./a/b" as the path "a/b". */
+function relativePath(name: Buffer): string {
   if (name[0] !== 0x2e || name[1] !== 0x2f) throw new Error(`unexpected name in the pod's file listing`);
-  const bytes = name.subarray(2);
-  const path = bytes.toString('utf8');
-  return Buffer.byteLength(path) === bytes.length && Buffer.from(path).equals(bytes) ? path : undefined;
+  return pathFromBytes(name.subarray(2));
 }
 
+const DOT_SLASH = Buffer.from('./');
+const NUL = Buffer.of(0);
+
+/** "./path\0" for each path, in the bytes the names hold. */
 export function nulList(paths: string[]): Buffer {
-  return Buffer.from(paths.map((p) => `./${p}\0`).join(''), 'utf8');
+  return Buffer.concat(paths.flatMap((p) => [DOT_SLASH, pathToBytes(p), NUL]));
 }
 
 /** md5sum's lines for `paths`, in their order: each line checked against the name it must end with. */
@@ -120,7 +118,7 @@ export function parseMd5Output(output: Buffer, paths: string[]): Map<string, str
   let pos = 0;
   for (const path of paths) {
     const line = /^([0-9a-f]{32}) {2}/.exec(output.toString('latin1', pos, pos + 34));
-    const name = Buffer.from(`./${path}\n`);
+    const name = Buffer.concat([DOT_SLASH, pathToBytes(path), NEWLINE_BYTE]);
     const start = pos + 34;
     if (!line || !output.subarray(start, start + name.length).equals(name)) continue; // md5sum could not read it
     sums.set(path, line[1]!);

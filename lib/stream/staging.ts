@@ -7,17 +7,20 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rm, symlink, utimes, writeFile } from 'node:fs/promises';
-import { dirname, join, normalize, sep } from 'node:path';
+import { join, normalize, sep } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Header } from 'tar-stream';
+import { pathToBytes } from '../format/path-bytes.ts';
+import { localPath } from '../format/local-file-names.ts';
 
 const SMALL_FILE_BYTES = 256 * 1024;
 
 export interface StagingOptions {
   root: string;
   capBytes: number;
-  upload(batchDir: string): Promise<void>;
+  /** Uploads a batch folder, telling `onProgress` the bytes moved so far (when it can). */
+  upload(batchDir: string, onProgress: (bytes: number) => void): Promise<void>;
 }
 
 export interface ReceivedFile {
@@ -27,7 +30,14 @@ export interface ReceivedFile {
 
 export class StagingUploader {
   readonly received = new Map<string, ReceivedFile>();
+  /** Bytes of the files that arrived whole. */
   receivedBytes = 0;
+  /** Bytes of the file arriving now, so far: a large file counts while it streams. */
+  arrivingBytes = 0;
+  /** Bytes of the batches uploaded. */
+  uploadedBytes = 0;
+  /** Bytes of the batch uploading now, so far (as rclone reports them). */
+  uploadingBytes = 0;
   uploadedBatches = 0;
   private batch = 0;
   private batchDir = '';
@@ -46,11 +56,14 @@ export class StagingUploader {
     this.throwIfFailed();
     if (!this.batchDir) await this.newBatch();
     const name = safeRelative(header.name);
-    const path = join(this.batchDir, name);
+    // Named as rclone's local backend names it, in bytes: any name, even one that is not UTF-8.
+    const path = localPath(this.batchDir, name);
+    const folder = name.includes('/') ? name.slice(0, name.lastIndexOf('/')) : '';
     if (header.type === 'file' || header.type === 'contiguous-file') {
-      await this.ensureDir(dirname(path));
+      await this.ensureDir(folder);
       const hash = createHash('md5');
       const size = header.size ?? 0;
+      this.arrivingBytes = 0;
       if (size <= SMALL_FILE_BYTES) {
         // Small files: one buffer and one write, instead of a stream per file.
         const chunks: Buffer[] = [];
@@ -60,8 +73,9 @@ export class StagingUploader {
         await writeFile(path, data, { mode: 0o600 });
       } else {
         const tap = new Transform({
-          transform(chunk: Buffer, _enc, done) {
+          transform: (chunk: Buffer, _enc, done) => {
             hash.update(chunk);
+            this.arrivingBytes += chunk.length;
             done(null, chunk);
           },
         });
@@ -69,6 +83,7 @@ export class StagingUploader {
           await pipeline(stream, tap, createWriteStream(path, { mode: 0o600, highWaterMark: 1024 * 1024 }));
         } catch (err) {
           // A file cut short must never be uploaded under its name.
+          this.arrivingBytes = 0;
           await rm(path, { force: true });
           throw err;
         }
@@ -76,13 +91,15 @@ export class StagingUploader {
       const mtime = header.mtime ?? new Date();
       await utimes(path, mtime, mtime);
       this.received.set(name, { md5: hash.digest('hex'), size });
-      this.batchBytes += header.size ?? 0;
-      this.receivedBytes += header.size ?? 0;
+      this.batchBytes += size;
+      this.receivedBytes += size;
+      this.arrivingBytes = 0;
     } else if (header.type === 'symlink') {
       stream.resume();
-      await this.ensureDir(dirname(path));
-      await symlink(header.linkname ?? '', path);
-      this.received.set(name, { size: Buffer.byteLength(header.linkname ?? '') });
+      await this.ensureDir(folder);
+      const target = pathToBytes(header.linkname ?? '');
+      await symlink(target, path);
+      this.received.set(name, { size: target.length });
     } else {
       stream.resume(); // directories and other types carry no data to upload
       return;
@@ -102,9 +119,16 @@ export class StagingUploader {
     await this.inFlight; // backpressure: at most one batch uploading while one fills
     this.throwIfFailed();
     const dir = this.batchDir;
-    this.inFlight = this.options.upload(dir).then(
+    const bytes = this.batchBytes;
+    this.uploadingBytes = 0;
+    const onProgress = (moved: number) => {
+      this.uploadingBytes = Math.min(bytes, Math.max(this.uploadingBytes, moved));
+    };
+    this.inFlight = this.options.upload(dir, onProgress).then(
       async () => {
         this.uploadedBatches++;
+        this.uploadedBytes += bytes;
+        this.uploadingBytes = 0;
         await rm(dir, { recursive: true, force: true });
       },
       (err: unknown) => {
@@ -114,10 +138,11 @@ export class StagingUploader {
     await this.newBatch();
   }
 
-  private async ensureDir(dir: string): Promise<void> {
-    if (this.dirs.has(dir)) return;
-    await mkdir(dir, { recursive: true });
-    this.dirs.add(dir);
+  /** `folder`, a volume path ("" for the batch's root), in the batch. */
+  private async ensureDir(folder: string): Promise<void> {
+    if (this.dirs.has(folder)) return;
+    await mkdir(folder ? localPath(this.batchDir, folder) : this.batchDir, { recursive: true });
+    this.dirs.add(folder);
   }
 
   private async newBatch(): Promise<void> {

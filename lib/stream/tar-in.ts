@@ -4,7 +4,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, readlink } from 'node:fs/promises';
-import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import tar from 'tar-stream';
 import type { KubeConnection } from '../kube/connection.ts';
@@ -12,6 +11,8 @@ import { UserError } from '../errors.ts';
 import { HELPER_CONTAINER } from '../kube/helper-pod.ts';
 import { captureFromPodOrFail, runInPod, stderrLastLine } from './exec-channel.ts';
 import { nulList } from './pod-files.ts';
+import { isUtf8Path, pathFromBytes, pathToBytes } from '../format/path-bytes.ts';
+import { localPath } from '../format/local-file-names.ts';
 
 /** What is known of an entry besides its bytes: applied as the tar header. */
 export interface EntryMeta {
@@ -98,10 +99,11 @@ const NAME_MAX = 255;
 export function partName(path: string): string {
   const slash = path.lastIndexOf('/');
   const base = path.slice(slash + 1);
+  const bytes = pathToBytes(base);
   const part =
-    Buffer.byteLength(base) + PART_SUFFIX.length <= NAME_MAX
+    bytes.length + PART_SUFFIX.length <= NAME_MAX
       ? `${base}${PART_SUFFIX}`
-      : `${createHash('sha256').update(base).digest('hex').slice(0, 32)}${PART_SUFFIX}`;
+      : `${createHash('sha256').update(bytes).digest('hex').slice(0, 32)}${PART_SUFFIX}`;
   return `${path.slice(0, slash + 1)}${part}`;
 }
 
@@ -131,7 +133,7 @@ export async function commitPartFiles(
   );
 }
 
-/** Packs the local files `paths` (under `dir`) under their temporary names, with the mode and mtime known. */
+/** Packs the files `paths` (rclone's downloads under `dir`) under their temporary names, with their mode and mtime. */
 export async function packFiles(
   pack: tar.Pack,
   dir: string,
@@ -139,26 +141,35 @@ export async function packFiles(
   meta: (path: string) => EntryMeta | undefined,
 ): Promise<void> {
   for (const path of paths) {
-    const local = join(dir, path);
+    const local = localPath(dir, path);
     const stat = await lstat(local);
     const entry = meta(path);
     const mtime = new Date((entry?.mtime ?? Math.floor(stat.mtimeMs / 1000)) * 1000);
     if (stat.isSymbolicLink()) {
-      const linkname = await readlink(local);
+      const linkname = pathFromBytes(await readlink(local, { encoding: 'buffer' }));
+      const header = await withRawNames(pack, {
+        name: partName(path),
+        type: 'symlink',
+        linkname,
+        mtime,
+        mode: 0o777,
+        ...owner(entry),
+      });
       await new Promise<void>((resolve, reject) =>
-        pack.entry(
-          { name: partName(path), type: 'symlink', linkname, mtime, mode: 0o777, ...owner(entry) },
-          Buffer.alloc(0),
-          (err) => (err ? reject(err) : resolve()),
-        ),
+        pack.entry(header, Buffer.alloc(0), (err) => (err ? reject(err) : resolve())),
       );
       continue;
     }
+    const header = await withRawNames(pack, {
+      name: partName(path),
+      size: stat.size,
+      mode: entry?.mode ?? 0o644,
+      mtime,
+      type: 'file',
+      ...owner(entry),
+    });
     await new Promise<void>((resolve, reject) => {
-      const sink = pack.entry(
-        { name: partName(path), size: stat.size, mode: entry?.mode ?? 0o644, mtime, type: 'file', ...owner(entry) },
-        (err) => (err ? reject(err) : resolve()),
-      );
+      const sink = pack.entry(header, (err) => (err ? reject(err) : resolve()));
       sink.on('error', reject);
       createReadStream(local)
         .on('error', reject)
@@ -169,14 +180,58 @@ export async function packFiles(
 
 export async function packDirs(pack: tar.Pack, dirs: EntryMeta[]): Promise<void> {
   for (const dir of dirs) {
+    const header = await withRawNames(pack, {
+      name: dir.path,
+      type: 'directory',
+      mode: dir.mode,
+      mtime: new Date(dir.mtime * 1000),
+      ...owner(dir),
+    });
     await new Promise<void>((resolve, reject) =>
-      pack.entry(
-        { name: dir.path, type: 'directory', mode: dir.mode, mtime: new Date(dir.mtime * 1000), ...owner(dir) },
-        Buffer.alloc(0),
-        (err) => (err ? reject(err) : resolve()),
-      ),
+      pack.entry(header, Buffer.alloc(0), (err) => (err ? reject(err) : resolve())),
     );
   }
+}
+
+// tar-stream writes names from strings, as UTF-8. A name (or link target) that is not UTF-8 goes
+// into a pax header of its own bytes ("path=", "linkpath="), which tar -x (busybox's too) applies
+// to the entry after it; that entry carries an ASCII stand-in.
+const STAND_IN = 'datamover-raw-name';
+type EntryHeader = Parameters<tar.Pack['entry']>[0];
+// tar-stream writes any type it knows the flag of; its typings list only those of entries.
+const PAX_HEADER = 'pax-header' as unknown as EntryHeader['type'];
+
+/** `header`, ready for pack.entry: when its names are not UTF-8, after a pax header holding their bytes. */
+export async function withRawNames(pack: tar.Pack, header: EntryHeader): Promise<EntryHeader> {
+  const { name, linkname } = header;
+  if (isUtf8Path(name) && (!linkname || isUtf8Path(linkname))) return header;
+  const records = [paxRecord('path', pathToBytes(name))];
+  if (linkname) records.push(paxRecord('linkpath', pathToBytes(linkname)));
+  const pax = Buffer.concat(records);
+  // tar-stream's pack takes a body for files only: the header is a file's until pack encodes it,
+  // on its next tick (a unit test holds it to that).
+  const paxHeader: EntryHeader = {
+    name: 'PaxHeader',
+    type: 'file',
+    size: pax.length,
+    mode: 0o644,
+    mtime: header.mtime,
+  };
+  await new Promise<void>((resolve, reject) => {
+    const sink = pack.entry(paxHeader, (err) => (err ? reject(err) : resolve()));
+    paxHeader.type = PAX_HEADER;
+    sink.on('error', reject);
+    sink.end(pax);
+  });
+  return { ...header, name: STAND_IN, ...(linkname ? { linkname: STAND_IN } : {}) };
+}
+
+/** One pax record: "LENGTH key=value\n", LENGTH counting the whole record, its own digits too. */
+export function paxRecord(key: string, value: Buffer): Buffer {
+  const body = Buffer.concat([Buffer.from(` ${key}=`), value, Buffer.from('\n')]);
+  let length = body.length + 1;
+  while (String(length).length + body.length !== length) length = String(length).length + body.length;
+  return Buffer.concat([Buffer.from(String(length)), body]);
 }
 
 function owner(entry: EntryMeta | undefined): { uid?: number; gid?: number } {

@@ -7,6 +7,7 @@ import type { KubeConnection } from '../kube/connection.ts';
 import { HELPER_CONTAINER } from '../kube/helper-pod.ts';
 import { runInPod, stderrLastLine } from './exec-channel.ts';
 import { nulList, TAR_COMMAND } from './pod-files.ts';
+import { pathFromBytes } from '../format/path-bytes.ts';
 
 /** A stream that ended before every file arrived: resumable, unlike a failure on this side. */
 export class StreamCut extends Error {}
@@ -27,7 +28,9 @@ export interface TarReceiver {
 
 /** One tar stream of `paths` out of the pod; the bytes it carried. Throws StreamCut when it was cut. */
 export async function receiveTar(source: TarSource, paths: string[], receiver: TarReceiver): Promise<number> {
-  const extract = tar.extract();
+  // Names as bytes (latin1 is one char per byte): names that are not UTF-8 come through whole.
+  // (tar-stream's own typings leave the option out.)
+  const extract = tar.extract({ filenameEncoding: 'latin1' } as Parameters<typeof tar.extract>[0]);
   // A failure on this side must also end the exec: else the pod's tar waits on backpressure for ever.
   const stop = new AbortController();
   let entryFailure: Error | undefined;
@@ -45,7 +48,7 @@ export async function receiveTar(source: TarSource, paths: string[], receiver: T
       stream.on('error', (err) => (streamError ??= err));
       // Entries are streamx streams; they are async iterables, which is all a receiver needs.
       receiver
-        .onEntry(header, stream as unknown as Readable)
+        .onEntry(withPaths(header), stream as unknown as Readable)
         .then(() => (streamError === undefined ? next() : fail(streamError)), fail);
     });
     extract.on('finish', resolve);
@@ -84,6 +87,15 @@ export async function receiveTar(source: TarSource, paths: string[], receiver: T
   if (exec.exitCode !== 0)
     throw new StreamCut(`tar in the helper pod exited with code ${exec.exitCode}: ${stderrLastLine(exec)}`);
   return exec.stdoutBytes;
+}
+
+/** The entry's name and link target as paths (format/path-bytes.ts); a pax header's are already text. */
+function withPaths(header: tar.Header): tar.Header {
+  const bytesOf = (name: string) => pathFromBytes(Buffer.from(name, 'latin1'));
+  const { pax } = header as tar.Header & { pax?: Record<string, string> };
+  if (!pax?.path) header.name = bytesOf(header.name);
+  if (header.linkname && !pax?.linkpath) header.linkname = bytesOf(header.linkname);
+  return header;
 }
 
 /**

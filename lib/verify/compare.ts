@@ -5,6 +5,7 @@ import type { BackupManifest, ManifestEntry } from '../store/manifest.ts';
 import { objectKey } from '../store/object-keys.ts';
 import type { RemoteFile } from '../rclone/listing.ts';
 import type { PodFile } from '../stream/pod-files.ts';
+import { quoteEscapedBytes } from '../format/path-bytes.ts';
 
 export interface Difference {
   kind: 'missing' | 'size' | 'checksum' | 'extra' | 'owner' | 'mode' | 'link';
@@ -83,6 +84,6 @@ function octal(mode: number): string {
 
 export function renderDifferences(differences: Difference[]): string {
   return differences
-    .map((d) => `${d.kind.toUpperCase().padEnd(8)} ${d.path}${d.detail ? `  (${d.detail})` : ''}\n`)
+    .map((d) => `${d.kind.toUpperCase().padEnd(8)} ${quoteEscapedBytes(d.path)}${d.detail ? `  (${d.detail})` : ''}\n`)
     .join('');
 }

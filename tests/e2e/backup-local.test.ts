@@ -37,6 +37,7 @@ import {
   expectedObjects,
   objectsIn,
   pastTimestamp,
+  testBucket,
 } from './support/storage.ts';
 
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}-\d{6}$/;
@@ -144,10 +145,30 @@ describe('kubectl datamover backup (local mode)', () => {
     assert.deepEqual(objectsIn(bucketPath()), expectedObjects(source));
   });
 
+  it('shows the progress of the upload moving while a single large file is sent, on a pipe', async () => {
+    writeFileSync(join(source, 'one.bin'), randomBytes(64 * 1024 * 1024));
+    await createStorageSecret(ns.name);
+    // 4 MiB/s: the upload takes ~16 s, and a pipe gets a progress line every 5 s.
+    const result = await backup(ns.name, ['data', '--secret', 's3', '--env', 'RCLONE_BWLIMIT=4M']);
+    assert.equal(result.exitCode, 0, String(result.stderr));
+    const lines = String(result.stderr)
+      .split('\n')
+      .filter((l) => /^Transfer: \d+% /.test(l));
+    const percents = lines.map((l) => Number(/^Transfer: (\d+)%/.exec(l)![1]));
+    assert.ok(percents.length >= 2, String(result.stderr));
+    assert.ok(
+      percents.every((p, i) => p > 0 && p < 100 && (i === 0 || p > percents[i - 1]!)),
+      `the upload's share did not grow within (0, 100): ${lines.join('\n')}`,
+    );
+    for (const line of lines)
+      assert.match(line, / of 64\.0 MiB uploaded, [\d.]+ \S+ arrived, [01]\/1 files · .* ETA \d/);
+    assert.deepEqual(objectsIn(bucketPath()), expectedObjects(source));
+  });
+
   it('uses a remote of the local rclone config with --remote; no Secret is needed in the cluster', async () => {
     writeMixedTree(source, { bigFileBytes: 1024 });
     await withRemoteConfig(async (env) => {
-      const result = await backup(ns.name, ['data', '--remote', `mine:${bed().s3.bucket}/from-remote`], env);
+      const result = await backup(ns.name, ['data', '--remote', `mine:${testBucket()}/from-remote`], env);
       assert.equal(result.exitCode, 0, String(result.stderr));
       assert.deepEqual(objectsIn(bucketPath('from-remote')), expectedObjects(source));
       assert.equal(String((await kubectl(['get', 'secrets', '-n', ns.name, '-o', 'name'])).stdout).trim(), '');
@@ -157,7 +178,7 @@ describe('kubectl datamover backup (local mode)', () => {
   it('create --mode local --remote backs up without a Secret (no operator field is asked for)', async () => {
     writeMixedTree(source, { bigFileBytes: 1024 });
     await withRemoteConfig(async (env) => {
-      const remote = `mine:${bed().s3.bucket}/from-create`;
+      const remote = `mine:${testBucket()}/from-create`;
       const result = await execa(
         'kubectl',
         ['datamover', 'create', 'once', '--pvc', 'data', '--mode', 'local', '--remote', remote, '-n', ns.name],

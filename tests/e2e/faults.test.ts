@@ -3,16 +3,9 @@
 // recovered, or failed cleanly leaving nothing partial), judged before any
 // re-run, and the re-run lost no byte. scripts/fault-matrix.ts runs the same
 // cases and writes the table in docs/reliability.md.
-import assert from 'node:assert/strict';
-import { FAULTS, runFaultCase } from '../faults/matrix.ts';
+// This file holds the backup faults aimed at one run (its processes, its pod, its PVC),
+// which run beside other tests (faults-restore.test.ts the restore ones); those that stop
+// a server of the whole bed run alone, from tests/faults/bed-outages.test.ts.
+import { describeFaults } from '../faults/describe.ts';
 
-describe('fault matrix', () => {
-  for (const fault of FAULTS) {
-    for (const operation of fault.operations) {
-      it(`${operation}: ${fault.title} (${fault.expected})`, async () => {
-        const outcome = await runFaultCase(fault, operation);
-        assert.deepEqual(outcome.problems, [], JSON.stringify(outcome, null, 1));
-      });
-    }
-  }
-});
+describeFaults('fault matrix: faults of one backup', 'backup', (fault) => !fault.stopsBedServer);

@@ -10,7 +10,14 @@ import { randomBytes } from 'node:crypto';
 import { execa } from 'execa';
 import { bed, createBoundPvc, datamover, kubectl, managedLeftovers, useNamespace, userEnv } from './support/bed.ts';
 import { writeMixedTree, snapshot } from './support/tree.ts';
-import { bucketPath, createStorageSecret, emptyBucket, expectedObjects, objectsIn } from './support/storage.ts';
+import {
+  bucketPath,
+  createStorageSecret,
+  emptyBucket,
+  expectedObjects,
+  objectsIn,
+  testBucket,
+} from './support/storage.ts';
 import { freePort } from '../testbed/processes.ts';
 import { toolPaths } from '../testbed/paths.ts';
 
@@ -285,7 +292,7 @@ describe('kubectl datamover check', () => {
     );
     assert.deepEqual(
       fromPod.map((l) => l.split(' from pod')[0]),
-      ['OK    list s3://datamover-test', 'OK    write a test object', 'OK    delete the test object'],
+      [`OK    list s3://${testBucket()}`, 'OK    write a test object', 'OK    delete the test object'],
     );
     assert.equal(await managedLeftovers(ns.name), '');
     // The pod spec referred to the Secret; no credential was written into it.
@@ -299,7 +306,7 @@ describe('kubectl datamover check', () => {
     assert.match(
       String(result.stdout),
       new RegExp(
-        /FAIL {2}list s3:\/\/datamover-test from pod datamover-check-\w+ /.source +
+        `FAIL {2}list s3://${testBucket()} from pod datamover-check-\\w+ ` +
           /\(ghcr\.io\/qjoly\/datamover-rclone:latest\): the storage rejected the secret key /.source +
           /\(SignatureDoesNotMatch\); check AWS_SECRET_ACCESS_KEY/.source,
       ),

@@ -1,7 +1,7 @@
 // Any file, any owner: a database-like volume (a 0700 folder of uid 999, a root-only key, a setgid
-// folder of 1000:2000, hard links, a name with a newline) backs up and restores with its owners,
-// modes, mtimes and links, on a bed whose exec runs as the pod's user like a kubelet's. Read back
-// with `kubectl exec tar` in a root pod, compared entry by entry.
+// folder of 1000:2000, hard links, a name with a newline, a name that is not UTF-8) backs up and
+// restores with its owners, modes, mtimes and links, on a bed whose exec runs as the pod's user like
+// a kubelet's. Read back with `kubectl exec tar` in a root pod, compared entry by entry.
 import assert from 'node:assert/strict';
 import {
   chmodSync,
@@ -35,6 +35,21 @@ const ODD_NAMES = [
   [...Array(15)].map((_, i) => `${i}${'d'.repeat(250)}`).join('/'),
 ];
 const INVALID_UTF8_NAME = Buffer.from([0x6f, 0x6c, 0x64, 0xff, 0x2e, 0x74, 0x78, 0x74]); // "old\xff.txt"
+/** The key rclone gives that name in S3 (its InvalidUtf8 encoding). */
+const INVALID_UTF8_KEY = 'old‛FF.txt';
+/** A name with rclone's quote character and a literal picture, which rclone quotes (see README). */
+const QUOTED_NAME = 'quote‛ and picture␊';
+/** readBack's name for it: names are read one char per byte. */
+const INVALID_UTF8_SEEN = INVALID_UTF8_NAME.toString('latin1');
+
+/**
+ * The bed's S3 server (rclone serve s3) lists the key "old‛FF.txt" as "old‛‛FF.txt" (it quotes "‛"
+ * once more, as it turns a newline into "‛␊"): the backup's check of the destination would fail, as
+ * README says. Tests that use it leave that file out; the odd-names test carries it.
+ */
+function removeInvalidUtf8Name(root: string): void {
+  rmSync(Buffer.concat([Buffer.from(`${root}/`), INVALID_UTF8_NAME]));
+}
 
 /** PostgreSQL's layout and then some, written on the host as root (as an app's pods would have). */
 function writeDatabaseTree(root: string): void {
@@ -82,7 +97,7 @@ interface Seen {
   names?: string[];
 }
 
-/** Every entry of a PVC as `kubectl exec tar` in a root pod shows it. */
+/** Every entry of a PVC as `kubectl exec tar` in a root pod shows it, names one char per byte (latin1). */
 async function readBack(namespace: string, pvc: string): Promise<Record<string, Seen>> {
   const pod = `reader-${pvc}`;
   await createPodOnPvc(namespace, pod, pvc, { readOnly: true });
@@ -91,7 +106,7 @@ async function readBack(namespace: string, pvc: string): Promise<Record<string, 
   await kubectl(['delete', 'pod', pod, '-n', namespace, '--wait=false']);
   const seen: Record<string, Seen> = {};
   const links: Array<[string, string]> = [];
-  const extract = tar.extract();
+  const extract = tar.extract({ filenameEncoding: 'latin1' } as Parameters<typeof tar.extract>[0]);
   extract.on('entry', (header, stream, next) => {
     const chunks: Buffer[] = [];
     stream.on('data', (chunk) => chunks.push(chunk as Buffer));
@@ -140,14 +155,14 @@ describe('owners, modes, hard links and odd names (kubelet-true exec)', () => {
   });
 
   it('backs up a volume nobody can read whole, and restores owners, modes, mtimes and hard links', async () => {
+    removeInvalidUtf8Name(source);
     const backup = await dm(ns.name, ['backup', 'db', '--secret', 's3', '--timestamp-prefix', '-o', 'json']);
     assert.equal(backup.exitCode, 0, String(backup.stderr));
     const stderr = String(backup.stderr);
     assert.match(stderr, /Start a helper pod that can read every file: done .*root with only DAC_OVERRIDE/);
     assert.match(stderr, /skipping "queue\.fifo": a FIFO/);
-    assert.match(stderr, /skipping 1 entries whose names are not valid UTF-8/);
     const result = JSON.parse(String(backup.stdout));
-    assert.equal(result.filesSkipped, 2);
+    assert.equal(result.filesSkipped, 1);
     const [folder] = readdirSync(bucketPath());
     const objects = readdirSync(bucketPath(folder!), { recursive: true }).map(String);
     assert.equal(objects.includes('linked-a') !== objects.includes('linked-b'), true, 'a hard link stored twice');
@@ -168,7 +183,6 @@ describe('owners, modes, hard links and odd names (kubelet-true exec)', () => {
     const expected = await readBack(ns.name, 'db');
     const restored = await readBack(ns.name, 'restored');
     delete expected['queue.fifo'];
-    for (const name of Object.keys(expected)) if (name.startsWith('old')) delete expected[name];
     assert.deepEqual(restored, expected);
     assert.deepEqual(restored['linked-a']?.names, ['linked-a', 'linked-b']);
     assert.deepEqual(
@@ -209,6 +223,7 @@ describe('owners, modes, hard links and odd names (kubelet-true exec)', () => {
   });
 
   it('verify --against-pvc reports a changed owner and a changed mode', async () => {
+    removeInvalidUtf8Name(source);
     assert.equal((await dm(ns.name, ['backup', 'db', '--secret', 's3'])).exitCode, 0);
     chownSync(join(source, 'www.html'), 1000, 1000);
     chmodSync(join(source, 'tool'), 0o755);
@@ -220,26 +235,51 @@ describe('owners, modes, hard links and odd names (kubelet-true exec)', () => {
     assert.match(out, /^MODE +tool +\(backup 4755, PVC 0755\)$/m);
   });
 
+  // ...and the tree's "old\xff.txt", not UTF-8.
   it('carries names with a newline, a tab, a backslash, a dash, quotes, 255 bytes, 4,000-byte paths', async () => {
     for (const name of ODD_NAMES) {
       mkdirSync(join(source, 'odd', name, '..'), { recursive: true });
       writeFileSync(join(source, 'odd', name), `content of ${name.length}\n`);
     }
+    writeFileSync(join(source, 'odd', QUOTED_NAME), 'quoted\n');
     // A local-disk rclone remote: rclone serve s3 (the bed's S3) lists a key holding a newline as "‛␊",
-    // unlike S3 itself; rclone's own local backend names files as rclone does everywhere else.
+    // unlike S3 itself; rclone's own local backend names files as rclone does everywhere else. With
+    // S3's encoding of bytes that are not UTF-8, it names "old\xff.txt" as the S3 key "old‛FF.txt".
     const store = mkdtempSync(join(tmpdir(), 'datamover-odd-'));
-    const env = { RCLONE_CONFIG_DISK_TYPE: 'local' };
+    const env = { RCLONE_CONFIG_DISK_TYPE: 'local', RCLONE_CONFIG_DISK_ENCODING: 'Slash,Dot,InvalidUtf8' };
     const remote = `disk:${store}`;
     const backup = await datamover(['backup', 'db', '-n', ns.name, '--remote', remote, '--run-as', 'root'], { env });
     assert.equal(backup.exitCode, 0, String(backup.stderr));
+    assert.doesNotMatch(String(backup.stderr), /UTF-8/);
     for (const name of ODD_NAMES)
       assert.equal(readFileSync(join(store, 'odd', name), 'utf8'), `content of ${name.length}\n`, JSON.stringify(name));
+    assert.equal(readFileSync(join(store, INVALID_UTF8_KEY), 'utf8'), 'not UTF-8\n');
+    // rclone's local backend keeps a literal "‛" quoted on disk.
+    assert.equal(readFileSync(join(store, 'odd', 'quote‛‛ and picture␊'), 'utf8'), 'quoted\n');
+    const manifest = JSON.parse(readFileSync(join(store, '.datamover-manifest.json'), 'utf8'));
+    assert.ok(
+      manifest.entries.some((e: { path: string }) => e.path === 'old\udcff.txt'),
+      'not in the manifest',
+    );
+    const verifyArgs = ['verify', '-n', ns.name, '--remote', remote, '--from', 'plain', '--against-pvc', 'db'];
+    const verify = await datamover(verifyArgs, { env });
+    assert.equal(verify.exitCode, 0, `${verify.stdout}${verify.stderr}`);
     const args = ['restore', '-n', ns.name, '--remote', remote, '--from', 'plain', '--to-pvc', 'back', '--create'];
     args.push('--size', '1Gi');
     const restore = await datamover(args, { env });
     assert.equal(restore.exitCode, 0, String(restore.stderr));
     const restored = await readBack(ns.name, 'back');
     for (const name of ODD_NAMES) assert.ok(restored[`odd/${name}`], `${JSON.stringify(name)} not restored`);
+    const original = await readBack(ns.name, 'db');
+    assert.ok(restored[INVALID_UTF8_SEEN], 'the name that is not UTF-8 was not restored byte for byte');
+    assert.deepEqual(restored[INVALID_UTF8_SEEN], original[INVALID_UTF8_SEEN]);
+    const quoted = `odd/${Buffer.from(QUOTED_NAME).toString('latin1')}`;
+    assert.ok(restored[quoted], `${QUOTED_NAME} not restored`);
+    assert.deepEqual(restored[quoted], original[quoted]);
+    assert.deepEqual(
+      Object.keys(restored).filter((name) => name.startsWith('old')),
+      [INVALID_UTF8_SEEN],
+    );
     rmSync(store, { recursive: true, force: true });
   });
 });

@@ -13,8 +13,32 @@ const RBAC = join(REPO_ROOT, 'docs', 'rbac.yaml');
 describe('RBAC: each mode under its minimal Role', () => {
   const ns = useNamespace('rbac');
   let source: string;
-  /** Runs the plugin as ServiceAccount `account`, bound to `role` (if any). */
-  async function as(account: string, role?: string): Promise<(args: string[]) => ReturnType<typeof datamover>> {
+  const clusterBindings: string[] = [];
+  afterEach(async () => {
+    for (const name of clusterBindings.splice(0))
+      await kubectl(['delete', 'clusterrolebinding', name, '--ignore-not-found'], { reject: false });
+  });
+  /**
+   * Runs the plugin as ServiceAccount `account`, bound to `role` (if any) and to `clusterRole` (if any,
+   * with a ClusterRoleBinding, removed after the test).
+   */
+  async function as(
+    account: string,
+    role?: string,
+    clusterRole?: string,
+  ): Promise<(args: string[]) => ReturnType<typeof datamover>> {
+    if (clusterRole) {
+      const name = `${ns.name}-${account}`;
+      clusterBindings.push(name);
+      await kubectl([
+        'create',
+        'clusterrolebinding',
+        name,
+        '--clusterrole',
+        clusterRole,
+        `--serviceaccount=${ns.name}:${account}`,
+      ]);
+    }
     if (role)
       await kubectl([
         'create',
@@ -39,7 +63,7 @@ describe('RBAC: each mode under its minimal Role', () => {
   });
 
   it('local mode: check-access, backup, restore and verify pass with datamover-local', async () => {
-    const dm = await as('backup-user', 'datamover-local');
+    const dm = await as('backup-user', 'datamover-local', 'datamover-local-cluster');
     const access = await dm(['check-access', '--mode', 'local']);
     assert.equal(access.exitCode, 0, String(access.stdout) + String(access.stderr));
     assert.doesNotMatch(String(access.stdout), /FAIL/);
@@ -95,7 +119,15 @@ describe('RBAC: each mode under its minimal Role', () => {
       String(access.stdout),
     );
     assert.ok(
-      failed.every((l) => l.endsWith('; bind the Role datamover-local of docs/rbac.yaml')),
+      failed.every((l) =>
+        l.includes(' cluster-wide')
+          ? l.endsWith('; bind the ClusterRole datamover-local-cluster of docs/rbac.yaml')
+          : l.endsWith('; bind the Role datamover-local of docs/rbac.yaml'),
+      ),
+      String(access.stdout),
+    );
+    assert.ok(
+      failed.some((l) => l.includes('list volumesnapshotclasses.snapshot.storage.k8s.io cluster-wide')),
       String(access.stdout),
     );
     // What the operator Role grants is not reported missing.

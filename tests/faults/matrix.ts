@@ -12,7 +12,7 @@
 // - nothing of the run is left in the cluster, and a re-run (the fault fixed)
 //   brings the destination to byte-identical (bytes lost: 0).
 // Used by tests/e2e/faults.test.ts and by scripts/fault-matrix.ts (docs/reliability.md).
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -25,6 +25,7 @@ import {
   kubectl,
   MANAGED_SELECTOR,
   managedPods,
+  podExecRoots,
   userEnv,
   volumeFolder,
 } from '../e2e/support/bed.ts';
@@ -67,6 +68,8 @@ export interface Fault {
   tinyDisk?: boolean;
   /** The least data that shows the fault (see DATA). */
   data: keyof typeof DATA;
+  /** The fault stops a server of the whole bed: no other test may run meanwhile. */
+  stopsBedServer?: true;
 }
 
 /** The volumes the faults run on, each the least that still shows its faults. */
@@ -85,10 +88,8 @@ export const DATA = {
 /** A fault that did not happen: the case fails. */
 class NotCaused extends Error {}
 
-/** The helper's tar, which the bed runs as a local process below its kwok-controller. */
+/** The helper's tar, which the bed runs as a local process, exec'd into a pod of the case's namespace. */
 const podTar = (operation: Operation) => (operation === 'backup' ? /tar -c -f - --no-recursion/ : /^tar -x -f -/);
-const podProcessesRoot = () =>
-  Number(readFileSync(join(statePaths().kwokWorkdir, 'clusters', CLUSTER_NAME, 'pids', 'kwok-controller.pid'), 'utf8'));
 /** The run's helper pod (a restore's namespace also held the helper pod of the backup it restores). */
 const HELPER_PREFIX: Record<Operation, string> = { backup: 'datamover-data-', restore: 'datamover-restore-' };
 /** The plugin's own rclone moving the data (not its listings and probes). */
@@ -96,13 +97,23 @@ const RCLONE_TRANSFER = /rclone (move|copy) /;
 
 /** Waits until the helper pod's tar streams, then does `then`: the fault lands mid-transfer. */
 async function whileStreaming(ctx: FaultContext, then: () => Promise<string>): Promise<string> {
-  const seen = await whenRunning(podProcessesRoot(), podTar(ctx.operation), ctx.ended, () => true);
+  const seen = await whenRunning(
+    () => podExecRoots(ctx.namespace),
+    podTar(ctx.operation),
+    ctx.ended,
+    () => true,
+  );
   if (!seen) throw new NotCaused("the helper pod's tar was never seen running: the run ended first");
   return then();
 }
 
 async function killPodTar(ctx: FaultContext): Promise<string> {
-  const hit = await whenRunning(podProcessesRoot(), podTar(ctx.operation), ctx.ended, (pids) => signalAll(pids));
+  const hit = await whenRunning(
+    () => podExecRoots(ctx.namespace),
+    podTar(ctx.operation),
+    ctx.ended,
+    (pids) => signalAll(pids),
+  );
   if (!hit) throw new NotCaused('no running tar of the helper pod was killed: the run ended first');
   return "killed the helper pod's tar";
 }
@@ -152,6 +163,7 @@ export const FAULTS: Fault[] = [
     operations: ['backup', 'restore'],
     expected: 'resumes',
     data: 'held',
+    stopsBedServer: true,
     inject: (ctx) =>
       whileStreaming(ctx, async () => {
         await outage(join(statePaths().kwokWorkdir, 'clusters', CLUSTER_NAME, 'pids', 'kube-apiserver.pid'));
@@ -169,8 +181,14 @@ export const FAULTS: Fault[] = [
     operations: ['backup', 'restore'],
     expected: 'recovers',
     data: 'light',
+    stopsBedServer: true,
     inject: async (ctx) => {
-      const seen = await whenRunning(ctx.run.pid!, RCLONE_TRANSFER, ctx.ended, () => true);
+      const seen = await whenRunning(
+        () => [ctx.run.pid!],
+        RCLONE_TRANSFER,
+        ctx.ended,
+        () => true,
+      );
       if (!seen) throw new NotCaused('no rclone transfer of the run was seen: the run ended first');
       await outage(join(statePaths().pids, 's3.pid'));
       return 'rclone serve s3 killed while the run transferred, started again 3 s later';
@@ -184,7 +202,12 @@ export const FAULTS: Fault[] = [
     error: /(uploading to|downloading from) s3:\/\/\S+ .* failed/,
     data: 'light',
     inject: async (ctx) => {
-      const hit = await whenRunning(ctx.run.pid!, RCLONE_TRANSFER, ctx.ended, (pids) => signalAll(pids));
+      const hit = await whenRunning(
+        () => [ctx.run.pid!],
+        RCLONE_TRANSFER,
+        ctx.ended,
+        (pids) => signalAll(pids),
+      );
       if (!hit) throw new NotCaused('no rclone transfer of the run was killed: the run ended first');
       return "killed the run's rclone";
     },
@@ -198,7 +221,12 @@ export const FAULTS: Fault[] = [
       error: new RegExp(`interrupted by ${signal}`),
       data: 'light',
       inject: async (ctx) => {
-        const seen = await whenRunning(ctx.run.pid!, RCLONE_TRANSFER, ctx.ended, () => true);
+        const seen = await whenRunning(
+          () => [ctx.run.pid!],
+          RCLONE_TRANSFER,
+          ctx.ended,
+          () => true,
+        );
         if (!seen || !ctx.run.kill(signal)) throw new NotCaused('no transfer of the run was seen: the run ended first');
         return `${signal} sent while the run's rclone transferred`;
       },

@@ -1,12 +1,15 @@
 // Finding and killing the processes a fault is aimed at, read straight from
-// /proc. Only processes below a given root are considered: the plugin run
-// under test (its rclone) or this bed's kwok-controller (which runs the pod
-// commands as local processes), never another bed's or another user's.
+// /proc. Only processes at or below given roots are considered: the plugin run
+// under test (its rclone) or the commands exec'd into the pods of the case's
+// namespace (the bed runs them as local processes), never another test's.
 import { readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-/** The processes below `root` (children, grandchildren, ...) whose command line matches `pattern`. */
-export function processesBelow(root: number, pattern: RegExp): number[] {
+/**
+ * The processes at or below `roots` (children, grandchildren, ...) whose command line matches `pattern`.
+ * A root is a process the fault is aimed within: the plugin run under test, or a command exec'd into a pod.
+ */
+export function processesBelow(roots: number[], pattern: RegExp): number[] {
   const children = new Map<number, number[]>();
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
@@ -16,7 +19,7 @@ export function processesBelow(root: number, pattern: RegExp): number[] {
     children.set(ppid, [...(children.get(ppid) ?? []), Number(name)]);
   }
   const found: number[] = [];
-  for (let queue = [...(children.get(root) ?? [])]; queue.length > 0; ) {
+  for (let queue = [...roots]; queue.length > 0; ) {
     const pid = queue.shift()!;
     queue.push(...(children.get(pid) ?? []));
     if (pattern.test(readProc(pid, 'cmdline')?.replaceAll('\0', ' ') ?? '')) found.push(pid);
@@ -25,12 +28,12 @@ export function processesBelow(root: number, pattern: RegExp): number[] {
 }
 
 /**
- * Polls until a process below `root` matches `pattern` and `act` on its pids succeeds
+ * Polls until a process at or below `roots()` matches `pattern` and `act` on its pids succeeds
  * (returns true: a kill that hit a live process, or a check). Returns false when
  * `giveUp` settles first (the run under test ended) or `timeoutMs` passes.
  */
 export async function whenRunning(
-  root: number,
+  roots: () => number[],
   pattern: RegExp,
   giveUp: Promise<unknown>,
   act: (pids: number[]) => boolean | Promise<boolean>,
@@ -42,7 +45,7 @@ export async function whenRunning(
     () => (over = true),
   );
   for (const deadline = Date.now() + timeoutMs; !over && Date.now() < deadline; await sleep(2)) {
-    const pids = processesBelow(root, pattern);
+    const pids = processesBelow(roots(), pattern);
     if (pids.length > 0 && (await act(pids))) return true;
   }
   return false;

@@ -1,5 +1,5 @@
-// Brings the whole bed up or down: the Kubernetes cluster (kwokctl), the
-// provisioner/exec wiring process, the DataMover operator with the job-runner
+// Brings the whole bed up or down: the Kubernetes cluster (kwokctl), external-snapshotter's
+// snapshot-controller, the provisioner/exec wiring process, the DataMover operator with the job-runner
 // (the kubelet of its Job pods) and the S3 servers; writes the env file a plain
 // shell can source and the JSON the tests read.
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -8,6 +8,7 @@ import {
   CLUSTER_NAME,
   OPERATOR_USER,
   REAL_OPERATOR_LABEL,
+  SNAPSHOT_CLASSES,
   STORAGE_CLASSES,
   datamoverCrdFiles,
   createCluster,
@@ -27,6 +28,8 @@ export interface Bed {
   kubeconfig: string;
   context: string;
   storageClasses: typeof STORAGE_CLASSES;
+  /** The VolumeSnapshotClasses of the CSI driver (its default one, and one that is never ready). */
+  snapshotClasses: typeof SNAPSHOT_CLASSES;
   volumesDir: string;
   s3: S3Server;
   /** A Prometheus Pushgateway on 127.0.0.1. */
@@ -64,7 +67,9 @@ export async function up(log: (line: string) => void = () => {}): Promise<Bed> {
   createCluster(paths);
   log('adding the simulated node, the StorageClasses and the DataMover CRDs');
   seedCluster(paths);
-  log('starting the provisioner and pod exec wiring');
+  log('starting the snapshot-controller (external-snapshotter)');
+  await startSnapshotController(paths);
+  log("starting the provisioner (and the CSI driver's snapshotter) and pod exec wiring");
   startDetached(paths, 'provisioner', process.execPath, [
     join(REPO_ROOT, 'tests', 'testbed', 'provisioner.ts'),
     paths.dir,
@@ -85,6 +90,7 @@ export async function up(log: (line: string) => void = () => {}): Promise<Bed> {
     kubeconfig: paths.kubeconfig,
     context: `kwok-${CLUSTER_NAME}`,
     storageClasses: STORAGE_CLASSES,
+    snapshotClasses: SNAPSHOT_CLASSES,
     volumesDir: paths.volumes,
     s3,
     pushgateway: `http://127.0.0.1:${pushgatewayPort}`,
@@ -97,6 +103,26 @@ export async function up(log: (line: string) => void = () => {}): Promise<Bed> {
   writeFileSync(paths.envFile, envFile(bed, paths), { mode: 0o600 });
   log(`bed is up in ${((Date.now() - started) / 1000).toFixed(1)}s; run: source ${paths.envFile}`);
   return bed;
+}
+
+/**
+ * The snapshot-controller of external-snapshotter, outside the cluster with the bed's admin
+ * kubeconfig: one replica, so no leader election.
+ */
+async function startSnapshotController(paths: StatePaths): Promise<void> {
+  startDetached(paths, 'snapshot-controller', toolPaths().snapshotController, [
+    `--kubeconfig=${paths.kubeconfig}`,
+    '--leader-election=false',
+    '--v=3',
+  ]);
+  const logFile = join(paths.logs, 'snapshot-controller.log');
+  for (const deadline = Date.now() + 60_000; ; await sleep(200)) {
+    const text = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
+    if (text.includes('Starting snapshot controller')) return;
+    const pid = readPid(paths, 'snapshot-controller');
+    if (!pid || !isAlive(pid) || Date.now() > deadline)
+      throw new Error(`the snapshot-controller did not start; its log (${logFile}):\n${text.slice(-2000)}`);
+  }
 }
 
 /**

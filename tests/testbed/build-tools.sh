@@ -2,9 +2,11 @@
 # Builds the test bed's Go tools from the Go module proxy, pinned, into a cache
 # outside the repository: ${DATAMOVER_TOOLS_CACHE:-~/.cache/kubectl-datamover/tools}/<name>-<version>/bin.
 # A tool whose folder already holds its binaries is skipped, so reruns cost nothing.
-# Usage: build-tools.sh [kubernetes|etcd|kwok|rclone|krew|pushgateway|prom2json|actionlint|rclone-old|operator ...]
+# Usage: build-tools.sh [kubernetes|etcd|kwok|rclone|krew|pushgateway|prom2json|actionlint|snapshot-controller|
+#                        rclone-old|operator ...]
 #          (default: all; operator is skipped with one line when its source is absent)
 #        build-tools.sh operator-bin: where the operator's manager is (built or not), nothing without source
+#        build-tools.sh snapshot-crds: the folder of the VolumeSnapshot CRDs in the Go module cache
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -137,10 +139,28 @@ build_operator() {
   log "operator: built in $((SECONDS - start))s into ${bin%/bin/manager}"
 }
 
+# The VolumeSnapshot CRDs of the pinned release: used where they are, in the Go module cache
+# (go mod download fetches them again if that cache was cleaned), never copied into the repository.
+snapshot_crds() {
+  local tmp dir
+  tmp=$(mktemp -d)
+  dir=$(cd "$tmp" && go mod init datamover-testbed-tools >/dev/null 2>&1 \
+    && go mod download -json "github.com/kubernetes-csi/external-snapshotter/client/v8@$EXTERNAL_SNAPSHOTTER_VERSION" \
+    | sed -n 's/.*"Dir": "\(.*\)",*/\1/p')
+  rm -rf "$tmp"
+  [[ -f $dir/config/crd/snapshot.storage.k8s.io_volumesnapshots.yaml ]] || {
+    log "snapshot CRDs $EXTERNAL_SNAPSHOTTER_VERSION: not found in the module cache"
+    exit 1
+  }
+  echo "$dir/config/crd"
+}
+
 if [[ ${1:-} == operator-bin ]]; then operator_bin; exit 0; fi
+if [[ ${1:-} == snapshot-crds ]]; then snapshot_crds; exit 0; fi
 
 want=("$@")
-[[ ${#want[@]} == 0 ]] && want=(kubernetes etcd kwok rclone krew pushgateway prom2json actionlint rclone-old operator)
+[[ ${#want[@]} == 0 ]] && want=(kubernetes etcd kwok rclone krew pushgateway prom2json actionlint snapshot-controller
+  rclone-old operator)
 for tool in "${want[@]}"; do
   case $tool in
     kubernetes) build kubernetes "$K8S_VERSION" setup_kubernetes "$(k8s_ldflags)" \
@@ -159,6 +179,10 @@ for tool in "${want[@]}"; do
     prom2json) build prom2json "$PROM2JSON_VERSION" setup_module "-s -w" github.com/prometheus/prom2json/cmd/prom2json ;;
     actionlint) build actionlint "$ACTIONLINT_VERSION" setup_module "-s -w" \
         github.com/rhysd/actionlint/cmd/actionlint ;;
+    snapshot-controller) build snapshot-controller "$EXTERNAL_SNAPSHOTTER_VERSION" setup_module \
+        "-s -w -X main.version=$EXTERNAL_SNAPSHOTTER_VERSION" \
+        github.com/kubernetes-csi/external-snapshotter/v8/cmd/snapshot-controller
+      log "snapshot CRDs $EXTERNAL_SNAPSHOTTER_VERSION: in $(snapshot_crds)" ;;
     operator) build_operator ;;
     rclone-old) [[ $(uname -m) == x86_64 ]] && fetch_rclone_old || log "rclone-old: only on x86_64, skipped" ;;
     *) log "unknown tool: $tool"; exit 2 ;;

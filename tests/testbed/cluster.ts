@@ -1,15 +1,15 @@
 // The bed's Kubernetes: kwokctl's binary runtime running the locally built
 // etcd, kube-apiserver, kube-controller-manager, kube-scheduler and
 // kwok-controller on 127.0.0.1, with its own kubeconfig, plus two simulated
-// nodes, the test StorageClasses and the DataMover CRDs (the operator's own when
-// its source is at hand).
+// nodes, the test StorageClasses, the DataMover CRDs (the operator's own when
+// its source is at hand) and the VolumeSnapshot CRDs with the CSI driver's classes.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { StatePaths } from './paths.ts';
-import { REPO_ROOT, operatorSource, toolPaths } from './paths.ts';
+import { REPO_ROOT, operatorSource, snapshotCrdDir, toolPaths } from './paths.ts';
 
 export const CLUSTER_NAME = 'datamover-testbed';
 export const NODE_NAME = 'kwok-node-0';
@@ -21,6 +21,13 @@ export const NODE_NAME = 'kwok-node-0';
 export const SECOND_NODE_NAME = 'kwok-node-1';
 export const SECOND_NODE_TAINT = 'testbed.datamover.a-cup-of.coffee/second-node';
 export const PROVISIONER = 'testbed.datamover.a-cup-of.coffee/local-folder';
+/**
+ * The bed's CSI driver (the same provisioner process): its PVs are CSI volumes, which the
+ * snapshot-controller can snapshot (it refuses any other kind); the provisioner also plays its
+ * csi-snapshotter sidecar (tests/testbed/snapshotter.ts). Volumes of PROVISIONER are hostPath PVs,
+ * like in-tree volumes: no snapshot of them can be taken.
+ */
+export const CSI_DRIVER = 'csi-folder.testbed.datamover.a-cup-of.coffee';
 /**
  * Every new pod is held by this scheduling gate (a MutatingAdmissionPolicy adds
  * it) until the provisioner has written its kwok Exec: without it, kwok could
@@ -86,7 +93,21 @@ export const STORAGE_CLASSES = {
   waitForConsumerNoClone: 'datamover-wffc-noclone',
   /** Fails each claim's first two provisioning attempts (a transient error), then binds it. */
   flaky: 'datamover-flaky',
+  /** The CSI driver's volumes: clones, and VolumeSnapshots (SNAPSHOT_CLASSES). */
+  csi: 'datamover-csi',
+  /** The CSI driver's volumes, refusing clones; snapshots work. */
+  csiNoClone: 'datamover-csi-noclone',
 };
+
+export const SNAPSHOT_CLASSES = {
+  /** The CSI driver's default class: a snapshot is ready once its copy is cut. */
+  ready: 'datamover-csi-snapshots',
+  /** Snapshots are cut but never become ready to use (a backend that never finishes uploading). */
+  neverReady: 'datamover-csi-never-ready',
+};
+
+/** The VolumeSnapshot CRDs of external-snapshotter (group snapshots are not enabled). */
+const SNAPSHOT_CRDS = ['volumesnapshotclasses', 'volumesnapshotcontents', 'volumesnapshots'];
 
 export function kubectl(paths: StatePaths, args: string[], input?: string): string {
   return execFileSync(join(toolPaths().k8sBin, 'kubectl'), ['--kubeconfig', paths.kubeconfig, ...args], {
@@ -238,8 +259,36 @@ parameters:
   transientFailures: "2"
 reclaimPolicy: Delete
 volumeBindingMode: Immediate
+---
+apiVersion: storage.k8s.io/v1
+kind: CSIDriver
+metadata:
+  name: ${CSI_DRIVER}
+spec:
+  attachRequired: false
+  podInfoOnMount: false
+  volumeLifecycleModes: [Persistent]
+---
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: ${STORAGE_CLASSES.csi}
+provisioner: ${CSI_DRIVER}
+reclaimPolicy: Delete
+volumeBindingMode: Immediate
+---
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: ${STORAGE_CLASSES.csiNoClone}
+provisioner: ${CSI_DRIVER}
+parameters:
+  cloning: unsupported
+reclaimPolicy: Delete
+volumeBindingMode: Immediate
 `,
   );
+  installSnapshotCrds(paths);
   kubectl(
     paths,
     ['apply', '-f', '-'],
@@ -282,6 +331,46 @@ spec:
   kubectl(paths, ['wait', '--for=condition=Ready', '--timeout=60s', `node/${NODE_NAME}`, `node/${SECOND_NODE_NAME}`]);
   // The ServiceAccount admission plugin refuses pods until the controller made "default".
   kubectl(paths, ['wait', '--for=create', '--timeout=60s', 'serviceaccount/default', '-n', 'default']);
+}
+
+/**
+ * The VolumeSnapshot CRDs, from external-snapshotter's module (never copied into the repository), and
+ * the CSI driver's VolumeSnapshotClasses.
+ */
+function installSnapshotCrds(paths: StatePaths): void {
+  const dir = snapshotCrdDir();
+  kubectl(paths, [
+    'apply',
+    ...SNAPSHOT_CRDS.flatMap((plural) => ['-f', join(dir, `snapshot.storage.k8s.io_${plural}.yaml`)]),
+  ]);
+  kubectl(paths, [
+    'wait',
+    '--for=condition=Established',
+    '--timeout=60s',
+    ...SNAPSHOT_CRDS.map((plural) => `crd/${plural}.snapshot.storage.k8s.io`),
+  ]);
+  kubectl(
+    paths,
+    ['apply', '-f', '-'],
+    `apiVersion: snapshot.storage.k8s.io/v1
+kind: VolumeSnapshotClass
+metadata:
+  name: ${SNAPSHOT_CLASSES.ready}
+  annotations:
+    snapshot.storage.kubernetes.io/is-default-class: "true"
+driver: ${CSI_DRIVER}
+deletionPolicy: Delete
+---
+apiVersion: snapshot.storage.k8s.io/v1
+kind: VolumeSnapshotClass
+metadata:
+  name: ${SNAPSHOT_CLASSES.neverReady}
+driver: ${CSI_DRIVER}
+deletionPolicy: Delete
+parameters:
+  readiness: never
+`,
+  );
 }
 
 /** A kwok node (kwok's node stages make it Ready and keep its lease); `spec` is extra spec YAML. */

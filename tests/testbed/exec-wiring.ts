@@ -16,6 +16,7 @@ import type {
 import { log } from './controller-loop.ts';
 import { applyFsGroup, containerUser, type SandboxMount, sandboxArgs } from './container-sandbox.ts';
 import { REPO_ROOT, type StatePaths } from './paths.ts';
+import { pvFolder } from './volume-folder.ts';
 
 export const EXEC = { group: 'kwok.x-k8s.io', version: 'v1alpha1', plural: 'execs' };
 const WRAPPER = join(REPO_ROOT, 'tests', 'testbed', 'exec-sandbox.sh');
@@ -45,7 +46,7 @@ function mountsOf(
     if (volume?.persistentVolumeClaim) {
       const claimName = volume.persistentVolumeClaim.claimName;
       const claim = claims.find((c) => c.metadata?.namespace === namespace && c.metadata?.name === claimName);
-      const folder = volumes.find((v) => v.metadata?.name === claim?.spec?.volumeName)?.spec?.hostPath?.path;
+      const folder = pvFolder(volumes.find((v) => v.metadata?.name === claim?.spec?.volumeName));
       if (!folder) return undefined;
       root = folder;
     } else if (volume?.emptyDir) {

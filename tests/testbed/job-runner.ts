@@ -38,6 +38,7 @@ import {
 } from './container-sandbox.ts';
 import { operatorEntrypoint, statePaths } from './paths.ts';
 import { log, reconcileUntilStopped } from './controller-loop.ts';
+import { pvFolder } from './volume-folder.ts';
 
 const paths = statePaths(process.argv[2]);
 const kc = new KubeConfig();
@@ -152,9 +153,9 @@ async function mountsOf(pod: V1Pod, container: V1Container, podDir: string) {
       });
       if (claim.status?.phase !== 'Bound' || !claim.spec?.volumeName) return undefined;
       const pv = await core.readPersistentVolume({ name: claim.spec.volumeName });
-      if (!pv.spec?.hostPath?.path)
-        throw new ConfigError(`volume ${mount.name}: PV ${pv.metadata?.name} has no hostPath`);
-      source = pv.spec.hostPath.path;
+      const folder = pvFolder(pv);
+      if (!folder) throw new ConfigError(`volume ${mount.name}: PV ${pv.metadata?.name} has no folder`);
+      source = folder;
     } else if (volume?.emptyDir) {
       source = join(podDir, 'volumes', mount.name);
       mkdirSync(source, { recursive: true });

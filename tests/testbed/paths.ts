@@ -22,7 +22,18 @@ export function toolPaths() {
     rcloneNew: required('DATAMOVER_RCLONE_NEW'),
     pushgateway: required('DATAMOVER_PUSHGATEWAY'),
     prom2json: required('DATAMOVER_PROM2JSON'),
+    snapshotController: required('DATAMOVER_SNAPSHOT_CONTROLLER'),
   };
+}
+
+/**
+ * The VolumeSnapshot CRDs of external-snapshotter's pinned release, where they are in the Go module
+ * cache (tests/testbed/build-tools.sh snapshot-crds; fetched again if that cache was cleaned).
+ */
+export function snapshotCrdDir(): string {
+  return execFileSync('bash', [join(REPO_ROOT, 'tests', 'testbed', 'build-tools.sh'), 'snapshot-crds'], {
+    encoding: 'utf8',
+  }).trim();
 }
 
 /** A checkout of the DataMover operator's source (DATAMOVER_OPERATOR_SRC, default ../shared/datamover-operator). */
@@ -66,6 +77,8 @@ export function statePaths(dir = stateDir()) {
     kwokConfig: join(dir, 'kwokctl.yaml'),
     busybox: join(dir, 'busybox-bin'),
     volumes: join(dir, 'volumes'),
+    /** The csi-folder driver's snapshots: one folder per snapshot handle. */
+    snapshots: join(dir, 'snapshots'),
     scratch: join(dir, 'pods'),
     s3Data: join(dir, 's3'),
     tls: join(dir, 'tls'),

@@ -7,6 +7,9 @@
 //   retried with exponential backoff, its event's count growing, as an external-provisioner does;
 //   a WaitForFirstConsumer claim is provisioned once the scheduler has picked a node
 //   for a pod that uses it (its selected-node annotation), as an external-provisioner does;
+//   the CSI driver's classes (CSI_DRIVER) make CSI PVs, and provision a PVC whose dataSource is a
+//   VolumeSnapshot from the snapshot's copy, after the external-provisioner's checks;
+// - plays the CSI driver's snapshotter for VolumeSnapshotContents (snapshotter.ts);
 // - deletes the folder and the PV when a Delete-policy PV is released;
 // - writes a kwok Exec for every pod (exec-wiring.ts), so that exec into a container runs the
 //   command in the container's sandbox.
@@ -34,7 +37,7 @@ import {
   type V1Pod,
   type V1StorageClass,
 } from '@kubernetes/client-node';
-import { EXEC_WIRING_GATE, HELD_LABEL, JOB_RUNNER_LABEL, PROVISIONER } from './cluster.ts';
+import { CSI_DRIVER, EXEC_WIRING_GATE, HELD_LABEL, JOB_RUNNER_LABEL, PROVISIONER } from './cluster.ts';
 import { kubeletRefusal, writeRefusal } from './kubelet-checks.ts';
 import { statePaths } from './paths.ts';
 import { recordEvent } from './api-writes.ts';
@@ -42,6 +45,8 @@ import { log, reconcileUntilStopped } from './controller-loop.ts';
 import { EXEC, hasStopped, killExecsOfGonePods, wireExec } from './exec-wiring.ts';
 import { type AttachState, attachStates, writeMultiAttach } from './attach.ts';
 import { failPastDeadline, pastDeadline } from './deadlines.ts';
+import { reconcileSnapshots, snapshotSource } from './snapshotter.ts';
+import { pvFolder } from './volume-folder.ts';
 
 const run = promisify(execFile);
 const paths = statePaths(process.argv[2]);
@@ -80,29 +85,33 @@ async function provision(
     if (sc.parameters?.cloning === 'unsupported')
       return failAttempt(pvc, `StorageClass ${sc.metadata?.name} does not support cloning (dataSource ${source.name})`);
     const sourceClaim = claims.find((c) => c.metadata?.namespace === namespace && c.metadata?.name === source.name);
-    const sourceVolume = volumes.find((v) => v.metadata?.name === sourceClaim?.spec?.volumeName);
-    if (sourceClaim?.status?.phase !== 'Bound' || !sourceVolume?.spec?.hostPath?.path) return; // retried next tick
-    const staging = `${folder}.copying`;
-    rmSync(staging, { recursive: true, force: true });
-    await run('cp', ['-a', `${sourceVolume.spec.hostPath.path}/.`, `${staging}/`]).catch(async () => {
-      mkdirSync(staging, { recursive: true, mode: 0o777 });
-      await run('cp', ['-a', `${sourceVolume.spec!.hostPath!.path}/.`, staging]);
-    });
-    renameSync(staging, folder);
+    const sourceFolder = pvFolder(volumes.find((v) => v.metadata?.name === sourceClaim?.spec?.volumeName));
+    if (sourceClaim?.status?.phase !== 'Bound' || !sourceFolder) return; // retried next tick
+    await copyFolder(sourceFolder, folder);
     log(`cloned ${namespace}/${source.name} into ${namespace}/${name}`);
+  } else if (source?.kind === 'VolumeSnapshot' && source.apiGroup === 'snapshot.storage.k8s.io') {
+    const snapshot = await snapshotSource(custom, paths, pvc, sc.provisioner);
+    if ('error' in snapshot) return failAttempt(pvc, snapshot.error);
+    await copyFolder(snapshot.folder, folder);
+    log(`restored snapshot ${namespace}/${source.name} into ${namespace}/${name}`);
   } else {
     mkdirSync(folder, { recursive: true, mode: 0o777 });
   }
+  // The CSI driver's volumes are CSI PVs (what the snapshot-controller needs); the others, hostPath PVs.
+  const volumeSource =
+    sc.provisioner === CSI_DRIVER
+      ? { csi: { driver: CSI_DRIVER, volumeHandle: `pvc-${uid}`, volumeAttributes: { path: folder } } }
+      : { hostPath: { path: folder, type: 'Directory' } };
   await core.createPersistentVolume({
     body: {
-      metadata: { name: `pvc-${uid}`, annotations: { 'pv.kubernetes.io/provisioned-by': PROVISIONER } },
+      metadata: { name: `pvc-${uid}`, annotations: { 'pv.kubernetes.io/provisioned-by': sc.provisioner } },
       spec: {
         capacity: { storage: pvc.spec?.resources?.requests?.storage ?? '1Gi' },
         accessModes: pvc.spec?.accessModes ?? ['ReadWriteOnce'],
         persistentVolumeReclaimPolicy: sc.reclaimPolicy ?? 'Delete',
         storageClassName: sc.metadata?.name,
         volumeMode: pvc.spec?.volumeMode ?? 'Filesystem',
-        hostPath: { path: folder, type: 'Directory' },
+        ...volumeSource,
         // The volume is on the node the scheduler picked, as a local volume is.
         nodeAffinity: node
           ? {
@@ -118,6 +127,17 @@ async function provision(
     },
   });
   log(`provisioned ${namespace}/${name} at ${folder}`);
+}
+
+/** A clone or a restore: `from` copied whole, under a staging name until complete. */
+async function copyFolder(from: string, folder: string): Promise<void> {
+  const staging = `${folder}.copying`;
+  rmSync(staging, { recursive: true, force: true });
+  await run('cp', ['-a', `${from}/.`, `${staging}/`]).catch(async () => {
+    mkdirSync(staging, { recursive: true, mode: 0o777 });
+    await run('cp', ['-a', `${from}/.`, staging]);
+  });
+  renameSync(staging, folder);
 }
 
 /**
@@ -157,7 +177,7 @@ async function warn(pvc: V1PersistentVolumeClaim, reason: string, message: strin
 }
 
 async function reclaim(volume: V1PersistentVolume): Promise<void> {
-  const folder = volume.spec?.hostPath?.path;
+  const folder = pvFolder(volume);
   if (folder?.startsWith(paths.volumes)) rmSync(folder, { recursive: true, force: true });
   await core.deletePersistentVolume({ name: volume.metadata!.name! });
   log(`deleted released volume ${volume.metadata!.name}`);
@@ -248,8 +268,9 @@ async function reconcile(): Promise<void> {
       items: Array<{ metadata: { name: string; namespace: string; ownerReferences?: Array<{ uid: string }> } }>;
     }>,
   ]);
+  const drivers = [PROVISIONER, CSI_DRIVER];
   const ours = new Map(
-    classes.items.filter((sc) => sc.provisioner === PROVISIONER).map((sc) => [sc.metadata!.name!, sc]),
+    classes.items.filter((sc) => drivers.includes(sc.provisioner)).map((sc) => [sc.metadata!.name!, sc]),
   );
   for (const pvc of claims.items) {
     const sc = ours.get(pvc.spec?.storageClassName ?? '');
@@ -258,7 +279,7 @@ async function reconcile(): Promise<void> {
       await provision(pvc, sc, claims.items, volumes.items);
   }
   for (const volume of volumes.items) {
-    const ownedByUs = volume.metadata?.annotations?.['pv.kubernetes.io/provisioned-by'] === PROVISIONER;
+    const ownedByUs = drivers.includes(volume.metadata?.annotations?.['pv.kubernetes.io/provisioned-by'] ?? '');
     if (
       ownedByUs &&
       volume.status?.phase === 'Released' &&
@@ -267,6 +288,9 @@ async function reconcile(): Promise<void> {
     )
       await reclaim(volume);
   }
+  await reconcileSnapshots(custom, paths, volumes.items).catch((err) =>
+    log(`snapshots: ${(err as Error).message.split('\n')[0]}`),
+  );
   for (const pod of pods.items) {
     // The job-runner is the kubelet of its pods.
     if (pastDeadline(pod) && !pod.metadata?.labels?.[JOB_RUNNER_LABEL])

@@ -10,6 +10,9 @@ RCLONE_VERSION=v1.76.0
 KREW_VERSION=v0.4.3
 PUSHGATEWAY_VERSION=v1.11.1
 PROM2JSON_VERSION=v1.4.2
+# kubernetes-csi/external-snapshotter: the snapshot-controller (module .../v8) and the
+# VolumeSnapshot CRDs (module .../client/v8, config/crd) of the same release.
+EXTERNAL_SNAPSHOTTER_VERSION=v8.7.0
 # Lints .github/workflows (scripts/lint.sh).
 ACTIONLINT_VERSION=v1.7.12
 # An rclone older than the plugin's minimum (1.60), for the "old rclone" test:

@@ -217,17 +217,21 @@ export function processesUnder(roots: number[]): LocalProcess[] {
 }
 
 /**
- * The commands exec'd into the pods of a namespace, and their children: the bed runs each as a local
- * process and records its pid in the pod's folder (see tests/testbed/exec-sandbox.sh).
+ * The commands exec'd into the pods of a namespace: the bed runs each as a local process and
+ * records its pid in the pod's folder (see tests/testbed/exec-wiring.ts).
  */
-export function podProcesses(namespace: string): LocalProcess[] {
+export function podExecRoots(namespace: string): number[] {
   const podsDir = join(statePaths(bed().dir).scratch, namespace);
   if (!existsSync(podsDir)) return [];
-  const roots = readdirSync(podsDir).flatMap((pod) => {
+  return readdirSync(podsDir).flatMap((pod) => {
     const execs = join(podsDir, pod, 'execs');
     return existsSync(execs) ? readdirSync(execs).map(Number) : [];
   });
-  return processesUnder(roots);
+}
+
+/** The commands exec'd into the pods of a namespace, and their children. */
+export function podProcesses(namespace: string): LocalProcess[] {
+  return processesUnder(podExecRoots(namespace));
 }
 
 /** Polls `check` every 100 ms until it returns something other than undefined; fails with `what` after the time. */

@@ -1,20 +1,18 @@
-// Mocha root hooks: the e2e suite runs on the real test bed. A bed that is
+// Mocha global fixtures: the e2e suite runs on the real test bed. A bed that is
 // already up (npm run testbed -- up) is reused and left running; otherwise one
-// is brought up for the suite and taken down at the end.
+// is brought up for the run and taken down at the end. Global fixtures run once
+// in mocha's main process, also with --parallel, where every worker then finds
+// the bed through its state folder.
 import { down, readBed, up } from '../../testbed/bed.ts';
 
 let startedHere = false;
 
-export const mochaHooks = {
-  async beforeAll(this: Mocha.Context) {
-    this.timeout(300_000);
-    if (!readBed()) {
-      await up((line) => process.stderr.write(`[testbed] ${line}\n`));
-      startedHere = true;
-    }
-  },
-  async afterAll(this: Mocha.Context) {
-    this.timeout(120_000);
-    if (startedHere) await down();
-  },
-};
+export async function mochaGlobalSetup(): Promise<void> {
+  if (readBed()) return;
+  await up((line) => process.stderr.write(`[testbed] ${line}\n`));
+  startedHere = true;
+}
+
+export async function mochaGlobalTeardown(): Promise<void> {
+  if (startedHere) await down();
+}

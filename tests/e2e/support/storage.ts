@@ -19,7 +19,7 @@ export async function createStorageSecret(
     AWS_REGION: s3.region,
     BUCKET_HOST: '127.0.0.1',
     BUCKET_PORT: String(s3.port),
-    BUCKET_NAME: s3.bucket,
+    BUCKET_NAME: testBucket(),
     TLS_HOST: 'false',
     ...overrides,
   };
@@ -38,6 +38,15 @@ export async function createStorageSecret(
   );
 }
 
+/**
+ * The bucket of this test process: the bed's own, or with mocha --parallel one per worker
+ * (MOCHA_WORKER_ID), so that files running side by side never empty each other's bucket.
+ */
+export function testBucket(): string {
+  const worker = process.env.MOCHA_WORKER_ID;
+  return worker === undefined ? bed().s3.bucket : `${bed().s3.bucket}-w${worker}`;
+}
+
 /** Every test starts from an empty bucket (the plugin syncs to the bucket root, as the operator does). */
 export function emptyBucket(): void {
   rmSync(bucketPath(), { recursive: true, force: true });
@@ -46,7 +55,7 @@ export function emptyBucket(): void {
 
 /** The bucket folder a backup was written to (the server keeps objects as files). */
 export function bucketPath(...parts: string[]): string {
-  return join(bed().s3.dataDir, bed().s3.bucket, ...parts);
+  return join(bed().s3.dataDir, testBucket(), ...parts);
 }
 
 /**

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { loadAllYaml, type V1Role } from '@kubernetes/client-node';
 import { MODES } from '../../../lib/kube/permissions.ts';
 import { describePermission } from '../../../lib/kube/access.ts';
+import { clusterRoleOf } from '../../../lib/check/access.ts';
 
 /** "verb resource[/sub][.group]" for every grant of a Role. */
 function grants(role: V1Role): string[] {
@@ -22,9 +23,16 @@ describe('docs/rbac.yaml', () => {
 
   for (const mode of Object.keys(MODES) as Array<keyof typeof MODES>) {
     it(`grants the ${mode} mode exactly what the plugin checks for`, () => {
-      const role = roles.find((r) => r.metadata?.name === `datamover-${mode}`);
+      const role = roles.find((r) => r.kind === 'Role' && r.metadata?.name === `datamover-${mode}`);
       assert.ok(role, `no Role datamover-${mode}`);
-      assert.deepEqual(grants(role).sort(), MODES[mode].map(describePermission).sort());
+      const namespaced = MODES[mode].filter((p) => !p.cluster);
+      assert.deepEqual(grants(role).sort(), namespaced.map(describePermission).sort());
+    });
+
+    it(`grants the ${mode} mode's cluster-scoped permissions in its ClusterRole, and only those`, () => {
+      const role = roles.find((r) => r.kind === 'ClusterRole' && r.metadata?.name === clusterRoleOf(mode));
+      const cluster = MODES[mode].filter((p) => p.cluster);
+      assert.deepEqual(role ? grants(role).sort() : [], cluster.map(describePermission).sort());
     });
   }
 });

@@ -14,6 +14,13 @@ const files: PodFile[] = [
 const md5 = new Map([['sub/a.txt', 'b1946ac92492d2347c6235b4d2611184']]);
 
 describe('backup manifest', () => {
+  it('keeps a path that is not UTF-8 through its JSON as the same string (an escaped lone surrogate)', () => {
+    const odd = [{ ...files[1]!, path: 'sub/caf\udce9' }];
+    const text = JSON.stringify(buildManifest(odd, md5, meta));
+    assert.match(text, /"path":"sub\/caf\\udce9"/);
+    assert.equal(parseManifest(text).entries[0]?.path, 'sub/caf\udce9');
+  });
+
   it('leaves out entries that are neither files, folders nor symlinks', () => {
     const paths = buildManifest(files, md5, meta).entries.map((e) => e.path);
     assert.deepEqual(paths, ['sub', 'sub/a.txt', 'sub/b.txt', 'link']);

@@ -51,6 +51,34 @@ describe('object keys', () => {
     for (const [path, key] of RCLONE_NAMES) assert.equal(pathOfObject(key), path, JSON.stringify(key));
   });
 
+  // What rclone 1.76 writes to S3 for local files with these names (its InvalidUtf8 encoding, seen in
+  // its PUT requests: "caf\xe9" is the key "caf‛E9"), and what its S3 backend decodes them back to.
+  const NOT_UTF8: Array<[string, string]> = [
+    ['caf\udce9', 'caf‛E9'],
+    ['\udcff\udcfe', '‛FF‛FE'],
+    ['d\udcc3/f\udc80', 'd‛C3/f‛80'],
+    ['old\udcff.txt', 'old‛FF.txt'],
+    ['a\udcff\nb‛c', 'a‛FF␊b‛‛c'],
+    ['x‛\udce9', 'x‛‛‛E9'],
+  ];
+
+  it('names each byte that is not UTF-8 as rclone does in S3 keys, "‛" and two hex digits', () => {
+    for (const [path, key] of NOT_UTF8) assert.equal(objectKey({ path, type: 'file' }), key, JSON.stringify(key));
+  });
+
+  it('maps such a key back to the exact bytes', () => {
+    for (const [path, key] of NOT_UTF8) assert.equal(pathOfObject(key), path, JSON.stringify(key));
+  });
+
+  it('tells a literal "‛E9" (quoted) from the byte 0xE9', () => {
+    assert.equal(objectKey({ path: 'caf‛E9', type: 'file' }), 'caf‛‛E9');
+    assert.equal(pathOfObject('caf‛‛E9'), 'caf‛E9');
+  });
+
+  it('reads bytes that form UTF-8 together as that text', () => {
+    assert.equal(pathOfObject('caf‛C3‛A9'), 'café');
+  });
+
   it('encodes a symlink name before its suffix', () => {
     assert.equal(objectKey({ path: 'a\nb', type: 'symlink' }), 'a␊b.rclonelink');
     assert.equal(pathOfObject('a␊b.rclonelink'), 'a\nb');

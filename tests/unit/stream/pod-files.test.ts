@@ -8,6 +8,7 @@ import {
   unreadableEntries,
   unreadableInListing,
 } from '../../../lib/stream/pod-files.ts';
+import { pathToBytes } from '../../../lib/format/path-bytes.ts';
 
 // Captured from BusyBox 1.35 running LIST_COMMAND in a folder holding a fifo, a symlink to
 // a.txt, a 0700 folder of 999:999, a file named "-dash", a file whose name holds a newline,
@@ -90,16 +91,24 @@ describe('pod file listing', () => {
     );
   });
 
-  it('counts a name that is not UTF-8 as undecodable instead of garbling it', () => {
+  it('keeps a name that is not UTF-8, each stray byte as an escaped one, next to valid UTF-8', () => {
     const bad = Buffer.concat([
-      Buffer.from('./\xff\u0000\u000081a4 1 5 0 0 1 7 ./\xff\n', 'latin1'),
-      Buffer.from('./é\u0000\u000081a4 1 5 0 0 1 8 ./é\n', 'utf8'),
+      Buffer.from('./\xff\xfe\u0000\u000081a4 1 5 0 0 1 7 ./\xff\xfe\n', 'latin1'),
+      Buffer.from('./caf\xe9/x\u0000\u000081a4 1 5 0 0 1 8 ./caf\xe9/x\n', 'latin1'),
+      Buffer.from('./é\u0000\u000081a4 1 5 0 0 1 9 ./é\n', 'utf8'),
     ]);
     const listing = parseListing(bad);
-    assert.equal(listing.undecodable, 1);
     assert.deepEqual(
       listing.files.map((f) => f.path),
-      ['é'],
+      ['\udcff\udcfe', 'caf\udce9/x', 'é'],
+    );
+    assert.deepEqual(
+      listing.files.map((f) => [...pathToBytes(f.path)]),
+      [
+        [0xff, 0xfe],
+        [0x63, 0x61, 0x66, 0xe9, 0x2f, 0x78],
+        [0xc3, 0xa9],
+      ],
     );
   });
 
@@ -152,7 +161,7 @@ describe('readability for the helper pod user', () => {
   });
 
   it('checks the volume root too', () => {
-    const listing = { files: [], root: entry('', 'dir', 0o700, 999, 999), undecodable: 0, vanished: 0 };
+    const listing = { files: [], root: entry('', 'dir', 0o700, 999, 999), vanished: 0 };
     assert.deepEqual(
       unreadableInListing(listing, nobody).map((f) => f.path),
       [''],
@@ -192,6 +201,10 @@ describe('NUL-separated file lists', () => {
 
   it('encodes names as UTF-8', () => {
     assert.deepEqual(nulList(['é']), Buffer.from([0x2e, 0x2f, 0xc3, 0xa9, 0]));
+  });
+
+  it('gives a name that is not UTF-8 its own bytes back', () => {
+    assert.deepEqual(nulList(['caf\udce9']), Buffer.from([0x2e, 0x2f, 0x63, 0x61, 0x66, 0xe9, 0]));
   });
 
   it('is empty for no paths', () => {

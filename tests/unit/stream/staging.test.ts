@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Header } from 'tar-stream';
+import { StagingUploader } from '../../../lib/stream/staging.ts';
+
+const KiB = 1024;
+
+describe('staging progress', () => {
+  let root: string;
+  beforeEach(() => (root = mkdtempSync(join(tmpdir(), 'staging-test-'))));
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  it('counts the bytes of a large file while it streams, and the upload as rclone reports it', async () => {
+    let reportUpload: (bytes: number) => void = () => {};
+    let endUpload: () => void = () => {};
+    const staging = new StagingUploader({
+      root,
+      capBytes: 512 * KiB,
+      upload: (_dir, onProgress) => {
+        reportUpload = onProgress;
+        return new Promise((resolve) => (endUpload = resolve));
+      },
+    });
+    const stream = new PassThrough();
+    const header = { name: 'big.bin', type: 'file', size: 1024 * KiB, mode: 0o644, mtime: new Date() } as Header;
+    const added = staging.add(header, stream);
+    stream.write(Buffer.alloc(300 * KiB));
+    for (const end = Date.now() + 2000; staging.arrivingBytes < 300 * KiB && Date.now() < end; ) await sleep(5);
+    assert.equal(staging.arrivingBytes, 300 * KiB);
+    assert.equal(staging.receivedBytes, 0);
+    stream.end(Buffer.alloc(724 * KiB));
+    await added; // the batch is full: its upload starts
+    assert.equal(staging.receivedBytes, 1024 * KiB);
+    assert.equal(staging.arrivingBytes, 0);
+
+    reportUpload(400 * KiB);
+    assert.equal(staging.uploadingBytes, 400 * KiB);
+    reportUpload(300 * KiB); // a retry restarting its count never moves the progress back
+    assert.equal(staging.uploadingBytes, 400 * KiB);
+    reportUpload(5000 * KiB); // nor past the batch
+    assert.equal(staging.uploadingBytes, 1024 * KiB);
+    endUpload();
+    await staging.finish();
+    assert.equal(staging.uploadedBytes, 1024 * KiB);
+    assert.equal(staging.uploadingBytes, 0);
+  });
+});

@@ -1,0 +1,48 @@
+import assert from 'node:assert/strict';
+import tar from 'tar-stream';
+import { partName, paxRecord, withRawNames } from '../../../lib/stream/tar-in.ts';
+import { localPath } from '../../../lib/format/local-file-names.ts';
+
+describe('tar entries for names that are not UTF-8', () => {
+  it('counts the whole pax record in its length, its own digits too', () => {
+    const record = paxRecord('path', Buffer.from([0x63, 0xe9]));
+    assert.deepEqual(record, Buffer.concat([Buffer.from('11 path=c'), Buffer.of(0xe9), Buffer.from('\n')]));
+    const long = paxRecord('path', Buffer.alloc(95, 0x61));
+    assert.equal(long.length, Number(long.toString('latin1').split(' ')[0]));
+  });
+
+  it('puts the raw name and link target in a pax header before an entry with an ASCII stand-in', async () => {
+    const pack = tar.pack();
+    const chunks: Buffer[] = [];
+    pack.on('data', (chunk) => chunks.push(chunk as Buffer));
+    const header = await withRawNames(pack, { name: 'd\udcc3/ln\udcff', type: 'symlink', linkname: 'caf\udce9' });
+    assert.equal(header.name, 'datamover-raw-name');
+    assert.equal(header.linkname, 'datamover-raw-name');
+    const archive = Buffer.concat(chunks);
+    assert.equal(String.fromCharCode(archive[156]!), 'x');
+    const body = archive.subarray(512, 512 + 48);
+    assert.ok(
+      body.includes(Buffer.from([0x20, 0x70, 0x61, 0x74, 0x68, 0x3d, 0x64, 0xc3, 0x2f, 0x6c, 0x6e, 0xff, 0x0a])),
+    );
+    assert.ok(body.includes(Buffer.from([0x3d, 0x63, 0x61, 0x66, 0xe9, 0x0a])));
+  });
+
+  it('leaves a UTF-8 name to tar-stream', async () => {
+    const header = { name: 'café\nlog', type: 'file' as const };
+    assert.equal(await withRawNames(tar.pack(), header), header);
+  });
+
+  it('counts the bytes of the name, not its string, against the 255-byte limit of a temporary name', () => {
+    assert.equal(partName(`d/${'\udcff'.repeat(240)}`), `d/${'\udcff'.repeat(240)}.datamover-part`);
+    assert.match(partName(`d/${'\udcff'.repeat(241)}`), /^d\/[0-9a-f]{32}\.datamover-part$/);
+  });
+});
+
+describe('local file names for rclone', () => {
+  it('quotes "‛" as rclone\'s local backend does, and writes other bytes as they are', () => {
+    assert.deepEqual(
+      localPath('/staging', 'a‛b/caf\udce9'),
+      Buffer.concat([Buffer.from('/staging/a‛‛b/caf'), Buffer.of(0xe9)]),
+    );
+  });
+});
