@@ -63,10 +63,25 @@ export const backupCommand: CommandModule<GlobalArgs, BackupArgs> = {
   describe: 'Back up a PVC to S3 in local mode: clone, stream through the API, upload with your rclone',
   builder: (yargs) =>
     addLocalBackupFlags(yargs.positional('pvc', { type: 'string', demandOption: true, describe: 'The PVC to back up' }))
+      .option('include', { type: 'string', array: true, describe: 'Back up only files matching this rclone glob' })
+      .option('exclude', { type: 'string', array: true, describe: 'Leave out files matching this rclone glob' })
+      // A rule starts with "-" or "+": --filter always takes the next word, so "- *.log" is not read as flags.
+      .parserConfiguration({ 'nargs-eats-options': true })
+      .option('filter', { type: 'string', nargs: 1, describe: 'An rclone filter rule: "+ GLOB" or "- GLOB"' })
+      .option('filter-from', { type: 'string', array: true, describe: 'Read rclone filter rules from this file' })
+      .option('dry-run', {
+        type: 'boolean',
+        default: false,
+        describe:
+          'Show what a backup would send, copy server-side, leave and delete, and its time; ' +
+          'lists the live PVC with a read-only helper pod and writes nothing',
+      })
+      .example('$0 backup data --secret s3-credentials --dry-run', 'See what a backup of "data" would do')
       .example(
         '$0 backup data --secret s3-credentials --timestamp-prefix',
         'Back up PVC "data" into a new timestamp folder',
       )
+      .example('$0 backup data --secret s3-credentials --exclude "cache/**"', 'Back up "data" without its cache folder')
       .example('$0 backup data --remote myremote:backups/data', 'Back up with a remote of your local rclone config')
       .example(
         '$0 backup data --secret s3-credentials --source snapshot',

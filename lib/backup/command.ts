@@ -11,9 +11,11 @@ import { PhaseClock } from '../metrics/phase-clock.ts';
 import { parsePushgatewayUrl, publishRunMetrics } from '../metrics/sinks.ts';
 import { runLocalBackup, type LocalBackupOptions, type LocalBackupResult } from './local-backup.ts';
 import type { SourceChoice } from './source.ts';
+import { planLocalBackup, renderPlanText } from './dry-run.ts';
 import { UsageError } from '../errors.ts';
+import { compileFilters, type FilterFlags } from '../rclone/filters.ts';
 
-export interface BackupFlags extends DestinationFlags, HelperPodFlags {
+export interface BackupFlags extends DestinationFlags, HelperPodFlags, FilterFlags {
   pvc: string;
   'timestamp-prefix': boolean;
   clone: boolean;
@@ -25,6 +27,7 @@ export interface BackupFlags extends DestinationFlags, HelperPodFlags {
   'staging-dir'?: string;
   'metrics-file'?: string;
   pushgateway?: string;
+  'dry-run'?: boolean;
 }
 
 /** Every flag completed and validated; nothing here calls the cluster or the storage. */
@@ -83,10 +86,22 @@ export function sourceChoice(
 export function prepareBackupCommand(ctx: CommandContext, flags: BackupFlags): () => Promise<void> {
   const format = parseOutputFormat(ctx.output, ['text', 'json', 'yaml']);
   const validated = backupOptions(flags, ctx.log);
+  if (flags['dry-run'] && validated.source.kind === 'existing-snapshot')
+    throw new UsageError(
+      '--dry-run plans against the live PVC, not --from-snapshot',
+      'drop --from-snapshot to see what a backup of the PVC would send',
+    );
   return async () => {
+    // rclone compiles the filters before anything is asked of the cluster: a bad one creates nothing.
+    const filters = await compileFilters(validated.destination.rclonePath, flags);
     const kube = await ctx.kube();
-    const options = { ...validated, namespace: kube.namespace };
+    const options = { ...validated, namespace: kube.namespace, ...(filters ? { filters } : {}) };
     const progress = chooseRenderer({ tty: format === 'text' && Boolean(process.stdout.isTTY) });
+    if (flags['dry-run']) {
+      const plan = await planLocalBackup(kube, options, progress, ctx.log);
+      ctx.out(format === 'text' ? renderPlanText(plan) : await renderStructured(plan, format));
+      return;
+    }
     const phases = new PhaseClock();
     let result: LocalBackupResult | undefined;
     try {

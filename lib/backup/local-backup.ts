@@ -34,6 +34,7 @@ import type { ProgressRenderer } from '../progress/renderer.ts';
 import { formatBytes } from '../format/size.ts';
 import { quoteEscapedBytes } from '../format/path-bytes.ts';
 import { PhaseClock } from '../metrics/phase-clock.ts';
+import { type CompiledFilters, keepsDir, keepsFile, ruleLines } from '../rclone/filters.ts';
 import { planTransfer, type TransferPlan } from './plan.ts';
 import { streamAndUpload } from './transfer.ts';
 import { type SourceChoice, volumeToRead, type VolumeToRead } from './source.ts';
@@ -51,6 +52,8 @@ export interface LocalBackupOptions {
   stagingParent?: string;
   /** Times the run's phases for the metrics (the clock outlives a failed run). */
   phases?: PhaseClock;
+  /** --include/--exclude/--filter/--filter-from, compiled by rclone: only what they keep is backed up. */
+  filters?: CompiledFilters;
 }
 
 export interface LocalBackupResult {
@@ -88,22 +91,13 @@ export async function runLocalBackup(
   const started = Date.now();
   const phases = options.phases ?? new PhaseClock();
   return runFlow({ progress, phases }, async (flow) => {
-    const now = new Date();
-    const run: Run = {
-      kube,
-      options,
-      flow,
-      log,
-      now,
-      runId: randomBytes(3).toString('hex'),
-      folder: options.timestampPrefix ? timestampFolder(now) : undefined,
-    };
+    const run = newRun(kube, options, flow, log);
     const store = await flow.step(
       'Preflight checks',
       () => preflight(run),
       (s) => `rclone ${s.version}, ${s.display}`,
     );
-    const volume = await volumeToRead({ ...options, kube, flow, log, now, runId: run.runId }, store.source);
+    const volume = await volumeToRead({ ...options, kube, flow, log, now: run.now, runId: run.runId }, store.source);
     const claim = volume.claim;
     const reader = await startVolumeReader(kube, flow, {
       namespace: options.namespace,
@@ -158,7 +152,12 @@ export async function runLocalBackup(
       () => `${fresh.length} new objects checked, ${plan.unchanged.length} unchanged`,
     );
     await flow.step('Record the run on the PVC', () =>
-      recordRun(run, store.rclone.destination.display, manifest.entries.length),
+      recordRun(run, store.rclone.destination.display, {
+        files: manifest.entries.length,
+        bytesSent: sent.bytes,
+        transferSeconds: sent.seconds,
+        seconds: (Date.now() - started) / 1000,
+      }),
     );
     const skipped = new Set([...plan.unchanged.map(objectKey), ...plan.seed]);
     const result: LocalBackupResult = {
@@ -187,7 +186,7 @@ export async function runLocalBackup(
 }
 
 /** What every step of one run shares; it never changes once the run has started. */
-interface Run {
+export interface Run {
   readonly kube: KubeConnection;
   readonly options: LocalBackupOptions;
   readonly flow: Flow;
@@ -198,6 +197,19 @@ interface Run {
   readonly folder?: string;
 }
 
+export function newRun(kube: KubeConnection, options: LocalBackupOptions, flow: Flow, log: Logger): Run {
+  const now = new Date();
+  return {
+    kube,
+    options,
+    flow,
+    log,
+    now,
+    runId: randomBytes(3).toString('hex'),
+    folder: options.timestampPrefix ? timestampFolder(now) : undefined,
+  };
+}
+
 interface PreparedStore {
   source: V1PersistentVolumeClaim;
   rclone: RcloneContext;
@@ -205,7 +217,8 @@ interface PreparedStore {
   display: string;
 }
 
-async function preflight(run: Run): Promise<PreparedStore> {
+/** The PVC, rclone and the destination, checked (and, unless `dryRun`, written to and deleted from). */
+export async function preflight(run: Run, dryRun = false): Promise<PreparedStore> {
   const { kube, options, flow, log } = run;
   await requirePermissions(kube, options.namespace, permissionsFor(options));
   const source = await getBoundPvc(kube, options.namespace, options.pvc);
@@ -213,7 +226,7 @@ async function preflight(run: Run): Promise<PreparedStore> {
     verbosity: log.verbosity,
     signal: flow.signal,
   });
-  await checkDestinationWritable(rclone);
+  if (!dryRun) await checkDestinationWritable(rclone);
   return { source, rclone, version: rcloneVersion, display: rclone.destination.display };
 }
 
@@ -231,7 +244,7 @@ export function permissionsFor(options: Pick<LocalBackupOptions, 'destination' |
   return [...made, ...SNAPSHOT_SOURCE.filter((p) => p.resource !== 'volumesnapshotclasses' || p.verb === classVerb)];
 }
 
-async function startHelper(
+export async function startHelper(
   run: Run,
   volume: VolumeToRead,
   privilege: HelperPrivilege,
@@ -253,13 +266,19 @@ async function startHelper(
   });
 }
 
-/** What the backup keeps of the listing; what it cannot keep is said out loud. */
-function keptFiles(run: Run, listing: ListingResult): PodFile[] {
+/** What the backup keeps of the listing (what the filters keep); what it cannot keep is said out loud. */
+export function keptFiles(run: Run, listing: ListingResult): PodFile[] {
   if (listing.vanished) run.log.warn(`${listing.vanished} entries disappeared while the volume was listed`);
-  return listing.files;
+  const { filters } = run.options;
+  return filters ? filterPodFiles(filters, listing.files) : listing.files;
 }
 
-async function compare(
+/** The entries the filters keep: folders by the directory rules, everything else by the file rules too. */
+export function filterPodFiles(filters: CompiledFilters, files: PodFile[]): PodFile[] {
+  return files.filter((f) => (f.type === 'dir' ? keepsDir(filters, f.path) : keepsFile(filters, f.path)));
+}
+
+export async function compare(
   run: Run,
   rclone: RcloneContext,
   files: PodFile[],
@@ -276,7 +295,8 @@ async function compare(
     previousFolder = folders.at(-1);
     if (previousFolder) previous = await listRemoteFiles(rclone, runTarget(rclone.destination, previousFolder));
   }
-  const plan = planTransfer(files, current, previous);
+  const { filters } = run.options;
+  const plan = planTransfer(files, current, previous, filters);
   for (const skipped of plan.skippedTypes)
     run.log.warn(
       `skipping "${quoteEscapedBytes(skipped.path)}": a FIFO, socket or device (not a regular file, folder or symlink)`,
@@ -286,7 +306,7 @@ async function compare(
   return { plan, previousFolder };
 }
 
-function describePlan(folder: string | undefined) {
+export function describePlan(folder: string | undefined) {
   return ({ plan, previousFolder }: { plan: TransferPlan; previousFolder?: string }): string => {
     const { send, seed, unchanged } = plan;
     const seeded = folder ? `, ${seed.length} copied server-side from ${previousFolder ?? 'no previous backup'}` : '';
@@ -376,10 +396,29 @@ async function writeRunManifest(
   const previous = previousPath ? await readManifest(rclone, previousPath) : undefined;
   const md5 = new Map(previous?.entries.filter((e) => e.md5).map((e) => [e.path, e.md5!]) ?? []);
   for (const [path, sum] of podMd5) md5.set(path, sum);
-  const { namespace, pvc } = run.options;
-  const manifest = buildManifest(files, md5, { createdAt: run.now.toISOString(), namespace, pvc });
+  const { namespace, pvc, filters } = run.options;
+  warnOnChangedFilters(run, previous, filters);
+  const manifest = buildManifest(files, md5, {
+    createdAt: run.now.toISOString(),
+    namespace,
+    pvc,
+    ...(filters ? { filters: filters.args, filterRules: ruleLines(filters) } : {}),
+  });
   await writeManifest(rclone, at.target, manifest);
   return manifest;
+}
+
+/** A run with other filters than the last backup's at the target covers another part of the volume. */
+function warnOnChangedFilters(run: Run, previous: BackupManifest | undefined, filters?: CompiledFilters): void {
+  if (!previous) return;
+  const before = (previous.filterRules ?? []).join('\n');
+  const now = filters ? ruleLines(filters).join('\n') : '';
+  if (before === now) return;
+  const said = (args?: string[]) => (args?.length ? args.join(' ') : 'no filters');
+  run.log.warn(
+    `the filters changed since the last backup (${said(previous.filters)}; now ${said(filters?.args)}): ` +
+      'this backup covers another part of the volume',
+  );
 }
 
 /** Unchanged files were seen at the destination by the comparison; the new ones are looked up. */
@@ -396,14 +435,30 @@ async function verifyFresh(rclone: RcloneContext, target: string, files: PodFile
   }
 }
 
-async function recordRun(run: Run, destination: string, entries: number): Promise<void> {
+/** What the PVC's annotation says of the last backup (dry-run estimates its time from it). */
+export interface RecordedRun {
+  time: string;
+  destination: string;
+  target: string;
+  result: 'Completed';
+  files: number;
+  bytesSent?: number;
+  transferSeconds?: number;
+  seconds?: number;
+}
+
+async function recordRun(
+  run: Run,
+  destination: string,
+  figures: Pick<RecordedRun, 'files' | 'bytesSent' | 'transferSeconds' | 'seconds'>,
+): Promise<void> {
   const { kube, options, log } = run;
-  const record = {
+  const record: RecordedRun = {
     time: run.now.toISOString(),
     destination,
     target: run.folder ?? '',
     result: 'Completed',
-    files: entries,
+    ...figures,
   };
   await annotatePvc(kube, options.namespace, options.pvc, LAST_BACKUP_ANNOTATION, record).catch((err: unknown) => {
     log.warn(`could not record the run on PVC "${options.pvc}" (${(err as Error).message})`);

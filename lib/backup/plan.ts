@@ -5,7 +5,8 @@
 import { hardLinkTargets, type PodFile } from '../stream/pod-files.ts';
 import type { RemoteFile } from '../rclone/listing.ts';
 import { MANIFEST_NAME } from '../store/manifest.ts';
-import { objectKey } from '../store/object-keys.ts';
+import { objectKey, pathOfObject } from '../store/object-keys.ts';
+import { type CompiledFilters, keepsFile } from '../rclone/filters.ts';
 
 export interface TransferPlan {
   send: PodFile[];
@@ -13,7 +14,7 @@ export interface TransferPlan {
   seed: string[];
   /** Unchanged at the target itself: nothing to do. */
   unchanged: PodFile[];
-  /** Object keys at the target that the volume no longer has. */
+  /** Object keys at the target that the volume no longer has (and the filters do not exclude). */
   delete: string[];
   skippedTypes: PodFile[];
   /** Further names of a hard-linked file: not stored, the manifest links them to the first. */
@@ -31,6 +32,7 @@ export function planTransfer(
   files: PodFile[],
   target: Map<string, RemoteFile>,
   previous?: Map<string, RemoteFile>,
+  filters?: CompiledFilters,
 ): TransferPlan {
   const links = hardLinkTargets(files);
   const plan: TransferPlan = { send: [], seed: [], unchanged: [], delete: [], skippedTypes: [], links };
@@ -48,6 +50,8 @@ export function planTransfer(
     else plan.send.push(file);
   }
   keep.add(MANIFEST_NAME);
-  for (const key of target.keys()) if (!keep.has(key)) plan.delete.push(key);
+  // As rclone sync, what the filters exclude is left alone at the destination.
+  for (const key of target.keys())
+    if (!keep.has(key) && (!filters || keepsFile(filters, pathOfObject(key)))) plan.delete.push(key);
   return plan;
 }

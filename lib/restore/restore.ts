@@ -231,6 +231,8 @@ export async function preflight(run: Run, createsPvc = true): Promise<Source> {
       : '--no-preserve-owner';
     log.warn(`owners are not restored (${why}): files get the helper pod's user`);
   }
+  if (manifest?.filters?.length)
+    log.warn(`this backup holds only the files its filters kept: ${manifest.filters.join(' ')}`);
   const selection = selectEntries(backup.objects, manifest, options.paths, options.toPath);
   const [unmatched] = selection.unmatched;
   if (unmatched !== undefined)

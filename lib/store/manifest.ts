@@ -31,13 +31,17 @@ export interface BackupManifest {
   pvc: string;
   /** Whether entries carry uid and gid (manifests of older versions of the plugin do not). */
   owners?: boolean;
+  /** The backup's filter flags as given (`["--include", "*.txt"]`): it holds only what they keep. */
+  filters?: string[];
+  /** The same, as the rules rclone compiled them (`file + (^|/)[^/]*\\.txt$`), to compare two runs'. */
+  filterRules?: string[];
   entries: ManifestEntry[];
 }
 
 export function buildManifest(
   files: PodFile[],
   md5: Map<string, string>,
-  meta: { createdAt: string; namespace: string; pvc: string },
+  meta: { createdAt: string; namespace: string; pvc: string; filters?: string[]; filterRules?: string[] },
 ): BackupManifest {
   const links = hardLinkTargets(files);
   return {

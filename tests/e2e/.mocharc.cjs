@@ -13,6 +13,8 @@ const LONGEST_FIRST = [
   'operator',
   'strict-bed',
   'restore',
+  'snapshots',
+  'restore-paths',
   'bad-input',
   'owners',
   'krew',

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { planTransfer } from '../../../lib/backup/plan.ts';
+import { filterPodFiles } from '../../../lib/backup/local-backup.ts';
+import { parseFilterDump } from '../../../lib/rclone/filters.ts';
 import type { RemoteFile } from '../../../lib/rclone/listing.ts';
 import { MANIFEST_NAME } from '../../../lib/store/manifest.ts';
 import type { PodFile, PodFileType } from '../../../lib/stream/pod-files.ts';
@@ -104,5 +106,39 @@ describe('transfer plan', () => {
     );
     assert.deepEqual([...plan.links], [['b', 'a']]);
     assert.deepEqual(plan.delete, ['b']);
+  });
+});
+
+describe('transfer plan with filters', () => {
+  // rclone lsf --dump filters --exclude 'cache/**' --exclude '*.log'
+  const filters = parseFilterDump(`--- File filter rules ---
+- (^|/)cache/.*$
+- (^|/)[^/]*\\.log$
+--- Directory filter rules ---
+- (^|/)cache/.*$
+`);
+
+  it('does not delete objects the filters exclude, as rclone sync leaves them alone', () => {
+    const plan = planTransfer(
+      [entry('a.txt', 1)],
+      remote(['a.txt', 1], ['gone.txt', 2], ['cache/blob.bin', 3], ['x/app.log', 4]),
+      undefined,
+      filters,
+    );
+    assert.deepEqual(plan.delete, ['gone.txt']);
+  });
+
+  it('keeps only what the filters keep of the listing, folders by the directory rules', () => {
+    const files = [
+      entry('cache', 0, T, 'dir'),
+      entry('cache/blob.bin', 3),
+      entry('a.txt', 1),
+      entry('app.log', 2),
+      entry('x', 0, T, 'dir'),
+    ];
+    assert.deepEqual(
+      filterPodFiles(filters, files).map((f) => f.path),
+      ['a.txt', 'x'],
+    );
   });
 });
