@@ -1,6 +1,7 @@
 // `kubectl datamover check-access`: may the current user do what each mode
 // needs in the namespace (and cluster-wide)? One OK/FAIL line per permission, with the Role (or
-// ClusterRole) of docs/rbac.yaml that grants it; exit 1 when anything is missing.
+// ClusterRole) of docs/rbac.yaml that grants it; exit 1 when anything is missing. What only an option
+// needs (--source snapshot) is a WARN line when missing, and does not fail the check.
 import type { CommandContext } from '../context.ts';
 import { UsageError } from '../errors.ts';
 import { describePermission, missingPermissions } from '../kube/access.ts';
@@ -24,17 +25,16 @@ export async function runCheckAccessCommand(ctx: CommandContext, flags: CheckAcc
       const what = `${mode} mode: ${permission} ${p.cluster ? 'cluster-wide' : `in namespace "${kube.namespace}"`}`;
       // Cluster-scoped resources are granted by a ClusterRole (with a ClusterRoleBinding), never a Role.
       const role = p.cluster ? `ClusterRole ${clusterRoleOf(mode)}` : `Role datamover-${mode}`;
-      results.push(
-        missing.has(permission) ? { ok: false, what, fix: `bind the ${role} of docs/rbac.yaml` } : { ok: true, what },
-      );
+      const fix = `bind the ${role} of docs/rbac.yaml${p.onlyFor ? ` (only ${p.onlyFor} needs it)` : ''}`;
+      // What only an option needs is a warning: the mode works without it.
+      results.push(missing.has(permission) ? { ok: false, warn: Boolean(p.onlyFor), what, fix } : { ok: true, what });
     }
   }
+  const failed = results.some((r) => !r.ok && !r.warn);
   ctx.out(
-    format === 'text'
-      ? renderCheckResults(results)
-      : await renderStructured({ ok: results.every((r) => r.ok), checks: results }, format),
+    format === 'text' ? renderCheckResults(results) : await renderStructured({ ok: !failed, checks: results }, format),
   );
-  if (results.some((r) => !r.ok)) process.exitCode = 1;
+  if (failed) process.exitCode = 1;
 }
 
 /** The ClusterRole of docs/rbac.yaml that grants a mode's cluster-scoped permissions. */

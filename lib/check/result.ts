@@ -1,12 +1,15 @@
 // One line of `check`'s report: what was checked, OK or FAIL, and the fix.
 export interface CheckResult {
   ok: boolean;
+  /** Not OK, but the check does not fail for it (WARN). */
+  warn?: boolean;
   what: string;
   fix?: string;
 }
 
 export function renderCheckResults(results: CheckResult[]): string {
-  return results.map((r) => `${r.ok ? 'OK  ' : 'FAIL'}  ${r.what}${r.fix ? `; ${r.fix}` : ''}\n`).join('');
+  const status = (r: CheckResult) => (r.ok ? 'OK  ' : r.warn ? 'WARN' : 'FAIL');
+  return results.map((r) => `${status(r)}  ${r.what}${r.fix ? `; ${r.fix}` : ''}\n`).join('');
 }
 
 /**

@@ -11,6 +11,8 @@ export interface Permission {
   group?: string;
   /** A cluster-scoped resource: asked for without a namespace, granted by a ClusterRole. */
   cluster?: boolean;
+  /** Only this option needs it ("--source snapshot"): check-access warns instead of failing. */
+  onlyFor?: string;
 }
 
 export function describePermission(p: Permission): string {

@@ -65,7 +65,7 @@ export const LOCAL_MODE: Permission[] = [
   READ_SECRET,
   // Why a clone does not bind is in its events.
   { verb: 'list', resource: 'events' },
-  ...SNAPSHOT_SOURCE,
+  ...SNAPSHOT_SOURCE.map((p) => ({ ...p, onlyFor: '--source snapshot' })),
 ];
 
 const CUSTOM_RESOURCES = ['datamovers', 'datamoverschedules'];

@@ -107,6 +107,20 @@ describe('RBAC: each mode under its minimal Role', () => {
     );
   });
 
+  it('check-access passes with the Role alone, warning what only --source snapshot needs', async () => {
+    const dm = await as('role-only', 'datamover-local');
+    const access = await dm(['check-access', '--mode', 'local']);
+    assert.equal(access.exitCode, 0, String(access.stdout) + String(access.stderr));
+    assert.doesNotMatch(String(access.stdout), /FAIL/);
+    assert.match(
+      String(access.stdout),
+      /^WARN {2}local mode: list volumesnapshotclasses\.snapshot\.storage\.k8s\.io cluster-wide; bind the ClusterRole/m,
+    );
+    const backup = await dm(['backup', 'data', '--secret', 's3', '--source', 'snapshot']);
+    assert.equal(backup.exitCode, 1);
+    assert.match(String(backup.stderr), /^error: .*volumesnapshotclasses/m);
+  });
+
   it('check-access names every missing permission of the mode, with the Role to bind, and exits 1', async () => {
     const dm = await as('operator-only', 'datamover-operator');
     const access = await dm(['check-access', '--mode', 'local']);
@@ -126,10 +140,19 @@ describe('RBAC: each mode under its minimal Role', () => {
       ),
       String(access.stdout),
     );
+    // What only --source snapshot needs is a warning, not a failure.
+    const warned = String(access.stdout)
+      .split('\n')
+      .filter((l) => l.startsWith('WARN'));
     assert.ok(
-      failed.some((l) => l.includes('list volumesnapshotclasses.snapshot.storage.k8s.io cluster-wide')),
+      warned.some((l) => l.includes('list volumesnapshotclasses.snapshot.storage.k8s.io cluster-wide')),
       String(access.stdout),
     );
+    assert.ok(
+      warned.every((l) => l.includes('volumesnapshot') && l.endsWith(' (only --source snapshot needs it)')),
+      String(access.stdout),
+    );
+    assert.ok(!failed.some((l) => l.includes('volumesnapshot')), String(access.stdout));
     // What the operator Role grants is not reported missing.
     assert.ok(!failed.some((l) => / get secrets /.test(l)), String(access.stdout));
   });
