@@ -175,19 +175,7 @@ describe('restore of chosen paths (--path, --to-path, --dry-run)', () => {
       [after.conf?.uid, after['conf/sub']?.mode, after['notes.txt']?.mode, after['notes.txt']?.uid],
       [1000, '750', '600', 33],
     );
-    const annotation = String(
-      (
-        await kubectl([
-          'get',
-          'pvc',
-          'data',
-          '-n',
-          ns.name,
-          '-o',
-          'jsonpath={.metadata.annotations.datamover\\.a-cup-of\\.coffee/restore}',
-        ])
-      ).stdout,
-    );
+    const annotation = await restoreAnnotation(ns.name, 'data');
     assert.deepEqual(
       { ...JSON.parse(annotation), from: undefined, time: undefined },
       { state: 'complete', paths: ['notes.txt', 'conf'], from: undefined, time: undefined },
@@ -251,19 +239,7 @@ describe('restore of chosen paths (--path, --to-path, --dry-run)', () => {
     assert.equal(result.exitCode, 1);
     assert.match(String(result.stderr), /error: interrupted by SIGTERM/);
     assert.equal(await managedLeftovers(ns.name), '');
-    const annotation = String(
-      (
-        await kubectl([
-          'get',
-          'pvc',
-          'data',
-          '-n',
-          ns.name,
-          '-o',
-          'jsonpath={.metadata.annotations.datamover\\.a-cup-of\\.coffee/restore}',
-        ])
-      ).stdout,
-    );
+    const annotation = await restoreAnnotation(ns.name, 'data');
     assert.deepEqual([JSON.parse(annotation).state, JSON.parse(annotation).paths], ['incomplete', ['many']]);
     const whole = readdirSync(arrived).filter((f) => f.endsWith('.bin'));
     assert.ok(whole.length < 30, 'the restore went on to the end');
@@ -378,3 +354,9 @@ describe('restore of chosen paths (--path, --to-path, --dry-run)', () => {
     assert.equal(await managedLeftovers(ns.name), '');
   });
 });
+
+/** The restore's record on a PVC (annotation datamover.a-cup-of.coffee/restore), as JSON text. */
+async function restoreAnnotation(namespace: string, pvc: string): Promise<string> {
+  const path = 'jsonpath={.metadata.annotations.datamover\\.a-cup-of\\.coffee/restore}';
+  return String((await kubectl(['get', 'pvc', pvc, '-n', namespace, '-o', path])).stdout);
+}

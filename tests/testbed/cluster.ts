@@ -195,6 +195,28 @@ export function deleteCluster(paths: StatePaths): void {
   kwokctl(paths, ['delete', 'cluster']);
 }
 
+/** A StorageClass of the bed: reclaimPolicy Delete, Immediate binding unless it waits for its first consumer. */
+function storageClass(
+  name: string,
+  provisioner: string,
+  options: { defaultClass?: boolean; waitForConsumer?: boolean; parameters?: Record<string, string> } = {},
+): string {
+  const parameters = Object.entries(options.parameters ?? {}).map(([k, v]) => `  ${k}: ${JSON.stringify(v)}\n`);
+  return [
+    'apiVersion: storage.k8s.io/v1\n',
+    'kind: StorageClass\n',
+    `metadata:\n  name: ${name}\n`,
+    options.defaultClass ? '  annotations:\n    storageclass.kubernetes.io/is-default-class: "true"\n' : '',
+    `provisioner: ${provisioner}\n`,
+    parameters.length ? `parameters:\n${parameters.join('')}` : '',
+    'reclaimPolicy: Delete\n',
+    `volumeBindingMode: ${options.waitForConsumer ? 'WaitForFirstConsumer' : 'Immediate'}\n`,
+    options.defaultClass ? 'allowVolumeExpansion: true\n' : '',
+  ]
+    .join('')
+    .trimEnd();
+}
+
 export function seedCluster(paths: StatePaths): void {
   kubectl(
     paths,
@@ -203,62 +225,20 @@ export function seedCluster(paths: StatePaths): void {
 ---
 ${node(SECOND_NODE_NAME, `  taints: [{key: ${SECOND_NODE_TAINT}, value: "true", effect: PreferNoSchedule}]\n`)}
 ---
-apiVersion: storage.k8s.io/v1
-kind: StorageClass
-metadata:
-  name: ${STORAGE_CLASSES.local}
-  annotations:
-    storageclass.kubernetes.io/is-default-class: "true"
-provisioner: ${PROVISIONER}
-reclaimPolicy: Delete
-volumeBindingMode: Immediate
-allowVolumeExpansion: true
+${storageClass(STORAGE_CLASSES.local, PROVISIONER, { defaultClass: true })}
 ---
-apiVersion: storage.k8s.io/v1
-kind: StorageClass
-metadata:
-  name: ${STORAGE_CLASSES.noClone}
-provisioner: ${PROVISIONER}
-parameters:
-  cloning: unsupported
-reclaimPolicy: Delete
-volumeBindingMode: Immediate
+${storageClass(STORAGE_CLASSES.noClone, PROVISIONER, { parameters: { cloning: 'unsupported' } })}
 ---
-apiVersion: storage.k8s.io/v1
-kind: StorageClass
-metadata:
-  name: ${STORAGE_CLASSES.pending}
-provisioner: testbed.datamover.a-cup-of.coffee/nobody
-reclaimPolicy: Delete
-volumeBindingMode: Immediate
+${storageClass(STORAGE_CLASSES.pending, 'testbed.datamover.a-cup-of.coffee/nobody')}
 ---
-apiVersion: storage.k8s.io/v1
-kind: StorageClass
-metadata:
-  name: ${STORAGE_CLASSES.waitForConsumer}
-provisioner: ${PROVISIONER}
-reclaimPolicy: Delete
-volumeBindingMode: WaitForFirstConsumer
+${storageClass(STORAGE_CLASSES.waitForConsumer, PROVISIONER, { waitForConsumer: true })}
 ---
-apiVersion: storage.k8s.io/v1
-kind: StorageClass
-metadata:
-  name: ${STORAGE_CLASSES.waitForConsumerNoClone}
-provisioner: ${PROVISIONER}
-parameters:
-  cloning: unsupported
-reclaimPolicy: Delete
-volumeBindingMode: WaitForFirstConsumer
+${storageClass(STORAGE_CLASSES.waitForConsumerNoClone, PROVISIONER, {
+  waitForConsumer: true,
+  parameters: { cloning: 'unsupported' },
+})}
 ---
-apiVersion: storage.k8s.io/v1
-kind: StorageClass
-metadata:
-  name: ${STORAGE_CLASSES.flaky}
-provisioner: ${PROVISIONER}
-parameters:
-  transientFailures: "2"
-reclaimPolicy: Delete
-volumeBindingMode: Immediate
+${storageClass(STORAGE_CLASSES.flaky, PROVISIONER, { parameters: { transientFailures: '2' } })}
 ---
 apiVersion: storage.k8s.io/v1
 kind: CSIDriver
@@ -269,23 +249,9 @@ spec:
   podInfoOnMount: false
   volumeLifecycleModes: [Persistent]
 ---
-apiVersion: storage.k8s.io/v1
-kind: StorageClass
-metadata:
-  name: ${STORAGE_CLASSES.csi}
-provisioner: ${CSI_DRIVER}
-reclaimPolicy: Delete
-volumeBindingMode: Immediate
+${storageClass(STORAGE_CLASSES.csi, CSI_DRIVER)}
 ---
-apiVersion: storage.k8s.io/v1
-kind: StorageClass
-metadata:
-  name: ${STORAGE_CLASSES.csiNoClone}
-provisioner: ${CSI_DRIVER}
-parameters:
-  cloning: unsupported
-reclaimPolicy: Delete
-volumeBindingMode: Immediate
+${storageClass(STORAGE_CLASSES.csiNoClone, CSI_DRIVER, { parameters: { cloning: 'unsupported' } })}
 `,
   );
   installSnapshotCrds(paths);
