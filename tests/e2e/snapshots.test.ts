@@ -324,15 +324,7 @@ describe("the bed's snapshot machinery (snapshot-controller and the CSI driver's
     );
     const copy = join(statePaths(bed().dir).snapshots, content.status.snapshotHandle);
     assert.equal(readFileSync(join(copy, 'file.txt'), 'utf8'), 'one\n');
-    await applyYaml(`apiVersion: v1
-kind: PersistentVolumeClaim
-metadata: {name: back, namespace: ${ns.name}}
-spec:
-  accessModes: [ReadWriteOnce]
-  storageClassName: ${bed().storageClasses.csi}
-  resources: {requests: {storage: 1Gi}}
-  dataSource: {apiGroup: snapshot.storage.k8s.io, kind: VolumeSnapshot, name: s}
-`);
+    await pvcFromSnapshot(ns.name, 'back', 's');
     await kubectl(['wait', '--for=jsonpath={.status.phase}=Bound', '--timeout=60s', 'pvc/back', '-n', ns.name]);
     const volume = String(
       (await kubectl(['get', 'pvc', 'back', '-n', ns.name, '-o', 'jsonpath={.spec.volumeName}'])).stdout,
@@ -353,15 +345,7 @@ spec:
     await takeSnapshot(ns.name, 'slow', 'data', bed().snapshotClasses.neverReady);
     const cut = ['--for=jsonpath={.status.creationTime}', '--timeout=60s', 'volumesnapshot/slow', '-n', ns.name];
     await kubectl(['wait', ...cut]);
-    await applyYaml(`apiVersion: v1
-kind: PersistentVolumeClaim
-metadata: {name: back, namespace: ${ns.name}}
-spec:
-  accessModes: [ReadWriteOnce]
-  storageClassName: ${bed().storageClasses.csi}
-  resources: {requests: {storage: 1Gi}}
-  dataSource: {apiGroup: snapshot.storage.k8s.io, kind: VolumeSnapshot, name: slow}
-`);
+    await pvcFromSnapshot(ns.name, 'back', 'slow');
     const failed = await waitFor('the provisioner to refuse the PVC', async () => {
       const events = await json(['get', 'events', '-n', ns.name, '--field-selector', 'reason=ProvisioningFailed']);
       return events.items.map((e: { message: string }) => e.message).join('\n') || undefined;
@@ -383,3 +367,16 @@ spec:
     assert.match(error, /cannot find CSI PersistentVolumeSource/);
   });
 });
+
+/** PVC `name` of the CSI class, provisioned from VolumeSnapshot `snapshot` (not waited for). */
+async function pvcFromSnapshot(namespace: string, name: string, snapshot: string): Promise<void> {
+  await applyYaml(`apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: ${name}, namespace: ${namespace}}
+spec:
+  accessModes: [ReadWriteOnce]
+  storageClassName: ${bed().storageClasses.csi}
+  resources: {requests: {storage: 1Gi}}
+  dataSource: {apiGroup: snapshot.storage.k8s.io, kind: VolumeSnapshot, name: ${snapshot}}
+`);
+}
