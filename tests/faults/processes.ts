@@ -10,21 +10,24 @@ import { setTimeout as sleep } from 'node:timers/promises';
  * A root is a process the fault is aimed within: the plugin run under test, or a command exec'd into a pod.
  */
 export function processesBelow(roots: number[], pattern: RegExp): number[] {
-  const children = new Map<number, number[]>();
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    const stat = readProc(Number(name), 'stat');
-    // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so read after the last ")".
-    const ppid = stat ? Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) : Number.NaN;
-    children.set(ppid, [...(children.get(ppid) ?? []), Number(name)]);
-  }
   const found: number[] = [];
+  // Down the tree through /proc/PID/task/TID/children: a poll reads the subtree, not every process.
   for (let queue = [...roots]; queue.length > 0; ) {
     const pid = queue.shift()!;
-    queue.push(...(children.get(pid) ?? []));
     if (pattern.test(readProc(pid, 'cmdline')?.replaceAll('\0', ' ') ?? '')) found.push(pid);
+    queue.push(...childrenOf(pid));
   }
   return found;
+}
+
+function childrenOf(pid: number): number[] {
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return []; // gone
+  }
+  return tasks.flatMap((tid) => (readProc(pid, `task/${tid}/children`) ?? '').split(' ').filter(Boolean).map(Number));
 }
 
 /**

@@ -15,7 +15,9 @@ export function pastDeadline(pod: V1Pod, now = Date.now()): boolean {
   if (deadline === undefined || !pod.spec?.nodeName || pod.metadata?.deletionTimestamp || hasStopped(pod)) return false;
   const scheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'True');
   const since = pod.status?.startTime ?? scheduled?.lastTransitionTime;
-  return since !== undefined && now - new Date(since).getTime() > deadline * 1000;
+  // The API's timestamps are whole seconds: the pod may have started up to 1 s after the one written, and a
+  // kubelet (which keeps the exact time) never fails it before its deadline.
+  return since !== undefined && now - (new Date(since).getTime() + 1000) > deadline * 1000;
 }
 
 /** Writes the status a kubelet writes when it fails a pod past its deadline, and its event. */

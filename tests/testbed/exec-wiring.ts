@@ -91,13 +91,13 @@ export async function wireExec(
   pod: V1Pod,
   claims: V1PersistentVolumeClaim[],
   volumes: V1PersistentVolume[],
-): Promise<void> {
+): Promise<boolean> {
   const namespace = pod.metadata!.namespace!;
   const podDir = join(paths.scratch, namespace, `${pod.metadata!.name}-${pod.metadata!.uid}`);
   const execs = [];
   for (const container of pod.spec?.containers ?? []) {
     const mounts = mountsOf(pod, container, podDir, claims, volumes);
-    if (!mounts) return; // retried next tick, once the PVC is bound
+    if (!mounts) return false; // retried next tick, once the PVC is bound
     const fsGroup = containerUser(pod, container).fsGroup;
     if (fsGroup !== undefined) for (const m of mounts) applyFsGroup(m.volumeRoot, fsGroup, m.readOnly);
     const scratch = join(podDir, 'sandbox');
@@ -137,6 +137,7 @@ export async function wireExec(
     },
   });
   log(`wired exec for pod ${namespace}/${pod.metadata!.name}`);
+  return true;
 }
 
 /** Whether the pod's containers have stopped for good (a kubelet has killed them, or they ended). */

@@ -37,7 +37,8 @@ import {
   sandboxArgs,
 } from './container-sandbox.ts';
 import { operatorEntrypoint, statePaths } from './paths.ts';
-import { log, reconcileUntilStopped } from './controller-loop.ts';
+import { log } from './controller-loop.ts';
+import { reconcileOnChange, watched } from './informers.ts';
 import { pvFolder } from './volume-folder.ts';
 
 const paths = statePaths(process.argv[2]);
@@ -355,10 +356,16 @@ function kill(state: Running): void {
   }
 }
 
+const runnerPods = await watched(
+  kc,
+  '/api/v1/pods',
+  () => core.listPodForAllNamespaces({ labelSelector: JOB_RUNNER_LABEL }),
+  JOB_RUNNER_LABEL,
+);
+
 async function reconcile(): Promise<void> {
-  const list = await core.listPodForAllNamespaces({ labelSelector: JOB_RUNNER_LABEL });
   const seen = new Set<string>();
-  for (const pod of list.items) {
+  for (const pod of runnerPods.list()) {
     const uid = pod.metadata!.uid!;
     seen.add(uid);
     let state = pods.get(uid);
@@ -393,5 +400,6 @@ async function reconcile(): Promise<void> {
 
 mkdirSync(paths.podLogs, { recursive: true });
 log('job-runner started');
-await reconcileUntilStopped(reconcile, 200);
+await reconcileOnChange(reconcile, { gapMs: 20, idleMs: 500 });
 for (const state of pods.values()) kill(state);
+process.exit(0); // the watch would keep it alive

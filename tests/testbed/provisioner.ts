@@ -29,6 +29,8 @@ import {
   CoreV1Api,
   CustomObjectsApi,
   KubeConfig,
+  type KubernetesListObject,
+  type KubernetesObject,
   PatchStrategy,
   StorageV1Api,
   setHeaderOptions,
@@ -41,7 +43,8 @@ import { CSI_DRIVER, EXEC_WIRING_GATE, HELD_LABEL, JOB_RUNNER_LABEL, PROVISIONER
 import { kubeletRefusal, writeRefusal } from './kubelet-checks.ts';
 import { statePaths } from './paths.ts';
 import { recordEvent } from './api-writes.ts';
-import { log, reconcileUntilStopped } from './controller-loop.ts';
+import { log } from './controller-loop.ts';
+import { reconcileOnChange, watched } from './informers.ts';
 import { EXEC, hasStopped, killExecsOfGonePods, wireExec } from './exec-wiring.ts';
 import { type AttachState, attachStates, writeMultiAttach } from './attach.ts';
 import { failPastDeadline, pastDeadline } from './deadlines.ts';
@@ -65,16 +68,16 @@ async function provision(
   sc: V1StorageClass,
   claims: V1PersistentVolumeClaim[],
   volumes: V1PersistentVolume[],
-): Promise<void> {
+): Promise<boolean> {
   const { name, namespace, uid } = pvc.metadata as Required<
     Pick<NonNullable<V1PersistentVolumeClaim['metadata']>, 'name' | 'namespace' | 'uid'>
   >;
   const node = pvc.metadata?.annotations?.[SELECTED_NODE];
-  if (sc.volumeBindingMode === 'WaitForFirstConsumer' && !node) return; // until a pod using it is scheduled
+  if (sc.volumeBindingMode === 'WaitForFirstConsumer' && !node) return false; // until a pod using it is scheduled
   const tried = attempts.get(uid);
-  if (tried && Date.now() < tried.retryAt) return; // backing off
+  if (tried && Date.now() < tried.retryAt) return false; // backing off
   if ((tried?.failures ?? 0) < Number(sc.parameters?.transientFailures ?? 0))
-    return failAttempt(
+    return failAttemptOf(
       pvc,
       `failed to provision volume with StorageClass "${sc.metadata?.name}": ` +
         'rpc error: code = Unavailable desc = the storage backend is busy, try again',
@@ -83,15 +86,18 @@ async function provision(
   const source = pvc.spec?.dataSource;
   if (source?.kind === 'PersistentVolumeClaim') {
     if (sc.parameters?.cloning === 'unsupported')
-      return failAttempt(pvc, `StorageClass ${sc.metadata?.name} does not support cloning (dataSource ${source.name})`);
+      return failAttemptOf(
+        pvc,
+        `StorageClass ${sc.metadata?.name} does not support cloning (dataSource ${source.name})`,
+      );
     const sourceClaim = claims.find((c) => c.metadata?.namespace === namespace && c.metadata?.name === source.name);
     const sourceFolder = pvFolder(volumes.find((v) => v.metadata?.name === sourceClaim?.spec?.volumeName));
-    if (sourceClaim?.status?.phase !== 'Bound' || !sourceFolder) return; // retried next tick
+    if (sourceClaim?.status?.phase !== 'Bound' || !sourceFolder) return false; // retried next tick
     await copyFolder(sourceFolder, folder);
     log(`cloned ${namespace}/${source.name} into ${namespace}/${name}`);
   } else if (source?.kind === 'VolumeSnapshot' && source.apiGroup === 'snapshot.storage.k8s.io') {
     const snapshot = await snapshotSource(custom, paths, pvc, sc.provisioner);
-    if ('error' in snapshot) return failAttempt(pvc, snapshot.error);
+    if ('error' in snapshot) return failAttemptOf(pvc, snapshot.error);
     await copyFolder(snapshot.folder, folder);
     log(`restored snapshot ${namespace}/${source.name} into ${namespace}/${name}`);
   } else {
@@ -127,6 +133,17 @@ async function provision(
     },
   });
   log(`provisioned ${namespace}/${name} at ${folder}`);
+  return true;
+}
+
+function unlessNotFound(err: unknown): void {
+  if ((err as { code?: number }).code !== 404) throw err;
+}
+
+/** A failed attempt: not provisioned. */
+async function failAttemptOf(pvc: V1PersistentVolumeClaim, message: string): Promise<false> {
+  await failAttempt(pvc, message);
+  return false;
 }
 
 /** A clone or a restore: `from` copied whole, under a staging name until complete. */
@@ -179,14 +196,14 @@ async function warn(pvc: V1PersistentVolumeClaim, reason: string, message: strin
 async function reclaim(volume: V1PersistentVolume): Promise<void> {
   const folder = pvFolder(volume);
   if (folder?.startsWith(paths.volumes)) rmSync(folder, { recursive: true, force: true });
-  await core.deletePersistentVolume({ name: volume.metadata!.name! });
+  await core.deletePersistentVolume({ name: volume.metadata!.name! }).catch(unlessNotFound);
   log(`deleted released volume ${volume.metadata!.name}`);
 }
 
 /** Lets the scheduler place the pod, once kwok-controller has had time to see its Exec. */
 async function releaseGate(pod: V1Pod): Promise<void> {
   const index = pod.spec?.schedulingGates?.findIndex((g) => g.name === EXEC_WIRING_GATE) ?? -1;
-  if (index < 0) return;
+  if (index < 0 || releasedHere.has(pod.metadata!.uid!)) return;
   await sleep(300);
   await core.patchNamespacedPod(
     {
@@ -199,6 +216,7 @@ async function releaseGate(pod: V1Pod): Promise<void> {
     },
     setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
   );
+  releasedHere.add(pod.metadata!.uid!);
 }
 
 /**
@@ -258,16 +276,33 @@ function waitsForFirstConsumer(pod: V1Pod, claims: V1PersistentVolumeClaim[], cl
   });
 }
 
+const listExecs = () => custom.listClusterCustomObject(EXEC) as Promise<KubernetesListObject<KubernetesObject>>;
+const caches = {
+  classes: await watched(kc, '/apis/storage.k8s.io/v1/storageclasses', () => storage.listStorageClass()),
+  claims: await watched(kc, '/api/v1/persistentvolumeclaims', () => core.listPersistentVolumeClaimForAllNamespaces()),
+  volumes: await watched(kc, '/api/v1/persistentvolumes', () => core.listPersistentVolume()),
+  pods: await watched(kc, '/api/v1/pods', () => core.listPodForAllNamespaces()),
+  execs: await watched(kc, `/apis/${EXEC.group}/${EXEC.version}/${EXEC.plural}`, listExecs),
+};
+/**
+ * What this process did that its caches may not show yet (a watch event lags the write): claims it made
+ * a volume for, and pods whose exec it wired (by namespace/name/uid). Doing either twice would copy a
+ * clone's source again or apply a pod's fsGroup again under a running command.
+ */
+const provisioned = new Set<string>();
+const wiredHere = new Set<string>();
+/** Pods whose scheduling gate this process removed (by uid). */
+const releasedHere = new Set<string>();
+let snapshotsListedAt = 0;
+
 async function reconcile(): Promise<void> {
-  const [classes, claims, volumes, pods, execs] = await Promise.all([
-    storage.listStorageClass(),
-    core.listPersistentVolumeClaimForAllNamespaces(),
-    core.listPersistentVolume(),
-    core.listPodForAllNamespaces(),
-    custom.listClusterCustomObject(EXEC) as Promise<{
-      items: Array<{ metadata: { name: string; namespace: string; ownerReferences?: Array<{ uid: string }> } }>;
-    }>,
-  ]);
+  const [classes, claims, volumes, pods, execs] = [
+    { items: caches.classes.list() },
+    { items: caches.claims.list() },
+    { items: caches.volumes.list() },
+    { items: caches.pods.list() },
+    { items: caches.execs.list() },
+  ];
   const drivers = [PROVISIONER, CSI_DRIVER];
   const ours = new Map(
     classes.items.filter((sc) => drivers.includes(sc.provisioner)).map((sc) => [sc.metadata!.name!, sc]),
@@ -275,8 +310,15 @@ async function reconcile(): Promise<void> {
   for (const pvc of claims.items) {
     const sc = ours.get(pvc.spec?.storageClassName ?? '');
     const hasVolume = volumes.items.some((v) => v.spec?.claimRef?.uid === pvc.metadata?.uid);
-    if (sc && pvc.status?.phase === 'Pending' && !pvc.metadata?.deletionTimestamp && !hasVolume)
-      await provision(pvc, sc, claims.items, volumes.items);
+    const uid = pvc.metadata?.uid ?? '';
+    if (
+      sc &&
+      pvc.status?.phase === 'Pending' &&
+      !pvc.metadata?.deletionTimestamp &&
+      !hasVolume &&
+      !provisioned.has(uid)
+    )
+      if (await provision(pvc, sc, claims.items, volumes.items)) provisioned.add(uid);
   }
   for (const volume of volumes.items) {
     const ownedByUs = drivers.includes(volume.metadata?.annotations?.['pv.kubernetes.io/provisioned-by'] ?? '');
@@ -288,9 +330,13 @@ async function reconcile(): Promise<void> {
     )
       await reclaim(volume);
   }
-  await reconcileSnapshots(custom, paths, volumes.items).catch((err) =>
-    log(`snapshots: ${(err as Error).message.split('\n')[0]}`),
-  );
+  // The snapshots are listed (a cut must not run twice on a lagging cache), at most every 150 ms.
+  if (Date.now() - snapshotsListedAt >= 150) {
+    snapshotsListedAt = Date.now();
+    await reconcileSnapshots(custom, paths, volumes.items).catch((err) =>
+      log(`snapshots: ${(err as Error).message.split('\n')[0]}`),
+    );
+  }
   for (const pod of pods.items) {
     // The job-runner is the kubelet of its pods.
     if (pastDeadline(pod) && !pod.metadata?.labels?.[JOB_RUNNER_LABEL])
@@ -298,7 +344,7 @@ async function reconcile(): Promise<void> {
   }
   killExecsOfGonePods(paths, pods.items);
   const wired = new Set(
-    execs.items.map((e) => `${e.metadata.namespace}/${e.metadata.name}/${e.metadata.ownerReferences?.[0]?.uid}`),
+    execs.items.map((e) => `${e.metadata?.namespace}/${e.metadata?.name}/${e.metadata?.ownerReferences?.[0]?.uid}`),
   );
   const attach = attachStates(pods.items, claims.items, volumes.items);
   for (const pod of pods.items) {
@@ -308,10 +354,11 @@ async function reconcile(): Promise<void> {
       if (hasStopped(pod)) {
         // Its containers are gone: exec into it fails, as on a kubelet.
         if (wired.has(key)) await unwireExec(pod);
+        wiredHere.delete(key);
         continue;
       }
-      const isWired = wired.has(key);
-      if (!isWired) await wireExec(core, custom, paths, pod, claims.items, volumes.items);
+      const isWired = wired.has(key) || wiredHere.has(key);
+      if (!isWired && (await wireExec(core, custom, paths, pod, claims.items, volumes.items))) wiredHere.add(key);
       const state = attach.get(pod.metadata!.uid!) ?? { kind: 'none' };
       await admit(pod, isWired, waitsForFirstConsumer(pod, claims.items, classes.items), state);
     } catch (err) {
@@ -321,14 +368,13 @@ async function reconcile(): Promise<void> {
 }
 
 async function unwireExec(pod: V1Pod): Promise<void> {
-  await custom.deleteNamespacedCustomObject({
-    ...EXEC,
-    namespace: pod.metadata!.namespace!,
-    name: pod.metadata!.name!,
-  });
+  await custom
+    .deleteNamespacedCustomObject({ ...EXEC, namespace: pod.metadata!.namespace!, name: pod.metadata!.name! })
+    .catch(unlessNotFound); // deleted already: the cache had not caught up
   log(`unwired exec for stopped pod ${pod.metadata!.namespace}/${pod.metadata!.name}`);
 }
 
 mkdirSync(paths.volumes, { recursive: true });
 log('provisioner started');
-await reconcileUntilStopped(reconcile, 150);
+await reconcileOnChange(reconcile, { gapMs: 20, idleMs: 500 });
+process.exit(0); // the watches would keep it alive
