@@ -1,6 +1,6 @@
 // The e2e suite: its files run side by side in mocha workers on one bed (each test in its own
-// namespace, each worker in its own bucket). The fault matrix's outages, which stop the bed's
-// API and S3 servers, run alone afterwards (tests/faults/.mocharc.cjs).
+// namespace, each worker in its own bucket). The fault matrix's outages, which stop a bed's
+// API and S3 servers, run meanwhile on a second bed of their own (tests/faults/.mocharc.cjs).
 const { readdirSync } = require('node:fs');
 
 // Files that take minutes start first, so that none of them is left to run alone at the end.

@@ -1,5 +1,5 @@
-// The fault matrix's outages of the bed: alone on the bed, since they stop the bed's API
-// server and S3 server for everyone (tests/faults/matrix.ts).
+// The fault matrix's outages of the bed: alone on a bed of their own (scripts/e2e.sh brings a second
+// one up for them), since they stop that bed's API server and S3 server for everyone on it.
 module.exports = {
   spec: ['tests/faults/bed-outages.test.ts'],
   extension: ['ts'],

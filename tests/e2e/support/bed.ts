@@ -21,6 +21,13 @@ export function kubeConfig(): KubeConfig {
   return config;
 }
 
+/** The core API of the bed, in this process: for fixtures, where a kubectl process each would cost a core's time. */
+let coreApi: CoreV1Api | undefined;
+function core(): CoreV1Api {
+  coreApi ??= kubeConfig().makeApiClient(CoreV1Api);
+  return coreApi;
+}
+
 /** PATH as a user of the plugin has it: kubectl and kubectl-datamover on it. */
 export function userPath(): string {
   return [join(REPO_ROOT, 'bin'), join(bed().kubectl, '..'), process.env.PATH].join(':');
@@ -121,11 +128,20 @@ export function useNamespace(prefix = 't'): { name: string } {
   const ns = { name: '' };
   beforeEach(async () => {
     ns.name = `${prefix}-${randomBytes(3).toString('hex')}`;
-    await kubectl(['create', 'namespace', ns.name]);
-    await kubectl(['wait', '--for=create', '--timeout=30s', 'serviceaccount/default', '-n', ns.name]);
+    await core().createNamespace({ body: { metadata: { name: ns.name } } });
+    await waitFor(`the default ServiceAccount of ${ns.name}`, () =>
+      core()
+        .readNamespacedServiceAccount({ name: 'default', namespace: ns.name })
+        .then(
+          () => true,
+          () => undefined,
+        ),
+    );
   });
   afterEach(async () => {
-    await kubectl(['delete', 'namespace', ns.name, '--wait=false'], { reject: false });
+    await core()
+      .deleteNamespace({ name: ns.name })
+      .catch(() => undefined);
   });
   return ns;
 }
@@ -143,16 +159,18 @@ spec:
   storageClassName: ${options.storageClass ?? bed().storageClasses.local}
   resources: {requests: {storage: ${options.size ?? '1Gi'}}}
 ${options.dataSource ? `  dataSource: {kind: PersistentVolumeClaim, name: ${options.dataSource}}\n` : ''}`);
-  await kubectl(['wait', '--for=jsonpath={.status.phase}=Bound', '--timeout=60s', `pvc/${name}`, '-n', namespace]);
+  await waitFor(`PVC ${namespace}/${name} to be Bound`, async () => {
+    const claim = await core().readNamespacedPersistentVolumeClaim({ name, namespace });
+    return claim.status?.phase === 'Bound' ? true : undefined;
+  });
   return volumeFolder(namespace, name);
 }
 
 /** The local folder that backs a bound PVC (the bed's provisioner made it). */
 export async function volumeFolder(namespace: string, pvc: string): Promise<string> {
-  const volume = String(
-    (await kubectl(['get', 'pvc', pvc, '-n', namespace, '-o', 'jsonpath={.spec.volumeName}'])).stdout,
-  );
-  return String((await kubectl(['get', 'pv', volume, '-o', 'jsonpath={.spec.hostPath.path}'])).stdout);
+  const claim = await core().readNamespacedPersistentVolumeClaim({ name: pvc, namespace });
+  const volume = await core().readPersistentVolume({ name: claim.spec?.volumeName ?? '' });
+  return volume.spec?.hostPath?.path ?? '';
 }
 
 export async function createPodOnPvc(
