@@ -1,7 +1,6 @@
 // A tar stream into the helper pod: one archive over exec stdin into `tar -x`,
 // files under a temporary name until the whole batch is in, then renamed.
 // Knows nothing of backups: it takes volume paths, modes and mtimes.
-import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, readlink } from 'node:fs/promises';
 import { PassThrough, Readable } from 'node:stream';
@@ -92,22 +91,43 @@ export function isVolumeFull(err: unknown): boolean {
 
 // Files arrive under a temporary name and get their own only once their whole
 // batch is in: a cut stream never leaves a partial file under a final name.
-export const PART_SUFFIX = '.datamover-part';
-const NAME_MAX = 255;
+// The temporary name is the same name in a PART_DIR folder beside the file, so that
+// one `mv` per folder renames a whole batch's files of that folder (a process per
+// file was most of a restore of many small files).
+export const PART_DIR = '.datamover-part';
+/** Bytes of arguments given to one `mv`, well within Linux's limits on a command line. */
+const MV_ARGS_BYTES = 16 * 1024;
 
-/** `path`'s temporary name, in its folder: its name plus PART_SUFFIX, or a hash of the name when that is too long. */
+/** `path`'s temporary name: in the PART_DIR folder of its folder, under its own name. */
 export function partName(path: string): string {
   const slash = path.lastIndexOf('/');
-  const base = path.slice(slash + 1);
-  const bytes = pathToBytes(base);
-  const part =
-    bytes.length + PART_SUFFIX.length <= NAME_MAX
-      ? `${base}${PART_SUFFIX}`
-      : `${createHash('sha256').update(bytes).digest('hex').slice(0, 32)}${PART_SUFFIX}`;
-  return `${path.slice(0, slash + 1)}${part}`;
+  return `${path.slice(0, slash + 1)}${PART_DIR}/${path.slice(slash + 1)}`;
 }
 
-/** Renames the batch's files to their final names in the pod (one rename each, busybox sh, NUL-separated). */
+/** The commit's input: each folder ("./" prefixed), its files' names, and an empty record; NUL-separated. */
+export function commitList(paths: string[]): Buffer {
+  const folders = new Map<string, string[]>();
+  for (const path of paths) {
+    const slash = path.lastIndexOf('/');
+    const folder = slash < 0 ? '.' : `./${path.slice(0, slash)}`;
+    folders.set(folder, [...(folders.get(folder) ?? []), path.slice(slash + 1)]);
+  }
+  const NUL = Buffer.of(0);
+  return Buffer.concat(
+    [...folders].flatMap(([folder, names]) => [
+      pathToBytes(folder),
+      NUL,
+      ...names.flatMap((name) => [pathToBytes(name), NUL]),
+      NUL,
+    ]),
+  );
+}
+
+/**
+ * Renames the batch's files to their final names in the pod: busybox sh reads commitList's records and
+ * runs one `mv -f PARTS... FOLDER/` per folder (per MV_ARGS_BYTES of names), each file an atomic rename,
+ * then removes the emptied PART_DIR (one left with other files, from an earlier cut run, stays).
+ */
 export async function commitPartFiles(
   kube: KubeConnection,
   namespace: string,
@@ -115,7 +135,17 @@ export async function commitPartFiles(
   paths: string[],
   signal: AbortSignal,
 ): Promise<void> {
-  const script = `while IFS= read -r -d '' part && IFS= read -r -d '' f; do mv -f -- "$part" "$f" || exit 1; done`;
+  const script = [
+    `while IFS= read -r -d '' d; do`,
+    '  set --; size=0',
+    `  while IFS= read -r -d '' n && [ -n "$n" ]; do`,
+    `    set -- "$@" "$d/${PART_DIR}/$n"; size=$((size + \${#d} + \${#n} + 20))`,
+    `    if [ "$size" -gt ${MV_ARGS_BYTES} ]; then mv -f -- "$@" "$d/" || exit 1; set --; size=0; fi`,
+    '  done',
+    '  if [ $# -gt 0 ]; then mv -f -- "$@" "$d/" || exit 1; fi',
+    `  rmdir -- "$d/${PART_DIR}" 2>/dev/null || true`,
+    'done',
+  ].join('\n');
   await captureFromPodOrFail(
     kube,
     {
@@ -123,7 +153,7 @@ export async function commitPartFiles(
       pod,
       container: HELPER_CONTAINER,
       command: ['sh', '-c', script],
-      stdin: Readable.from([nulList(paths.flatMap((path) => [partName(path), path]))]),
+      stdin: Readable.from([commitList(paths)]),
       signal,
     },
     {

@@ -476,7 +476,7 @@ function volumeFiles(folder: string | undefined): Record<string, string> {
 /**
  * What is wrong at the destination right after the faulted run. A run that exited 0 must have
  * every file with its bytes and nothing else; a failed one may lack files, but nothing under a
- * final name may differ from the source (a restore's `NAME.datamover-part` files are not final).
+ * final name may differ from the source (a restore's `.datamover-part/NAME` files are not final).
  */
 function damage(source: string, destination: string | undefined, operation: Operation, complete: boolean): string[] {
   const want = volumeFiles(source);
@@ -488,7 +488,7 @@ function damage(source: string, destination: string | undefined, operation: Oper
       : volumeFiles(destination);
   const found: string[] = [];
   for (const [path, sha] of Object.entries(have)) {
-    if (want[path] === undefined && (complete || !path.endsWith('.datamover-part'))) found.push(`stray ${path}`);
+    if (want[path] === undefined && (complete || !/(^|\/)\.datamover-part\//.test(path))) found.push(`stray ${path}`);
     else if (want[path] !== undefined && want[path] !== sha) found.push(`wrong bytes in ${path}`);
   }
   if (complete) for (const path of Object.keys(want)) if (have[path] === undefined) found.push(`missing ${path}`);

@@ -27,8 +27,8 @@ survived when:
   \`error: what; fix\` line that names the fault;
 - a run that exited 0 left every file, with its bytes, at the destination (bucket objects for a
   backup, files in the PVC for a restore) and nothing else: a missing file is a failure; a run that
-  failed left nothing partial under a final name (restored files arrive as \`NAME.datamover-part\`
-  and are renamed once their batch is complete);
+  failed left nothing partial under a final name (restored files arrive as \`.datamover-part/NAME\`
+  in their folder and are renamed once their batch is complete);
 - it left no helper pod, clone or unbound PVC behind;
 - a re-run (restore: with \`--overwrite\`; with the fault fixed, e.g. \`--no-clone\` for a
   StorageClass that cannot clone) completes with the destination byte-identical to the source.
