@@ -110,7 +110,9 @@ export function commitList(paths: string[]): Buffer {
   for (const path of paths) {
     const slash = path.lastIndexOf('/');
     const folder = slash < 0 ? '.' : `./${path.slice(0, slash)}`;
-    folders.set(folder, [...(folders.get(folder) ?? []), path.slice(slash + 1)]);
+    const names = folders.get(folder) ?? [];
+    if (names.length === 0) folders.set(folder, names);
+    names.push(path.slice(slash + 1));
   }
   const NUL = Buffer.of(0);
   return Buffer.concat(

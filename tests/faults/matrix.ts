@@ -17,11 +17,10 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa, type Result, type ResultPromise } from 'execa';
-import { CoreV1Api } from '@kubernetes/client-node';
 import {
   bed,
   createBoundPvc,
-  kubeConfig,
+  core,
   kubectl,
   MANAGED_SELECTOR,
   managedPods,
@@ -152,8 +151,7 @@ export const FAULTS: Fault[] = [
       // (the bed's pods are processes with no container around them), and the pod deleted at once.
       await killPodTar(ctx);
       const pods = (await managedPods(ctx.namespace)).filter((name) => name.startsWith(HELPER_PREFIX[ctx.operation]));
-      const core = kubeConfig().makeApiClient(CoreV1Api);
-      for (const name of pods) await core.deleteNamespacedPod({ name, namespace: ctx.namespace });
+      for (const name of pods) await core().deleteNamespacedPod({ name, namespace: ctx.namespace });
       if (pods.length === 0) throw new NotCaused('the helper pod was gone before it could be deleted');
       return `killed the tar of pod ${pods.join(', ')} and deleted the pod`;
     },

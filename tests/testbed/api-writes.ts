@@ -2,6 +2,11 @@
 // a pod's status (a strategic merge patch, as a kubelet sends it) and an event on an object.
 import { type CoreV1Api, PatchStrategy, setHeaderOptions, type V1ObjectReference } from '@kubernetes/client-node';
 
+/** Whether an API call failed because the object is not there (gone already, or never made). */
+export function isNotFound(err: unknown): boolean {
+  return (err as { code?: number }).code === 404;
+}
+
 export async function patchPodStatus(
   core: CoreV1Api,
   pod: { name: string; namespace: string },

@@ -26,7 +26,7 @@ import {
   type V1PodCondition,
   type V1ProjectedVolumeSource,
 } from '@kubernetes/client-node';
-import { patchPodStatus } from './api-writes.ts';
+import { isNotFound, patchPodStatus } from './api-writes.ts';
 import { JOB_RUNNER_LABEL } from './cluster.ts';
 import { writeRefusal } from './kubelet-checks.ts';
 import {
@@ -75,7 +75,7 @@ async function readSource(kind: 'secret' | 'configmap', namespace: string, name:
     const cm = await core.readNamespacedConfigMap({ name, namespace });
     return cm.data ?? {};
   } catch (err) {
-    if ((err as { code?: number }).code === 404) return undefined;
+    if (isNotFound(err)) return undefined;
     throw err;
   }
 }

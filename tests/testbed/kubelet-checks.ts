@@ -5,7 +5,7 @@
 // CreateContainerConfigError with the kubelet's message. Checked again on every tick, so a pod
 // starts once what it lacked appears, as with a kubelet's retries.
 import type { CoreV1Api, V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
-import { patchPodStatus, recordEvent } from './api-writes.ts';
+import { isNotFound, patchPodStatus, recordEvent } from './api-writes.ts';
 import { NODE_IMAGES } from './cluster.ts';
 import { log } from './controller-loop.ts';
 
@@ -98,7 +98,7 @@ async function readData(core: CoreV1Api, kind: 'Secret' | 'ConfigMap', namespace
         : await core.readNamespacedConfigMap({ name, namespace });
     return { ...object.data, ...('binaryData' in object ? object.binaryData : {}) };
   } catch (err) {
-    if ((err as { code?: number }).code === 404) return undefined;
+    if (isNotFound(err)) return undefined;
     throw err;
   }
 }

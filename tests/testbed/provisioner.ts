@@ -42,7 +42,7 @@ import {
 import { CSI_DRIVER, EXEC_WIRING_GATE, HELD_LABEL, JOB_RUNNER_LABEL, PROVISIONER } from './cluster.ts';
 import { kubeletRefusal, writeRefusal } from './kubelet-checks.ts';
 import { statePaths } from './paths.ts';
-import { recordEvent } from './api-writes.ts';
+import { isNotFound, recordEvent } from './api-writes.ts';
 import { log } from './controller-loop.ts';
 import { reconcileOnChange, watched } from './informers.ts';
 import { EXEC, hasStopped, killExecsOfGonePods, wireExec } from './exec-wiring.ts';
@@ -77,7 +77,7 @@ async function provision(
   const tried = attempts.get(uid);
   if (tried && Date.now() < tried.retryAt) return false; // backing off
   if ((tried?.failures ?? 0) < Number(sc.parameters?.transientFailures ?? 0))
-    return failAttemptOf(
+    return failAttempt(
       pvc,
       `failed to provision volume with StorageClass "${sc.metadata?.name}": ` +
         'rpc error: code = Unavailable desc = the storage backend is busy, try again',
@@ -86,10 +86,7 @@ async function provision(
   const source = pvc.spec?.dataSource;
   if (source?.kind === 'PersistentVolumeClaim') {
     if (sc.parameters?.cloning === 'unsupported')
-      return failAttemptOf(
-        pvc,
-        `StorageClass ${sc.metadata?.name} does not support cloning (dataSource ${source.name})`,
-      );
+      return failAttempt(pvc, `StorageClass ${sc.metadata?.name} does not support cloning (dataSource ${source.name})`);
     const sourceClaim = claims.find((c) => c.metadata?.namespace === namespace && c.metadata?.name === source.name);
     const sourceFolder = pvFolder(volumes.find((v) => v.metadata?.name === sourceClaim?.spec?.volumeName));
     if (sourceClaim?.status?.phase !== 'Bound' || !sourceFolder) return false; // retried next tick
@@ -97,7 +94,7 @@ async function provision(
     log(`cloned ${namespace}/${source.name} into ${namespace}/${name}`);
   } else if (source?.kind === 'VolumeSnapshot' && source.apiGroup === 'snapshot.storage.k8s.io') {
     const snapshot = await snapshotSource(custom, paths, pvc, sc.provisioner);
-    if ('error' in snapshot) return failAttemptOf(pvc, snapshot.error);
+    if ('error' in snapshot) return failAttempt(pvc, snapshot.error);
     await copyFolder(snapshot.folder, folder);
     log(`restored snapshot ${namespace}/${source.name} into ${namespace}/${name}`);
   } else {
@@ -137,13 +134,7 @@ async function provision(
 }
 
 function unlessNotFound(err: unknown): void {
-  if ((err as { code?: number }).code !== 404) throw err;
-}
-
-/** A failed attempt: not provisioned. */
-async function failAttemptOf(pvc: V1PersistentVolumeClaim, message: string): Promise<false> {
-  await failAttempt(pvc, message);
-  return false;
+  if (!isNotFound(err)) throw err;
 }
 
 /** A clone or a restore: `from` copied whole, under a staging name until complete. */
@@ -161,7 +152,7 @@ async function copyFolder(from: string, folder: string): Promise<void> {
  * A failed provisioning attempt, as an external-provisioner reports it: a ProvisioningFailed event (the
  * same message again raises its count), and a retry after 1, 2, 4... seconds (at most 30).
  */
-async function failAttempt(pvc: V1PersistentVolumeClaim, message: string): Promise<void> {
+async function failAttempt(pvc: V1PersistentVolumeClaim, message: string): Promise<false> {
   const uid = pvc.metadata!.uid!;
   const tried = attempts.get(uid) ?? { failures: 0, retryAt: 0, events: new Map<string, string>() };
   attempts.set(uid, tried);
@@ -181,6 +172,7 @@ async function failAttempt(pvc: V1PersistentVolumeClaim, message: string): Promi
     tried.events.set(message, created);
   }
   log(`ProvisioningFailed (attempt ${tried.failures}): ${namespace}/${pvc.metadata!.name}: ${message}`);
+  return false; // not provisioned
 }
 
 /** Creates a Warning event on the claim; its name. */
@@ -297,19 +289,17 @@ let snapshotsListedAt = 0;
 
 async function reconcile(): Promise<void> {
   const [classes, claims, volumes, pods, execs] = [
-    { items: caches.classes.list() },
-    { items: caches.claims.list() },
-    { items: caches.volumes.list() },
-    { items: caches.pods.list() },
-    { items: caches.execs.list() },
+    caches.classes.list(),
+    caches.claims.list(),
+    caches.volumes.list(),
+    caches.pods.list(),
+    caches.execs.list(),
   ];
   const drivers = [PROVISIONER, CSI_DRIVER];
-  const ours = new Map(
-    classes.items.filter((sc) => drivers.includes(sc.provisioner)).map((sc) => [sc.metadata!.name!, sc]),
-  );
-  for (const pvc of claims.items) {
+  const ours = new Map(classes.filter((sc) => drivers.includes(sc.provisioner)).map((sc) => [sc.metadata!.name!, sc]));
+  for (const pvc of claims) {
     const sc = ours.get(pvc.spec?.storageClassName ?? '');
-    const hasVolume = volumes.items.some((v) => v.spec?.claimRef?.uid === pvc.metadata?.uid);
+    const hasVolume = volumes.some((v) => v.spec?.claimRef?.uid === pvc.metadata?.uid);
     const uid = pvc.metadata?.uid ?? '';
     if (
       sc &&
@@ -318,9 +308,9 @@ async function reconcile(): Promise<void> {
       !hasVolume &&
       !provisioned.has(uid)
     )
-      if (await provision(pvc, sc, claims.items, volumes.items)) provisioned.add(uid);
+      if (await provision(pvc, sc, claims, volumes)) provisioned.add(uid);
   }
-  for (const volume of volumes.items) {
+  for (const volume of volumes) {
     const ownedByUs = drivers.includes(volume.metadata?.annotations?.['pv.kubernetes.io/provisioned-by'] ?? '');
     if (
       ownedByUs &&
@@ -333,21 +323,21 @@ async function reconcile(): Promise<void> {
   // The snapshots are listed (a cut must not run twice on a lagging cache), at most every 150 ms.
   if (Date.now() - snapshotsListedAt >= 150) {
     snapshotsListedAt = Date.now();
-    await reconcileSnapshots(custom, paths, volumes.items).catch((err) =>
+    await reconcileSnapshots(custom, paths, volumes).catch((err) =>
       log(`snapshots: ${(err as Error).message.split('\n')[0]}`),
     );
   }
-  for (const pod of pods.items) {
+  for (const pod of pods) {
     // The job-runner is the kubelet of its pods.
     if (pastDeadline(pod) && !pod.metadata?.labels?.[JOB_RUNNER_LABEL])
       await failPastDeadline(core, pod).catch((err) => log(`deadline: ${(err as Error).message.split('\n')[0]}`));
   }
-  killExecsOfGonePods(paths, pods.items);
+  killExecsOfGonePods(paths, pods);
   const wired = new Set(
-    execs.items.map((e) => `${e.metadata?.namespace}/${e.metadata?.name}/${e.metadata?.ownerReferences?.[0]?.uid}`),
+    execs.map((e) => `${e.metadata?.namespace}/${e.metadata?.name}/${e.metadata?.ownerReferences?.[0]?.uid}`),
   );
-  const attach = attachStates(pods.items, claims.items, volumes.items);
-  for (const pod of pods.items) {
+  const attach = attachStates(pods, claims, volumes);
+  for (const pod of pods) {
     if (pod.metadata?.deletionTimestamp) continue;
     const key = `${pod.metadata?.namespace}/${pod.metadata?.name}/${pod.metadata?.uid}`;
     try {
@@ -358,9 +348,9 @@ async function reconcile(): Promise<void> {
         continue;
       }
       const isWired = wired.has(key) || wiredHere.has(key);
-      if (!isWired && (await wireExec(core, custom, paths, pod, claims.items, volumes.items))) wiredHere.add(key);
+      if (!isWired && (await wireExec(core, custom, paths, pod, claims, volumes))) wiredHere.add(key);
       const state = attach.get(pod.metadata!.uid!) ?? { kind: 'none' };
-      await admit(pod, isWired, waitsForFirstConsumer(pod, claims.items, classes.items), state);
+      await admit(pod, isWired, waitsForFirstConsumer(pod, claims, classes), state);
     } catch (err) {
       log(`exec wiring for ${pod.metadata?.namespace}/${pod.metadata?.name}: ${(err as Error).message.split('\n')[0]}`);
     }

@@ -23,7 +23,7 @@ export function kubeConfig(): KubeConfig {
 
 /** The core API of the bed, in this process: for fixtures, where a kubectl process each would cost a core's time. */
 let coreApi: CoreV1Api | undefined;
-function core(): CoreV1Api {
+export function core(): CoreV1Api {
   coreApi ??= kubeConfig().makeApiClient(CoreV1Api);
   return coreApi;
 }
@@ -89,9 +89,7 @@ export const MANAGED_SELECTOR = 'app.kubernetes.io/managed-by=kubectl-datamover'
 
 /** The names of the pods labelled as the plugin's in the namespace, straight from the API. */
 export async function managedPods(namespace: string): Promise<string[]> {
-  const pods = await kubeConfig()
-    .makeApiClient(CoreV1Api)
-    .listNamespacedPod({ namespace, labelSelector: MANAGED_SELECTOR });
+  const pods = await core().listNamespacedPod({ namespace, labelSelector: MANAGED_SELECTOR });
   return pods.items.map((pod) => pod.metadata!.name!);
 }
 
