@@ -1,6 +1,6 @@
 // Local mode: back up a PVC through the Kubernetes API into the user's own
 // rclone. The flow, as ordered steps with cleanups: preflight, clone, helper
-// pod, list, compare, seed, hash, transfer, prune deleted files, verify,
+// pod, list, compare, seed, transfer (hashed in the pod meanwhile), prune deleted files, verify,
 // record. See README "Local mode" for the design and its limits.
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -23,7 +23,7 @@ import { checkDestinationWritable } from '../rclone/probe.ts';
 import { runTarget, timestampFolder, TIMESTAMP_FOLDER_PATTERN } from '../destination/destination.ts';
 import type { DestinationOptions } from '../destination/options.ts';
 import type { PodFile } from '../stream/pod-files.ts';
-import { hashPodFiles, type ListingResult } from '../stream/pod-commands.ts';
+import { type ListingResult, PodChecksums } from '../stream/pod-commands.ts';
 import { buildManifest, readManifest, writeManifest, type BackupManifest } from '../store/manifest.ts';
 import { objectKey } from '../store/object-keys.ts';
 import { openStore } from '../store/open.ts';
@@ -121,17 +121,16 @@ export async function runLocalBackup(
       () => seedFromPrevious(store.rclone, plan, previousFolder, target),
       () => (plan.seed.length ? `${plan.seed.length} files from ${previousFolder}` : 'nothing to copy'),
     );
+    // The pod sums the changed files while they stream (each file's sum is checked as it arrives).
     const regular = plan.send.filter((f) => f.type === 'file').map((f) => f.path);
-    const podMd5 = await flow.step(
-      'Checksum the changed files in the pod',
-      () => hashPodFiles(kube, source, regular),
-      (sums) => (regular.length ? `${sums.size} files` : 'nothing changed'),
-    );
+    const checksums = new PodChecksums(kube, source, regular);
     const sent = await flow.step(
       'Transfer',
-      (report) => transfer(run, { pod, plan, podMd5, rclone: store.rclone, target, report }),
+      (report) =>
+        transfer(run, { pod, plan, checksums, rclone: store.rclone, rcloneVersion: store.version, target, report }),
       describeTransfer,
     );
+    const podMd5 = await checksums.done;
     await flow.step(
       'Delete files removed from the volume',
       () => deleteRemoved(store.rclone, plan, target),
@@ -142,14 +141,16 @@ export async function runLocalBackup(
       () => writeRunManifest(run, store.rclone, files, podMd5, { target, previousFolder }),
       (m) => `${m.entries.length} entries`,
     );
-    // Checksums were compared twice already: the pod's MD5 with the bytes that
-    // arrived (transfer), and rclone compares each upload with the local file.
-    // What is left to prove is that every object of the volume is there.
-    const fresh = [...plan.send.map(objectKey), ...plan.seed];
+    // Sent files were checked twice already: the pod's MD5 with the bytes that arrived
+    // (transfer), and rclone checks each object it uploads (size, and MD5) or fails. Files
+    // copied server-side are not: rclone skips a --files-from name it does not find.
+    const seeded = plan.seed;
     await flow.step(
       'Verify the destination',
-      () => verifyFresh(store.rclone, target, files, fresh),
-      () => `${fresh.length} new objects checked, ${plan.unchanged.length} unchanged`,
+      () => verifyFresh(store.rclone, target, files, seeded),
+      () =>
+        `${plan.send.length} sent objects checked by rclone, ${seeded.length} copied objects looked up, ` +
+        `${plan.unchanged.length} unchanged`,
     );
     await flow.step('Record the run on the PVC', () =>
       recordRun(run, store.rclone.destination.display, {
@@ -341,8 +342,9 @@ async function transfer(
   what: {
     pod: string;
     plan: TransferPlan;
-    podMd5: Map<string, string>;
+    checksums: PodChecksums;
     rclone: RcloneContext;
+    rcloneVersion: string;
     target: string;
     report: (detail: string) => void;
   },
@@ -357,8 +359,9 @@ async function transfer(
     namespace: options.namespace,
     pod: what.pod,
     files: what.plan.send,
-    podMd5: what.podMd5,
+    checksums: what.checksums,
     rclone: what.rclone,
+    rcloneVersion: what.rcloneVersion,
     target: what.target,
     stagingDir,
     stagingCapBytes: options.stagingCapBytes,

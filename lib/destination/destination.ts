@@ -16,6 +16,8 @@ export interface Destination {
   displayRoot: string;
   /** Behind an rclone crypt remote: no MD5s at the destination. */
   encrypted?: boolean;
+  /** A plain S3 remote: X-Amz-Meta-* upload headers set an object's metadata (mtime, MD5). */
+  s3Metadata?: boolean;
   env: Record<string, string>;
 }
 
@@ -25,6 +27,7 @@ export function destinationFromSecret(settings: StorageSettings, secretName: str
     root: `${SECRET_REMOTE_NAME}:${settings.bucket}`,
     display: `s3://${settings.bucket} at ${endpointOf(settings)} (Secret ${secretName})`,
     displayRoot: `s3://${settings.bucket}`,
+    s3Metadata: true,
     env: {
       [`${prefix}TYPE`]: 's3',
       [`${prefix}PROVIDER`]: 'Other',

@@ -17,6 +17,12 @@ export function parseRcloneVersion(output: string): [number, number, number] | u
   return match ? [Number(match[1]), Number(match[2]), Number(match[3])] : undefined;
 }
 
+/** Whether an rclone version ("1.76.0") is at least `major.minor`. */
+export function rcloneAtLeast(version: string, [major, minor]: readonly [number, number]): boolean {
+  const [have, haveMinor] = version.split('.').map(Number) as [number, number];
+  return have > major || (have === major && haveMinor >= minor);
+}
+
 export async function findRclone(path = 'rclone'): Promise<RcloneBinary> {
   let output: string;
   try {
@@ -29,7 +35,7 @@ export async function findRclone(path = 'rclone'): Promise<RcloneBinary> {
   }
   const version = parseRcloneVersion(output);
   if (!version) throw new UserError(`could not read the version of ${path}`, INSTALL_HINT);
-  if (version[0] < MIN_RCLONE[0] || (version[0] === MIN_RCLONE[0] && version[1] < MIN_RCLONE[1])) {
+  if (!rcloneAtLeast(version.join('.'), MIN_RCLONE)) {
     throw new UserError(`rclone ${version.join('.')} is too old (1.60 or newer is needed)`, INSTALL_HINT);
   }
   return { path, version: version.join('.') };

@@ -115,8 +115,8 @@ export function rcloneEnv(
 }
 
 export interface RcloneCall {
-  /** stdin: a --files-from-raw list is bytes (names need not be UTF-8). */
-  input?: string | Uint8Array;
+  /** stdin: a --files-from-raw list is bytes (names need not be UTF-8), or a stream (rcat). */
+  input?: string | Uint8Array | Readable;
   what: string;
   /** Told the bytes moved so far, every half second while a transfer runs (rclone's stats line). */
   onProgress?: (bytes: number) => void;

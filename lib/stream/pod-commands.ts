@@ -1,10 +1,19 @@
 // The helper pod's two questions, asked the same way by backup, restore and
 // verify: what files the volume holds, and their MD5 sums.
-import { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import type { KubeConnection } from '../kube/connection.ts';
 import { HELPER_CONTAINER } from '../kube/helper-pod.ts';
-import { captureFromPod, captureFromPodOrFail, stderrLastLine } from './exec-channel.ts';
-import { LIST_COMMAND, MD5_COMMAND, nulList, parseListing, parseMd5Output, type PodListing } from './pod-files.ts';
+import { UserError } from '../errors.ts';
+import { captureFromPod, captureFromPodOrFail, runInPod, stderrLastLine } from './exec-channel.ts';
+import {
+  LIST_COMMAND,
+  MD5_COMMAND,
+  Md5LineReader,
+  nulList,
+  parseListing,
+  parseMd5Output,
+  type PodListing,
+} from './pod-files.ts';
 
 export interface PodTarget {
   namespace: string;
@@ -43,4 +52,66 @@ export async function hashPodFiles(
     { what: 'md5sum', fix: UNREADABLE },
   );
   return parseMd5Output(stdout, paths);
+}
+
+/** Times md5sum is started again for the files it had not summed when its exec stream was cut. */
+const CHECKSUM_RESUMES = 2;
+
+/**
+ * The pod's MD5 of each of `paths`, computed while the transfer runs: md5sum walks the list in the
+ * order tar streams it, so a file's sum is usually known before the file has finished arriving.
+ */
+export class PodChecksums {
+  readonly sums = new Map<string, string>();
+  /** Every sum, once md5sum has ended; fails as hashPodFiles does (a file it could not read). */
+  readonly done: Promise<Map<string, string>>;
+  private readonly waiting = new Map<string, (sum: string) => void>();
+  private readonly stopped = new AbortController();
+
+  constructor(kube: KubeConnection, target: PodTarget, paths: string[]) {
+    this.done = this.run(kube, target, paths);
+    this.done.catch(() => undefined); // whoever needs the sums hears of the failure
+  }
+
+  /** The pod's sum of `path`, as soon as md5sum has printed it (undefined if it never does). */
+  of(path: string): Promise<string | undefined> {
+    const sum = this.sums.get(path);
+    if (sum !== undefined) return Promise.resolve(sum);
+    return Promise.race([
+      new Promise<string>((resolve) => this.waiting.set(path, resolve)),
+      this.done.then((sums) => sums.get(path)),
+    ]);
+  }
+
+  /** Ends md5sum early (the transfer failed). */
+  stop(): void {
+    this.stopped.abort();
+  }
+
+  private async run(kube: KubeConnection, target: PodTarget, paths: string[]): Promise<Map<string, string>> {
+    const signal = AbortSignal.any([this.stopped.signal, ...(target.signal ? [target.signal] : [])]);
+    for (let attempt = 0, left = paths; left.length > 0; attempt++) {
+      const reader = new Md5LineReader(left, (path, sum) => {
+        this.sums.set(path, sum);
+        this.waiting.get(path)?.(sum);
+        this.waiting.delete(path);
+      });
+      const stdout = new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          reader.push(chunk);
+          done();
+        },
+      });
+      const stdin = Readable.from([nulList(left)]);
+      const command = { ...target, signal, container: HELPER_CONTAINER, command: MD5_COMMAND, stdin, stdout };
+      const result = await runInPod(kube, command).catch((err: unknown) => {
+        if (signal.aborted || attempt >= CHECKSUM_RESUMES) throw err;
+        return undefined; // the stream was cut: sum what is left
+      });
+      if (result && result.exitCode !== 0)
+        throw new UserError(`md5sum failed in the helper pod: ${stderrLastLine(result)}`, UNREADABLE);
+      left = result ? [] : left.filter((path) => !this.sums.has(path));
+    }
+    return this.sums;
+  }
 }

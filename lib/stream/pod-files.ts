@@ -115,16 +115,49 @@ export function nulList(paths: string[]): Buffer {
 /** md5sum's lines for `paths`, in their order: each line checked against the name it must end with. */
 export function parseMd5Output(output: Buffer, paths: string[]): Map<string, string> {
   const sums = new Map<string, string>();
-  let pos = 0;
-  for (const path of paths) {
-    const line = /^([0-9a-f]{32}) {2}/.exec(output.toString('latin1', pos, pos + 34));
-    const name = Buffer.concat([DOT_SLASH, pathToBytes(path), NEWLINE_BYTE]);
-    const start = pos + 34;
-    if (!line || !output.subarray(start, start + name.length).equals(name)) continue; // md5sum could not read it
-    sums.set(path, line[1]!);
-    pos = start + name.length;
-  }
+  const reader = new Md5LineReader(paths, (path, sum) => sums.set(path, sum));
+  reader.push(output);
   return sums;
+}
+
+const MD5_PREFIX_BYTES = 34; // 32 hex digits and two spaces
+
+/**
+ * md5sum's lines for `paths` as they arrive, in chunks: `onSum` is told each path's sum as soon as
+ * its whole line is in. A path whose line is not next (md5sum could not read it) gets no sum.
+ */
+export class Md5LineReader {
+  private pending = Buffer.alloc(0);
+  private next = 0;
+  private readonly paths: string[];
+  private readonly onSum: (path: string, sum: string) => void;
+
+  constructor(paths: string[], onSum: (path: string, sum: string) => void) {
+    this.paths = paths;
+    this.onSum = onSum;
+  }
+
+  push(chunk: Buffer): void {
+    const data = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
+    let pos = 0;
+    while (this.next < this.paths.length) {
+      const path = this.paths[this.next]!;
+      const line = Buffer.concat([DOT_SLASH, pathToBytes(path), NEWLINE_BYTE]);
+      const available = data.subarray(pos, pos + MD5_PREFIX_BYTES + line.length);
+      const prefix = available.subarray(0, MD5_PREFIX_BYTES).toString('latin1');
+      const matches =
+        /^[0-9a-f]{0,32}$/.test(prefix.slice(0, 32)) &&
+        (prefix.length < 34 || prefix.endsWith('  ')) &&
+        (prefix.length < 33 || prefix[32] === ' ') &&
+        available.subarray(MD5_PREFIX_BYTES).equals(line.subarray(0, Math.max(0, available.length - MD5_PREFIX_BYTES)));
+      if (matches && available.length < MD5_PREFIX_BYTES + line.length) break; // the rest of it is still coming
+      this.next++;
+      if (!matches) continue; // md5sum could not read it
+      this.onSum(path, prefix.slice(0, 32));
+      pos += available.length;
+    }
+    this.pending = Buffer.from(data.subarray(pos));
+  }
 }
 
 /** Who the helper's commands run as, to tell which entries they can read. */

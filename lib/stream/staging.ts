@@ -3,7 +3,8 @@
 // (upload runs while the next batch fills), and the stream waits while two
 // batches are in play. So the laptop never needs more than about two batches
 // (or one file larger than a batch) of disk, and a slow upload slows the
-// stream instead of filling memory.
+// stream instead of filling memory. A file larger than a batch may instead go
+// straight to the storage as it arrives (`sendDirectly`), never touching disk.
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rm, symlink, utimes, writeFile } from 'node:fs/promises';
@@ -21,6 +22,16 @@ export interface StagingOptions {
   capBytes: number;
   /** Uploads a batch folder, telling `onProgress` the bytes moved so far (when it can). */
   upload(batchDir: string, onProgress: (bytes: number) => void): Promise<void>;
+  /**
+   * Uploads a file of at least `capBytes` as it arrives, giving its MD5, or undefined when it
+   * cannot (the file is staged then). `progress` is told the bytes that arrived and that rclone sent.
+   */
+  sendDirectly?(name: string, header: Header, stream: Readable, progress: DirectProgress): Promise<string> | undefined;
+}
+
+export interface DirectProgress {
+  arrived(bytes: number): void;
+  sent(bytes: number): void;
 }
 
 export interface ReceivedFile {
@@ -38,6 +49,8 @@ export class StagingUploader {
   uploadedBytes = 0;
   /** Bytes of the batch uploading now, so far (as rclone reports them). */
   uploadingBytes = 0;
+  /** Bytes of the file sent directly now, so far. */
+  sendingBytes = 0;
   uploadedBatches = 0;
   private batch = 0;
   private batchDir = '';
@@ -59,10 +72,22 @@ export class StagingUploader {
     // Named as rclone's local backend names it, in bytes: any name, even one that is not UTF-8.
     const path = localPath(this.batchDir, name);
     const folder = name.includes('/') ? name.slice(0, name.lastIndexOf('/')) : '';
-    if (header.type === 'file' || header.type === 'contiguous-file') {
+    const size = header.size ?? 0;
+    const isFile = header.type === 'file' || header.type === 'contiguous-file';
+    const direct = isFile && size >= this.options.capBytes && this.sendDirectly(name, header, stream);
+    if (direct) {
+      const md5 = await direct.finally(() => {
+        this.arrivingBytes = 0;
+        this.sendingBytes = 0;
+      });
+      this.received.set(name, { md5, size });
+      this.receivedBytes += size;
+      this.uploadedBytes += size;
+      return;
+    }
+    if (isFile) {
       await this.ensureDir(folder);
       const hash = createHash('md5');
-      const size = header.size ?? 0;
       this.arrivingBytes = 0;
       if (size <= SMALL_FILE_BYTES) {
         // Small files: one buffer and one write, instead of a stream per file.
@@ -106,6 +131,13 @@ export class StagingUploader {
     }
     this.batchEntries++;
     if (this.batchBytes >= this.options.capBytes) await this.flush();
+  }
+
+  private sendDirectly(name: string, header: Header, stream: Readable): Promise<string> | undefined {
+    return this.options.sendDirectly?.(name, header, stream, {
+      arrived: (bytes) => (this.arrivingBytes = bytes),
+      sent: (bytes) => (this.sendingBytes = bytes),
+    });
   }
 
   /** Uploads the last batch and waits for every upload. */

@@ -12,6 +12,8 @@ import {
   writeFileSync,
   appendFileSync,
   unlinkSync,
+  statSync,
+  utimesSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -163,6 +165,43 @@ describe('kubectl datamover backup (local mode)', () => {
     for (const line of lines)
       assert.match(line, / of 64\.0 MiB uploaded, [\d.]+ \S+ arrived, [01]\/1 files · .* ETA \d/);
     assert.deepEqual(objectsIn(bucketPath()), expectedObjects(source));
+  });
+
+  it('sends a file larger than a batch to the storage as it arrives (rclone >= 1.76), keeping its mtime', async () => {
+    const big = join(source, 'big.bin');
+    writeFileSync(big, randomBytes(8 * 1024 * 1024));
+    writeFileSync(join(source, 'small.txt'), 'small\n');
+    const mtime = new Date('2024-02-03T04:05:06Z');
+    utimesSync(big, mtime, mtime);
+    await createStorageSecret(ns.name);
+    const staging = mkdtempSync(join(tmpdir(), 'staging-'));
+    try {
+      const args = ['data', '--secret', 's3', '--staging-cap', '1Mi', '--staging-dir', staging, '-o', 'json'];
+      args.push('--rclone', bed().rcloneNew);
+      // 4 MiB/s: the upload takes about 2 s, long enough to look at it.
+      const run = backup(ns.name, [...args, '--env', 'RCLONE_BWLIMIT=4M']);
+      let ended = false;
+      void run.finally(() => {
+        ended = true;
+      });
+      await waitFor('rclone rcat sending big.bin', () => {
+        if (ended) throw new Error('the run ended before its upload was seen');
+        return processesUnder([run.pid!]).find((p) => /rclone rcat .*big\.bin/.test(p.cmdline));
+      });
+      // While it streams: no object under its name yet, and no copy of it on the local disk.
+      assert.equal(existsSync(join(bucketPath(), 'big.bin')), false, 'an object exists before the upload ended');
+      assert.ok(du(staging) < 1024 * 1024, `the staging folder holds ${du(staging)} bytes`);
+      const first = await run;
+      assert.equal(first.exitCode, 0, String(first.stderr));
+      assert.deepEqual(objectsIn(bucketPath()), expectedObjects(source));
+      // The object has the file's mtime (as S3 metadata), so that a re-run sends nothing.
+      assert.equal(statSync(join(bucketPath(), 'big.bin')).mtime.toISOString(), mtime.toISOString());
+      const rerun = await backup(ns.name, args);
+      assert.equal(rerun.exitCode, 0, String(rerun.stderr));
+      assert.equal(JSON.parse(String(rerun.stdout)).filesSent, 0);
+    } finally {
+      rmSync(staging, { recursive: true, force: true });
+    }
   });
 
   it('uses a remote of the local rclone config with --remote; no Secret is needed in the cluster', async () => {
@@ -361,39 +400,45 @@ describe('kubectl datamover backup (local mode)', () => {
       assert.ok(sent() < 40, 'the run went on to the end');
     });
 
-    it(
-      'a stream cut mid-file (the pod-side tar killed) resumes from the last complete file; ' +
-        'the result is byte-identical',
-      async () => {
-        writeManyFiles(source);
-        await createStorageSecret(ns.name);
-        const run = backup(ns.name, ['data', '--secret', 's3', '-o', 'json', ...slow]);
-        let ended = false;
-        void run.finally(() => {
-          ended = true;
-        });
-        // Mid-stream: files in the bucket, the plugin's rclone uploading, the helper pod's tar sending.
-        const [tar, rclone] = await waitFor('the transfer under way', () => {
-          if (ended) throw new Error('the run ended before the stream could be cut');
-          const tar = podProcesses(ns.name).find((p) => p.cmdline.includes('tar -c -f - --no-recursion'));
-          const rclone = processesUnder([run.pid!]).find((p) => p.command === 'rclone');
-          return sent() > 0 && tar && rclone ? [tar, rclone] : undefined;
-        });
-        // Secrets never appear in the command line of the plugin's rclone.
-        assert.match(rclone.cmdline, /rclone .*DATAMOVER:/);
-        assert.ok(!rclone.cmdline.includes(bed().s3.secretAccessKey), 'the secret key is on a command line');
-        // The bed runs pod-side commands as local processes: kill the helper's tar mid-stream.
-        process.kill(tar.pid);
-        const result = await run;
-        assert.equal(result.exitCode, 0, String(result.stderr));
-        const summary = JSON.parse(String(result.stdout));
-        assert.ok(summary.streamResumes >= 1, `resumes: ${summary.streamResumes}`);
-        // Resumed, not restarted: the channel carried less than twice the data.
-        assert.ok(summary.channelBytes < 2 * 40 * 1024 * 1024, `channel bytes ${summary.channelBytes}`);
-        assert.deepEqual(objectsIn(bucketPath()), expectedObjects(source));
-        assert.equal(await managedLeftovers(ns.name), '');
-      },
-    );
+    // Files of a batch's size: staged with rclone 1.60, sent straight into rclone rcat with the pinned one.
+    for (const [label, binary, how] of [
+      ['staged', '/usr/bin/rclone', /rclone move /],
+      ['sent directly', '', /rclone rcat /],
+    ] as const)
+      it(
+        `a stream cut mid-file (the pod-side tar killed) resumes from the last complete file (${label}); ` +
+          'the result is byte-identical',
+        async () => {
+          writeManyFiles(source);
+          await createStorageSecret(ns.name);
+          const args = ['data', '--secret', 's3', '-o', 'json', '--rclone', binary || bed().rcloneNew, ...slow];
+          const run = backup(ns.name, args);
+          let ended = false;
+          void run.finally(() => {
+            ended = true;
+          });
+          // Mid-stream: files in the bucket, the plugin's rclone uploading, the helper pod's tar sending.
+          const [tar, rclone] = await waitFor('the transfer under way', () => {
+            if (ended) throw new Error('the run ended before the stream could be cut');
+            const tar = podProcesses(ns.name).find((p) => p.cmdline.includes('tar -c -f - --no-recursion'));
+            const rclone = processesUnder([run.pid!]).find((p) => p.command === 'rclone' && how.test(p.cmdline));
+            return sent() > 0 && tar && rclone ? [tar, rclone] : undefined;
+          });
+          // Secrets never appear in the command line of the plugin's rclone.
+          assert.match(rclone.cmdline, /rclone .*DATAMOVER:/);
+          assert.ok(!rclone.cmdline.includes(bed().s3.secretAccessKey), 'the secret key is on a command line');
+          // The bed runs pod-side commands as local processes: kill the helper's tar mid-stream.
+          process.kill(tar.pid);
+          const result = await run;
+          assert.equal(result.exitCode, 0, String(result.stderr));
+          const summary = JSON.parse(String(result.stdout));
+          assert.ok(summary.streamResumes >= 1, `resumes: ${summary.streamResumes}`);
+          // Resumed, not restarted: the channel carried less than twice the data.
+          assert.ok(summary.channelBytes < 2 * 40 * 1024 * 1024, `channel bytes ${summary.channelBytes}`);
+          assert.deepEqual(objectsIn(bucketPath()), expectedObjects(source));
+          assert.equal(await managedLeftovers(ns.name), '');
+        },
+      );
   });
 });
 
@@ -417,4 +462,11 @@ async function withRemoteConfig(body: (env: Record<string, string>) => Promise<v
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Bytes of the files below `dir`. */
+function du(dir: string): number {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .reduce((sum, entry) => sum + statSync(join(entry.parentPath, entry.name)).size, 0);
 }

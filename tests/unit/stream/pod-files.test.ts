@@ -4,6 +4,7 @@ import {
   nulList,
   parseListing,
   parseMd5Output,
+  Md5LineReader,
   type PodFile,
   unreadableEntries,
   unreadableInListing,
@@ -237,5 +238,26 @@ describe('md5sum output', () => {
   it('leaves out a file md5sum could not read, and reads the next', () => {
     const sums = parseMd5Output(OUTPUT, ['gone', ...paths]);
     assert.deepEqual([...sums.keys()], paths);
+  });
+
+  it('gives each sum as soon as its line is whole, whatever the chunks (one byte at a time too)', () => {
+    for (const size of [1, 5, 33, 34, 35, 50]) {
+      const told: Array<[string, string, number]> = [];
+      let pushed = 0;
+      const reader = new Md5LineReader(['gone', ...paths, 'missing at the end'], (path, sum) =>
+        told.push([path, sum, pushed]),
+      );
+      for (let at = 0; at < OUTPUT.length; at += size) {
+        pushed = Math.min(at + size, OUTPUT.length);
+        reader.push(OUTPUT.subarray(at, at + size));
+      }
+      assert.deepEqual(
+        told.map(([path, sum]) => [path, sum]),
+        [...parseMd5Output(OUTPUT, paths)],
+        `chunks of ${size}`,
+      );
+      // The first line is 54 bytes long: its sum is told once those have arrived, not at the end.
+      assert.ok(told[0]![2] < 54 + size, `chunks of ${size}: told after ${told[0]![2]} bytes`);
+    }
   });
 });
