@@ -444,20 +444,29 @@ async function restoreFiles(
     };
     report(transferLine(counts), transferFraction(counts));
   }, 1000);
+  // The next batch downloads while the current one is sent: two batches on disk at most.
+  const downloads = new AbortController();
+  const downloader = { ...rclone, signal: AbortSignal.any([flow.signal, downloads.signal]) };
+  const download = async (batch: string[], index: number) => {
+    const folder = join(staging, `batch-${index}`);
+    const batchBytes = batch.reduce((sum, key) => sum + (selection.files.get(key)?.size ?? 0), 0);
+    await runRclone(downloader, ['copy', backup.path, folder, '--files-from-raw', '-', '--links', '--no-traverse'], {
+      input: filesFromList(batch),
+      what: `downloading from ${rclone.destination.display}`,
+      onProgress: (moved) => (downloading = Math.min(batchBytes, moved)),
+    });
+    downloaded += batchBytes;
+    downloading = 0;
+    const files = batch.map((key) => selection.files.get(key)!);
+    return { folder, files, batchBytes, dir: await placeDownloads(folder, files) };
+  };
+  const batches = restoreBatches(selection.files, options.batchBytes);
+  let next = batches.length ? download(batches[0]!, 0) : undefined;
   try {
-    for (const batch of restoreBatches(selection.files, options.batchBytes)) {
-      const downloads = join(staging, `batch-${done}`);
-      const batchBytes = batch.reduce((sum, key) => sum + (selection.files.get(key)?.size ?? 0), 0);
-      await runRclone(rclone, ['copy', backup.path, downloads, '--files-from-raw', '-', '--links', '--no-traverse'], {
-        input: filesFromList(batch),
-        what: `downloading from ${rclone.destination.display}`,
-        onProgress: (moved) => (downloading = Math.min(batchBytes, moved)),
-      });
-      downloaded += batchBytes;
-      downloading = 0;
-
-      const files = batch.map((key) => selection.files.get(key)!);
-      const dir = await placeDownloads(downloads, files);
+    for (let index = 0; index < batches.length; index++) {
+      const { folder, files, batchBytes, dir } = await next!;
+      next = index + 1 < batches.length ? download(batches[index + 1]!, index + 1) : undefined;
+      next?.catch(() => undefined); // heard when it is awaited, or dropped when this batch fails
       const paths = files.map((f) => f.path);
       const sentBatch = await withResumes(target, policy, async () => {
         const fill = (pack: Pack) => packFiles(pack, dir, paths, (p) => entries.get(p));
@@ -465,13 +474,16 @@ async function restoreFiles(
         await commitPartFiles(kube, namespace, pod, paths, flow.signal);
       });
       resumes += sentBatch.resumes;
-      await rm(downloads, { recursive: true, force: true });
-      if (dir !== downloads) await rm(dir, { recursive: true, force: true });
-      done += batch.length;
+      await rm(folder, { recursive: true, force: true });
+      if (dir !== folder) await rm(dir, { recursive: true, force: true });
+      done += files.length;
       bytes += batchBytes;
     }
   } finally {
     clearInterval(ticker);
+    // A batch that failed leaves no download running into the staging folder.
+    downloads.abort();
+    await next?.catch(() => undefined);
   }
   const links = [...entries.values()].flatMap((e) => (e.link === undefined ? [] : [{ path: e.path, link: e.link }]));
   await linkHardLinks(kube, target, links);
