@@ -5,6 +5,7 @@ import type { KubeConnection } from '../kube/connection.ts';
 import { HELPER_CONTAINER } from '../kube/helper-pod.ts';
 import { UserError } from '../errors.ts';
 import { captureFromPod, captureFromPodOrFail, runInPod, stderrLastLine } from './exec-channel.ts';
+import { withResumes } from './resume.ts';
 import {
   LIST_COMMAND,
   MD5_COMMAND,
@@ -54,9 +55,6 @@ export async function hashPodFiles(
   return parseMd5Output(stdout, paths);
 }
 
-/** Times md5sum is started again for the files it had not summed when its exec stream was cut. */
-const CHECKSUM_RESUMES = 2;
-
 /**
  * The pod's MD5 of each of `paths`, computed while the transfer runs: md5sum walks the list in the
  * order tar streams it, so a file's sum is usually known before the file has finished arriving.
@@ -89,8 +87,19 @@ export class PodChecksums {
   }
 
   private async run(kube: KubeConnection, target: PodTarget, paths: string[]): Promise<Map<string, string>> {
+    if (paths.length === 0) return this.sums;
     const signal = AbortSignal.any([this.stopped.signal, ...(target.signal ? [target.signal] : [])]);
-    for (let attempt = 0, left = paths; left.length > 0; attempt++) {
+    // A cut stream (an API server restart) is resumed as the transfer's is, for the files without a sum.
+    const cut = new Set<unknown>();
+    const policy = {
+      resumable: (err: unknown) => cut.has(err),
+      during: 'while summing the files',
+      fix: 'nothing was reported as backed up; check the API server and the helper pod, then run the command again',
+      resumesWith: 'the checksums',
+    };
+    const context = { kube, namespace: target.namespace, pod: target.pod, signal, report: () => undefined };
+    await withResumes(context, policy, async () => {
+      const left = paths.filter((path) => !this.sums.has(path));
       const reader = new Md5LineReader(left, (path, sum) => {
         this.sums.set(path, sum);
         this.waiting.get(path)?.(sum);
@@ -105,13 +114,12 @@ export class PodChecksums {
       const stdin = Readable.from([nulList(left)]);
       const command = { ...target, signal, container: HELPER_CONTAINER, command: MD5_COMMAND, stdin, stdout };
       const result = await runInPod(kube, command).catch((err: unknown) => {
-        if (signal.aborted || attempt >= CHECKSUM_RESUMES) throw err;
-        return undefined; // the stream was cut: sum what is left
+        cut.add(err);
+        throw err;
       });
-      if (result && result.exitCode !== 0)
+      if (result.exitCode !== 0)
         throw new UserError(`md5sum failed in the helper pod: ${stderrLastLine(result)}`, UNREADABLE);
-      left = result ? [] : left.filter((path) => !this.sums.has(path));
-    }
+    });
     return this.sums;
   }
 }
