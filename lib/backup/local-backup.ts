@@ -144,12 +144,11 @@ export async function runLocalBackup(
     // Sent files were checked twice already: the pod's MD5 with the bytes that arrived
     // (transfer), and rclone checks each object it uploads (size, and MD5) or fails. Files
     // copied server-side are not: rclone skips a --files-from name it does not find.
-    const seeded = plan.seed;
     await flow.step(
       'Verify the destination',
-      () => verifyFresh(store.rclone, target, files, seeded),
+      () => verifyFresh(store.rclone, target, files, plan.seed),
       () =>
-        `${plan.send.length} sent objects checked by rclone, ${seeded.length} copied objects looked up, ` +
+        `${plan.send.length} sent objects checked by rclone, ${plan.seed.length} copied objects looked up, ` +
         `${plan.unchanged.length} unchanged`,
     );
     await flow.step('Record the run on the PVC', () =>

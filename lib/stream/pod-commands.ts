@@ -6,6 +6,7 @@ import { HELPER_CONTAINER } from '../kube/helper-pod.ts';
 import { UserError } from '../errors.ts';
 import { captureFromPod, captureFromPodOrFail, runInPod, stderrLastLine } from './exec-channel.ts';
 import { withResumes } from './resume.ts';
+import { StreamCut } from './tar-out.ts';
 import {
   LIST_COMMAND,
   MD5_COMMAND,
@@ -90,9 +91,8 @@ export class PodChecksums {
     if (paths.length === 0) return this.sums;
     const signal = AbortSignal.any([this.stopped.signal, ...(target.signal ? [target.signal] : [])]);
     // A cut stream (an API server restart) is resumed as the transfer's is, for the files without a sum.
-    const cut = new Set<unknown>();
     const policy = {
-      resumable: (err: unknown) => cut.has(err),
+      resumable: (err: unknown) => err instanceof StreamCut,
       during: 'while summing the files',
       fix: 'nothing was reported as backed up; check the API server and the helper pod, then run the command again',
       resumesWith: 'the checksums',
@@ -114,8 +114,7 @@ export class PodChecksums {
       const stdin = Readable.from([nulList(left)]);
       const command = { ...target, signal, container: HELPER_CONTAINER, command: MD5_COMMAND, stdin, stdout };
       const result = await runInPod(kube, command).catch((err: unknown) => {
-        cut.add(err);
-        throw err;
+        throw new StreamCut((err as Error).message, { cause: err });
       });
       if (result.exitCode !== 0)
         throw new UserError(`md5sum failed in the helper pod: ${stderrLastLine(result)}`, UNREADABLE);

@@ -146,9 +146,8 @@ export class Md5LineReader {
       const available = data.subarray(pos, pos + MD5_PREFIX_BYTES + line.length);
       const prefix = available.subarray(0, MD5_PREFIX_BYTES).toString('latin1');
       const matches =
-        /^[0-9a-f]{0,32}$/.test(prefix.slice(0, 32)) &&
-        (prefix.length < 34 || prefix.endsWith('  ')) &&
-        (prefix.length < 33 || prefix[32] === ' ') &&
+        /^[0-9a-f]*$/.test(prefix.slice(0, 32)) &&
+        '  '.startsWith(prefix.slice(32)) &&
         available.subarray(MD5_PREFIX_BYTES).equals(line.subarray(0, Math.max(0, available.length - MD5_PREFIX_BYTES)));
       if (matches && available.length < MD5_PREFIX_BYTES + line.length) break; // the rest of it is still coming
       this.next++;
