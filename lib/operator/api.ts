@@ -83,11 +83,20 @@ export async function createObject<T extends DataMover | DataMoverSchedule>(
 }
 
 export async function listObjects<T>(kube: KubeConnection, kind: Kind, namespace: string | undefined): Promise<T[]> {
+  return (await listObjectsAt<T>(kube, kind, namespace)).items;
+}
+
+/** The objects and the list's resourceVersion, from which a watch sees every later change. */
+export async function listObjectsAt<T>(
+  kube: KubeConnection,
+  kind: Kind,
+  namespace: string | undefined,
+): Promise<{ items: T[]; resourceVersion: string }> {
   const api = kube.config.makeApiClient(CustomObjectsApi);
   const list = (await kube.call({ verb: 'list', resource: resourceOf(kind), namespace }, () =>
     namespace ? api.listNamespacedCustomObject({ ...kind, namespace }) : api.listClusterCustomObject(kind),
-  )) as { items: T[] };
-  return list.items;
+  )) as { items: T[]; metadata?: { resourceVersion?: string } };
+  return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? '' };
 }
 
 export async function deleteObject(kube: KubeConnection, kind: Kind, namespace: string, name: string): Promise<void> {

@@ -29,9 +29,9 @@ import {
 } from './resources.ts';
 import { failedPodLog, jobPods, streamLogs, waitForMover } from './follow.ts';
 import { describeMover, localRunsTable, moversTable, schedulesTable } from './print.ts';
-import { describeJobState, localRuns, moverViews, recentEvents, schedules } from './status.ts';
+import { describeJobState, jobInfo, localRuns, moverViews, recentEvents, schedules } from './status.ts';
+import { followMovers } from './watch.ts';
 import { deleteRunObjects } from './delete.ts';
-import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface CreateCommandFlags extends CreateFlags, LocalOnlyFlags {
   'dry-run'?: string;
@@ -176,41 +176,31 @@ async function watchStatus(
 ): Promise<void> {
   const kube = await ctx.kube();
   const seen = new Map<string, string>();
-  for (;;) {
-    const views = await moverViews(kube, namespace, name);
-    for (const { mover, job } of views) {
-      const key = `${mover.metadata.namespace}/${mover.metadata.name}`;
-      const phase = mover.status?.phase ?? 'Pending';
-      if (seen.get(key) !== phase) {
-        seen.set(key, phase);
-        const who = `${namespace ? '' : `${mover.metadata.namespace}/`}${mover.metadata.name}`;
-        const clone = mover.status?.restoredPvcName ? `  clone=${mover.status.restoredPvcName}` : '';
-        const attempts = job ? `  job=${job.name} attempts=${job.attempts}` : '';
-        ctx.out(`${new Date().toISOString()}  ${who}  ${phase}${clone}${attempts}\n`);
-      }
+  await followMovers(kube, namespace, name, async (type, mover) => {
+    const who = `${namespace ? '' : `${mover.metadata.namespace}/`}${mover.metadata.name}`;
+    if (type === 'DELETED') {
+      seen.delete(who);
+      if (!name) return false;
+      throw new UserError(`DataMover "${name}" was deleted`, 'check who deleted it (kubectl get events)');
     }
-    if (name) {
-      const phase = views[0]?.mover.status?.phase;
-      if (!views.length)
-        throw new UserError(
-          `DataMover "${name}" not found in namespace "${kube.namespace}"`,
-          'check the name and the namespace (-n)',
-        );
-      if (phase === 'Completed') return;
-      if (phase === 'Failed') {
-        const job = views[0]!.job;
-        throw new UserError(
-          `DataMover "${name}" failed` +
-            (job
-              ? ` (job ${job.name} ${describeJobState(job)}` +
-                `${job.state === 'retrying' ? '; the operator does not change a Failed DataMover again' : ''})`
-              : ''),
-          `see kubectl datamover status ${name} and kubectl datamover logs ${name}`,
-        );
-      }
-    }
-    await sleep(500);
-  }
+    const phase = mover.status?.phase ?? 'Pending';
+    if (seen.get(who) === phase) return false;
+    seen.set(who, phase);
+    const job = await jobInfo(kube, mover.metadata.namespace!, mover.status?.restoredPvcName);
+    const clone = mover.status?.restoredPvcName ? `  clone=${mover.status.restoredPvcName}` : '';
+    const attempts = job ? `  job=${job.name} attempts=${job.attempts}` : '';
+    ctx.out(`${new Date().toISOString()}  ${who}  ${phase}${clone}${attempts}\n`);
+    if (!name || phase === 'Completed') return Boolean(name);
+    if (phase !== 'Failed') return false;
+    throw new UserError(
+      `DataMover "${name}" failed` +
+        (job
+          ? ` (job ${job.name} ${describeJobState(job)}` +
+            `${job.state === 'retrying' ? '; the operator does not change a Failed DataMover again' : ''})`
+          : ''),
+      `see kubectl datamover status ${name} and kubectl datamover logs ${name}`,
+    );
+  });
 }
 
 export async function runLogs(ctx: CommandContext, name: string, follow: boolean): Promise<void> {

@@ -5,6 +5,7 @@
 import { BatchV1Api, CoreV1Api } from '@kubernetes/client-node';
 import type { KubeConnection } from '../kube/connection.ts';
 import { ignoreNotFound } from '../kube/api-errors.ts';
+import { findPvc } from '../kube/pvc.ts';
 import { jobPods } from './status.ts';
 import { jobNameFor, type DataMover } from './resources.ts';
 
@@ -33,12 +34,10 @@ export async function deleteRunObjects(
       ? `job.batch/${job} deleted (with its ${pods.length} pod${pods.length === 1 ? '' : 's'})`
       : `job.batch/${job} was not there`,
   );
-  const pvc = await kube
-    .call({ verb: 'get', resource: 'persistentvolumeclaims', name: clone, namespace }, () =>
-      core.readNamespacedPersistentVolumeClaim({ name: clone, namespace }),
-    )
-    .catch(ignoreNotFound);
+  const pvc = await findPvc(kube, namespace, clone);
   if (!pvc) lines.push(`clone persistentvolumeclaim/${clone} was already deleted`);
+  else if (pvc.metadata?.deletionTimestamp)
+    lines.push(`clone persistentvolumeclaim/${clone} was being deleted; it goes once the Job's pods are gone`);
   else if (deleteClone) {
     await kube.call({ verb: 'delete', resource: 'persistentvolumeclaims', name: clone, namespace }, () =>
       core.deleteNamespacedPersistentVolumeClaim({ name: clone, namespace }),

@@ -8,7 +8,8 @@ import { UserError } from '../errors.ts';
 import { formatDuration } from '../format/duration.ts';
 import type { ProgressRenderer } from '../progress/renderer.ts';
 import { getObject } from './api.ts';
-import { DATAMOVERS, type DataMover } from './resources.ts';
+import { DATAMOVERS, jobNameFor, type DataMover } from './resources.ts';
+import { findPvc } from '../kube/pvc.ts';
 import type { Phase } from '../phases.ts';
 import { describeJobState, jobInfo, jobPods, type JobInfo } from './status.ts';
 
@@ -161,6 +162,17 @@ export async function waitForMover(
         `the clone ${latest!.status?.restoredPvcName} is kept (the operator does not clean up after Failed)\n`,
     );
   }
+  const clone = latest!.status?.restoredPvcName;
+  if (
+    latest!.spec.deletePvcAfterBackup &&
+    clone &&
+    (await findPvc(kube, namespace, clone))?.metadata?.deletionTimestamp
+  )
+    process.stderr.write(
+      `warning: the operator deleted the clone ${clone}, but it stays Terminating (its storage kept) while the ` +
+        `finished pod of job ${jobNameFor(clone)} mounts it, as Kubernetes protects a PVC in use; ` +
+        `kubectl datamover delete ${name} deletes the Job, and so frees the clone\n`,
+    );
   return latest!;
 }
 

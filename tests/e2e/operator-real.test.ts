@@ -5,12 +5,15 @@
 import assert from 'node:assert/strict';
 import { readdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { datamover, kubectl, volumeFolder } from './support/bed.ts';
+import { execa } from 'execa';
+import { REPO_ROOT } from '../testbed/paths.ts';
+import { datamover, eventually, kubectl, userEnv, volumeFolder } from './support/bed.ts';
 import { snapshot } from './support/tree.ts';
 import { useRealOperatorVolume } from './support/operator.ts';
 import { bucketPath, createStorageSecret, expectedObjects, objectsIn } from './support/storage.ts';
 
 const dm = (namespace: string, args: string[]) => datamover([...args, '-n', namespace]);
+const bin = join(REPO_ROOT, 'bin', 'kubectl-datamover');
 
 describe('operator mode against the real operator', function () {
   this.timeout(180_000);
@@ -53,6 +56,9 @@ describe('operator mode against the real operator', function () {
     assert.match(String(result.stderr), /error: DataMover "once" failed/);
     assert.match(String(result.stderr), /SignatureDoesNotMatch/);
     assert.match(String(result.stderr), /Rclone connection test failed/);
+    // --wait followed the Job through its retries (the operator marks the DataMover Failed at the first).
+    assert.match(String(result.stderr), /is Failed \(the operator marks it at the first failed Job pod/);
+    assert.match(String(result.stderr), /\(job verify-data-cloned-\d+ failed: 3 of 3 attempts failed; BackoffLimit/);
     assert.deepEqual(objectsIn(bucketPath()), {});
   });
 
@@ -101,6 +107,124 @@ describe('operator mode against the real operator', function () {
     const pod = JSON.parse(String((await kubectl(['get', 'pods', '-n', ns.name, '-o', 'json'])).stdout)).items[0];
     assert.equal(pod.status.phase, 'Pending');
     assert.equal(pod.status.containerStatuses[0].state.waiting.message, 'secret "absent" not found');
+  });
+
+  describe('status, --watch and --wait follow what it does', () => {
+    it('--watch prints every phase it passes, in order, the millisecond ones too', async () => {
+      const watch = execa(bin, ['status', '--watch', '-n', ns.name, '-v', '6'], { env: userEnv(), reject: false });
+      let printed = '';
+      let said = '';
+      watch.stdout?.on('data', (chunk: Buffer) => {
+        printed += chunk.toString();
+      });
+      watch.stderr?.on('data', (chunk: Buffer) => {
+        said += chunk.toString();
+      });
+      // From its first list on, the watch sees every change.
+      await eventually(async () => assert.match(said, /list datamovers\.\S+ in namespace "[^"]+": OK/));
+      const args = ['create', 'once', '--pvc', 'data', '--secret', 's3', '--delete-clone-after', '--wait'];
+      const created = await dm(ns.name, [...args, '--timeout', '150s']);
+      assert.equal(created.exitCode, 0, `${created.stdout}\n${created.stderr}`);
+      await eventually(async () => assert.match(printed, /\sCompleted/));
+      watch.kill();
+      await watch;
+      const lines = printed.trim().split('\n');
+      assert.deepEqual(
+        lines.map((line) => line.split(/\s+/)[2]),
+        ['Pending', 'CreatingClonedPVC', 'ClonedPVCReady', 'CreatingPod', 'CleaningUp', 'Completed'],
+        printed,
+      );
+      assert.match(lines[1]!, /^\S+\s+once\s+CreatingClonedPVC\s+clone=data-cloned-\d+$/);
+      assert.match(lines[3]!, /\sjob=verify-data-cloned-\d+ attempts=\d$/);
+      // The operator deleted the clone in CleaningUp, but the Job's finished pod still mounts it.
+      assert.match(
+        String(created.stderr),
+        /warning: the operator deleted the clone data-cloned-\d+, but it stays Term/,
+      );
+      const clone = /clone=(\S+)/.exec(lines[1]!)![1]!;
+      const cloneDeleted = ['get', 'pvc', clone, '-n', ns.name, '-o', 'jsonpath={.metadata.deletionTimestamp}'];
+      assert.notEqual(String((await kubectl(cloneDeleted)).stdout), '');
+      // A watch of a finished DataMover prints its phase and ends.
+      const again = await dm(ns.name, ['status', 'once', '--watch']);
+      assert.equal(again.exitCode, 0, String(again.stderr));
+      assert.match(
+        String(again.stdout),
+        /^\S+\s+once\s+Completed\s+clone=data-cloned-\d+\s+job=verify-\S+ attempts=1$/,
+      );
+      // Deleting the DataMover deletes its Job, and so the clone goes.
+      const deleted = await dm(ns.name, ['delete', 'once']);
+      assert.equal(deleted.exitCode, 0, String(deleted.stderr));
+      assert.match(String(deleted.stdout), /clone persistentvolumeclaim\/\S+ was being deleted; it goes once/);
+      const pvcs = ['get', 'pvc', '-n', ns.name, '-o', 'name'];
+      await eventually(async () =>
+        assert.equal(String((await kubectl(pvcs)).stdout).trim(), 'persistentvolumeclaim/data'),
+      );
+    });
+
+    it('status shows the clone and the Job while the operator waits for the Job', async () => {
+      // The operator looks at its Job every 15 s (it does not own it, so Job changes do not wake it).
+      const args = ['create', 'once', '--pvc', 'data', '--secret', 's3', '--wait'];
+      const run = dm(ns.name, [...args, '--timeout', '150s']);
+      let clone = '';
+      await eventually(async () => {
+        const wide = String((await dm(ns.name, ['status', '-o', 'wide'])).stdout);
+        const row = /^once\s+data\s+CreatingPod\s+(data-cloned-\d+)\s+\S+\s+s3\s+false\s+verify-\1\s+1\s/m.exec(wide);
+        assert.ok(row, wide);
+        clone = row[1]!;
+        const describe = String((await dm(ns.name, ['status', 'once'])).stdout);
+        assert.match(describe, /Phase:\s+CreatingPod/);
+        assert.match(describe, new RegExp(`Clone:\\s+${clone}`));
+        assert.match(describe, new RegExp(`Job:\\s+verify-${clone} \\(attempts 1 of 3, active [01], succeeded [01]`));
+      }, 60_000);
+      const result = await run;
+      assert.equal(result.exitCode, 0, `${result.stdout}\n${result.stderr}`);
+      const json = JSON.parse(String((await dm(ns.name, ['status', '-o', 'json'])).stdout));
+      assert.equal(json.dataMovers[0].status.phase, 'Completed');
+      assert.equal(json.dataMovers[0].status.restoredPvcName, clone);
+      assert.deepEqual(objectsIn(bucketPath()), expectedObjects(volume.folder));
+    });
+
+    it('--wait follows the Job past Failed to the retry that synced the data; --watch ends on Failed', async () => {
+      // The first attempts run with a wrong key; the kubelet reads the Secret anew for each.
+      await createStorageSecret(ns.name, 'flaky', { TLS_HOST: 'false', AWS_SECRET_ACCESS_KEY: 'not-the-key' });
+      const args = ['create', 'once', '--pvc', 'data', '--secret', 'flaky', '--timestamp-prefix', '--wait'];
+      const run = dm(ns.name, [...args, '--timeout', '150s']);
+      let settled = false;
+      void run.finally(() => {
+        settled = true;
+      });
+      // The operator looks at its Job every 15 s: by then one or two attempts have failed, and the next
+      // one starts 20 s after the second (the Job's backoff).
+      await eventually(async () => {
+        const text = String((await dm(ns.name, ['status', 'once'])).stdout);
+        assert.match(text, /Phase:\s+Failed/);
+        assert.match(text, /\(attempts \d of 3, .*failed [12]: retrying/);
+        assert.match(text, /SignatureDoesNotMatch/);
+      }, 60_000);
+      const watch = await dm(ns.name, ['status', 'once', '--watch']);
+      assert.equal(watch.exitCode, 1);
+      assert.match(
+        String(watch.stderr),
+        new RegExp(
+          '^error: DataMover "once" failed \\(job verify-\\S+ retrying: .*; ' +
+            'the operator does not change a Failed DataMover again\\); see kubectl datamover status once',
+        ),
+      );
+      assert.equal(String(watch.stderr).trim().split('\n').length, 1, String(watch.stderr));
+      assert.equal(settled, false, '--wait ended while the Job was still retrying');
+      await createStorageSecret(ns.name, 'flaky', { TLS_HOST: 'false' });
+
+      const result = await run;
+      assert.equal(result.exitCode, 0, `${result.stdout}\n${result.stderr}`);
+      assert.match(String(result.stderr), /is Failed \(the operator marks it at the first failed Job pod/);
+      assert.match(String(result.stderr), /SignatureDoesNotMatch/);
+      assert.match(
+        String(result.stderr),
+        /warning: DataMover "once" stays Failed .* succeeded at attempt [23] of 3: the data was synced/,
+      );
+      const [folder] = readdirSync(bucketPath());
+      assert.deepEqual(objectsIn(bucketPath(folder!)), expectedObjects(volume.folder));
+    });
   });
 
   describe('its backups', () => {

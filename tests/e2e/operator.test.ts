@@ -1,32 +1,11 @@
-// Tests here that still play the operator (setPhase/makeCloneAndJob of support/operator.ts, and the
-// held Job below) rather than run the real one (operator-real.test.ts), and why:
-// - "shows every phase" and "--watch prints the phase transitions in order": the real operator leaves
-//   ClonedPVCReady for CreatingPod in milliseconds (Requeue: true), holds the others for its 15 s requeues,
-//   passes CleaningUp only with deletePvcAfterBackup and never leaves Completed or Failed: no test can hold
-//   each phase long enough to read it, nor see all six on one DataMover.
-// - "--wait follows the Job past Failed while it retries" and "--wait exits 1 once every attempt ...":
-//   a real attempt's outcome comes from the entrypoint with the same Secret each time (no first-fails-
-//   second-succeeds), and only a test that is the pods' kubelet can hold the Job between attempts and
-//   give each attempt its own log; the job-runner is the kubelet of the real operator's namespaces.
-// Everything the real operator can be made to do (--wait to Completed and to Failed, logs, delete with its
-// Job and clone, schedules, run-now, suspend/resume, status of a real run) is tested in operator-real.test.ts.
 // Operator mode on the bed: create writes exactly the objects the operator's
-// API takes, preflight refuses bad input before writing, and status, --watch,
-// --wait and logs show what the (test-played) operator does.
+// API takes, preflight refuses bad input before writing, and status and --wait
+// read what is there. Here the real operator does not act (its writes are refused
+// outside the namespaces labelled for it): what it does, and how status, --watch,
+// --wait and logs follow it, is in operator-real.test.ts.
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { execa } from 'execa';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import {
-  applyYaml,
-  bed,
-  createBoundPvc,
-  datamover,
-  kubectl,
-  useNamespace,
-  userEnv,
-  volumeFolder,
-} from './support/bed.ts';
+import { bed, createBoundPvc, datamover, eventually, kubectl, useNamespace, volumeFolder } from './support/bed.ts';
 import {
   bucketPath,
   objectsIn as bucketObjects,
@@ -34,7 +13,6 @@ import {
   emptyBucket,
   expectedObjects,
 } from './support/storage.ts';
-import { applyCloneAndJob, givePodLog, makeCloneAndJob, setPhase } from './support/operator.ts';
 import { REPO_ROOT } from '../testbed/paths.ts';
 import { join } from 'node:path';
 
@@ -48,15 +26,6 @@ describe('operator mode', () => {
     await createBoundPvc(ns.name, 'data');
     // A bucket of this test's own (none yet): create's look at the bucket finds it empty.
     await createStorageSecret(ns.name, 's3', { BUCKET_NAME: ns.name });
-  });
-  afterEach(async () => {
-    const policy = `hold-${ns.name}`;
-    await kubectl([
-      'delete',
-      'validatingadmissionpolicybinding,validatingadmissionpolicy',
-      policy,
-      '--ignore-not-found',
-    ]);
   });
 
   describe('create', () => {
@@ -285,24 +254,6 @@ describe('operator mode', () => {
   });
 
   describe('status, watch, wait and logs', () => {
-    it('shows every phase, the clone and the Job', async () => {
-      assert.equal((await dm(ns.name, ['create', 'once', '--pvc', 'data', '--secret', 's3'])).exitCode, 0);
-      const { clone, job } = await makeCloneAndJob(ns.name, 'data', 's3', ['copied 3 files']);
-      for (const phase of ['CreatingClonedPVC', 'ClonedPVCReady', 'CreatingPod', 'CleaningUp', 'Completed', 'Failed']) {
-        await setPhase(ns.name, 'once', phase, clone);
-        const table = String((await dm(ns.name, ['status', '-o', 'wide'])).stdout);
-        assert.match(
-          table,
-          new RegExp(`^once\\s+data\\s+${phase}\\s+${clone}\\s+\\S+\\s+s3\\s+false\\s+${job}\\s+\\d+`, 'm'),
-        );
-        const json = JSON.parse(String((await dm(ns.name, ['status', '-o', 'json'])).stdout));
-        assert.equal(json.dataMovers[0].status.phase, phase);
-      }
-      const describe = String((await dm(ns.name, ['status', 'once'])).stdout);
-      assert.match(describe, new RegExp(`Clone:\\s+${clone}`));
-      assert.match(describe, new RegExp(`Job:\\s+${job} \\(attempts \\d`));
-    });
-
     it('lists across namespaces with -A', async () => {
       assert.equal((await dm(ns.name, ['create', 'here', '--pvc', 'data', '--secret', 's3'])).exitCode, 0);
       const result = await datamover(['status', '-A']);
@@ -344,66 +295,6 @@ describe('operator mode', () => {
       assert.match(out, /NEXT RUN is the next tick of the schedule in UTC: .* within a second of it/);
     });
 
-    it('--watch prints the phase transitions in order and ends on Completed', async () => {
-      assert.equal((await dm(ns.name, ['create', 'once', '--pvc', 'data', '--secret', 's3'])).exitCode, 0);
-      const watch = execa(join(REPO_ROOT, 'bin', 'kubectl-datamover'), ['status', 'once', '--watch', '-n', ns.name], {
-        env: userEnv(),
-        extendEnv: false,
-        reject: false,
-      });
-      let printed = '';
-      watch.stdout?.on('data', (chunk: Buffer) => {
-        printed += chunk.toString();
-      });
-      // Each phase once the watch has printed the one before.
-      let lines = 1;
-      for (const phase of ['CreatingClonedPVC', 'ClonedPVCReady', 'CreatingPod', 'CleaningUp', 'Completed']) {
-        await eventually(async () => assert.ok(printed.split('\n').filter(Boolean).length >= lines, printed), 30_000);
-        await setPhase(ns.name, 'once', phase);
-        lines++;
-      }
-      const result = await watch;
-      assert.equal(result.exitCode, 0, String(result.stderr));
-      const phases = String(result.stdout)
-        .trim()
-        .split('\n')
-        .map((line) => line.split(/\s+/)[2]);
-      assert.deepEqual(phases, [
-        'Pending',
-        'CreatingClonedPVC',
-        'ClonedPVCReady',
-        'CreatingPod',
-        'CleaningUp',
-        'Completed',
-      ]);
-    });
-
-    it('--watch ends on Failed with exit 1 and one error line', async () => {
-      assert.equal((await dm(ns.name, ['create', 'once', '--pvc', 'data', '--secret', 's3'])).exitCode, 0);
-      let printed = '';
-      const watch = execa(join(REPO_ROOT, 'bin', 'kubectl-datamover'), ['status', 'once', '--watch', '-n', ns.name], {
-        env: userEnv(),
-        extendEnv: false,
-        reject: false,
-      });
-      watch.stdout?.on('data', (chunk: Buffer) => {
-        printed += chunk.toString();
-      });
-      await eventually(async () => assert.match(printed, /\sPending\n/), 30_000);
-      await setPhase(ns.name, 'once', 'Failed');
-      const result = await watch;
-      assert.equal(result.exitCode, 1, String(result.stderr));
-      const phases = String(result.stdout)
-        .trim()
-        .split('\n')
-        .map((line) => line.split(/\s+/)[2]);
-      assert.deepEqual(phases, ['Pending', 'Failed']);
-      assert.equal(
-        String(result.stderr).trim(),
-        'error: DataMover "once" failed; see kubectl datamover status once and kubectl datamover logs once',
-      );
-    });
-
     it('--wait gives up after --timeout, naming the phase it was in', async () => {
       const args = ['create', 'once', '--pvc', 'data', '--secret', 's3', '--wait', '--timeout', '2s'];
       const result = await dm(ns.name, args);
@@ -413,80 +304,6 @@ describe('operator mode', () => {
         /^error: DataMover "once" did not finish within 2s \(phase none yet\); check it with kubectl datamover status/m,
       );
       assert.equal(await objectsIn(ns.name), 'datamover.datamover.a-cup-of.coffee/once');
-    });
-
-    it('--wait follows the Job past Failed while it retries, and says a retry synced the data', async () => {
-      const run = dm(ns.name, [
-        'create',
-        'once',
-        '--pvc',
-        'data',
-        '--secret',
-        's3',
-        '--timestamp-prefix',
-        '--wait',
-        '--timeout',
-        '120s',
-      ]);
-      let settled = false;
-      void run.finally(() => {
-        settled = true;
-      });
-      await moverExists(ns.name, 'once');
-      const { clone, job } = await heldCloneAndJob(ns.name, 'data', 's3');
-      await setPhase(ns.name, 'once', 'CreatingPod', clone);
-      const [first] = await waitForPods(ns.name, job, 1);
-      await failPod(ns.name, first!, ['Transferred: 0 B', 'ERROR : Failed to copy: SignatureDoesNotMatch']);
-      // The operator marks the DataMover Failed at the first failed pod; the Job starts a second one.
-      await setPhase(ns.name, 'once', 'Failed', clone);
-      const [, second] = await waitForPods(ns.name, job, 2);
-      assert.equal(settled, false, '--wait ended while the Job was still retrying');
-
-      const describe = await dm(ns.name, ['status', 'once']);
-      assert.equal(describe.exitCode, 0, String(describe.stderr));
-      const text = String(describe.stdout);
-      assert.match(text, /Phase:\s+Failed/);
-      assert.match(text, new RegExp(`Job:\\s+${job} \\(attempts 2 of 3, active 1, succeeded 0, failed 1: retrying`));
-      assert.match(text, /the Job is still retrying/);
-      assert.match(text, new RegExp(`--- last log lines of pod ${first} \\(Failed, exit code 1\\) ---`));
-      assert.match(text, /ERROR : Failed to copy: SignatureDoesNotMatch/);
-      const wide = String((await dm(ns.name, ['status', '-o', 'wide'])).stdout);
-      assert.match(
-        wide,
-        new RegExp(
-          `^once\\s+data\\s+Failed\\s+${clone}\\s+\\S+\\s+s3\\s+true\\s+${job}\\s+2\\s+pod ${first} failed`,
-          'm',
-        ),
-      );
-
-      await succeedPod(ns.name, second!);
-      const result = await run;
-      assert.equal(result.exitCode, 0, String(result.stderr));
-      assert.match(String(result.stderr), /is Failed \(the operator marks it at the first failed Job pod/);
-      assert.match(String(result.stderr), /SignatureDoesNotMatch/);
-      assert.match(
-        String(result.stderr),
-        /warning: DataMover "once" stays Failed .* succeeded at attempt 2 of 3: the data was synced/,
-      );
-    });
-
-    it("--wait exits 1 once every attempt of the Job failed, with the last pod's log and the count", async () => {
-      const run = dm(ns.name, ['create', 'once', '--pvc', 'data', '--secret', 's3', '--timestamp-prefix', '--wait']);
-      await moverExists(ns.name, 'once');
-      const { clone, job } = await heldCloneAndJob(ns.name, 'data', 's3');
-      await setPhase(ns.name, 'once', 'CreatingPod', clone);
-      for (let attempt = 1; attempt <= 3; attempt++) {
-        const pods = await waitForPods(ns.name, job, attempt);
-        await failPod(ns.name, pods.at(-1)!, [`attempt ${attempt}`, 'ERROR : Failed to copy: SignatureDoesNotMatch']);
-        if (attempt === 1) await setPhase(ns.name, 'once', 'Failed', clone);
-      }
-      const result = await run;
-      assert.equal(result.exitCode, 1, String(result.stderr));
-      assert.match(String(result.stderr), /attempt 3\nERROR : Failed to copy: SignatureDoesNotMatch/);
-      assert.match(
-        String(result.stderr),
-        new RegExp(`error: DataMover "once" failed \\(job ${job} failed: 3 of 3 attempts failed; BackoffLimitExceeded`),
-      );
     });
   });
 
@@ -701,7 +518,7 @@ describe('operator mode', () => {
     const crd = 'crd/datamoverschedules.datamover.a-cup-of.coffee';
     let saved = '';
     beforeEach(async () => {
-      // The bed's own CRD (the stand-in's or the real operator's), put back as it was.
+      // The bed's own CRD (the real operator's, or the hand-written copy of its API), put back as it was.
       const live = JSON.parse(String((await kubectl(['get', crd, '-o', 'json'])).stdout));
       saved = JSON.stringify({
         apiVersion: live.apiVersion,
@@ -751,126 +568,4 @@ async function createBoundPvcPending(namespace: string): Promise<void> {
       '',
     ].join('\n'),
   });
-}
-
-const HOLD_LABEL = 'datamover-test/hold';
-
-/**
- * The operator's clone and Job for a test whose pods kwok cannot complete on its own (a
- * ValidatingAdmissionPolicy refuses to make them Succeeded), so that the test fails or
- * succeeds each attempt itself, as a kubelet would report it, and the Job controller retries.
- */
-async function heldCloneAndJob(
-  namespace: string,
-  pvc: string,
-  secret: string,
-): Promise<{ clone: string; job: string }> {
-  await applyYaml(`apiVersion: admissionregistration.k8s.io/v1
-kind: ValidatingAdmissionPolicy
-metadata: {name: hold-${namespace}}
-spec:
-  failurePolicy: Fail
-  matchConstraints:
-    resourceRules:
-    - {apiGroups: [""], apiVersions: [v1], operations: [UPDATE], resources: [pods/status]}
-    objectSelector: {matchLabels: {${HOLD_LABEL}: ${namespace}}}
-  validations:
-  - expression: >-
-      object.status.phase != 'Succeeded' || (has(object.metadata.annotations) &&
-      'datamover-test/release' in object.metadata.annotations)
-    message: held by the test
----
-apiVersion: admissionregistration.k8s.io/v1
-kind: ValidatingAdmissionPolicyBinding
-metadata: {name: hold-${namespace}}
-spec: {policyName: hold-${namespace}, validationActions: [Deny]}
-`);
-  // The policy takes a moment to be enforced: until a (dry-run) Succeeded of a held pod is refused.
-  const probe = `hold-probe-${namespace}`;
-  await kubectl(['run', probe, '-n', namespace, '--image=busybox', `--labels=${HOLD_LABEL}=${namespace}`]);
-  const succeed = JSON.stringify({ status: { phase: 'Succeeded' } });
-  const patch = ['patch', 'pod', probe, '-n', namespace, '--subresource=status', '--type=merge', '--dry-run=server'];
-  await eventually(async () => {
-    const result = await kubectl([...patch, '-p', succeed], { reject: false });
-    assert.match(String(result.stderr), /held by the test/);
-  }, 30_000);
-  await kubectl(['delete', 'pod', probe, '-n', namespace, '--wait=false']);
-  return applyCloneAndJob(namespace, pvc, secret, { [HOLD_LABEL]: namespace });
-}
-
-/** The Job's pods, oldest first, once there are `count` (the Job controller waits 10 s, then 20 s, to retry). */
-async function waitForPods(namespace: string, job: string, count: number): Promise<string[]> {
-  let pods: string[] = [];
-  await eventually(async () => {
-    const out = await kubectl([
-      'get',
-      'pods',
-      '-n',
-      namespace,
-      '-l',
-      `job-name=${job}`,
-      '--sort-by=.metadata.creationTimestamp',
-      '-o',
-      'jsonpath={range .items[*]}{.metadata.name} {.status.phase}{"\\n"}{end}',
-    ]);
-    const lines = String(out.stdout).trim().split('\n').filter(Boolean);
-    assert.equal(lines.length, count, String(out.stdout));
-    assert.match(lines.at(-1)!, / Running$/);
-    pods = lines.map((l) => l.split(' ')[0]!);
-  }, 60_000);
-  return pods;
-}
-
-/** Gives the pod a log (a kwok Logs resource, in the container runtime's format), then ends it with exit code 1. */
-async function failPod(namespace: string, pod: string, logLines: string[]): Promise<void> {
-  await givePodLog(namespace, pod, logLines);
-  await endPod(namespace, pod, 'Failed', 1);
-}
-
-async function succeedPod(namespace: string, pod: string): Promise<void> {
-  await kubectl(['annotate', 'pod', pod, '-n', namespace, 'datamover-test/release=true']);
-  await endPod(namespace, pod, 'Succeeded', 0);
-}
-
-async function endPod(namespace: string, pod: string, phase: string, exitCode: number): Promise<void> {
-  const terminated = { exitCode, reason: exitCode ? 'Error' : 'Completed' };
-  const status = {
-    phase,
-    containerStatuses: [
-      { name: 'rclone', image: 'x', imageID: '', ready: false, restartCount: 0, state: { terminated } },
-    ],
-  };
-  await kubectl([
-    'patch',
-    'pod',
-    pod,
-    '-n',
-    namespace,
-    '--subresource=status',
-    '--type=merge',
-    '-p',
-    JSON.stringify({ status }),
-  ]);
-}
-
-async function namesOf(namespace: string, kind: string, selector?: string, name?: string): Promise<string> {
-  const args = ['get', kind, ...(name ? [name] : []), '-n', namespace, '-o', 'name', '--ignore-not-found'];
-  if (selector) args.push('-l', selector);
-  return String((await kubectl(args)).stdout).trim();
-}
-
-async function eventually(check: () => Promise<void>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await sleep(250);
-    }
-  }
-}
-
-async function moverExists(namespace: string, name: string): Promise<void> {
-  await eventually(async () => assert.notEqual(await namesOf(namespace, 'datamover', undefined, name), ''), 60_000);
 }

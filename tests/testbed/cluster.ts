@@ -36,7 +36,7 @@ export const CSI_DRIVER = 'csi-folder.testbed.datamover.a-cup-of.coffee';
 export const EXEC_WIRING_GATE = 'testbed.datamover.a-cup-of.coffee/exec-wiring';
 /**
  * The real operator acts only in namespaces with this label (a ValidatingAdmissionPolicy refuses its
- * writes elsewhere), so that tests that play the operator themselves are left alone; in those
+ * writes elsewhere), so that tests of what create writes see it as written; in those
  * namespaces the bed's job-runner is the kubelet of the operator's Job pods.
  */
 export const REAL_OPERATOR_LABEL = 'testbed.datamover.a-cup-of.coffee/operator';

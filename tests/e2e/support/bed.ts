@@ -262,3 +262,14 @@ export async function waitFor<T>(
   }
   throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}`);
 }
+
+/** Runs `check` until it stops throwing; its last error when the time is up. */
+export async function eventually(check: () => Promise<void>, timeoutMs = 20_000): Promise<void> {
+  for (const deadline = Date.now() + timeoutMs; ; await sleep(250)) {
+    try {
+      return await check();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+    }
+  }
+}
