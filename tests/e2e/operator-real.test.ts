@@ -196,7 +196,9 @@ describe('operator mode against the real operator', function () {
       // The operator looks at its Job every 15 s: by then one or two attempts have failed, and the next
       // one starts 20 s after the second (the Job's backoff).
       await eventually(async () => {
-        const text = String((await dm(ns.name, ['status', 'once'])).stdout);
+        if (settled) assert.fail(`create --wait ended early: ${(await run).stderr}`);
+        const status = await dm(ns.name, ['status', 'once']);
+        const text = `${status.stdout}\n${status.stderr}`;
         assert.match(text, /Phase:\s+Failed/);
         assert.match(text, /\(attempts \d of 3, .*failed [12]: retrying/);
         assert.match(text, /SignatureDoesNotMatch/);

@@ -2,18 +2,12 @@
 // API takes, preflight refuses bad input before writing, and status and --wait
 // read what is there. Here the real operator does not act (its writes are refused
 // outside the namespaces labelled for it): what it does, and how status, --watch,
-// --wait and logs follow it, is in operator-real.test.ts.
+// --wait and logs follow it, is in operator-real.test.ts; without its CRDs, in
+// tests/faults/operator-uninstalled.test.ts.
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { bed, createBoundPvc, datamover, eventually, kubectl, useNamespace, volumeFolder } from './support/bed.ts';
-import {
-  bucketPath,
-  objectsIn as bucketObjects,
-  createStorageSecret,
-  emptyBucket,
-  expectedObjects,
-} from './support/storage.ts';
-import { REPO_ROOT } from '../testbed/paths.ts';
+import { bed, createBoundPvc, datamover, eventually, kubectl, useNamespace } from './support/bed.ts';
+import { createStorageSecret } from './support/storage.ts';
 import { join } from 'node:path';
 
 const dm = (namespace: string, args: string[]) => datamover([...args, '-n', namespace]);
@@ -471,88 +465,6 @@ describe('operator mode', () => {
         /^warning: cannot look at s3:\/\/\S+ from here \(.*\): without --timestamp-prefix/m,
       );
       assert.equal(await objectsIn(ns.name), 'datamover.datamover.a-cup-of.coffee/x');
-    });
-  });
-
-  describe('without the operator', () => {
-    const crds = join(REPO_ROOT, 'tests', 'testbed', 'manifests', 'datamover-crds.yaml');
-    beforeEach(async () => {
-      await kubectl(['delete', '-f', crds, '--wait=true']);
-    });
-    afterEach(async () => {
-      await kubectl(['apply', '-f', crds]);
-      await kubectl([
-        'wait',
-        '--for=condition=Established',
-        '--timeout=60s',
-        'crd/datamovers.datamover.a-cup-of.coffee',
-        'crd/datamoverschedules.datamover.a-cup-of.coffee',
-      ]);
-    });
-
-    it('--mode operator says the operator is not installed and points to local mode', async () => {
-      const result = await dm(ns.name, ['create', 'x', '--pvc', 'data', '--secret', 's3', '--mode', 'operator']);
-      assert.equal(result.exitCode, 1);
-      assert.match(
-        String(result.stderr),
-        /^error: the DataMover operator is not installed in this cluster .*; .*local mode/m,
-      );
-    });
-
-    it('create falls back to local mode, says so, and backs up', async () => {
-      emptyBucket();
-      const source = await volumeFolder(ns.name, 'data');
-      mkdirSync(join(source, 'sub'));
-      writeFileSync(join(source, 'sub', 'file.txt'), 'backed up by the fallback\n');
-      await createStorageSecret(ns.name);
-      const result = await dm(ns.name, ['create', 'x', '--pvc', 'data', '--secret', 's3', '--rclone', bed().rcloneNew]);
-      assert.equal(result.exitCode, 0, String(result.stderr));
-      assert.match(String(result.stderr), /operator is not installed .*using local mode/);
-      assert.match(String(result.stdout), /Backed up PVC/);
-      assert.deepEqual(bucketObjects(bucketPath()), expectedObjects(source));
-      assert.deepEqual(Object.keys(bucketObjects(bucketPath())), ['sub/file.txt']);
-    });
-  });
-
-  describe('with the DataMover CRD only (as the Helm chart of the operator installs it)', () => {
-    const crd = 'crd/datamoverschedules.datamover.a-cup-of.coffee';
-    let saved = '';
-    beforeEach(async () => {
-      // The bed's own CRD (the real operator's, or the hand-written copy of its API), put back as it was.
-      const live = JSON.parse(String((await kubectl(['get', crd, '-o', 'json'])).stdout));
-      saved = JSON.stringify({
-        apiVersion: live.apiVersion,
-        kind: live.kind,
-        metadata: { name: live.metadata.name, labels: live.metadata.labels, annotations: live.metadata.annotations },
-        spec: live.spec,
-      });
-      await kubectl(['delete', crd, '--wait=true']);
-    });
-    afterEach(async () => {
-      await kubectl(['create', '-f', '-'], { input: saved });
-      await kubectl([
-        'wait',
-        '--for=condition=Established',
-        '--timeout=60s',
-        'crd/datamoverschedules.datamover.a-cup-of.coffee',
-      ]);
-    });
-
-    it('names the missing DataMoverSchedule CRD for schedules, and still makes DataMovers', async () => {
-      const schedule = await dm(ns.name, ['create', 'n', '--pvc', 'data', '--secret', 's3', '--schedule', '0 2 * * *']);
-      assert.equal(schedule.exitCode, 1);
-      assert.match(
-        String(schedule.stderr),
-        /^error: the DataMoverSchedule \(datamoverschedules\.datamover\.a-cup-of\.coffee\) CRD is not served .*; /m,
-      );
-      const suspend = await dm(ns.name, ['suspend', 'n']);
-      assert.equal(suspend.exitCode, 1);
-      assert.match(String(suspend.stderr), /DataMoverSchedule .* CRD is not served/);
-      const once = await dm(ns.name, ['create', 'once', '--pvc', 'data', '--secret', 's3']);
-      assert.equal(once.exitCode, 0, String(once.stderr));
-      const status = await dm(ns.name, ['status']);
-      assert.equal(status.exitCode, 0, String(status.stderr));
-      assert.match(String(status.stdout), /^once\s+data\s+Pending/m);
     });
   });
 });
