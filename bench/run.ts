@@ -14,19 +14,11 @@ import { randomBytes } from 'node:crypto';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { down, readBed, up } from '../tests/testbed/bed.ts';
 import { REPO_ROOT } from '../tests/testbed/paths.ts';
+import { benchBed, benchSecret, benchVolume } from './bench-bed.ts';
 
 const scale = Number(process.env.BENCH_SCALE ?? '1');
-const startedHere = !readBed();
-const bed = readBed() ?? (await up((l) => process.stderr.write(`[testbed] ${l}\n`)));
-const env = {
-  ...process.env,
-  KUBECONFIG: bed.kubeconfig,
-  PATH: `${join(REPO_ROOT, 'bin')}:${join(bed.kubectl, '..')}:${process.env.PATH}`,
-};
-const ns = `bench-${randomBytes(2).toString('hex')}`;
-const kubectl = (args: string[], input?: string) => execa('kubectl', args, { env, input });
+const { bed, env, kubectl, ns, close } = await benchBed('bench');
 const rcloneEnv = {
   ...env,
   RCLONE_CONFIG_BENCH_TYPE: 's3',
@@ -54,21 +46,7 @@ async function timed<T>(fn: () => Promise<T>): Promise<[number, T, number]> {
   return [Number(process.hrtime.bigint() - start) / 1e9, result, machineBusySeconds() - busy];
 }
 
-async function volume(name: string): Promise<string> {
-  await kubectl(
-    ['apply', '-n', ns, '-f', '-'],
-    [
-      'apiVersion: v1',
-      'kind: PersistentVolumeClaim',
-      `metadata: {name: ${name}}`,
-      'spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 10Gi}}}',
-      '',
-    ].join('\n'),
-  );
-  await kubectl(['wait', '-n', ns, '--for=jsonpath={.status.phase}=Bound', `pvc/${name}`]);
-  const pv = (await kubectl(['get', 'pvc', name, '-n', ns, '-o', 'jsonpath={.spec.volumeName}'])).stdout;
-  return (await kubectl(['get', 'pv', pv, '-o', 'jsonpath={.spec.hostPath.path}'])).stdout;
-}
+const volume = (name: string) => benchVolume(kubectl, ns, name, '10Gi');
 
 async function reader(pvc: string): Promise<string> {
   const pod = `reader-${pvc}`;
@@ -162,17 +140,7 @@ try {
     const bucket = `bench-${set.name}`;
     await execa(bed.rcloneNew, ['mkdir', `BENCH:${bucket}`], { env: rcloneEnv });
     await execa(bed.rcloneNew, ['mkdir', `BENCH:${bucket}-byhand`], { env: rcloneEnv });
-    await kubectl(
-      ['apply', '-n', ns, '-f', '-'],
-      [
-        'apiVersion: v1',
-        'kind: Secret',
-        `metadata: {name: s3-${set.name}}`,
-        `stringData: {AWS_ACCESS_KEY_ID: "${bed.s3.accessKeyId}", AWS_SECRET_ACCESS_KEY: "${bed.s3.secretAccessKey}",` +
-          ` BUCKET_HOST: 127.0.0.1, BUCKET_PORT: "${bed.s3.port}", BUCKET_NAME: ${bucket}, TLS_HOST: "false"}`,
-        '',
-      ].join('\n'),
-    );
+    await benchSecret(kubectl, bed, ns, `s3-${set.name}`, bucket);
     const dir = await volume(set.name);
     set.fill(dir);
     const pod = await reader(set.name);
@@ -283,6 +251,5 @@ try {
       `${line(header)}\n${rows.map(line).join('\n')}\n`,
   );
 } finally {
-  await kubectl(['delete', 'namespace', ns, '--wait=false']).catch(() => undefined);
-  if (startedHere) await down();
+  await close();
 }

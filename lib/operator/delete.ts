@@ -23,6 +23,8 @@ export async function deleteRunObjects(
   const core = kube.config.makeApiClient(CoreV1Api);
   const job = jobNameFor(clone);
   const pods = await jobPods(kube, namespace, clone);
+  // Read before the Job goes: a clone the operator deleted goes with the Job's pods.
+  const pvc = await findPvc(kube, namespace, clone);
   const deleted = await kube
     .call({ verb: 'delete', resource: 'jobs', name: job, namespace }, () =>
       // Background: the garbage collector deletes the Job's pods (they are owned by the Job).
@@ -34,7 +36,6 @@ export async function deleteRunObjects(
       ? `job.batch/${job} deleted (with its ${pods.length} pod${pods.length === 1 ? '' : 's'})`
       : `job.batch/${job} was not there`,
   );
-  const pvc = await findPvc(kube, namespace, clone);
   if (!pvc) lines.push(`clone persistentvolumeclaim/${clone} was already deleted`);
   else if (pvc.metadata?.deletionTimestamp)
     lines.push(`clone persistentvolumeclaim/${clone} was being deleted; it goes once the Job's pods are gone`);
