@@ -190,8 +190,8 @@ async function watchStatus(
     const clone = mover.status?.restoredPvcName ? `  clone=${mover.status.restoredPvcName}` : '';
     const attempts = job ? `  job=${job.name} attempts=${job.attempts}` : '';
     ctx.out(`${new Date().toISOString()}  ${who}  ${phase}${clone}${attempts}\n`);
-    if (!name || phase === 'Completed') return Boolean(name);
-    if (phase !== 'Failed') return false;
+    if (!name || (phase !== 'Completed' && phase !== 'Failed')) return false;
+    if (phase === 'Completed') return true;
     throw new UserError(
       `DataMover "${name}" failed` +
         (job

@@ -12,9 +12,34 @@ import {
   emptyBucket,
   expectedObjects,
 } from '../e2e/support/storage.ts';
-import { REPO_ROOT } from '../testbed/paths.ts';
 
 const dm = (namespace: string, args: string[]) => datamover([...args, '-n', namespace]);
+const DATAMOVER_CRD = 'crd/datamovers.datamover.a-cup-of.coffee';
+const SCHEDULE_CRD = 'crd/datamoverschedules.datamover.a-cup-of.coffee';
+
+/** Deletes the CRDs before each test, and puts the bed's own back as they were (the real operator's, or the copy). */
+function withoutCrds(...crds: string[]): void {
+  let saved: string[] = [];
+  beforeEach(async () => {
+    saved = await Promise.all(
+      crds.map(async (crd) => {
+        const live = JSON.parse(String((await kubectl(['get', crd, '-o', 'json'])).stdout));
+        const { name, labels, annotations } = live.metadata;
+        return JSON.stringify({
+          apiVersion: live.apiVersion,
+          kind: live.kind,
+          metadata: { name, labels, annotations },
+          spec: live.spec,
+        });
+      }),
+    );
+    await kubectl(['delete', ...crds, '--wait=true']);
+  });
+  afterEach(async () => {
+    for (const crd of saved) await kubectl(['create', '-f', '-'], { input: crd });
+    await kubectl(['wait', '--for=condition=Established', '--timeout=60s', ...crds]);
+  });
+}
 
 describe('operator mode without the operator', () => {
   const ns = useNamespace('op');
@@ -25,20 +50,7 @@ describe('operator mode without the operator', () => {
   });
 
   describe('without the operator', () => {
-    const crds = join(REPO_ROOT, 'tests', 'testbed', 'manifests', 'datamover-crds.yaml');
-    beforeEach(async () => {
-      await kubectl(['delete', '-f', crds, '--wait=true']);
-    });
-    afterEach(async () => {
-      await kubectl(['apply', '-f', crds]);
-      await kubectl([
-        'wait',
-        '--for=condition=Established',
-        '--timeout=60s',
-        'crd/datamovers.datamover.a-cup-of.coffee',
-        'crd/datamoverschedules.datamover.a-cup-of.coffee',
-      ]);
-    });
+    withoutCrds(DATAMOVER_CRD, SCHEDULE_CRD);
 
     it('--mode operator says the operator is not installed and points to local mode', async () => {
       const result = await dm(ns.name, ['create', 'x', '--pvc', 'data', '--secret', 's3', '--mode', 'operator']);
@@ -65,28 +77,7 @@ describe('operator mode without the operator', () => {
   });
 
   describe('with the DataMover CRD only (as the Helm chart of the operator installs it)', () => {
-    const crd = 'crd/datamoverschedules.datamover.a-cup-of.coffee';
-    let saved = '';
-    beforeEach(async () => {
-      // The bed's own CRD (the real operator's, or the hand-written copy of its API), put back as it was.
-      const live = JSON.parse(String((await kubectl(['get', crd, '-o', 'json'])).stdout));
-      saved = JSON.stringify({
-        apiVersion: live.apiVersion,
-        kind: live.kind,
-        metadata: { name: live.metadata.name, labels: live.metadata.labels, annotations: live.metadata.annotations },
-        spec: live.spec,
-      });
-      await kubectl(['delete', crd, '--wait=true']);
-    });
-    afterEach(async () => {
-      await kubectl(['create', '-f', '-'], { input: saved });
-      await kubectl([
-        'wait',
-        '--for=condition=Established',
-        '--timeout=60s',
-        'crd/datamoverschedules.datamover.a-cup-of.coffee',
-      ]);
-    });
+    withoutCrds(SCHEDULE_CRD);
 
     it('names the missing DataMoverSchedule CRD for schedules, and still makes DataMovers', async () => {
       const schedule = await dm(ns.name, ['create', 'n', '--pvc', 'data', '--secret', 's3', '--schedule', '0 2 * * *']);
