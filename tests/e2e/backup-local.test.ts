@@ -29,6 +29,7 @@ import {
   useNamespace,
   userEnv,
   waitFor,
+  watchRun,
 } from './support/bed.ts';
 import { writeMixedTree } from './support/tree.ts';
 import { REPO_ROOT } from '../testbed/paths.ts';
@@ -180,12 +181,9 @@ describe('kubectl datamover backup (local mode)', () => {
       args.push('--rclone', bed().rcloneNew);
       // 4 MiB/s: the upload takes about 2 s, long enough to look at it.
       const run = backup(ns.name, [...args, '--env', 'RCLONE_BWLIMIT=4M']);
-      let ended = false;
-      void run.finally(() => {
-        ended = true;
-      });
+      const running = watchRun(run);
       await waitFor('rclone rcat sending big.bin', () => {
-        if (ended) throw new Error('the run ended before its upload was seen');
+        running.assertRunning('its upload was seen');
         return processesUnder([run.pid!]).find((p) => /rclone rcat .*big\.bin/.test(p.cmdline));
       });
       // While it streams: no object under its name yet, and no copy of it on the local disk.
@@ -385,12 +383,9 @@ describe('kubectl datamover backup (local mode)', () => {
         ['backup', 'data', '--secret', 's3', '-n', ns.name, ...slow],
         { env: userEnv(), extendEnv: false, reject: false },
       );
-      let ended = false;
-      void run.finally(() => {
-        ended = true;
-      });
-      await waitFor('a first file in the bucket', () => (ended || sent() > 0 ? true : undefined));
-      assert.equal(ended, false, 'the run ended before it could be interrupted');
+      const running = watchRun(run);
+      await waitFor('a first file in the bucket', () => (running.ended || sent() > 0 ? true : undefined));
+      running.assertRunning('it could be interrupted');
       run.kill('SIGINT');
       const result = await run;
       assert.equal(result.exitCode, 1);
@@ -413,13 +408,10 @@ describe('kubectl datamover backup (local mode)', () => {
           await createStorageSecret(ns.name);
           const args = ['data', '--secret', 's3', '-o', 'json', '--rclone', binary || bed().rcloneNew, ...slow];
           const run = backup(ns.name, args);
-          let ended = false;
-          void run.finally(() => {
-            ended = true;
-          });
+          const running = watchRun(run);
           // Mid-stream: files in the bucket, the plugin's rclone uploading, the helper pod's tar sending.
           const [tar, rclone] = await waitFor('the transfer under way', () => {
-            if (ended) throw new Error('the run ended before the stream could be cut');
+            running.assertRunning('the stream could be cut');
             const tar = podProcesses(ns.name).find((p) => p.cmdline.includes('tar -c -f - --no-recursion'));
             const rclone = processesUnder([run.pid!]).find((p) => p.command === 'rclone' && how.test(p.cmdline));
             return sent() > 0 && tar && rclone ? [tar, rclone] : undefined;

@@ -31,6 +31,7 @@ import {
   useNamespace,
   userEnv,
   waitFor,
+  watchRun,
 } from './support/bed.ts';
 import { createStorageSecret, emptyBucket } from './support/storage.ts';
 
@@ -225,13 +226,10 @@ describe('restore of chosen paths (--path, --to-path, --dry-run)', () => {
       extendEnv: false,
       reject: false,
     });
-    let ended = false;
-    void run.finally(() => {
-      ended = true;
-    });
+    const running = watchRun(run);
     const arrived = join(live, 'aside', 'many');
     await waitFor('a first batch in the PVC', () => {
-      if (ended) throw new Error('the restore ended before it could be interrupted');
+      running.assertRunning('it could be interrupted');
       return existsSync(arrived) && readdirSync(arrived).some((f) => f.endsWith('.bin')) ? true : undefined;
     });
     run.kill('SIGTERM');

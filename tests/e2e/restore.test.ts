@@ -5,7 +5,7 @@ import { appendFileSync, cpSync, existsSync, mkdirSync, readdirSync, rmSync, wri
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createBoundPvc, datamover, kubectl, useNamespace, volumeFolder, waitFor } from './support/bed.ts';
+import { createBoundPvc, datamover, kubectl, useNamespace, volumeFolder, waitFor, watchRun } from './support/bed.ts';
 import { snapshot, writeMixedTree } from './support/tree.ts';
 import { bucketPath, createStorageSecret, emptyBucket, pastTimestamp, timestampFolder } from './support/storage.ts';
 
@@ -312,13 +312,10 @@ describe('restore, backups list and prune', () => {
       ],
       { env: userEnv(), extendEnv: false, reject: false },
     );
-    let ended = false;
-    void run.finally(() => {
-      ended = true;
-    });
+    const running = watchRun(run);
     // Interrupted mid-stream: once a first batch is in the target PVC.
     const arrived = await waitFor('a first batch in the target PVC', async () => {
-      if (ended) throw new Error('the restore ended before it could be interrupted');
+      running.assertRunning('it could be interrupted');
       const bound = await kubectl(['get', 'pvc', 'target', '-n', ns.name, '-o', 'jsonpath={.spec.volumeName}'], {
         reject: false,
       });

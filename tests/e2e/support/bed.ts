@@ -250,6 +250,27 @@ export function podProcesses(namespace: string): LocalProcess[] {
   return processesUnder(podExecRoots(namespace));
 }
 
+/**
+ * Keeps watch on a command started with reject: false, for tests that act on it mid-way:
+ * `assertRunning` fails, with its exit code and last error line, once it has ended.
+ */
+export function watchRun(run: Promise<Result>): { readonly ended: boolean; assertRunning(before: string): void } {
+  let result: Result | undefined;
+  void run.then((ended) => {
+    result = ended;
+  });
+  return {
+    get ended() {
+      return result !== undefined;
+    },
+    assertRunning(before: string) {
+      if (!result) return;
+      const last = String(result.stderr).trim().split('\n').at(-1);
+      throw new Error(`it ended (exit code ${result.exitCode}) before ${before}; it said: ${last}`);
+    },
+  };
+}
+
 /** Polls `check` every 100 ms until it returns something other than undefined; fails with `what` after the time. */
 export async function waitFor<T>(
   what: string,
