@@ -17,13 +17,20 @@ import { annotatePvc, getBoundPvc } from '../kube/pvc.ts';
 import { deletePod, type HelperPrivilege, helperPodName } from '../kube/helper-pod.ts';
 import type { HelperPodOptions } from '../kube/helper-pod-options.ts';
 import { LAST_BACKUP_ANNOTATION, runLabels } from '../kube/labels.ts';
-import { filesFromList, listRemoteFiles, listRemoteFolders, type RemoteFile } from '../rclone/listing.ts';
+import {
+  filesFromList,
+  listRemoteFiles,
+  listRemoteFolders,
+  listRemoteObjects,
+  type RemoteFile,
+} from '../rclone/listing.ts';
 import { runRclone, type RcloneContext } from '../rclone/run.ts';
 import { checkDestinationWritable } from '../rclone/probe.ts';
 import { runTarget, timestampFolder, TIMESTAMP_FOLDER_PATTERN } from '../destination/destination.ts';
 import type { DestinationOptions } from '../destination/options.ts';
 import type { PodFile } from '../stream/pod-files.ts';
 import { type ListingResult, PodChecksums } from '../stream/pod-commands.ts';
+import { listWithMtimes } from '../store/object-times.ts';
 import { buildManifest, readManifest, writeManifest, type BackupManifest } from '../store/manifest.ts';
 import { objectKey } from '../store/object-keys.ts';
 import { openStore } from '../store/open.ts';
@@ -285,7 +292,7 @@ export async function compare(
   target: string,
 ): Promise<{ plan: TransferPlan; previousFolder?: string }> {
   const { folder } = run;
-  const current = await listRemoteFiles(rclone, target);
+  const current = await listWithMtimes(rclone, target);
   let previousFolder: string | undefined;
   let previous: Map<string, RemoteFile> | undefined;
   if (folder) {
@@ -293,7 +300,7 @@ export async function compare(
       .filter((f) => TIMESTAMP_FOLDER_PATTERN.test(f) && f < folder)
       .sort();
     previousFolder = folders.at(-1);
-    if (previousFolder) previous = await listRemoteFiles(rclone, runTarget(rclone.destination, previousFolder));
+    if (previousFolder) previous = await listWithMtimes(rclone, runTarget(rclone.destination, previousFolder));
   }
   const { filters } = run.options;
   const plan = planTransfer(files, current, previous, filters);
@@ -427,7 +434,7 @@ function warnOnChangedFilters(run: Run, previous: BackupManifest | undefined, fi
 async function verifyFresh(rclone: RcloneContext, target: string, files: PodFile[], fresh: string[]): Promise<void> {
   const objects =
     fresh.length > files.length / 2
-      ? await listRemoteFiles(rclone, target)
+      ? await listRemoteObjects(rclone, target, false)
       : await listRemoteFiles(rclone, target, fresh);
   const byKey = new Map(files.map((f) => [objectKey(f), f]));
   for (const key of fresh) {

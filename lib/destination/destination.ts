@@ -21,6 +21,14 @@ export interface Destination {
   env: Record<string, string>;
 }
 
+/**
+ * Whether a listing gives each object's MD5 at no extra cost: on S3 it is the ETag (or metadata rclone
+ * wrote). Elsewhere a hash may cost a read of each file (local, sftp) or not exist (crypt).
+ */
+export function listsMd5s(destination: Destination): boolean {
+  return !!destination.s3Metadata && !destination.encrypted;
+}
+
 export function destinationFromSecret(settings: StorageSettings, secretName: string): Destination {
   const prefix = `RCLONE_CONFIG_${SECRET_REMOTE_NAME}_`;
   return {

@@ -8,7 +8,7 @@ import { UserError } from '../errors.ts';
 import { destinationFromSecret, TIMESTAMP_FOLDER_PATTERN } from '../destination/destination.ts';
 import type { StorageSettings } from '../destination/storage-secret.ts';
 import { findRclone } from '../rclone/binary.ts';
-import { listRemoteFiles } from '../rclone/listing.ts';
+import { listRemoteObjects } from '../rclone/listing.ts';
 import type { RcloneContext } from '../rclone/run.ts';
 import type { CreateSpec } from './resources.ts';
 
@@ -46,7 +46,7 @@ export async function checkBucketBeforeRootSync(
       extraEnv: { ...quick, ...(noCheck ? { RCLONE_NO_CHECK_CERTIFICATE: noCheck } : {}) },
       verbosity: ctx.verbosity,
     };
-    keys = [...(await listRemoteFiles(ctxRclone, destination.root)).keys()];
+    keys = [...(await listRemoteObjects(ctxRclone, destination.root, false)).keys()];
   } catch (err) {
     const why = String((err as Error).message ?? err).split('\n')[0];
     ctx.log.warn(

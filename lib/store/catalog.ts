@@ -1,9 +1,9 @@
 // The backups at a destination: the plain sync target (the root) and every
 // YYYY-MM-DD-HHMMSS/ folder, with their size and whether a manifest is there.
 import { UserError } from '../errors.ts';
-import { joinRemote, TIMESTAMP_FOLDER_PATTERN, type Destination } from '../destination/destination.ts';
+import { joinRemote, listsMd5s, TIMESTAMP_FOLDER_PATTERN, type Destination } from '../destination/destination.ts';
 import { MANIFEST_NAME } from './manifest.ts';
-import { listRemoteFiles, type RemoteFile } from '../rclone/listing.ts';
+import { listRemoteObjects, type RemoteObject } from '../rclone/listing.ts';
 import type { RcloneContext } from '../rclone/run.ts';
 
 export interface Backup {
@@ -14,7 +14,8 @@ export interface Backup {
   files: number;
   bytes: number;
   manifest: boolean;
-  objects: Map<string, RemoteFile>;
+  /** Sizes, and MD5s where the listing gives them (listsMd5s); no mtimes, which cost a request each on S3. */
+  objects: Map<string, RemoteObject>;
 }
 
 export function timestampToIso(folder: string): string {
@@ -23,8 +24,8 @@ export function timestampToIso(folder: string): string {
 }
 
 export async function listBackups(rclone: RcloneContext, destination: Destination): Promise<Backup[]> {
-  const all = await listRemoteFiles(rclone, destination.root);
-  const groups = new Map<string, Map<string, RemoteFile>>();
+  const all = await listRemoteObjects(rclone, destination.root, listsMd5s(destination));
+  const groups = new Map<string, Map<string, RemoteObject>>();
   for (const [key, file] of all) {
     const [first, ...rest] = key.split('/');
     const stamped = rest.length > 0 && TIMESTAMP_FOLDER_PATTERN.test(first!);

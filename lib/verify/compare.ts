@@ -3,7 +3,6 @@
 // helper pod. The differences are printed; any makes the command fail.
 import type { BackupManifest, ManifestEntry } from '../store/manifest.ts';
 import { objectKey } from '../store/object-keys.ts';
-import type { RemoteFile } from '../rclone/listing.ts';
 import type { PodFile } from '../stream/pod-files.ts';
 import { quoteEscapedBytes } from '../format/path-bytes.ts';
 
@@ -15,7 +14,7 @@ export interface Difference {
 
 export function compareWithManifest(
   manifest: BackupManifest,
-  objects: Map<string, RemoteFile>,
+  objects: Map<string, { size: number }>,
   md5: Map<string, string>,
 ): Difference[] {
   const differences: Difference[] = [];

@@ -8,10 +8,11 @@ import { getBoundPvc } from '../kube/pvc.ts';
 import { deletePod, type HelperPrivilege, helperPodName } from '../kube/helper-pod.ts';
 import type { HelperPodOptions } from '../kube/helper-pod-options.ts';
 import { MANAGED_BY, RUN_LABEL } from '../kube/labels.ts';
-import { remoteMd5s } from '../rclone/listing.ts';
+import { listRemoteFiles, remoteMd5s } from '../rclone/listing.ts';
+import { listsMd5s } from '../destination/destination.ts';
 import type { RcloneContext } from '../rclone/run.ts';
 import { hashPodFiles } from '../stream/pod-commands.ts';
-import { chooseBackup, listBackups } from '../store/catalog.ts';
+import { type Backup, chooseBackup, listBackups } from '../store/catalog.ts';
 import { manifestFromObjects, readManifest } from '../store/manifest.ts';
 import { runFlow, type Flow } from '../flow/runner.ts';
 import { startHelperPod } from '../flow/pods.ts';
@@ -36,11 +37,16 @@ export async function verifyBackup(
       'Compare the backup with its manifest',
       async () => {
         const backup = chooseBackup(await listBackups(rclone, rclone.destination), from, rclone.destination.display);
-        // A crypt remote has no MD5s: sizes are checked, and --against-pvc compares contents.
-        const md5 = rclone.destination.encrypted ? new Map<string, string>() : await remoteMd5s(rclone, backup.path);
+        const md5 = await objectMd5s(rclone, backup);
         const manifest = await readManifest(rclone, backup.path);
-        if (!manifest)
-          return { backup, manifest: manifestFromObjects(backup.objects, md5), recorded: false, differences: [] };
+        if (!manifest) {
+          // The objects' mtimes are all there is (one request each on S3).
+          const times = await listRemoteFiles(rclone, backup.path);
+          const objects = new Map(
+            [...backup.objects].map(([key, o]) => [key, { ...o, mtime: times.get(key)?.mtime ?? 0 }]),
+          );
+          return { backup, manifest: manifestFromObjects(objects, md5), recorded: false, differences: [] };
+        }
         return { backup, manifest, recorded: true, differences: compareWithManifest(manifest, backup.objects, md5) };
       },
       ({ backup, recorded }) => `backup ${backup.name}, ${backup.files} objects${recorded ? '' : ', no manifest'}`,
@@ -102,4 +108,12 @@ async function startHelper(
     privilege,
     inUse: live,
   });
+}
+
+/** The MD5 of each object of `backup`: from its listing where that has them, else read (none behind crypt). */
+async function objectMd5s(rclone: RcloneContext, backup: Backup): Promise<Map<string, string>> {
+  // A crypt remote has no MD5s: sizes are checked, and --against-pvc compares contents.
+  if (rclone.destination.encrypted) return new Map();
+  if (listsMd5s(rclone.destination)) return new Map([...backup.objects].map(([key, object]) => [key, object.md5]));
+  return remoteMd5s(rclone, backup.path);
 }
