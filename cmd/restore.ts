@@ -56,7 +56,7 @@ export const restoreCommand: CommandModule<GlobalArgs, GlobalArgs & RestoreFlags
       .option('batch-size', {
         type: 'string',
         default: '64Mi',
-        describe: 'Download batch size (local disk used at once)',
+        describe: 'Download batch size (about three batches of local disk are used)',
       })
       .example(
         '$0 restore --secret s3 --from latest --to-pvc data-restored --create --size 5Gi',

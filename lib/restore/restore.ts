@@ -429,14 +429,14 @@ async function restoreFiles(
   let done = 0;
   let resumes = 0;
   let downloaded = 0;
-  let downloading = 0;
+  const downloading = new Map<number, number>();
   const started = Date.now();
   const totalBytes = [...selection.files.values()].reduce((sum, f) => sum + f.size, 0);
   const ticker = setInterval(() => {
     const counts = {
       totalBytes,
       doneBytes: bytes,
-      arrivedBytes: downloaded + downloading,
+      arrivedBytes: downloaded + [...downloading.values()].reduce((sum, b) => sum + b, 0),
       files: done,
       totalFiles: selection.files.size,
       elapsedMs: Date.now() - started,
@@ -444,29 +444,40 @@ async function restoreFiles(
     };
     report(transferLine(counts), transferFraction(counts));
   }, 1000);
-  // The next batch downloads while the current one is sent: two batches on disk at most.
+  // The next batches download while the current one is sent: DOWNLOADS_AHEAD + 1 batches on disk at most.
   const downloads = new AbortController();
   const downloader = { ...rclone, signal: AbortSignal.any([flow.signal, downloads.signal]) };
   const download = async (batch: string[], index: number) => {
     const folder = join(staging, `batch-${index}`);
     const batchBytes = batch.reduce((sum, key) => sum + (selection.files.get(key)?.size ?? 0), 0);
-    await runRclone(downloader, ['copy', backup.path, folder, '--files-from-raw', '-', '--links', '--no-traverse'], {
+    // Listing the batch's folders costs a request per 1,000 objects; --no-traverse, one per object:
+    // worth it only for a few objects of a large backup.
+    const traverse = batch.length * 10 >= backup.files ? [] : ['--no-traverse'];
+    await runRclone(downloader, ['copy', backup.path, folder, '--files-from-raw', '-', '--links', ...traverse], {
       input: filesFromList(batch),
       what: `downloading from ${rclone.destination.display}`,
-      onProgress: (moved) => (downloading = Math.min(batchBytes, moved)),
+      onProgress: (moved) => downloading.set(index, Math.min(batchBytes, moved)),
     });
     downloaded += batchBytes;
-    downloading = 0;
+    downloading.delete(index);
     const files = batch.map((key) => selection.files.get(key)!);
     return { folder, files, batchBytes, dir: await placeDownloads(folder, files) };
   };
   const batches = restoreBatches(selection.files, options.batchBytes);
-  let next = batches.length ? download(batches[0]!, 0) : undefined;
+  const ahead: ReturnType<typeof download>[] = [];
+  const downloadAhead = () => {
+    while (ahead.length < DOWNLOADS_AHEAD && queued < batches.length) {
+      const next = download(batches[queued]!, queued++);
+      next.catch(() => undefined); // heard when it is awaited, or dropped when a batch fails
+      ahead.push(next);
+    }
+  };
+  let queued = 0;
+  downloadAhead();
   try {
     for (let index = 0; index < batches.length; index++) {
-      const { folder, files, batchBytes, dir } = await next!;
-      next = index + 1 < batches.length ? download(batches[index + 1]!, index + 1) : undefined;
-      next?.catch(() => undefined); // heard when it is awaited, or dropped when this batch fails
+      const { folder, files, batchBytes, dir } = await ahead.shift()!;
+      downloadAhead();
       const paths = files.map((f) => f.path);
       const sentBatch = await withResumes(target, policy, async () => {
         const fill = (pack: Pack) => packFiles(pack, dir, paths, (p) => entries.get(p));
@@ -483,7 +494,7 @@ async function restoreFiles(
     clearInterval(ticker);
     // A batch that failed leaves no download running into the staging folder.
     downloads.abort();
-    await next?.catch(() => undefined);
+    await Promise.allSettled(ahead);
   }
   const links = [...entries.values()].flatMap((e) => (e.link === undefined ? [] : [{ path: e.path, link: e.link }]));
   await linkHardLinks(kube, target, links);
@@ -594,15 +605,31 @@ export function validateRestoreFlags(flags: {
     throw new UsageError('--create needs --size', "e.g. --size 5Gi (at least the backup's size)");
 }
 
-/** Object keys in name order, cut into batches of about `capBytes` each (a batch holds at least one). */
-export function restoreBatches(objects: Map<string, { size: number }>, capBytes: number): string[][] {
+/**
+ * Files per download batch at most: a tree of small files is sent into the pod while the next
+ * batch downloads, instead of all downloading before the first is sent.
+ */
+export const RESTORE_BATCH_FILES = 1000;
+
+/** Batches downloading while one is sent: one download of small files leaves the link idle between requests. */
+const DOWNLOADS_AHEAD = 2;
+
+/**
+ * Object keys in name order, cut into batches of about `capBytes` and at most `capFiles` files
+ * each (a batch holds at least one).
+ */
+export function restoreBatches(
+  objects: Map<string, { size: number }>,
+  capBytes: number,
+  capFiles = RESTORE_BATCH_FILES,
+): string[][] {
   const result: string[][] = [];
   let current: string[] = [];
   let size = 0;
   for (const [key, object] of [...objects.entries()].sort(([a], [b]) => a.localeCompare(b))) {
     current.push(key);
     size += object.size;
-    if (size >= capBytes) {
+    if (size >= capBytes || current.length >= capFiles) {
       result.push(current);
       current = [];
       size = 0;

@@ -1,13 +1,13 @@
 // The hand-off from the tar stream to rclone: entries are unpacked into a
-// local batch folder; when a batch holds `capBytes` it is handed to rclone
-// (upload runs while the next batch fills), and the stream waits while two
+// local batch folder; when a batch holds `capBytes` (or BATCH_FILES files) it is
+// handed to rclone (upload runs while the next batch fills), and the stream waits while two
 // batches are in play. So the laptop never needs more than about two batches
 // (or one file larger than a batch) of disk, and a slow upload slows the
 // stream instead of filling memory. A file larger than a batch may instead go
 // straight to the storage as it arrives (`sendDirectly`), never touching disk.
 import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { closeSync, createWriteStream, futimesSync, openSync, writeSync } from 'node:fs';
+import { mkdir, rm, symlink, utimes } from 'node:fs/promises';
 import { join, normalize, sep } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -16,10 +16,17 @@ import { pathToBytes } from '../format/path-bytes.ts';
 import { localPath } from '../format/local-file-names.ts';
 
 const SMALL_FILE_BYTES = 256 * 1024;
+/**
+ * Files per batch at most: a tree of small files is uploaded while the stream goes on, instead of
+ * arriving whole before the first upload starts (10,000 files of 4 KiB: 20 s to 11 s on the bench).
+ */
+const BATCH_FILES = 1000;
 
 export interface StagingOptions {
   root: string;
   capBytes: number;
+  /** Files per batch at most (BATCH_FILES unless told). */
+  capFiles?: number;
   /** Uploads a batch folder, telling `onProgress` the bytes moved so far (when it can). */
   upload(batchDir: string, onProgress: (bytes: number) => void): Promise<void>;
   /**
@@ -95,7 +102,7 @@ export class StagingUploader {
         for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(chunk);
         const data = Buffer.concat(chunks);
         hash.update(data);
-        await writeFile(path, data, { mode: 0o600 });
+        writeSmallFile(path, data, header.mtime ?? new Date());
       } else {
         const tap = new Transform({
           transform: (chunk: Buffer, _enc, done) => {
@@ -112,9 +119,9 @@ export class StagingUploader {
           await rm(path, { force: true });
           throw err;
         }
+        const mtime = header.mtime ?? new Date();
+        await utimes(path, mtime, mtime);
       }
-      const mtime = header.mtime ?? new Date();
-      await utimes(path, mtime, mtime);
       this.received.set(name, { md5: hash.digest('hex'), size });
       this.batchBytes += size;
       this.receivedBytes += size;
@@ -130,7 +137,8 @@ export class StagingUploader {
       return;
     }
     this.batchEntries++;
-    if (this.batchBytes >= this.options.capBytes) await this.flush();
+    if (this.batchBytes >= this.options.capBytes || this.batchEntries >= (this.options.capFiles ?? BATCH_FILES))
+      await this.flush();
   }
 
   private sendDirectly(name: string, header: Header, stream: Readable): Promise<string> | undefined {
@@ -187,6 +195,20 @@ export class StagingUploader {
 
   private throwIfFailed(): void {
     if (this.failure !== undefined) throw this.failure;
+  }
+}
+
+/**
+ * Writes a small file at once, synchronously: for a few KiB, the four round trips through libuv's
+ * thread pool (open, write, utimes, close) cost several times the work (10,000 files on the bench machine: 3-5 s, against 0.2-1.6 s).
+ */
+function writeSmallFile(path: string | Buffer, data: Buffer, mtime: Date): void {
+  const fd = openSync(path, 'w', 0o600);
+  try {
+    for (let written = 0; written < data.length; ) written += writeSync(fd, data, written);
+    futimesSync(fd, mtime, mtime);
+  } finally {
+    closeSync(fd);
   }
 }
 

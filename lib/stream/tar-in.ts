@@ -1,8 +1,8 @@
 // A tar stream into the helper pod: one archive over exec stdin into `tar -x`,
 // files under a temporary name until the whole batch is in, then renamed.
 // Knows nothing of backups: it takes volume paths, modes and mtimes.
-import { createReadStream } from 'node:fs';
-import { lstat, readlink } from 'node:fs/promises';
+import { createReadStream, lstatSync, readFileSync } from 'node:fs';
+import { readlink } from 'node:fs/promises';
 import { PassThrough, Readable } from 'node:stream';
 import tar from 'tar-stream';
 import type { KubeConnection } from '../kube/connection.ts';
@@ -12,6 +12,8 @@ import { captureFromPodOrFail, runInPod, stderrLastLine } from './exec-channel.t
 import { nulList } from './pod-files.ts';
 import { isUtf8Path, pathFromBytes, pathToBytes } from '../format/path-bytes.ts';
 import { localPath } from '../format/local-file-names.ts';
+
+const SMALL_FILE_BYTES = 256 * 1024;
 
 /** What is known of an entry besides its bytes: applied as the tar header. */
 export interface EntryMeta {
@@ -174,7 +176,7 @@ export async function packFiles(
 ): Promise<void> {
   for (const path of paths) {
     const local = localPath(dir, path);
-    const stat = await lstat(local);
+    const stat = lstatSync(local);
     const entry = meta(path);
     const mtime = new Date((entry?.mtime ?? Math.floor(stat.mtimeMs / 1000)) * 1000);
     if (stat.isSymbolicLink()) {
@@ -200,6 +202,12 @@ export async function packFiles(
       type: 'file',
       ...owner(entry),
     });
+    if (stat.size <= SMALL_FILE_BYTES) {
+      // Read at once, synchronously: the thread pool's round trips cost more than the read.
+      const data = readFileSync(local);
+      await new Promise<void>((resolve, reject) => pack.entry(header, data, (err) => (err ? reject(err) : resolve())));
+      continue;
+    }
     await new Promise<void>((resolve, reject) => {
       const sink = pack.entry(header, (err) => (err ? reject(err) : resolve()));
       sink.on('error', reject);

@@ -31,6 +31,10 @@ describe('restore batches', () => {
     assert.deepEqual(keys.sort(), [...objects.keys()].sort());
   });
 
+  it('closes a batch at the file cap, however small its files', () => {
+    assert.deepEqual(restoreBatches(sizes({ a: 1, b: 1, c: 1, d: 1, e: 1 }), 100, 2), [['a', 'b'], ['c', 'd'], ['e']]);
+  });
+
   it('makes no batch for an empty backup', () => {
     assert.deepEqual(restoreBatches(new Map(), 100), []);
   });

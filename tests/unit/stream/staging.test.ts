@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -47,5 +47,40 @@ describe('staging progress', () => {
     await staging.finish();
     assert.equal(staging.uploadedBytes, 1024 * KiB);
     assert.equal(staging.uploadingBytes, 0);
+  });
+
+  it('closes a batch of small files at the file cap, each file whole with its mtime', async () => {
+    const batches: Array<Record<string, { data: string; mtime: number }>> = [];
+    const staging = new StagingUploader({
+      root,
+      capBytes: 1024 * KiB,
+      capFiles: 2,
+      upload: async (dir) => {
+        const files = Object.fromEntries(
+          readdirSync(dir).map((name) => {
+            const path = join(dir, name);
+            return [name, { data: readFileSync(path, 'utf8'), mtime: statSync(path).mtimeMs / 1000 }];
+          }),
+        );
+        batches.push(files);
+      },
+    });
+    for (const [name, data] of [
+      ['a', 'one'],
+      ['b', 'two'],
+      ['c', 'three'],
+    ]) {
+      const header = { name: name!, type: 'file', size: data!.length, mode: 0o644, mtime: new Date(1_000_000_000) };
+      const stream = new PassThrough();
+      stream.end(data);
+      await staging.add(header as Header, stream);
+    }
+    await staging.finish();
+    assert.deepEqual(batches, [
+      { a: { data: 'one', mtime: 1_000_000 }, b: { data: 'two', mtime: 1_000_000 } },
+      { c: { data: 'three', mtime: 1_000_000 } },
+    ]);
+    assert.equal(staging.received.size, 3);
+    assert.equal(staging.uploadedBytes, 11);
   });
 });
