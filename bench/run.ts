@@ -1,10 +1,11 @@
 // Benchmark of local mode on the bed (not a test: it prints figures).
 // For each data set it measures, in the same run:
-//   channel  - `kubectl exec <pod> -- tar -c .` to /dev/null: what the exec channel can carry
+//   channel  - `kubectl exec <pod> -- tar -c .` to /dev/null: what the exec channel can carry out
+//   channel in - the same tree's tar into `kubectl exec -i <pod> -- sh -c 'cat > /dev/null'`: a restore's way
 //   by hand  - `kubectl cp` to a folder, then `rclone sync` to the bucket
 //   upload only / download only - `rclone copy` of the same tree from a local folder to the bucket and
 //              back: with the channel, they bound a streaming pipeline (backup: max(channel, upload only);
-//              restore: max(channel, download only))
+//              restore: max(channel in, download only))
 //   plugin   - `kubectl datamover backup` (and its peak RSS), against that limit and the by-hand time
 // and a re-run after 1% of the files changed. Each figure comes with the machine's busy CPU seconds:
 // where the channel and the storage share the cores (the bed), (their CPU) / cores bounds a pipeline too.
@@ -162,6 +163,14 @@ try {
     );
     // The by-hand sync went from a local folder to an empty bucket: that is the upload-only baseline.
     const uploadOnly = sync;
+    // The channel into a pod (a restore's way): the same tree's tar into exec stdin, to /dev/null.
+    const [channelIn, , channelInCpu] = await timed(() =>
+      execa('tar', ['-c', '-C', local, '.'], { buffer: false }).pipe(
+        'kubectl',
+        ['exec', '-i', '-n', ns, pod, '--', 'sh', '-c', 'cat > /dev/null'],
+        { env },
+      ),
+    );
     const back = mkdtempSync(join(tmpdir(), 'bench-download-'));
     const [downloadOnly, , downloadCpu] = await timed(() =>
       execa(bed.rcloneNew, ['copy', `BENCH:${bucket}-byhand`, back], { env: rcloneEnv }),
@@ -169,15 +178,16 @@ try {
     rmSync(back, { recursive: true, force: true });
     rmSync(local, { recursive: true, force: true });
     const backupLimit = Math.max(channel, uploadOnly);
-    const restoreLimit = Math.max(channel, downloadOnly);
+    const restoreLimit = Math.max(channelIn, downloadOnly);
     // On a machine whose cores the channel and the storage share, their CPU bounds a pipeline too.
     const backupFloor = (channelCpu + syncCpu) / cores;
-    const restoreFloor = (channelCpu + downloadCpu) / cores;
+    const restoreFloor = (channelInCpu + downloadCpu) / cores;
     const goal = set.name === 'large' ? '1.15' : '1.5';
     const full = await plugin(set.name);
     const row = (method: string, seconds: number, cpu: number, notes = '') =>
       rows.push([set.label, method, seconds.toFixed(1), cpu.toFixed(1), ratio(seconds, channel), notes]);
     row('channel limit (kubectl exec tar)', channel, channelCpu);
+    row('channel in (tar into kubectl exec -i)', channelIn, channelInCpu);
     row('by hand (exec tar to a folder + rclone sync)', copy + sync, copyCpu + syncCpu);
     row('upload only (rclone copy folder to bucket)', uploadOnly, syncCpu);
     row('download only (rclone copy bucket to folder)', downloadOnly, downloadCpu);
@@ -220,8 +230,8 @@ try {
         'kubectl datamover restore',
         restore,
         restoreCpu,
-        `${ratio(restore, restoreLimit)}x the limit max(channel, download only) (goal <= ${goal}), ` +
-          `${ratio(restore, full.seconds)}x the backup's time; CPU floor (channel + download only CPU) / ` +
+        `${ratio(restore, restoreLimit)}x the limit max(channel in, download only) (goal <= ${goal}), ` +
+          `${ratio(restore, full.seconds)}x the backup's time; CPU floor (channel in + download only CPU) / ` +
           `${cores} cores = ${restoreFloor.toFixed(1)} s: ${ratio(restore, restoreFloor)}x it`,
       );
     }

@@ -148,6 +148,8 @@ await build({
   define: { __DATAMOVER_COMMIT__: JSON.stringify(commit()), 'import.meta.url': '__importMetaUrl' },
   banner: { js: "const __importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
   logLevel: 'warning',
+  // A native addon cannot be in the bundle; ws then masks frames in JavaScript, as without it.
+  external: ['bufferutil'],
 });
 
 const platforms = values.platforms === 'host' ? [hostPlatform()] : PLATFORMS;

@@ -120,6 +120,8 @@ export interface RcloneCall {
   what: string;
   /** Told the bytes moved so far, every half second while a transfer runs (rclone's stats line). */
   onProgress?: (bytes: number) => void;
+  /** Takes stdout as a stream instead of keeping it (`rclone cat` of a large object). */
+  onStdout?: (stdout: Readable) => void;
 }
 
 export async function runRclone(ctx: RcloneContext, args: string[], options: RcloneCall): Promise<string> {
@@ -144,7 +146,9 @@ async function execRclone(
       input: options.input,
       cancelSignal: ctx.signal,
       encoding,
+      buffer: { stdout: !options.onStdout },
     });
+    if (options.onStdout) options.onStdout(child.stdout);
     if (ctx.verbosity >= 4) {
       // rclone's debug log names the settings it read from the environment, values included.
       const redact = redactor(Object.values(ctx.destination.env).filter((v) => v.length >= 6));
@@ -152,7 +156,7 @@ async function execRclone(
     }
     if (options.onProgress) followStats(child.stderr, options.onProgress);
     const result = await child;
-    return result.stdout;
+    return result.stdout ?? '';
   } catch (err) {
     throw describeRcloneFailure(err, options.what);
   }

@@ -8,8 +8,8 @@ import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import type { Pack } from 'tar-stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
-import { randomBytes } from 'node:crypto';
+import { Readable, Transform } from 'node:stream';
+import { createHash, randomBytes } from 'node:crypto';
 import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import type { KubeConnection } from '../kube/connection.ts';
 import type { Logger } from '../log.ts';
@@ -40,6 +40,8 @@ import { runRclone, type RcloneContext } from '../rclone/run.ts';
 import { filesFromList } from '../rclone/listing.ts';
 import { quoteEscapedBytes } from '../format/path-bytes.ts';
 import type { DestinationOptions } from '../destination/options.ts';
+import { joinRemote } from '../destination/destination.ts';
+import { LINK_SUFFIX } from '../store/object-keys.ts';
 import { readManifest, type BackupManifest, type ManifestEntry } from '../store/manifest.ts';
 import { chooseBackup, listBackups, type Backup } from '../store/catalog.ts';
 import { openStore } from '../store/open.ts';
@@ -51,6 +53,7 @@ import {
   linkHardLinks,
   packDirs,
   packFiles,
+  packStream,
   sendTar,
 } from '../stream/tar-in.ts';
 import { withResumes } from '../stream/resume.ts';
@@ -62,7 +65,7 @@ import type { ProgressRenderer, Report } from '../progress/renderer.ts';
 import { transferFraction, transferLine } from '../progress/transfer-progress.ts';
 import { formatBytes } from '../format/size.ts';
 import { localPath } from '../format/local-file-names.ts';
-import { selectEntries, type Selection } from './selection.ts';
+import { type SelectedFile, selectEntries, type Selection } from './selection.ts';
 import { overwrittenPaths, planTarget, type TargetPlan } from './target-plan.ts';
 
 export const RESTORE_ANNOTATION = 'datamover.a-cup-of.coffee/restore';
@@ -420,7 +423,7 @@ async function restoreFiles(
   const entries = new Map<string, ManifestEntry>(selection.entries.map((e) => [e.path, e]));
   const target = { kube, namespace, pod, signal: flow.signal, report };
   const policy = {
-    resumable: (err: unknown) => !isVolumeFull(err),
+    resumable: (err: unknown) => !isVolumeFull(err) && !(err instanceof StorageFailure),
     during: 'during the restore',
     fix: 'run the restore again with --overwrite',
     resumesWith: 'the batch',
@@ -447,9 +450,12 @@ async function restoreFiles(
   // The next batches download while the current one is sent: DOWNLOADS_AHEAD + 1 batches on disk at most.
   const downloads = new AbortController();
   const downloader = { ...rclone, signal: AbortSignal.any([flow.signal, downloads.signal]) };
-  const download = async (batch: string[], index: number) => {
+  const download = async (batch: string[], index: number): Promise<Downloaded> => {
+    const files = batch.map((key) => selection.files.get(key)!);
+    const batchBytes = files.reduce((sum, file) => sum + file.size, 0);
+    const streamed = streamable(batch, files, options.batchBytes, entries);
+    if (streamed) return { files, batchBytes, streamed };
     const folder = join(staging, `batch-${index}`);
-    const batchBytes = batch.reduce((sum, key) => sum + (selection.files.get(key)?.size ?? 0), 0);
     // Listing the batch's folders costs a request per 1,000 objects; --no-traverse, one per object:
     // worth it only for a few objects of a large backup.
     const traverse = batch.length * 10 >= backup.files ? [] : ['--no-traverse'];
@@ -460,11 +466,11 @@ async function restoreFiles(
     });
     downloaded += batchBytes;
     downloading.delete(index);
-    const files = batch.map((key) => selection.files.get(key)!);
-    return { folder, files, batchBytes, dir: await placeDownloads(folder, files) };
+    return { files, batchBytes, staged: { folder, dir: await placeDownloads(folder, files) } };
   };
   const batches = restoreBatches(selection.files, options.batchBytes);
-  const ahead: ReturnType<typeof download>[] = [];
+  const ahead: Promise<Downloaded>[] = [];
+  let queued = 0;
   const downloadAhead = () => {
     while (ahead.length < DOWNLOADS_AHEAD && queued < batches.length) {
       const next = download(batches[queued]!, queued++);
@@ -472,21 +478,28 @@ async function restoreFiles(
       ahead.push(next);
     }
   };
-  let queued = 0;
   downloadAhead();
   try {
     for (let index = 0; index < batches.length; index++) {
-      const { folder, files, batchBytes, dir } = await ahead.shift()!;
+      const { files, batchBytes, staged, streamed } = await ahead.shift()!;
       downloadAhead();
       const paths = files.map((f) => f.path);
+      const fill = streamed
+        ? (pack: Pack) =>
+            packDownload(pack, { ...downloader, backup }, streamed, (bytes) => downloading.set(index, bytes))
+        : (pack: Pack) => packFiles(pack, staged!.dir, paths, (p) => entries.get(p));
       const sentBatch = await withResumes(target, policy, async () => {
-        const fill = (pack: Pack) => packFiles(pack, dir, paths, (p) => entries.get(p));
         await sendTar(kube, namespace, pod, fill, flow.signal, extract);
         await commitPartFiles(kube, namespace, pod, paths, flow.signal);
       });
       resumes += sentBatch.resumes;
-      await rm(folder, { recursive: true, force: true });
-      if (dir !== folder) await rm(dir, { recursive: true, force: true });
+      if (staged) {
+        await rm(staged.folder, { recursive: true, force: true });
+        if (staged.dir !== staged.folder) await rm(staged.dir, { recursive: true, force: true });
+      } else {
+        downloading.delete(index);
+        downloaded += batchBytes;
+      }
       done += files.length;
       bytes += batchBytes;
     }
@@ -504,6 +517,86 @@ async function restoreFiles(
     .sort((a, b) => b.path.split('/').length - a.path.split('/').length);
   if (dirs.length) await sendTar(kube, namespace, pod, (pack) => packDirs(pack, dirs), flow.signal, extract);
   return { files: done + links.length, bytes, folders: dirs.length, resumes };
+}
+
+/** A download that failed (rclone has retried it) or bytes that are not the backup's: sending again would not help. */
+class StorageFailure extends UserError {}
+
+/** A batch ready to send: downloaded into `staged`, or one large file `streamed` from the storage as it is sent. */
+interface Downloaded {
+  files: SelectedFile[];
+  batchBytes: number;
+  staged?: { folder: string; dir: string };
+  streamed?: StreamedFile;
+}
+
+interface StreamedFile {
+  key: string;
+  file: SelectedFile;
+  entry: ManifestEntry;
+}
+
+/**
+ * The batch's file, when it is one regular file of at least a batch with its manifest entry (mode, mtime,
+ * MD5): it goes from `rclone cat` into the pod as it downloads, without local disk, and the download
+ * runs while it is sent instead of before (a link's object holds its target, and only rclone makes it one).
+ */
+function streamable(
+  batch: string[],
+  files: SelectedFile[],
+  capBytes: number,
+  entries: Map<string, ManifestEntry>,
+): StreamedFile | undefined {
+  const [key] = batch;
+  const [file] = files;
+  const entry = file && entries.get(file.path);
+  if (batch.length !== 1 || !key || !file || !entry || entry.type !== 'file' || key.endsWith(LINK_SUFFIX)) return;
+  return file.size >= capBytes ? { key, file, entry } : undefined;
+}
+
+/**
+ * Packs a streamed file from `rclone cat` as it arrives; its MD5 must be the one the backup recorded
+ * (the manifest's, else the listing's), or the batch fails before its files get their names.
+ */
+async function packDownload(
+  pack: Pack,
+  ctx: RcloneContext & { backup: Backup },
+  { key, file, entry }: StreamedFile,
+  onArrived: (bytes: number) => void,
+): Promise<void> {
+  const hash = createHash('md5');
+  let arrived = 0;
+  const tap = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      hash.update(chunk);
+      onArrived((arrived += chunk.length));
+      done(null, chunk);
+    },
+  });
+  // A send that fails stops the download, which would otherwise wait on a stream no one reads.
+  const stop = new AbortController();
+  const signal = ctx.signal ? AbortSignal.any([ctx.signal, stop.signal]) : stop.signal;
+  const download = runRclone({ ...ctx, signal }, ['cat', joinRemote(ctx.backup.path, key)], {
+    what: `downloading "${quoteEscapedBytes(file.source)}" from ${ctx.destination.display}`,
+    onStdout: (stdout) => stdout.pipe(tap),
+  });
+  const packing = packStream(pack, file.path, file.size, entry, tap).catch((err: unknown) => {
+    stop.abort();
+    throw err;
+  });
+  const [sent, got] = await Promise.allSettled([packing, download]);
+  // The download's own failure says more than the short stream it left.
+  if (got.status === 'rejected' && !stop.signal.aborted) {
+    const { message, fix } = got.reason as UserError;
+    throw new StorageFailure(message, fix, { cause: got.reason });
+  }
+  if (sent.status === 'rejected') throw sent.reason;
+  const expected = entry.md5 || ctx.backup.objects.get(key)?.md5;
+  if (expected && hash.digest('hex') !== expected)
+    throw new StorageFailure(
+      `"${quoteEscapedBytes(file.source)}" arrived with a different checksum than the backup recorded`,
+      'run verify on the backup; if it passes, run the restore again',
+    );
 }
 
 /**

@@ -194,28 +194,49 @@ export async function packFiles(
       );
       continue;
     }
-    const header = await withRawNames(pack, {
-      name: partName(path),
-      size: stat.size,
-      mode: entry?.mode ?? 0o644,
-      mtime,
-      type: 'file',
-      ...owner(entry),
-    });
+    const header = await fileHeader(pack, path, stat.size, mtime, entry);
     if (stat.size <= SMALL_FILE_BYTES) {
       // Read at once, synchronously: the thread pool's round trips cost more than the read.
       const data = readFileSync(local);
       await new Promise<void>((resolve, reject) => pack.entry(header, data, (err) => (err ? reject(err) : resolve())));
       continue;
     }
-    await new Promise<void>((resolve, reject) => {
-      const sink = pack.entry(header, (err) => (err ? reject(err) : resolve()));
-      sink.on('error', reject);
-      createReadStream(local)
-        .on('error', reject)
-        .pipe(sink as unknown as NodeJS.WritableStream);
-    });
+    await pipeEntry(pack, header, createReadStream(local));
   }
+}
+
+/**
+ * Packs one file of `size` bytes from `source` (a download as it arrives) under its temporary name.
+ * A source that ends short or long fails the entry: tar-stream holds it to the header's size.
+ */
+export async function packStream(
+  pack: tar.Pack,
+  path: string,
+  size: number,
+  entry: EntryMeta,
+  source: Readable,
+): Promise<void> {
+  const header = await fileHeader(pack, path, size, new Date(entry.mtime * 1000), entry);
+  await pipeEntry(pack, header, source);
+}
+
+async function fileHeader(pack: tar.Pack, path: string, size: number, mtime: Date, entry: EntryMeta | undefined) {
+  return withRawNames(pack, {
+    name: partName(path),
+    size,
+    mode: entry?.mode ?? 0o644,
+    mtime,
+    type: 'file',
+    ...owner(entry),
+  });
+}
+
+function pipeEntry(pack: tar.Pack, header: EntryHeader, source: Readable): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const sink = pack.entry(header, (err) => (err ? reject(err) : resolve()));
+    sink.on('error', reject);
+    source.on('error', reject).pipe(sink as unknown as NodeJS.WritableStream);
+  });
 }
 
 export async function packDirs(pack: tar.Pack, dirs: EntryMeta[]): Promise<void> {

@@ -56,6 +56,32 @@ describe('restore, backups list and prune', () => {
     assert.equal(String((await kubectl(['get', 'pods', '-n', ns.name, '-o', 'name'])).stdout).trim(), '');
   });
 
+  it("streams a file larger than a batch into the pod as it downloads, and refuses bytes that are not the backup's", async () => {
+    writeMixedTree(source, { bigFileBytes: 5 * 1024 * 1024 });
+    assert.equal((await dm(ns.name, ['backup', 'data', '--secret', 's3', '--timestamp-prefix'])).exitCode, 0);
+    const restore = (to: string) =>
+      dm(ns.name, ['restore', '--secret', 's3', '--to-pvc', to, '--create', '--size', '1Gi', '--batch-size', '1Mi']);
+    const streamed = await restore('streamed');
+    assert.equal(streamed.exitCode, 0, String(streamed.stderr));
+    const withMtimes = { mtimes: true, folderMtimes: true };
+    assert.deepEqual(snapshot(await volumeFolder(ns.name, 'streamed'), withMtimes), snapshot(source, withMtimes));
+
+    const [folder] = readdirSync(bucketPath());
+    const { readFileSync } = await import('node:fs');
+    const corrupted = bucketPath(folder!, 'big.bin');
+    const bytes = readFileSync(corrupted);
+    bytes[4 * 1024 * 1024] = bytes[4 * 1024 * 1024]! ^ 0xff; // same size, one byte different
+    writeFileSync(corrupted, bytes);
+    await sleep(400); // the S3 server's directory cache (200 ms)
+    const refused = await restore('refused');
+    assert.equal(refused.exitCode, 1);
+    assert.match(
+      String(refused.stderr),
+      /error: "big\.bin" arrived with a different checksum than the backup recorded/,
+    );
+    assert.ok(!existsSync(join(await volumeFolder(ns.name, 'refused'), 'big.bin')), 'big.bin got its name');
+  });
+
   it('restores a chosen timestamp folder', async () => {
     writeFileSync(join(source, 'version.txt'), 'one\n');
     assert.equal((await dm(ns.name, ['backup', 'data', '--secret', 's3', '--timestamp-prefix'])).exitCode, 0);
