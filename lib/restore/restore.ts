@@ -569,7 +569,8 @@ async function packDownload(
   const tap = new Transform({
     transform(chunk: Buffer, _encoding, done) {
       hash.update(chunk);
-      onArrived((arrived += chunk.length));
+      arrived += chunk.length;
+      onArrived(arrived);
       done(null, chunk);
     },
   });
