@@ -200,7 +200,8 @@ export class StagingUploader {
 
 /**
  * Writes a small file at once, synchronously: for a few KiB, the four round trips through libuv's
- * thread pool (open, write, utimes, close) cost several times the work (10,000 files on the bench machine: 3-5 s, against 0.2-1.6 s).
+ * thread pool (open, write, utimes, close) cost several times the work (10,000 files on the bench
+ * machine: 3-5 s, against 0.2-1.6 s).
  */
 function writeSmallFile(path: string | Buffer, data: Buffer, mtime: Date): void {
   const fd = openSync(path, 'w', 0o600);

@@ -56,7 +56,7 @@ describe('restore, backups list and prune', () => {
     assert.equal(String((await kubectl(['get', 'pods', '-n', ns.name, '-o', 'name'])).stdout).trim(), '');
   });
 
-  it("streams a file larger than a batch into the pod as it downloads, and refuses bytes that are not the backup's", async () => {
+  it('streams a file larger than a batch into the pod as it downloads; refuses bytes not the backup ones', async () => {
     writeMixedTree(source, { bigFileBytes: 5 * 1024 * 1024 });
     assert.equal((await dm(ns.name, ['backup', 'data', '--secret', 's3', '--timestamp-prefix'])).exitCode, 0);
     const restore = (to: string) =>
