@@ -9,7 +9,7 @@ import type { Pack } from 'tar-stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import type { KubeConnection } from '../kube/connection.ts';
 import type { Logger } from '../log.ts';
@@ -48,6 +48,7 @@ import { openStore } from '../store/open.ts';
 import { captureFromPod, captureFromPodOrFail } from '../stream/exec-channel.ts';
 import {
   commitPartFiles,
+  ContentMismatch,
   extractCommand,
   isVolumeFull,
   linkHardLinks,
@@ -423,7 +424,8 @@ async function restoreFiles(
   const entries = new Map<string, ManifestEntry>(selection.entries.map((e) => [e.path, e]));
   const target = { kube, namespace, pod, signal: flow.signal, report };
   const policy = {
-    resumable: (err: unknown) => !isVolumeFull(err) && !(err instanceof StorageFailure),
+    resumable: (err: unknown) =>
+      !isVolumeFull(err) && !(err instanceof StorageFailure || err instanceof ContentMismatch),
     during: 'during the restore',
     fix: 'run the restore again with --overwrite',
     resumesWith: 'the batch',
@@ -519,7 +521,7 @@ async function restoreFiles(
   return { files: done + links.length, bytes, folders: dirs.length, resumes };
 }
 
-/** A download that failed (rclone has retried it) or bytes that are not the backup's: sending again would not help. */
+/** A download that failed (rclone has retried it): sending again would not help. */
 class StorageFailure extends UserError {}
 
 /** A batch ready to send: downloaded into `staged`, or one large file `streamed` from the storage as it is sent. */
@@ -564,11 +566,9 @@ async function packDownload(
   { key, file, entry }: StreamedFile,
   onArrived: (bytes: number) => void,
 ): Promise<void> {
-  const hash = createHash('md5');
   let arrived = 0;
   const tap = new Transform({
     transform(chunk: Buffer, _encoding, done) {
-      hash.update(chunk);
       arrived += chunk.length;
       onArrived(arrived);
       done(null, chunk);
@@ -581,7 +581,8 @@ async function packDownload(
     what: `downloading "${quoteEscapedBytes(file.source)}" from ${ctx.destination.display}`,
     onStdout: (stdout) => stdout.pipe(tap),
   });
-  const packing = packStream(pack, file.path, file.size, entry, tap).catch((err: unknown) => {
+  const md5 = entry.md5 || ctx.backup.objects.get(key)?.md5;
+  const packing = packStream(pack, file.path, file.size, { ...entry, md5 }, tap).catch((err: unknown) => {
     stop.abort();
     throw err;
   });
@@ -592,12 +593,6 @@ async function packDownload(
     throw new StorageFailure(message, fix, { cause: got.reason });
   }
   if (sent.status === 'rejected') throw sent.reason;
-  const expected = entry.md5 || ctx.backup.objects.get(key)?.md5;
-  if (expected && hash.digest('hex') !== expected)
-    throw new StorageFailure(
-      `"${quoteEscapedBytes(file.source)}" arrived with a different checksum than the backup recorded`,
-      'run verify on the backup; if it passes, run the restore again',
-    );
 }
 
 /**

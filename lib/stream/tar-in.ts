@@ -3,6 +3,7 @@
 // Knows nothing of backups: it takes volume paths, modes and mtimes.
 import { createReadStream, lstatSync, readFileSync } from 'node:fs';
 import { readlink } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
 import tar from 'tar-stream';
 import type { KubeConnection } from '../kube/connection.ts';
@@ -10,7 +11,7 @@ import { UserError } from '../errors.ts';
 import { HELPER_CONTAINER } from '../kube/helper-pod.ts';
 import { captureFromPodOrFail, runInPod, stderrLastLine } from './exec-channel.ts';
 import { nulList } from './pod-files.ts';
-import { isUtf8Path, pathFromBytes, pathToBytes } from '../format/path-bytes.ts';
+import { isUtf8Path, pathFromBytes, pathToBytes, quoteEscapedBytes } from '../format/path-bytes.ts';
 import { localPath } from '../format/local-file-names.ts';
 
 const SMALL_FILE_BYTES = 256 * 1024;
@@ -24,6 +25,18 @@ export interface EntryMeta {
   /** Numeric owner; `tar -x` as root gives it to the file (unless told not to). */
   uid?: number;
   gid?: number;
+  /** The MD5 its bytes must have (hex), when it is known: bytes that differ never get the file's name. */
+  md5?: string;
+}
+
+/** A file whose bytes are not the ones recorded for it: sending it again would not help. */
+export class ContentMismatch extends UserError {
+  constructor(path: string) {
+    super(
+      `"${quoteEscapedBytes(path)}" arrived with a different checksum than the backup recorded`,
+      'run verify on the backup; if it passes, run the restore again',
+    );
+  }
 }
 
 /** `tar -x` in the pod; `keepOwners`: give entries their uid/gid (only root may), else the pod user's. */
@@ -198,10 +211,11 @@ export async function packFiles(
     if (stat.size <= SMALL_FILE_BYTES) {
       // Read at once, synchronously: the thread pool's round trips cost more than the read.
       const data = readFileSync(local);
+      if (entry?.md5 && createHash('md5').update(data).digest('hex') !== entry.md5) throw new ContentMismatch(path);
       await new Promise<void>((resolve, reject) => pack.entry(header, data, (err) => (err ? reject(err) : resolve())));
       continue;
     }
-    await pipeEntry(pack, header, createReadStream(local));
+    await pipeEntry(pack, header, createReadStream(local), entry?.md5 && { path, md5: entry.md5 });
   }
 }
 
@@ -217,7 +231,7 @@ export async function packStream(
   source: Readable,
 ): Promise<void> {
   const header = await fileHeader(pack, path, size, new Date(entry.mtime * 1000), entry);
-  await pipeEntry(pack, header, source);
+  await pipeEntry(pack, header, source, entry.md5 && { path, md5: entry.md5 });
 }
 
 async function fileHeader(pack: tar.Pack, path: string, size: number, mtime: Date, entry: EntryMeta | undefined) {
@@ -231,12 +245,21 @@ async function fileHeader(pack: tar.Pack, path: string, size: number, mtime: Dat
   });
 }
 
-function pipeEntry(pack: tar.Pack, header: EntryHeader, source: Readable): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
+/** Pipes `source` into the entry; with `check`, fails with ContentMismatch unless its bytes have that MD5. */
+async function pipeEntry(
+  pack: tar.Pack,
+  header: EntryHeader,
+  source: Readable,
+  check?: { path: string; md5: string } | '',
+): Promise<void> {
+  const hash = createHash('md5');
+  if (check) source.on('data', (chunk: Buffer) => hash.update(chunk));
+  await new Promise<void>((resolve, reject) => {
     const sink = pack.entry(header, (err) => (err ? reject(err) : resolve()));
     sink.on('error', reject);
     source.on('error', reject).pipe(sink as unknown as NodeJS.WritableStream);
   });
+  if (check && hash.digest('hex') !== check.md5) throw new ContentMismatch(check.path);
 }
 
 export async function packDirs(pack: tar.Pack, dirs: EntryMeta[]): Promise<void> {

@@ -59,27 +59,36 @@ describe('restore, backups list and prune', () => {
   it('streams a file larger than a batch into the pod as it downloads; refuses bytes not the backup ones', async () => {
     writeMixedTree(source, { bigFileBytes: 5 * 1024 * 1024 });
     assert.equal((await dm(ns.name, ['backup', 'data', '--secret', 's3', '--timestamp-prefix'])).exitCode, 0);
-    const restore = (to: string) =>
-      dm(ns.name, ['restore', '--secret', 's3', '--to-pvc', to, '--create', '--size', '1Gi', '--batch-size', '1Mi']);
-    const streamed = await restore('streamed');
+    const restore = (to: string, args: string[]) =>
+      dm(ns.name, ['restore', '--secret', 's3', '--to-pvc', to, '--create', '--size', '1Gi', ...args]);
+    const streamed = await restore('streamed', ['--batch-size', '1Mi']);
     assert.equal(streamed.exitCode, 0, String(streamed.stderr));
     const withMtimes = { mtimes: true, folderMtimes: true };
     assert.deepEqual(snapshot(await volumeFolder(ns.name, 'streamed'), withMtimes), snapshot(source, withMtimes));
 
+    const refusedIn = async (to: string, name: string, args: string[]) => {
+      await sleep(400); // the S3 server's directory cache (200 ms)
+      const result = await restore(to, args);
+      assert.equal(result.exitCode, 1, String(result.stderr));
+      const escaped = name.replace('.', '\\.');
+      assert.match(String(result.stderr), new RegExp(`error: "${escaped}" arrived with a different checksum than`));
+      assert.ok(!existsSync(join(await volumeFolder(ns.name, to), name)), `${name} got its name in ${to}`);
+    };
     const [folder] = readdirSync(bucketPath());
     const { readFileSync } = await import('node:fs');
-    const corrupted = bucketPath(folder!, 'big.bin');
-    const bytes = readFileSync(corrupted);
-    bytes[4 * 1024 * 1024] = bytes[4 * 1024 * 1024]! ^ 0xff; // same size, one byte different
-    writeFileSync(corrupted, bytes);
-    await sleep(400); // the S3 server's directory cache (200 ms)
-    const refused = await restore('refused');
-    assert.equal(refused.exitCode, 1);
-    assert.match(
-      String(refused.stderr),
-      /error: "big\.bin" arrived with a different checksum than the backup recorded/,
-    );
-    assert.ok(!existsSync(join(await volumeFolder(ns.name, 'refused'), 'big.bin')), 'big.bin got its name');
+    const big = bucketPath(folder!, 'big.bin');
+    const bytes = readFileSync(big);
+    const flip = () => {
+      bytes[4 * 1024 * 1024] = bytes[4 * 1024 * 1024]! ^ 0xff; // same size, one byte different
+      writeFileSync(big, bytes);
+    };
+    flip();
+    await refusedIn('streamed-bad', 'big.bin', ['--batch-size', '1Mi']);
+    // Staged (a batch of 64 MiB): a large file's bytes checked as they are read, and a small file's.
+    await refusedIn('staged-bad', 'big.bin', []);
+    flip();
+    writeFileSync(bucketPath(folder!, 'private.key'), 'not really a kez\n'); // same size
+    await refusedIn('small-bad', 'private.key', []);
   });
 
   it('restores a chosen timestamp folder', async () => {

@@ -1,6 +1,17 @@
 import assert from 'node:assert/strict';
 import tar from 'tar-stream';
-import { commitList, partName, paxRecord, withRawNames } from '../../../lib/stream/tar-in.ts';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  commitList,
+  ContentMismatch,
+  packFiles,
+  partName,
+  paxRecord,
+  withRawNames,
+} from '../../../lib/stream/tar-in.ts';
 import { localPath } from '../../../lib/format/local-file-names.ts';
 
 describe('tar entries for names that are not UTF-8', () => {
@@ -50,6 +61,51 @@ describe('local file names for rclone', () => {
     assert.deepEqual(
       localPath('/staging', 'a‛b/caf\udce9'),
       Buffer.concat([Buffer.from('/staging/a‛‛b/caf'), Buffer.of(0xe9)]),
+    );
+  });
+});
+
+describe('packing restored files against their recorded MD5', () => {
+  const md5 = (text: string) => createHash('md5').update(text).digest('hex');
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'pack-test-'));
+    writeFileSync(join(dir, 'small.txt'), 'small\n');
+    writeFileSync(join(dir, 'large.bin'), Buffer.alloc(300 * 1024, 7)); // read as a stream
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  async function packed(paths: string[], sums: Record<string, string>): Promise<string[]> {
+    const pack = tar.pack();
+    const extract = tar.extract();
+    const names: string[] = [];
+    extract.on('entry', (header, stream, next) => {
+      names.push(header.name);
+      stream.on('end', next);
+      stream.resume();
+    });
+    pack.pipe(extract);
+    try {
+      await packFiles(pack, dir, paths, (path) => ({ path, mode: 0o644, mtime: 1, md5: sums[path] }));
+    } finally {
+      pack.finalize();
+    }
+    return names;
+  }
+
+  it('packs files whose bytes have their recorded MD5, small and large', async () => {
+    const large = createHash('md5')
+      .update(Buffer.alloc(300 * 1024, 7))
+      .digest('hex');
+    const names = await packed(['small.txt', 'large.bin'], { 'small.txt': md5('small\n'), 'large.bin': large });
+    assert.deepEqual(names, [partName('small.txt'), partName('large.bin')]);
+  });
+
+  it('refuses a small or a large file whose bytes differ, naming it', async () => {
+    await assert.rejects(packed(['small.txt'], { 'small.txt': md5('other\n') }), ContentMismatch);
+    await assert.rejects(
+      packed(['large.bin'], { 'large.bin': md5('other\n') }),
+      /"large\.bin" arrived with a different checksum than the backup recorded/,
     );
   });
 });
