@@ -17,13 +17,7 @@ import { annotatePvc, getBoundPvc } from '../kube/pvc.ts';
 import { deletePod, type HelperPrivilege, helperPodName } from '../kube/helper-pod.ts';
 import type { HelperPodOptions } from '../kube/helper-pod-options.ts';
 import { LAST_BACKUP_ANNOTATION, runLabels } from '../kube/labels.ts';
-import {
-  filesFromList,
-  listRemoteFiles,
-  listRemoteFolders,
-  listRemoteObjects,
-  type RemoteFile,
-} from '../rclone/listing.ts';
+import { filesFromList, listRemoteFiles, listRemoteFolders, listRemoteObjects } from '../rclone/listing.ts';
 import { runRclone, type RcloneContext } from '../rclone/run.ts';
 import { checkDestinationWritable } from '../rclone/probe.ts';
 import { runTarget, timestampFolder, TIMESTAMP_FOLDER_PATTERN } from '../destination/destination.ts';
@@ -31,7 +25,7 @@ import type { DestinationOptions } from '../destination/options.ts';
 import type { PodFile } from '../stream/pod-files.ts';
 import { type ListingResult, PodChecksums } from '../stream/pod-commands.ts';
 import { listWithMtimes } from '../store/object-times.ts';
-import { buildManifest, readManifest, writeManifest, type BackupManifest } from '../store/manifest.ts';
+import { buildManifest, writeManifest, type BackupManifest } from '../store/manifest.ts';
 import { objectKey } from '../store/object-keys.ts';
 import { openStore } from '../store/open.ts';
 import { runFlow, type Flow } from '../flow/runner.ts';
@@ -122,7 +116,7 @@ export async function runLocalBackup(
       () => compare(run, store.rclone, files, target),
       describePlan(run.folder),
     );
-    const { plan, previousFolder } = comparison;
+    const { plan, previousFolder, previousManifest } = comparison;
     await flow.step(
       'Copy unchanged files server-side',
       () => seedFromPrevious(store.rclone, plan, previousFolder, target),
@@ -145,7 +139,7 @@ export async function runLocalBackup(
     );
     const manifest = await flow.step(
       'Write the backup manifest',
-      () => writeRunManifest(run, store.rclone, files, podMd5, { target, previousFolder }),
+      () => writeRunManifest(run, store.rclone, files, podMd5, { target, previous: previousManifest }),
       (m) => `${m.entries.length} entries`,
     );
     // Sent files were checked twice already: the pod's MD5 with the bytes that arrived
@@ -285,16 +279,11 @@ export function filterPodFiles(filters: CompiledFilters, files: PodFile[]): PodF
   return files.filter((f) => (f.type === 'dir' ? keepsDir(filters, f.path) : keepsFile(filters, f.path)));
 }
 
-export async function compare(
-  run: Run,
-  rclone: RcloneContext,
-  files: PodFile[],
-  target: string,
-): Promise<{ plan: TransferPlan; previousFolder?: string }> {
+export async function compare(run: Run, rclone: RcloneContext, files: PodFile[], target: string): Promise<Comparison> {
   const { folder } = run;
   const current = await listWithMtimes(rclone, target);
   let previousFolder: string | undefined;
-  let previous: Map<string, RemoteFile> | undefined;
+  let previous: Awaited<ReturnType<typeof listWithMtimes>> | undefined;
   if (folder) {
     const folders = (await listRemoteFolders(rclone, rclone.destination.root))
       .filter((f) => TIMESTAMP_FOLDER_PATTERN.test(f) && f < folder)
@@ -303,14 +292,21 @@ export async function compare(
     if (previousFolder) previous = await listWithMtimes(rclone, runTarget(rclone.destination, previousFolder));
   }
   const { filters } = run.options;
-  const plan = planTransfer(files, current, previous, filters);
+  const plan = planTransfer(files, current.files, previous?.files, filters);
   for (const skipped of plan.skippedTypes)
     run.log.warn(
       `skipping "${quoteEscapedBytes(skipped.path)}": a FIFO, socket or device (not a regular file, folder or symlink)`,
     );
   // A new folder has nothing to prune; a plain sync never touches timestamp folders.
   plan.delete = folder ? [] : plan.delete.filter((key) => !TIMESTAMP_FOLDER_PATTERN.test(key.split('/')[0]!));
-  return { plan, previousFolder };
+  // The last backup's manifest: the one at the target itself, or the previous timestamp folder's.
+  return { plan, previousFolder, previousManifest: folder ? previous?.manifest : current.manifest };
+}
+
+export interface Comparison {
+  plan: TransferPlan;
+  previousFolder?: string;
+  previousManifest?: BackupManifest;
 }
 
 export function describePlan(folder: string | undefined) {
@@ -397,12 +393,10 @@ async function writeRunManifest(
   rclone: RcloneContext,
   files: PodFile[],
   podMd5: Map<string, string>,
-  at: { target: string; previousFolder?: string },
+  at: { target: string; previous?: BackupManifest },
 ): Promise<BackupManifest> {
-  // Keep the MD5s of unchanged files from the previous manifest, if any: the one
-  // at the target itself, or the previous timestamp folder's (a new folder has none).
-  const previousPath = run.folder ? at.previousFolder && runTarget(rclone.destination, at.previousFolder) : at.target;
-  const previous = previousPath ? await readManifest(rclone, previousPath) : undefined;
+  // Keep the MD5s of unchanged files from the last backup's manifest, if any (compare read it).
+  const { previous } = at;
   const md5 = new Map(previous?.entries.filter((e) => e.md5).map((e) => [e.path, e.md5!]) ?? []);
   for (const [path, sum] of podMd5) md5.set(path, sum);
   const { namespace, pvc, filters } = run.options;

@@ -8,16 +8,26 @@
 import { listRemoteFiles, listRemoteObjects, type RemoteFile } from '../rclone/listing.ts';
 import type { RcloneContext } from '../rclone/run.ts';
 import { listsMd5s } from '../destination/destination.ts';
-import { MANIFEST_NAME, readManifest, type ManifestEntry } from './manifest.ts';
+import { type BackupManifest, MANIFEST_NAME, readManifest, type ManifestEntry } from './manifest.ts';
 import { objectKey } from './object-keys.ts';
 
-/** Every object below `path` (the manifest aside) with its size and mtime. */
-export async function listWithMtimes(rclone: RcloneContext, path: string): Promise<Map<string, RemoteFile>> {
-  if (!listsMd5s(rclone.destination)) return withoutManifest(await listRemoteFiles(rclone, path));
+/**
+ * Every object below `path` (the manifest aside) with its size and mtime, and the manifest there, if any
+ * (read once here: the run's own manifest takes the MD5s of unchanged files from it).
+ */
+export async function listWithMtimes(
+  rclone: RcloneContext,
+  path: string,
+): Promise<{ files: Map<string, RemoteFile>; manifest?: BackupManifest }> {
+  if (!listsMd5s(rclone.destination)) {
+    const [files, manifest] = await Promise.all([listRemoteFiles(rclone, path), readManifest(rclone, path)]);
+    files.delete(MANIFEST_NAME);
+    return { files, manifest };
+  }
   const [objects, manifest] = await Promise.all([listRemoteObjects(rclone, path, true), readManifest(rclone, path)]);
   objects.delete(MANIFEST_NAME);
   const { known, unknown } = mtimesFromManifest(objects, manifest?.entries ?? []);
-  if (!unknown.length) return known;
+  if (!unknown.length) return { files: known, manifest };
   // Many to look up: one listing with times is cheaper than a lookup by name each.
   const looked =
     unknown.length > objects.size / 2
@@ -27,7 +37,7 @@ export async function listWithMtimes(rclone: RcloneContext, path: string): Promi
     const file = looked.get(key);
     if (file) known.set(key, file);
   }
-  return known;
+  return { files: known, manifest };
 }
 
 /** The objects whose listed MD5 is the manifest's, with the manifest's mtime; the keys of the others. */
@@ -47,9 +57,4 @@ export function mtimesFromManifest(
     else unknown.push(key);
   }
   return { known, unknown };
-}
-
-function withoutManifest(files: Map<string, RemoteFile>): Map<string, RemoteFile> {
-  files.delete(MANIFEST_NAME);
-  return files;
 }
