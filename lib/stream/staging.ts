@@ -15,7 +15,8 @@ import type { Header } from 'tar-stream';
 import { pathToBytes } from '../format/path-bytes.ts';
 import { localPath } from '../format/local-file-names.ts';
 
-const SMALL_FILE_BYTES = 256 * 1024;
+/** Files up to this size are read and written whole, synchronously (see writeSmallFile). */
+export const SMALL_FILE_BYTES = 256 * 1024;
 /**
  * Files per batch at most: a tree of small files is uploaded while the stream goes on, instead of
  * arriving whole before the first upload starts (10,000 files of 4 KiB: 20 s to 11 s on the bench).

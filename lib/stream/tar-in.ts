@@ -3,7 +3,7 @@
 // Knows nothing of backups: it takes volume paths, modes and mtimes.
 import { createReadStream, lstatSync, readFileSync } from 'node:fs';
 import { readlink } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
 import tar from 'tar-stream';
 import type { KubeConnection } from '../kube/connection.ts';
@@ -13,8 +13,7 @@ import { captureFromPodOrFail, runInPod, stderrLastLine } from './exec-channel.t
 import { nulList } from './pod-files.ts';
 import { isUtf8Path, pathFromBytes, pathToBytes, quoteEscapedBytes } from '../format/path-bytes.ts';
 import { localPath } from '../format/local-file-names.ts';
-
-const SMALL_FILE_BYTES = 256 * 1024;
+import { SMALL_FILE_BYTES } from './staging.ts';
 
 /** What is known of an entry besides its bytes: applied as the tar header. */
 export interface EntryMeta {
@@ -211,11 +210,11 @@ export async function packFiles(
     if (stat.size <= SMALL_FILE_BYTES) {
       // Read at once, synchronously: the thread pool's round trips cost more than the read.
       const data = readFileSync(local);
-      if (entry?.md5 && createHash('md5').update(data).digest('hex') !== entry.md5) throw new ContentMismatch(path);
+      checkMd5(path, entry?.md5, createHash('md5').update(data));
       await new Promise<void>((resolve, reject) => pack.entry(header, data, (err) => (err ? reject(err) : resolve())));
       continue;
     }
-    await pipeEntry(pack, header, createReadStream(local), entry?.md5 && { path, md5: entry.md5 });
+    await pipeEntry(pack, header, createReadStream(local), path, entry?.md5);
   }
 }
 
@@ -231,7 +230,7 @@ export async function packStream(
   source: Readable,
 ): Promise<void> {
   const header = await fileHeader(pack, path, size, new Date(entry.mtime * 1000), entry);
-  await pipeEntry(pack, header, source, entry.md5 && { path, md5: entry.md5 });
+  await pipeEntry(pack, header, source, path, entry.md5);
 }
 
 async function fileHeader(pack: tar.Pack, path: string, size: number, mtime: Date, entry: EntryMeta | undefined) {
@@ -245,21 +244,21 @@ async function fileHeader(pack: tar.Pack, path: string, size: number, mtime: Dat
   });
 }
 
-/** Pipes `source` into the entry; with `check`, fails with ContentMismatch unless its bytes have that MD5. */
-async function pipeEntry(
-  pack: tar.Pack,
-  header: EntryHeader,
-  source: Readable,
-  check?: { path: string; md5: string } | '',
-): Promise<void> {
+/** Pipes `source` into the entry; with `md5`, fails with ContentMismatch unless its bytes have that MD5. */
+async function pipeEntry(pack: tar.Pack, header: EntryHeader, source: Readable, path: string, md5?: string) {
   const hash = createHash('md5');
-  if (check) source.on('data', (chunk: Buffer) => hash.update(chunk));
+  if (md5) source.on('data', (chunk: Buffer) => hash.update(chunk));
   await new Promise<void>((resolve, reject) => {
     const sink = pack.entry(header, (err) => (err ? reject(err) : resolve()));
     sink.on('error', reject);
     source.on('error', reject).pipe(sink as unknown as NodeJS.WritableStream);
   });
-  if (check && hash.digest('hex') !== check.md5) throw new ContentMismatch(check.path);
+  checkMd5(path, md5, hash);
+}
+
+/** Throws ContentMismatch when `expected` is given and `hash` (of the bytes sent) is not it. */
+function checkMd5(path: string, expected: string | undefined, hash: Hash): void {
+  if (expected && hash.digest('hex') !== expected) throw new ContentMismatch(path);
 }
 
 export async function packDirs(pack: tar.Pack, dirs: EntryMeta[]): Promise<void> {
