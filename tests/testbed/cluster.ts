@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { StatePaths } from './paths.ts';
-import { REPO_ROOT, operatorSource, snapshotCrdDir, toolPaths } from './paths.ts';
+import { operatorSource, snapshotCrdDir, toolPaths } from './paths.ts';
 
 export const CLUSTER_NAME = 'datamover-testbed';
 export const NODE_NAME = 'kwok-node-0';
@@ -66,18 +66,18 @@ export const NODE_IMAGES = [
   'docker.io/rclone/rclone:1.76', // rclone's own image at the bed's rclone version, for check --in-cluster --image
 ];
 
-/**
- * The DataMover CRDs the bed installs: the operator's own (config/crd/bases/) when its source is
- * there, else a hand-written stand-in of its API.
- */
+/** The DataMover CRDs the bed installs: the operator's own (config/crd/bases/), never a copy of them. */
 export function datamoverCrdFiles(): string[] {
   const bases = join(operatorSource(), 'config', 'crd', 'bases');
-  if (existsSync(bases))
-    return readdirSync(bases)
-      .filter((f) => f.endsWith('.yaml'))
-      .sort()
-      .map((f) => join(bases, f));
-  return [join(REPO_ROOT, 'tests', 'testbed', 'manifests', 'datamover-crds.yaml')];
+  if (!existsSync(bases))
+    throw new Error(
+      `no DataMover operator CRDs at ${bases}: put the operator's source at ../shared/datamover-operator ` +
+        '(or set DATAMOVER_OPERATOR_SRC to a checkout of it)',
+    );
+  return readdirSync(bases)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort()
+    .map((f) => join(bases, f));
 }
 
 export const STORAGE_CLASSES = {
