@@ -8,7 +8,7 @@ import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import type { Pack } from 'tar-stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import type { KubeConnection } from '../kube/connection.ts';
@@ -38,10 +38,18 @@ import type { HelperPodOptions } from '../kube/helper-pod-options.ts';
 import { MANAGED_BY, RUN_LABEL } from '../kube/labels.ts';
 import { runRclone, type RcloneContext } from '../rclone/run.ts';
 import { filesFromList } from '../rclone/listing.ts';
+import {
+  ARCHIVE_BATCH_FILES,
+  archivable,
+  packArchive,
+  streamsBatches,
+  packDownload,
+  StorageFailure,
+  streamable,
+  type StreamedFile,
+} from './streamed-downloads.ts';
 import { quoteEscapedBytes } from '../format/path-bytes.ts';
 import type { DestinationOptions } from '../destination/options.ts';
-import { joinRemote } from '../destination/destination.ts';
-import { LINK_SUFFIX } from '../store/object-keys.ts';
 import { readManifest, type BackupManifest, type ManifestEntry } from '../store/manifest.ts';
 import { chooseBackup, listBackups, type Backup } from '../store/catalog.ts';
 import { openStore } from '../store/open.ts';
@@ -54,7 +62,6 @@ import {
   linkHardLinks,
   packDirs,
   packFiles,
-  packStream,
   sendTar,
 } from '../stream/tar-in.ts';
 import { withResumes } from '../stream/resume.ts';
@@ -124,6 +131,7 @@ export interface Run {
 
 interface Source {
   rclone: RcloneContext;
+  rcloneVersion: string;
   backup: Backup;
   manifest?: BackupManifest;
   /** What is written where (everything, at its own path, unless --path or --to-path). */
@@ -216,7 +224,10 @@ export async function preflight(run: Run, createsPvc = true): Promise<Source> {
   const { kube, options, flow, log } = run;
   const create = options.create && createsPvc ? [{ verb: 'create', resource: 'persistentvolumeclaims' }] : [];
   await requirePermissions(kube, options.namespace, [...LOCAL_RESTORE, ...create]);
-  const { rclone } = await openStore(kube, options.destination, { verbosity: log.verbosity, signal: flow.signal });
+  const { rclone, rcloneVersion } = await openStore(kube, options.destination, {
+    verbosity: log.verbosity,
+    signal: flow.signal,
+  });
   const backup = chooseBackup(await listBackups(rclone, rclone.destination), options.from, rclone.destination.display);
   const manifest = await readManifest(rclone, backup.path);
   if (!manifest)
@@ -251,7 +262,7 @@ export async function preflight(run: Run, createsPvc = true): Promise<Source> {
         'it is restored as a separate file',
     );
   }
-  return { rclone, backup, manifest, selection };
+  return { rclone, rcloneVersion, backup, manifest, selection };
 }
 
 /**
@@ -457,6 +468,7 @@ async function restoreFiles(
     const batchBytes = files.reduce((sum, file) => sum + file.size, 0);
     const streamed = streamable(batch, files, options.batchBytes, entries);
     if (streamed) return { files, batchBytes, streamed };
+    if (archivable(source.rcloneVersion, batch, files, entries)) return { files, batchBytes, archived: true };
     const folder = join(staging, `batch-${index}`);
     // Listing the batch's folders costs a request per 1,000 objects; --no-traverse, one per object:
     // worth it only for a few objects of a large backup.
@@ -470,7 +482,9 @@ async function restoreFiles(
     downloading.delete(index);
     return { files, batchBytes, staged: { folder, dir: await placeDownloads(folder, files) } };
   };
-  const batches = restoreBatches(selection.files, options.batchBytes);
+  // Streamed batches need no local disk: larger ones cost fewer execs and rclone processes.
+  const streams = streamsBatches(source.rcloneVersion, source.manifest);
+  const batches = restoreBatches(selection.files, options.batchBytes, streams ? ARCHIVE_BATCH_FILES : undefined);
   const ahead: Promise<Downloaded>[] = [];
   let queued = 0;
   const downloadAhead = () => {
@@ -483,13 +497,16 @@ async function restoreFiles(
   downloadAhead();
   try {
     for (let index = 0; index < batches.length; index++) {
-      const { files, batchBytes, staged, streamed } = await ahead.shift()!;
+      const { files, batchBytes, staged, streamed, archived } = await ahead.shift()!;
       downloadAhead();
       const paths = files.map((f) => f.path);
-      const fill = streamed
-        ? (pack: Pack) =>
-            packDownload(pack, { ...downloader, backup }, streamed, (bytes) => downloading.set(index, bytes))
-        : (pack: Pack) => packFiles(pack, staged!.dir, paths, (p) => entries.get(p));
+      const ctx = { ...downloader, backup };
+      const arrived = (bytes: number) => downloading.set(index, bytes);
+      const fill = (pack: Pack) => {
+        if (streamed) return packDownload(pack, ctx, streamed, arrived);
+        if (archived) return packArchive(pack, ctx, { keys: batches[index]!, files, entries }, arrived);
+        return packFiles(pack, staged!.dir, paths, (p) => entries.get(p));
+      };
       const sentBatch = await withResumes(target, policy, async () => {
         await sendTar(kube, namespace, pod, fill, flow.signal, extract);
         await commitPartFiles(kube, namespace, pod, paths, flow.signal);
@@ -521,78 +538,15 @@ async function restoreFiles(
   return { files: done + links.length, bytes, folders: dirs.length, resumes };
 }
 
-/** A download that failed (rclone has retried it): sending again would not help. */
-class StorageFailure extends UserError {}
-
-/** A batch ready to send: downloaded into `staged`, or one large file `streamed` from the storage as it is sent. */
+/** A batch ready to send: downloaded into `staged`, or streamed from the storage as it is sent. */
 interface Downloaded {
   files: SelectedFile[];
   batchBytes: number;
   staged?: { folder: string; dir: string };
+  /** One large file from `rclone cat`. */
   streamed?: StreamedFile;
-}
-
-interface StreamedFile {
-  key: string;
-  file: SelectedFile;
-  entry: ManifestEntry;
-}
-
-/**
- * The batch's file, when it is one regular file of at least a batch with its manifest entry (mode, mtime,
- * MD5): it goes from `rclone cat` into the pod as it downloads, without local disk, and the download
- * runs while it is sent instead of before (a link's object holds its target, and only rclone makes it one).
- */
-function streamable(
-  batch: string[],
-  files: SelectedFile[],
-  capBytes: number,
-  entries: Map<string, ManifestEntry>,
-): StreamedFile | undefined {
-  const [key] = batch;
-  const [file] = files;
-  const entry = file && entries.get(file.path);
-  if (batch.length !== 1 || !key || !file || !entry || entry.type !== 'file' || key.endsWith(LINK_SUFFIX)) return;
-  return file.size >= capBytes ? { key, file, entry } : undefined;
-}
-
-/**
- * Packs a streamed file from `rclone cat` as it arrives; its MD5 must be the one the backup recorded
- * (the manifest's, else the listing's), or the batch fails before its files get their names.
- */
-async function packDownload(
-  pack: Pack,
-  ctx: RcloneContext & { backup: Backup },
-  { key, file, entry }: StreamedFile,
-  onArrived: (bytes: number) => void,
-): Promise<void> {
-  let arrived = 0;
-  const tap = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      arrived += chunk.length;
-      onArrived(arrived);
-      done(null, chunk);
-    },
-  });
-  // A send that fails stops the download, which would otherwise wait on a stream no one reads.
-  const stop = new AbortController();
-  const signal = ctx.signal ? AbortSignal.any([ctx.signal, stop.signal]) : stop.signal;
-  const download = runRclone({ ...ctx, signal }, ['cat', joinRemote(ctx.backup.path, key)], {
-    what: `downloading "${quoteEscapedBytes(file.source)}" from ${ctx.destination.display}`,
-    onStdout: (stdout) => stdout.pipe(tap),
-  });
-  const md5 = entry.md5 || ctx.backup.objects.get(key)?.md5;
-  const packing = packStream(pack, file.path, file.size, { ...entry, md5 }, tap).catch((err: unknown) => {
-    stop.abort();
-    throw err;
-  });
-  const [sent, got] = await Promise.allSettled([packing, download]);
-  // The download's own failure says more than the short stream it left.
-  if (got.status === 'rejected' && !stop.signal.aborted) {
-    const { message, fix } = got.reason as UserError;
-    throw new StorageFailure(message, fix, { cause: got.reason });
-  }
-  if (sent.status === 'rejected') throw sent.reason;
+  /** The batch from `rclone archive create`. */
+  archived?: boolean;
 }
 
 /**

@@ -4,7 +4,7 @@
 import { createReadStream, lstatSync, readFileSync } from 'node:fs';
 import { readlink } from 'node:fs/promises';
 import { createHash, type Hash } from 'node:crypto';
-import { PassThrough, Readable } from 'node:stream';
+import { PassThrough, Readable, Transform } from 'node:stream';
 import tar from 'tar-stream';
 import type { KubeConnection } from '../kube/connection.ts';
 import { UserError } from '../errors.ts';
@@ -72,13 +72,12 @@ export async function sendTar(
       return err;
     },
   );
-  // tar-stream's pack is a streamx stream: it has the 'data'/'end' events client-node reads stdin with.
   const exec = runInPod(kube, {
     namespace,
     pod,
     container: HELPER_CONTAINER,
     command,
-    stdin: pack as unknown as Readable,
+    stdin: (pack as unknown as Readable).pipe(coalesced()),
     stdout: new PassThrough().resume(),
     signal: AbortSignal.any([signal, stop.signal]),
   });
@@ -96,6 +95,46 @@ export async function sendTar(
       'check that the PVC has room and is writable, then run the command again',
     );
   if (failedFill) throw failedFill;
+}
+
+/** Bytes gathered into one websocket frame at most (kubectl sends 32 KiB reads). */
+const FRAME_BYTES = 64 * 1024;
+/** How long a smaller part may wait for more. */
+const FRAME_WAIT_MS = 20;
+
+/**
+ * tar-stream pushes each header, body and padding as a chunk of its own, and client-node sends each chunk
+ * as a websocket frame: thousands of frames of 512 bytes for a batch of small files, each carried by the
+ * API server and the runtime. This gathers them into frames of up to FRAME_BYTES.
+ */
+export function coalesced(): Transform {
+  let parts: Buffer[] = [];
+  let size = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const take = () => {
+    clearTimeout(timer);
+    timer = undefined;
+    const frame = Buffer.concat(parts, size);
+    parts = [];
+    size = 0;
+    return frame;
+  };
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      parts.push(chunk);
+      size += chunk.length;
+      if (size >= FRAME_BYTES) return done(null, take());
+      timer ??= setTimeout(() => this.push(take()), FRAME_WAIT_MS);
+      done();
+    },
+    flush(done) {
+      done(null, size ? take() : undefined);
+    },
+    destroy(err, done) {
+      clearTimeout(timer);
+      done(err);
+    },
+  });
 }
 
 /** Disk-side failures in the pod: sending again cannot help. */
@@ -192,18 +231,7 @@ export async function packFiles(
     const entry = meta(path);
     const mtime = new Date((entry?.mtime ?? Math.floor(stat.mtimeMs / 1000)) * 1000);
     if (stat.isSymbolicLink()) {
-      const linkname = pathFromBytes(await readlink(local, { encoding: 'buffer' }));
-      const header = await withRawNames(pack, {
-        name: partName(path),
-        type: 'symlink',
-        linkname,
-        mtime,
-        mode: 0o777,
-        ...owner(entry),
-      });
-      await new Promise<void>((resolve, reject) =>
-        pack.entry(header, Buffer.alloc(0), (err) => (err ? reject(err) : resolve())),
-      );
+      await packSymlink(pack, path, await readlink(local, { encoding: 'buffer' }), mtime, entry);
       continue;
     }
     const header = await fileHeader(pack, path, stat.size, mtime, entry);
@@ -216,6 +244,27 @@ export async function packFiles(
     }
     await pipeEntry(pack, header, createReadStream(local), path, entry?.md5);
   }
+}
+
+/** Packs a symlink to `target` (its bytes, as readlink gives them) under its temporary name. */
+export async function packSymlink(
+  pack: tar.Pack,
+  path: string,
+  target: Uint8Array,
+  mtime: Date,
+  entry: EntryMeta | undefined,
+): Promise<void> {
+  const header = await withRawNames(pack, {
+    name: partName(path),
+    type: 'symlink',
+    linkname: pathFromBytes(target),
+    mtime,
+    mode: 0o777,
+    ...owner(entry),
+  });
+  await new Promise<void>((resolve, reject) =>
+    pack.entry(header, Buffer.alloc(0), (err) => (err ? reject(err) : resolve())),
+  );
 }
 
 /**

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  coalesced,
   commitList,
   ContentMismatch,
   packFiles,
@@ -107,5 +108,31 @@ describe('packing restored files against their recorded MD5', () => {
       packed(['large.bin'], { 'large.bin': md5('other\n') }),
       /"large\.bin" arrived with a different checksum than the backup recorded/,
     );
+  });
+});
+
+describe('frames into the pod', () => {
+  it('gathers small chunks into frames of 64 KiB, and sends the rest at the end, bytes unchanged', async () => {
+    const chunks = Array.from({ length: 300 }, (_, i) => Buffer.alloc(512, i));
+    const frames: Buffer[] = [];
+    const stream = coalesced();
+    stream.on('data', (frame: Buffer) => frames.push(frame));
+    const ended = new Promise((resolve) => stream.on('end', resolve));
+    for (const chunk of chunks) stream.write(chunk);
+    stream.end();
+    await ended;
+    assert.deepEqual(
+      frames.map((f) => f.length),
+      [128, 128].map((n) => n * 512).concat([44 * 512]),
+    );
+    assert.deepEqual(Buffer.concat(frames), Buffer.concat(chunks));
+  });
+
+  it('sends a part that waits for more after a short while, without waiting for the end', async () => {
+    const stream = coalesced();
+    const first = new Promise<Buffer>((resolve) => stream.once('data', resolve));
+    stream.write(Buffer.from('header'));
+    assert.deepEqual(await first, Buffer.from('header'));
+    stream.destroy();
   });
 });
