@@ -11,7 +11,7 @@ import { withResumes } from '../stream/resume.ts';
 import { receiveTar, StreamCut } from '../stream/tar-out.ts';
 import type { PodFile } from '../stream/pod-files.ts';
 import type { PodChecksums } from '../stream/pod-commands.ts';
-import { type DirectProgress, StagingUploader } from '../stream/staging.ts';
+import { type DirectProgress, SMALL_FILE_BYTES, type StagedBatch, StagingUploader } from '../stream/staging.ts';
 import { joinRemote } from '../destination/destination.ts';
 import { startStreamUpload } from '../rclone/stream-upload.ts';
 import { rcloneAtLeast } from '../rclone/binary.ts';
@@ -50,12 +50,8 @@ export async function streamAndUpload(request: TransferRequest): Promise<Transfe
   const staging = new StagingUploader({
     root: request.stagingDir,
     capBytes: request.stagingCapBytes,
-    upload: (dir, onProgress) =>
-      runRclone(
-        request.rclone,
-        ['move', dir, request.target, '--links', '--no-check-dest', '--no-traverse', '--delete-empty-src-dirs'],
-        { what: `uploading to ${request.rclone.destination.display}`, onProgress },
-      ).then(() => undefined),
+    archives: rcloneAtLeast(request.rcloneVersion, ARCHIVE_RCLONE) ? (name) => PLAIN_NAME.test(name) : undefined,
+    upload: (batch, onProgress) => uploadBatch(request, batch, onProgress),
     sendDirectly: directSender(request),
   });
   const started = Date.now();
@@ -112,6 +108,41 @@ export async function streamAndUpload(request: TransferRequest): Promise<Transfe
     clearInterval(ticker);
     request.checksums.stop();
   }
+}
+
+// `rclone archive extract` came in 1.72.
+const ARCHIVE_RCLONE = [1, 72] as const;
+
+/**
+ * A staging batch to the storage: its folder moved, and each of its tar files' entries uploaded as
+ * objects (`rclone archive extract`, each file read whole, its MD5 checked, its mtime the entry's),
+ * side by side.
+ */
+async function uploadBatch(request: TransferRequest, batch: StagedBatch, onProgress: (bytes: number) => void) {
+  const what = `uploading to ${request.rclone.destination.display}`;
+  const moved: number[] = [];
+  const progress = (i: number) => (bytes: number) => {
+    moved[i] = bytes;
+    onProgress(moved.reduce((sum, b) => sum + (b ?? 0), 0));
+  };
+  // Every file of a tar file is small: read whole, it is uploaded with its size and MD5.
+  const whole = ['--streaming-upload-cutoff', `${SMALL_FILE_BYTES / 1024}Ki`];
+  const uploads = batch.archives.map((archive, i) =>
+    runRclone(request.rclone, ['archive', 'extract', archive, request.target, ...whole], {
+      what,
+      onProgress: progress(i),
+    }),
+  );
+  if (batch.staged) {
+    const flags = ['--links', '--no-check-dest', '--no-traverse', '--delete-empty-src-dirs'];
+    uploads.push(
+      runRclone(request.rclone, ['move', batch.dir, request.target, ...flags], {
+        what,
+        onProgress: progress(batch.archives.length),
+      }),
+    );
+  }
+  await Promise.all(uploads);
 }
 
 /** Names that rclone's local and S3 backends both keep as they are: printable ASCII without "\\". */

@@ -6,12 +6,12 @@
 // stream instead of filling memory. A file larger than a batch may instead go
 // straight to the storage as it arrives (`sendDirectly`), never touching disk.
 import { createHash } from 'node:crypto';
-import { closeSync, createWriteStream, futimesSync, openSync, writeSync } from 'node:fs';
+import { closeSync, createWriteStream, futimesSync, openSync, type WriteStream, writeSync } from 'node:fs';
 import { mkdir, rm, symlink, utimes } from 'node:fs/promises';
 import { join, normalize, sep } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { Header } from 'tar-stream';
+import tar, { type Header, type Pack } from 'tar-stream';
 import { pathToBytes } from '../format/path-bytes.ts';
 import { localPath } from '../format/local-file-names.ts';
 
@@ -23,13 +23,28 @@ export const SMALL_FILE_BYTES = 256 * 1024;
  */
 const BATCH_FILES = 1000;
 
+/** Tar files a batch's small files are spread over, when they go into tar files. */
+const ARCHIVES_PER_BATCH = 4;
+
+/** A batch to upload: a folder (`staged`: whether it holds any entry) and tar files of small files. */
+export interface StagedBatch {
+  dir: string;
+  staged: boolean;
+  archives: string[];
+}
+
 export interface StagingOptions {
   root: string;
   capBytes: number;
   /** Files per batch at most (BATCH_FILES unless told). */
   capFiles?: number;
-  /** Uploads a batch folder, telling `onProgress` the bytes moved so far (when it can). */
-  upload(batchDir: string, onProgress: (bytes: number) => void): Promise<void>;
+  /**
+   * Small files whose names this accepts go into the batch's tar files instead of a file each (creating
+   * thousands of small files is most of the local work); the uploader sends each entry as an object.
+   */
+  archives?: (name: string) => boolean;
+  /** Uploads a batch, telling `onProgress` the bytes moved so far (when it can). */
+  upload(batch: StagedBatch, onProgress: (bytes: number) => void): Promise<void>;
   /**
    * Uploads a file of at least `capBytes` as it arrives, giving its MD5, or undefined when it
    * cannot (the file is staged then). `progress` is told the bytes that arrived and that rclone sent.
@@ -64,6 +79,9 @@ export class StagingUploader {
   private batchDir = '';
   private batchBytes = 0;
   private batchEntries = 0;
+  /** Entries written into the batch's folder. */
+  private batchStaged = 0;
+  private archives: Archive[] = [];
   private inFlight: Promise<void> | undefined;
   private failure: unknown;
   private readonly dirs = new Set<string>();
@@ -94,7 +112,6 @@ export class StagingUploader {
       return;
     }
     if (isFile) {
-      await this.ensureDir(folder);
       const hash = createHash('md5');
       this.arrivingBytes = 0;
       if (size <= SMALL_FILE_BYTES) {
@@ -103,8 +120,15 @@ export class StagingUploader {
         for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(chunk);
         const data = Buffer.concat(chunks);
         hash.update(data);
-        writeSmallFile(path, data, header.mtime ?? new Date());
+        if (this.options.archives?.(name)) await this.archive(name, data, header.mtime ?? new Date());
+        else {
+          await this.ensureDir(folder);
+          writeSmallFile(path, data, header.mtime ?? new Date());
+          this.batchStaged++;
+        }
       } else {
+        await this.ensureDir(folder);
+        this.batchStaged++;
         const tap = new Transform({
           transform: (chunk: Buffer, _enc, done) => {
             hash.update(chunk);
@@ -132,6 +156,7 @@ export class StagingUploader {
       await this.ensureDir(folder);
       const target = pathToBytes(header.linkname ?? '');
       await symlink(target, path);
+      this.batchStaged++;
       this.received.set(name, { size: target.length });
     } else {
       stream.resume(); // directories and other types carry no data to upload
@@ -156,21 +181,35 @@ export class StagingUploader {
     this.throwIfFailed();
   }
 
+  /** Adds a small file to one of the batch's tar files (in turn). */
+  private async archive(name: string, data: Buffer, mtime: Date): Promise<void> {
+    const index = (this.batchEntries - this.batchStaged) % ARCHIVES_PER_BATCH;
+    this.archives[index] ??= openArchive(`${this.batchDir}-${index}.tar`);
+    const { pack } = this.archives[index];
+    await new Promise<void>((resolve, reject) =>
+      pack.entry({ name, size: data.length, mtime, mode: 0o600 }, data, (err) => (err ? reject(err) : resolve())),
+    );
+  }
+
   private async flush(): Promise<void> {
+    const archives = this.archives;
+    for (const { pack } of archives) pack.finalize();
+    await Promise.all(archives.map((a) => a.written));
     await this.inFlight; // backpressure: at most one batch uploading while one fills
     this.throwIfFailed();
-    const dir = this.batchDir;
+    const batch = { dir: this.batchDir, staged: this.batchStaged > 0, archives: archives.map((a) => a.path) };
     const bytes = this.batchBytes;
     this.uploadingBytes = 0;
     const onProgress = (moved: number) => {
       this.uploadingBytes = Math.min(bytes, Math.max(this.uploadingBytes, moved));
     };
-    this.inFlight = this.options.upload(dir, onProgress).then(
+    this.inFlight = this.options.upload(batch, onProgress).then(
       async () => {
         this.uploadedBatches++;
         this.uploadedBytes += bytes;
         this.uploadingBytes = 0;
-        await rm(dir, { recursive: true, force: true });
+        await rm(batch.dir, { recursive: true, force: true });
+        await Promise.all(batch.archives.map((path) => rm(path, { force: true })));
       },
       (err: unknown) => {
         this.failure ??= err;
@@ -191,12 +230,33 @@ export class StagingUploader {
     this.batchDir = join(this.options.root, `batch-${this.batch++}`);
     this.batchBytes = 0;
     this.batchEntries = 0;
+    this.batchStaged = 0;
+    this.archives = [];
     await mkdir(this.batchDir, { recursive: true, mode: 0o700 });
   }
 
   private throwIfFailed(): void {
     if (this.failure !== undefined) throw this.failure;
   }
+}
+
+interface Archive {
+  path: string;
+  pack: Pack;
+  /** Settles once the finalized pack is all on disk. */
+  written: Promise<void>;
+}
+
+function openArchive(path: string): Archive {
+  const pack = tar.pack();
+  const out: WriteStream = createWriteStream(path, { mode: 0o600, highWaterMark: 1024 * 1024 });
+  const written = new Promise<void>((resolve, reject) => {
+    out.on('finish', resolve).on('error', reject);
+    pack.on('error', reject);
+  });
+  written.catch(() => undefined); // heard when the batch is flushed
+  pack.pipe(out);
+  return { path, pack, written };
 }
 
 /**

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Header } from 'tar-stream';
+import tar, { type Header } from 'tar-stream';
 import { StagingUploader } from '../../../lib/stream/staging.ts';
 
 const KiB = 1024;
@@ -55,7 +55,7 @@ describe('staging progress', () => {
       root,
       capBytes: 1024 * KiB,
       capFiles: 2,
-      upload: async (dir) => {
+      upload: async ({ dir }) => {
         const files = Object.fromEntries(
           readdirSync(dir).map((name) => {
             const path = join(dir, name);
@@ -82,5 +82,51 @@ describe('staging progress', () => {
     ]);
     assert.equal(staging.received.size, 3);
     assert.equal(staging.uploadedBytes, 11);
+  });
+
+  it('puts small files with accepted names into tar files, spread over four, and the others into the folder', async () => {
+    const batches: Array<{ staged: string[]; archived: Record<string, { data: string; mtime: number }> }> = [];
+    const staging = new StagingUploader({
+      root,
+      capBytes: 1024 * KiB,
+      capFiles: 6,
+      archives: (name) => !name.includes(' '),
+      upload: async ({ dir, staged, archives }) => {
+        const archived: Record<string, { data: string; mtime: number }> = {};
+        for (const archive of archives) {
+          const extract = tar.extract();
+          const done = (async () => {
+            for await (const entry of extract) {
+              const chunks: Buffer[] = [];
+              for await (const chunk of entry) chunks.push(chunk as Buffer);
+              archived[entry.header.name] = {
+                data: Buffer.concat(chunks).toString(),
+                mtime: entry.header.mtime!.getTime() / 1000,
+              };
+            }
+          })();
+          extract.end(readFileSync(archive));
+          await done;
+        }
+        batches.push({ staged: staged ? readdirSync(dir).sort() : [], archived });
+        assert.equal(archives.length, Object.keys(archived).length >= 4 ? 4 : Object.keys(archived).length);
+      },
+    });
+    const names = ['a', 'b c', 'd/e', 'f', 'g', 'h', 'i'];
+    for (const name of names) {
+      const header = { name, type: 'file', size: name.length, mode: 0o644, mtime: new Date(1_000_000_000) };
+      const stream = new PassThrough();
+      stream.end(name);
+      await staging.add(header as Header, stream);
+    }
+    await staging.finish();
+    const file = (name: string) => ({ data: name, mtime: 1_000_000 });
+    assert.deepEqual(batches, [
+      { staged: ['b c'], archived: { a: file('a'), 'd/e': file('d/e'), f: file('f'), g: file('g'), h: file('h') } },
+      { staged: [], archived: { i: file('i') } },
+    ]);
+    assert.equal(staging.received.size, 7);
+    // (The next batch's empty folder is made at once; the run's cleanup removes the staging root.)
+    assert.deepEqual(readdirSync(root), ['batch-2'], 'the uploaded batches and their tar files are removed');
   });
 });
