@@ -109,7 +109,7 @@ describe('staging progress', () => {
           await done;
         }
         batches.push({ staged: staged ? readdirSync(dir).sort() : [], archived });
-        assert.equal(archives.length, Object.keys(archived).length >= 4 ? 4 : Object.keys(archived).length);
+        assert.equal(archives.length, Math.min(4, Object.keys(archived).length));
       },
     });
     const names = ['a', 'b c', 'd/e', 'f', 'g', 'h', 'i'];
