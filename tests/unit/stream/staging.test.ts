@@ -84,7 +84,7 @@ describe('staging progress', () => {
     assert.equal(staging.uploadedBytes, 11);
   });
 
-  it('puts small files with accepted names into tar files, spread over four, and the others into the folder', async () => {
+  it('puts small files with accepted names into four tar files in turn, and the others into the folder', async () => {
     const batches: Array<{ staged: string[]; archived: Record<string, { data: string; mtime: number }> }> = [];
     const staging = new StagingUploader({
       root,
