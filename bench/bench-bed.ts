@@ -1,6 +1,8 @@
 // What both benchmarks need of the bed: the bed (brought up when none runs), an environment where kubectl
 // and the plugin talk to it, a bound PVC whose folder they fill directly, and a Secret for its S3 server.
 import { randomBytes } from 'node:crypto';
+import { copyFileSync, mkdirSync, mkdtempSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { down, readBed, up, type Bed } from '../tests/testbed/bed.ts';
@@ -56,4 +58,20 @@ export async function benchSecret(kubectl: Kubectl, bed: Bed, ns: string, name: 
       '',
     ].join('\n'),
   );
+}
+
+/**
+ * The plugin as the npm package runs it (bin/ and the compiled dist/, with the checkout's node_modules),
+ * in a folder of its own: a checkout's bin/ runs the TypeScript sources, whose type stripping costs about
+ * 35 MB of memory that no installed copy pays. Returns the path of its bin/kubectl-datamover.
+ */
+export async function installedPlugin(): Promise<string> {
+  await execa('bash', [join(REPO_ROOT, 'scripts', 'build.sh')]);
+  const root = mkdtempSync(join(tmpdir(), 'bench-plugin-'));
+  mkdirSync(join(root, 'bin'));
+  copyFileSync(join(REPO_ROOT, 'bin', 'kubectl-datamover'), join(root, 'bin', 'kubectl-datamover'));
+  copyFileSync(join(REPO_ROOT, 'package.json'), join(root, 'package.json'));
+  symlinkSync(join(REPO_ROOT, 'dist'), join(root, 'dist'));
+  symlinkSync(join(REPO_ROOT, 'node_modules'), join(root, 'node_modules'));
+  return join(root, 'bin', 'kubectl-datamover');
 }

@@ -7,11 +7,11 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
-import { REPO_ROOT } from '../tests/testbed/paths.ts';
 import { processesUnder } from '../tests/e2e/support/bed.ts';
-import { benchBed, benchSecret, benchVolume } from './bench-bed.ts';
+import { benchBed, benchSecret, benchVolume, installedPlugin } from './bench-bed.ts';
 
 const { bed, env, kubectl, ns, close } = await benchBed('bench-mem');
+const entry = await installedPlugin();
 
 const MiB = 1024 * 1024;
 const sets: Array<{ label: string; fill: (dir: string) => void }> = [
@@ -51,11 +51,10 @@ function memoryOf(pid: number): { peakMb: number; nowMb: number } {
 
 async function sampledBackup(pvc: string) {
   const started = performance.now();
-  const run = execa(
-    process.execPath,
-    [join(REPO_ROOT, 'bin', 'kubectl-datamover'), 'backup', pvc, '-n', ns, '--secret', 's3', '--rclone', bed.rcloneNew],
-    { env, reject: false },
-  );
+  const run = execa(process.execPath, [entry, 'backup', pvc, '-n', ns, '--secret', 's3', '--rclone', bed.rcloneNew], {
+    env,
+    reject: false,
+  });
   let done = false;
   void run.finally(() => {
     done = true;

@@ -6,7 +6,8 @@
 //   upload only / download only - `rclone copy` of the same tree from a local folder to the bucket and
 //              back: with the channel, they bound a streaming pipeline (backup: max(channel, upload only);
 //              restore: max(channel in, download only))
-//   plugin   - `kubectl datamover backup` (and its peak RSS), against that limit and the by-hand time
+//   plugin   - `kubectl datamover backup` as the npm package runs it (compiled dist/; its peak RSS), against
+//              that limit and the by-hand time
 // and a re-run after 1% of the files changed. Each figure comes with the machine's busy CPU seconds:
 // where the channel and the storage share the cores (the bed), (their CPU) / cores bounds a pipeline too.
 // Sizes scale with BENCH_SCALE (default 1: 2 GiB and 10,000 files).
@@ -15,11 +16,11 @@ import { randomBytes } from 'node:crypto';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { REPO_ROOT } from '../tests/testbed/paths.ts';
-import { benchBed, benchSecret, benchVolume } from './bench-bed.ts';
+import { benchBed, benchSecret, benchVolume, installedPlugin } from './bench-bed.ts';
 
 const scale = Number(process.env.BENCH_SCALE ?? '1');
 const { bed, env, kubectl, ns, close } = await benchBed('bench');
+const entry = await installedPlugin();
 const rcloneEnv = {
   ...env,
   RCLONE_CONFIG_BENCH_TYPE: 's3',
@@ -84,7 +85,7 @@ async function plugin(pvc: string): Promise<{
         '-o',
         timeFile,
         process.execPath,
-        join(REPO_ROOT, 'bin', 'kubectl-datamover'),
+        entry,
         'backup',
         pvc,
         '-n',
@@ -207,7 +208,7 @@ try {
         execa(
           process.execPath,
           [
-            join(REPO_ROOT, 'bin', 'kubectl-datamover'),
+            entry,
             'restore',
             '-n',
             ns,

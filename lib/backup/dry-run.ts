@@ -16,6 +16,7 @@ import { formatBytes } from '../format/size.ts';
 import { formatDuration } from '../format/duration.ts';
 import {
   compare,
+  listDestination,
   describePlan,
   keptFiles,
   type LocalBackupOptions,
@@ -63,6 +64,8 @@ export async function planLocalBackup(
       () => preflight(run, true),
       (s) => `rclone ${s.version}, ${s.display} (not written to)`,
     );
+    const target = runTarget(store.rclone.destination, run.folder);
+    const listing = listDestination(run, store.rclone, target);
     const volume = { claim: options.pvc, live: store.source };
     const reader = await startVolumeReader(kube, flow, {
       namespace: options.namespace,
@@ -71,10 +74,9 @@ export async function planLocalBackup(
       stop: (name) => deletePod(kube, options.namespace, name),
     });
     const files = keptFiles(run, reader.listing);
-    const target = runTarget(store.rclone.destination, run.folder);
     const { plan } = await flow.step(
       'Compare with the destination',
-      () => compare(run, store.rclone, files, target),
+      () => compare(run, files, listing),
       describePlan(run.folder),
     );
     const byKey = new Map(files.map((f) => [objectKey(f), f]));

@@ -98,6 +98,8 @@ export async function runLocalBackup(
       () => preflight(run),
       (s) => `rclone ${s.version}, ${s.display}`,
     );
+    const target = runTarget(store.rclone.destination, run.folder);
+    const listing = listDestination(run, store.rclone, target);
     const volume = await volumeToRead({ ...options, kube, flow, log, now: run.now, runId: run.runId }, store.source);
     const claim = volume.claim;
     const reader = await startVolumeReader(kube, flow, {
@@ -110,10 +112,9 @@ export async function runLocalBackup(
     const files = keptFiles(run, reader.listing);
     flow.enter('Transferring');
     const source = { kube, namespace: options.namespace, pod, signal: flow.signal };
-    const target = runTarget(store.rclone.destination, run.folder);
     const comparison = await flow.step(
       'Compare with the destination',
-      () => compare(run, store.rclone, files, target),
+      () => compare(run, files, listing),
       describePlan(run.folder),
     );
     const { plan, previousFolder, previousManifest } = comparison;
@@ -279,18 +280,40 @@ export function filterPodFiles(filters: CompiledFilters, files: PodFile[]): PodF
   return files.filter((f) => (f.type === 'dir' ? keepsDir(filters, f.path) : keepsFile(filters, f.path)));
 }
 
-export async function compare(run: Run, rclone: RcloneContext, files: PodFile[], target: string): Promise<Comparison> {
-  const { folder } = run;
-  const current = await listWithMtimes(rclone, target);
-  let previousFolder: string | undefined;
-  let previous: Awaited<ReturnType<typeof listWithMtimes>> | undefined;
-  if (folder) {
+/** What the destination holds: the target's objects and, with timestamp folders, the previous folder's. */
+export interface DestinationListing {
+  current: Awaited<ReturnType<typeof listWithMtimes>>;
+  previousFolder?: string;
+  previous?: Awaited<ReturnType<typeof listWithMtimes>>;
+}
+
+/**
+ * Lists the destination. It needs nothing of the volume: a backup starts it before the clone is made
+ * (the rejection is heard in `compare`), so that it runs while the clone and the helper pod get ready.
+ */
+export function listDestination(run: Run, rclone: RcloneContext, target: string): Promise<DestinationListing> {
+  const listing = (async () => {
+    const { folder } = run;
+    const current = await listWithMtimes(rclone, target);
+    if (!folder) return { current };
     const folders = (await listRemoteFolders(rclone, rclone.destination.root))
       .filter((f) => TIMESTAMP_FOLDER_PATTERN.test(f) && f < folder)
       .sort();
-    previousFolder = folders.at(-1);
-    if (previousFolder) previous = await listWithMtimes(rclone, runTarget(rclone.destination, previousFolder));
-  }
+    const previousFolder = folders.at(-1);
+    if (!previousFolder) return { current };
+    return {
+      current,
+      previousFolder,
+      previous: await listWithMtimes(rclone, runTarget(rclone.destination, previousFolder)),
+    };
+  })();
+  listing.catch(() => undefined); // a run that fails before comparing drops it
+  return listing;
+}
+
+export async function compare(run: Run, files: PodFile[], listing: Promise<DestinationListing>): Promise<Comparison> {
+  const { folder } = run;
+  const { current, previousFolder, previous } = await listing;
   const { filters } = run.options;
   const plan = planTransfer(files, current.files, previous?.files, filters);
   for (const skipped of plan.skippedTypes)

@@ -125,8 +125,9 @@ async function uploadBatch(request: TransferRequest, batch: StagedBatch, onProgr
     moved[i] = bytes;
     onProgress(moved.reduce((sum, b) => sum + (b ?? 0), 0));
   };
-  // Every file of a tar file is small: read whole, it is uploaded with its size and MD5.
-  const whole = ['--streaming-upload-cutoff', `${SMALL_FILE_BYTES / 1024}Ki`];
+  // Every file of a tar file is small: read whole (rclone reads whole only what is shorter than the
+  // cutoff), it is uploaded with its size and MD5.
+  const whole = ['--streaming-upload-cutoff', `${SMALL_FILE_BYTES + 1}B`];
   const uploads = batch.archives.map((archive, i) =>
     runRclone(request.rclone, ['archive', 'extract', archive, request.target, ...whole], {
       what,

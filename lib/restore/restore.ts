@@ -428,8 +428,15 @@ async function restoreFiles(
   flow.defer('mark the PVC', async () => {
     if (!into.verified()) await markTarget(run, 'incomplete', from);
   });
-  const staging = await mkdtemp(join(tmpdir(), 'kubectl-datamover-restore-'));
-  flow.defer('remove the local staging folder', () => rm(staging, { recursive: true, force: true }));
+  // Made for the first batch that is staged: a restore whose batches all stream needs no local disk.
+  let staging: Promise<string> | undefined;
+  const stagingFolder = () => {
+    staging ??= mkdtemp(join(tmpdir(), 'kubectl-datamover-restore-')).then((folder) => {
+      flow.defer('remove the local staging folder', () => rm(folder, { recursive: true, force: true }));
+      return folder;
+    });
+    return staging;
+  };
   const keepOwners = keepsOwners(options, source.manifest);
   const extract = extractCommand(keepOwners);
   const entries = new Map<string, ManifestEntry>(selection.entries.map((e) => [e.path, e]));
@@ -469,7 +476,7 @@ async function restoreFiles(
     const streamed = streamable(batch, files, options.batchBytes, entries);
     if (streamed) return { files, batchBytes, streamed };
     if (archivable(source.rcloneVersion, batch, files, entries)) return { files, batchBytes, archived: true };
-    const folder = join(staging, `batch-${index}`);
+    const folder = join(await stagingFolder(), `batch-${index}`);
     // Listing the batch's folders costs a request per 1,000 objects; --no-traverse, one per object:
     // worth it only for a few objects of a large backup.
     const traverse = batch.length * 10 >= backup.files ? [] : ['--no-traverse'];

@@ -123,7 +123,7 @@ export async function packArchive(
   onArrived: (bytes: number) => void,
 ): Promise<void> {
   const wanted = new Map(batch.keys.map((key, i) => [key, batch.files[i]!]));
-  const what = `downloading ${batch.keys.length} files from ${ctx.destination.display}`;
+  const what = `downloading from ${ctx.destination.display}`;
   let arrived = 0;
   // One entry at a time goes into the pack; the other streams wait (rclone, on a full pipe).
   let packing = Promise.resolve();
@@ -186,7 +186,8 @@ export async function packArchive(
   const [missing] = wanted.values();
   if (missing)
     throw new StorageFailure(
-      `${what}: "${quoteEscapedBytes(missing.source)}" (and ${wanted.size - 1} more) did not arrive`,
+      `${what}: "${quoteEscapedBytes(missing.source)}"${wanted.size > 1 ? ` and ${wanted.size - 1} more` : ''} ` +
+        'did not arrive',
       'check that the backup is complete (kubectl datamover verify), then run the restore again',
     );
 }

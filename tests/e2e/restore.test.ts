@@ -5,7 +5,16 @@ import { appendFileSync, cpSync, existsSync, mkdirSync, readdirSync, rmSync, wri
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createBoundPvc, datamover, kubectl, useNamespace, volumeFolder, waitFor, watchRun } from './support/bed.ts';
+import {
+  bed,
+  createBoundPvc,
+  datamover,
+  kubectl,
+  useNamespace,
+  volumeFolder,
+  waitFor,
+  watchRun,
+} from './support/bed.ts';
 import { snapshot, writeMixedTree } from './support/tree.ts';
 import { bucketPath, createStorageSecret, emptyBucket, pastTimestamp, timestampFolder } from './support/storage.ts';
 
@@ -54,6 +63,18 @@ describe('restore, backups list and prune', () => {
     );
     assert.equal(JSON.parse(annotation).state, 'complete');
     assert.equal(String((await kubectl(['get', 'pods', '-n', ns.name, '-o', 'name'])).stdout).trim(), '');
+
+    // With an rclone that has `archive create` (the pinned one), nothing is staged: no local folder is made.
+    const args = ['restore', '--secret', 's3', '--to-pvc', 'streamed', '--create', '--size', '1Gi', '-n', ns.name];
+    const streamed = await datamover([...args, '--rclone', bed().rcloneNew]);
+    assert.equal(streamed.exitCode, 0, String(streamed.stderr));
+    assert.deepEqual(snapshot(await volumeFolder(ns.name, 'streamed'), withMtimes), snapshot(source, withMtimes));
+    assert.match(String(streamed.stderr), /Clean up: done/);
+    assert.doesNotMatch(String(streamed.stderr), /local staging folder/);
+    // Debian's rclone 1.60 has none: its restore downloads into a staging folder.
+    const staged = await datamover([...args, '--overwrite']);
+    assert.equal(staged.exitCode, 0, String(staged.stderr));
+    assert.match(String(staged.stderr), /remove the local staging folder/);
   });
 
   it('streams a file larger than a batch into the pod as it downloads; refuses bytes not the backup ones', async () => {
@@ -84,11 +105,14 @@ describe('restore, backups list and prune', () => {
     };
     flip();
     await refusedIn('streamed-bad', 'big.bin', ['--batch-size', '1Mi']);
-    // Staged (a batch of 64 MiB): a large file's bytes checked as they are read, and a small file's.
+    // Staged (a batch of 64 MiB, Debian's rclone 1.60 on PATH): a large file's bytes checked as they are
+    // read, and a small file's.
     await refusedIn('staged-bad', 'big.bin', []);
     flip();
     writeFileSync(bucketPath(folder!, 'private.key'), 'not really a kez\n'); // same size
     await refusedIn('small-bad', 'private.key', []);
+    // Streamed from rclone archive create: a small file's bytes checked as they are repacked.
+    await refusedIn('small-bad-streamed', 'private.key', ['--rclone', bed().rcloneNew]);
   });
 
   it('restores a chosen timestamp folder', async () => {

@@ -93,7 +93,7 @@ const podTar = (operation: Operation) => (operation === 'backup' ? /tar -c -f - 
 /** The run's helper pod (a restore's namespace also held the helper pod of the backup it restores). */
 const HELPER_PREFIX: Record<Operation, string> = { backup: 'datamover-data-', restore: 'datamover-restore-' };
 /** The plugin's own rclone moving the data (not its listings and probes). */
-const RCLONE_TRANSFER = /rclone (move|copy) /;
+const RCLONE_TRANSFER = /rclone (move|copy|archive create|archive extract) /;
 
 /** Waits until the helper pod's tar streams, then does `then`: the fault lands mid-transfer. */
 async function whileStreaming(ctx: FaultContext, then: () => Promise<string>): Promise<string> {
@@ -305,7 +305,10 @@ export async function runFaultCase(fault: Fault, operation: Operation): Promise<
       operation === 'backup'
         ? ['backup', 'data', '--secret', 's3']
         : ['restore', '--secret', 's3', '--from', 'plain', '--to-pvc', 'target', '--create', '--size', '1Gi'];
-    const faulted = [...base, ...SLOW[operation], '-o', 'json', ...(fault.faultArgs?.[operation] ?? [])];
+    // A restore streams its batches from `rclone archive create` with the pinned rclone (>= 1.72); on the
+    // tiny disk it stages them (Debian's rclone 1.60, on PATH), the way that needs local disk.
+    const rclone = operation === 'restore' && !fault.tinyDisk ? ['--rclone', bed().rcloneNew] : [];
+    const faulted = [...base, ...SLOW[operation], ...rclone, '-o', 'json', ...(fault.faultArgs?.[operation] ?? [])];
     const run = fault.tinyDisk ? onTinyDisk(namespace, faulted, operation, scratch) : plugin(namespace, faulted);
     const ended = run.then(() => undefined);
     const problems: string[] = [];
