@@ -1,7 +1,7 @@
 // Memory of a local-mode backup on the bed, as the data grows (not a test: it prints figures).
 // For trees of 1,000 to 100,000 files and of 512 MiB to 2 GiB (8 GiB with BENCH_MEMORY_8G=1) it runs
 // `kubectl datamover backup` and samples its processes every 100 ms: the plugin's own peak RSS (its
-// VmHWM), the largest rclone child's, and the most the whole process tree held at once.
+// VmHWM), the largest rclone child's, and the most the whole process tree held at once (the sum of its PSS).
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -39,11 +39,16 @@ const sets: Array<{ label: string; fill: (dir: string) => void }> = [
   })),
 ];
 
+/**
+ * A process's peak RSS, and its share of the memory now (PSS: pages it shares with others, such as the
+ * rclone binary's, which several rclone processes map at once, count once over all of them).
+ */
 function memoryOf(pid: number): { peakMb: number; nowMb: number } {
+  const kb = (text: string, field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0);
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0);
-    return { peakMb: kb('VmHWM') / 1024, nowMb: kb('VmRSS') / 1024 };
+    const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+    return { peakMb: kb(status, 'VmHWM') / 1024, nowMb: kb(rollup, 'Pss') / 1024 };
   } catch {
     return { peakMb: 0, nowMb: 0 }; // it ended between the listing and the read
   }
@@ -89,7 +94,7 @@ try {
     rows.push([set.label, run.seconds.toFixed(1), run.plugin.toFixed(0), run.rclone.toFixed(0), run.tree.toFixed(0)]);
     process.stderr.write(`${rows.at(-1)!.join('  ')}\n`);
   }
-  const header = ['data set', 'seconds', 'plugin peak MB', 'largest rclone peak MB', 'whole tree at once MB'];
+  const header = ['data set', 'seconds', 'plugin peak MB', 'largest rclone peak MB', 'whole tree at once MB (PSS)'];
   const widths = header.map((title, i) => Math.max(...rows.map((r) => r[i]!.length), title.length));
   const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ');
   process.stdout.write(`\n${line(header)}\n${rows.map(line).join('\n')}\n`);
