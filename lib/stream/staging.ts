@@ -1,5 +1,6 @@
 // The hand-off from the tar stream to rclone: entries are unpacked into a
-// local batch folder; when a batch holds `capBytes` (or BATCH_FILES files) it is
+// local batch folder (small files, when the uploader takes them so, into a few
+// tar files of the batch instead of a file each); when a batch holds `capBytes` (or BATCH_FILES files) it is
 // handed to rclone (upload runs while the next batch fills), and the stream waits while two
 // batches are in play. So the laptop never needs more than about two batches
 // (or one file larger than a batch) of disk, and a slow upload slows the
