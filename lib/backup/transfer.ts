@@ -14,7 +14,7 @@ import type { PodChecksums } from '../stream/pod-commands.ts';
 import { type DirectProgress, SMALL_FILE_BYTES, type StagedBatch, StagingUploader } from '../stream/staging.ts';
 import { joinRemote } from '../destination/destination.ts';
 import { startStreamUpload } from '../rclone/stream-upload.ts';
-import { rcloneAtLeast } from '../rclone/binary.ts';
+import { ARCHIVE_RCLONE, rcloneAtLeast } from '../rclone/binary.ts';
 import { UserError } from '../errors.ts';
 import { transferFraction, transferLine } from '../progress/transfer-progress.ts';
 import type { Report } from '../progress/renderer.ts';
@@ -109,9 +109,6 @@ export async function streamAndUpload(request: TransferRequest): Promise<Transfe
     request.checksums.stop();
   }
 }
-
-// `rclone archive extract` came in 1.72.
-const ARCHIVE_RCLONE = [1, 72] as const;
 
 /**
  * A staging batch to the storage: its folder moved, and each of its tar files' entries uploaded as

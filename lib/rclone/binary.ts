@@ -17,6 +17,9 @@ export function parseRcloneVersion(output: string): [number, number, number] | u
   return match ? [Number(match[1]), Number(match[2]), Number(match[3])] : undefined;
 }
 
+/** `rclone archive create` and `archive extract` came in 1.72. */
+export const ARCHIVE_RCLONE = [1, 72] as const;
+
 /** Whether an rclone version ("1.76.0") is at least `major.minor`. */
 export function rcloneAtLeast(version: string, [major, minor]: readonly [number, number]): boolean {
   const [have, haveMinor] = version.split('.').map(Number) as [number, number];

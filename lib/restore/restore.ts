@@ -470,12 +470,14 @@ async function restoreFiles(
   // The next batches download while the current one is sent: DOWNLOADS_AHEAD + 1 batches on disk at most.
   const downloads = new AbortController();
   const downloader = { ...rclone, signal: AbortSignal.any([flow.signal, downloads.signal]) };
+  // Batches that stream need no local disk: larger ones cost fewer execs and rclone processes.
+  const streams = streamsBatches(source.rcloneVersion, source.manifest);
   const download = async (batch: string[], index: number): Promise<Downloaded> => {
     const files = batch.map((key) => selection.files.get(key)!);
     const batchBytes = files.reduce((sum, file) => sum + file.size, 0);
     const streamed = streamable(batch, files, options.batchBytes, entries);
     if (streamed) return { files, batchBytes, streamed };
-    if (archivable(source.rcloneVersion, batch, files, entries)) return { files, batchBytes, archived: true };
+    if (streams && archivable(batch, files, entries)) return { files, batchBytes, archived: true };
     const folder = join(await stagingFolder(), `batch-${index}`);
     // Listing the batch's folders costs a request per 1,000 objects; --no-traverse, one per object:
     // worth it only for a few objects of a large backup.
@@ -489,8 +491,6 @@ async function restoreFiles(
     downloading.delete(index);
     return { files, batchBytes, staged: { folder, dir: await placeDownloads(folder, files) } };
   };
-  // Streamed batches need no local disk: larger ones cost fewer execs and rclone processes.
-  const streams = streamsBatches(source.rcloneVersion, source.manifest);
   const batches = restoreBatches(selection.files, options.batchBytes, streams ? ARCHIVE_BATCH_FILES : undefined);
   const ahead: Promise<Downloaded>[] = [];
   let queued = 0;

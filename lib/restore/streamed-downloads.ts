@@ -10,7 +10,7 @@ import { UserError } from '../errors.ts';
 import { joinRemote } from '../destination/destination.ts';
 import { quoteEscapedBytes } from '../format/path-bytes.ts';
 import { filesFromList } from '../rclone/listing.ts';
-import { rcloneAtLeast } from '../rclone/binary.ts';
+import { ARCHIVE_RCLONE, rcloneAtLeast } from '../rclone/binary.ts';
 import { runRclone, type RcloneContext } from '../rclone/run.ts';
 import type { Backup } from '../store/catalog.ts';
 import type { BackupManifest, ManifestEntry } from '../store/manifest.ts';
@@ -48,9 +48,6 @@ export function streamable(
   return file.size >= capBytes ? { key, file, entry } : undefined;
 }
 
-/** `rclone archive create` came in 1.72. */
-const ARCHIVE_RCLONE = [1, 72] as const;
-
 /** `rclone archive create` streams of a batch at once: each fetches its objects one at a time. */
 const ARCHIVE_STREAMS = 4;
 
@@ -63,19 +60,13 @@ export function streamsBatches(rcloneVersion: string, manifest: BackupManifest |
 }
 
 /**
- * Whether a batch can come as one `rclone archive create` stream: an rclone that has it, and a manifest
- * entry (mode, mtime, MD5) for every file, since the archive's own mtimes are the storage's upload times.
- * Keys holding "‛" (rclone's quote: bytes that are not UTF-8, a literal "‛") are staged instead: the
- * archive holds such names as raw bytes, not as keys.
+ * Whether a batch of a restore that streams (streamsBatches) can come from `rclone archive create`: a
+ * manifest entry (mode, mtime, MD5) for every file, since the archive's own mtimes are the storage's
+ * upload times. Keys holding "‛" (rclone's quote: bytes that are not UTF-8, a literal "‛") are staged
+ * instead: the archive holds such names as raw bytes, not as keys.
  */
-export function archivable(
-  rcloneVersion: string,
-  batch: string[],
-  files: SelectedFile[],
-  entries: Map<string, ManifestEntry>,
-): boolean {
+export function archivable(batch: string[], files: SelectedFile[], entries: Map<string, ManifestEntry>): boolean {
   return (
-    rcloneAtLeast(rcloneVersion, ARCHIVE_RCLONE) &&
     batch.every((key) => !key.includes('‛')) &&
     files.every((file, i) => {
       const type = entries.get(file.path)?.type;
@@ -106,7 +97,7 @@ export async function packDownload(
     ctx,
     ['cat', joinRemote(ctx.backup.path, key)],
     { what: `downloading "${quoteEscapedBytes(file.source)}" from ${ctx.destination.display}`, stdout: tap },
-    () => packStream(pack, file.path, file.size, { ...entry, md5: entry.md5 || ctx.backup.objects.get(key)?.md5 }, tap),
+    () => packStream(pack, file.path, file.size, withRecordedMd5(ctx, key, entry), tap),
   );
 }
 
@@ -140,14 +131,7 @@ export async function packArchive(
     const meta = batch.entries.get(file.path)!;
     if (name.endsWith(LINK_SUFFIX))
       await packSymlink(pack, file.path, await bytesOf(source), new Date(meta.mtime * 1000), meta);
-    else
-      await packStream(
-        pack,
-        file.path,
-        file.size,
-        { ...meta, md5: meta.md5 || ctx.backup.objects.get(name)?.md5 },
-        source,
-      );
+    else await packStream(pack, file.path, file.size, withRecordedMd5(ctx, name, meta), source);
     arrived += size;
     onArrived(arrived);
   };
@@ -222,6 +206,11 @@ async function withDownload(
     throw new StorageFailure(message, fix, { cause: got.reason });
   }
   if (consumed.status === 'rejected') throw consumed.reason;
+}
+
+/** `entry` with the MD5 its bytes must have: the manifest's, else the backup listing's for `key`. */
+function withRecordedMd5(ctx: DownloadContext, key: string, entry: ManifestEntry): ManifestEntry {
+  return { ...entry, md5: entry.md5 || ctx.backup.objects.get(key)?.md5 };
 }
 
 async function bytesOf(source: Readable): Promise<Buffer> {

@@ -114,7 +114,8 @@ export function coalesced(): Transform {
   const take = () => {
     clearTimeout(timer);
     timer = undefined;
-    const frame = Buffer.concat(parts, size);
+    // A chunk of a frame's size on its own (a large file's) goes on as it is, not copied.
+    const frame = parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
     parts = [];
     size = 0;
     return frame;
