@@ -12,7 +12,7 @@
 // - nothing of the run is left in the cluster, and a re-run (the fault fixed)
 //   brings the destination to byte-identical (bytes lost: 0).
 // Used by tests/e2e/faults.test.ts and by scripts/fault-matrix.ts (docs/reliability.md).
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -31,7 +31,7 @@ import {
 import { bucketPath, createStorageSecret, emptyBucket, objectsIn } from '../e2e/support/storage.ts';
 import { snapshot } from '../e2e/support/tree.ts';
 import { startOutage } from '../testbed/outage.ts';
-import { CLUSTER_NAME, waitForExec } from '../testbed/cluster.ts';
+import { CLUSTER_NAME, waitForControlPlane } from '../testbed/cluster.ts';
 import { REPO_ROOT, statePaths } from '../testbed/paths.ts';
 import { signalAll, whenRunning } from './processes.ts';
 
@@ -118,6 +118,11 @@ async function killPodTar(ctx: FaultContext): Promise<string> {
   return "killed the helper pod's tar";
 }
 
+/** The pid file of a process of kwokctl's cluster (kube-apiserver, kube-controller-manager, ...). */
+function controlPlanePidFile(name: string): string {
+  return join(statePaths().kwokWorkdir, 'clusters', CLUSTER_NAME, 'pids', `${name}.pid`);
+}
+
 async function outage(pidFile: string): Promise<void> {
   await startOutage(pidFile, 3000, join(statePaths().logs, 'outages.log')).restarted;
 }
@@ -165,12 +170,13 @@ export const FAULTS: Fault[] = [
     stopsBedServer: true,
     inject: (ctx) =>
       whileStreaming(ctx, async () => {
-        await outage(join(statePaths().kwokWorkdir, 'clusters', CLUSTER_NAME, 'pids', 'kube-apiserver.pid'));
-        // The judging and the re-run need the API server and exec into new pods (kwok's
-        // Exec informer backs off while the server is down): wait until both work again.
+        await outage(controlPlanePidFile('kube-apiserver'));
+        // The judging and the re-run need the API server, its controllers (the controller-manager
+        // exits when it loses its lease, and is started again) and exec into new pods (kwok's Exec
+        // informer backs off while the server is down): wait until all work again.
         for (const deadline = Date.now() + 60_000; Date.now() < deadline; await sleep(200))
           if ((await kubectl(['get', '--raw', '/readyz'], { reject: false })).exitCode === 0) break;
-        await waitForExec(statePaths());
+        await waitForControlPlane(statePaths());
         return 'kube-apiserver killed while the stream ran, started again 3 s later';
       }),
   },
@@ -191,6 +197,31 @@ export const FAULTS: Fault[] = [
       if (!seen) throw new NotCaused('no rclone transfer of the run was seen: the run ended first');
       await outage(join(statePaths().pids, 's3.pid'));
       return 'rclone serve s3 killed while the run transferred, started again 3 s later';
+    },
+  },
+  {
+    id: 'controller-manager-restart',
+    title: 'kube-controller-manager killed while the clone waits to bind',
+    operations: ['backup'],
+    expected: 'recovers',
+    data: 'light',
+    stopsBedServer: true,
+    inject: async (ctx) => {
+      // Killed without releasing its lease: the bed's kubelet starts it again at once, and it binds
+      // claims again only once it holds the lease (up to 15 s later), as in a cluster.
+      for (let ended = false; !ended; ) {
+        const claims = await core().listNamespacedPersistentVolumeClaim({
+          namespace: ctx.namespace,
+          labelSelector: MANAGED_SELECTOR,
+        });
+        const pending = claims.items.find((claim) => claim.status?.phase === 'Pending');
+        if (pending) {
+          process.kill(Number(readFileSync(controlPlanePidFile('kube-controller-manager'), 'utf8')), 'SIGKILL');
+          return `kube-controller-manager killed while the clone ${pending.metadata?.name} was Pending`;
+        }
+        ended = await Promise.race([ctx.ended.then(() => true), sleep(50).then(() => false)]);
+      }
+      throw new NotCaused('no Pending clone was seen: the run ended first');
     },
   },
   {

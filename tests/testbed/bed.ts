@@ -65,6 +65,11 @@ export async function up(log: (line: string) => void = () => {}): Promise<Bed> {
       'and kwok-controller (kwokctl, binary runtime)',
   );
   createCluster(paths);
+  // What a kubelet does for the control plane's static pods: start them again when they exit.
+  startDetached(paths, 'static-pods', process.execPath, [
+    join(REPO_ROOT, 'tests', 'testbed', 'static-pods.ts'),
+    paths.dir,
+  ]);
   log('adding the simulated node, the StorageClasses and the DataMover CRDs');
   seedCluster(paths);
   log('starting the snapshot-controller (external-snapshotter)');

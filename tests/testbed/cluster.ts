@@ -427,6 +427,19 @@ spec:
 }
 
 /**
+ * Waits until the control plane works again after an outage of the API server: the controller-manager
+ * (which exits when it loses its lease, and is started again) makes a new namespace's ServiceAccount,
+ * the scheduler places a pod and exec into it works.
+ */
+export async function waitForControlPlane(paths: StatePaths): Promise<void> {
+  const namespace = `testbed-probe-${randomBytes(3).toString('hex')}`;
+  kubectl(paths, ['create', 'namespace', namespace]);
+  kubectl(paths, ['wait', '--for=create', '--timeout=90s', 'serviceaccount/default', '-n', namespace]);
+  kubectl(paths, ['delete', 'namespace', namespace, '--wait=false']);
+  await waitForExec(paths, 90_000);
+}
+
+/**
  * Waits until exec into a fresh pod works end to end. kwok-controller's Exec
  * informer backs off when its watch fails (before its CRD is served at start,
  * and while the API server is down), so exec into new pods fails for a while.
