@@ -201,7 +201,7 @@ export const FAULTS: Fault[] = [
   },
   {
     id: 'controller-manager-restart',
-    title: 'kube-controller-manager killed while the clone waits to bind',
+    title: 'kube-controller-manager killed as the run starts (the clone waits for it to bind)',
     operations: ['backup'],
     expected: 'recovers',
     data: 'light',
@@ -209,19 +209,17 @@ export const FAULTS: Fault[] = [
     inject: async (ctx) => {
       // Killed without releasing its lease: the bed's kubelet starts it again at once, and it binds
       // claims again only once it holds the lease (up to 15 s later), as in a cluster.
+      process.kill(Number(readFileSync(controlPlanePidFile('kube-controller-manager'), 'utf8')), 'SIGKILL');
       for (let ended = false; !ended; ) {
         const claims = await core().listNamespacedPersistentVolumeClaim({
           namespace: ctx.namespace,
           labelSelector: MANAGED_SELECTOR,
         });
         const pending = claims.items.find((claim) => claim.status?.phase === 'Pending');
-        if (pending) {
-          process.kill(Number(readFileSync(controlPlanePidFile('kube-controller-manager'), 'utf8')), 'SIGKILL');
-          return `kube-controller-manager killed while the clone ${pending.metadata?.name} was Pending`;
-        }
-        ended = await Promise.race([ctx.ended.then(() => true), sleep(50).then(() => false)]);
+        if (pending) return `kube-controller-manager killed; the clone ${pending.metadata?.name} was seen Pending`;
+        ended = await Promise.race([ctx.ended.then(() => true), sleep(100).then(() => false)]);
       }
-      throw new NotCaused('no Pending clone was seen: the run ended first');
+      throw new NotCaused('the clone was never seen Pending: the run ended first');
     },
   },
   {
