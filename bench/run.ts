@@ -6,7 +6,7 @@
 //   upload only / download only - `rclone copy` of the same tree from a local folder to the bucket and
 //              back: with the channel, they bound a streaming pipeline (backup: max(channel, upload only);
 //              restore: max(channel in, download only))
-//   plugin   - `kubectl datamover backup` as the npm package runs it (compiled dist/; its peak RSS), against
+//   plugin   - `kubectl datamover backup` as the npm package runs it (the bundle in dist/; its peak RSS), against
 //              that limit and the by-hand time
 // and a re-run after 1% of the files changed. Each figure comes with the machine's busy CPU seconds:
 // where the channel and the storage share the cores (the bed), (their CPU) / cores bounds a pipeline too.

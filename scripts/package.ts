@@ -10,9 +10,9 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, w
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { build } from 'esbuild';
 import { hostPlatform, PLATFORMS, type Platform } from '../krew-manifest/platforms.ts';
 import { krewManifest, releaseUri, type BuiltArchive } from '../krew-manifest/manifest.ts';
+import { bundlePlugin } from './bundle.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const { values } = parseArgs({
@@ -35,14 +35,6 @@ function sourceDateEpoch(): number {
     return Number(execFileSync('git', ['log', '-1', '--format=%ct'], { cwd: ROOT, encoding: 'utf8' }).trim());
   } catch {
     return 315532800; // 1980-01-01, the earliest time a zip holds
-  }
-}
-
-function commit(): string {
-  try {
-    return execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
-  } catch {
-    return 'unknown';
   }
 }
 
@@ -136,21 +128,7 @@ const work = join(out, 'work');
 mkdirSync(work);
 
 log('bundling with esbuild');
-await build({
-  entryPoints: [join(ROOT, 'cmd', 'entry.ts')],
-  bundle: true,
-  platform: 'node',
-  target: 'node24',
-  format: 'cjs',
-  minify: true,
-  legalComments: 'none',
-  outfile: join(work, 'kubectl-datamover.cjs'),
-  define: { __DATAMOVER_COMMIT__: JSON.stringify(commit()), 'import.meta.url': '__importMetaUrl' },
-  banner: { js: "const __importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
-  logLevel: 'warning',
-  // A native addon cannot be in the bundle; ws then masks frames in JavaScript, as without it.
-  external: ['bufferutil'],
-});
+await bundlePlugin('entry', join(work, 'kubectl-datamover.cjs'));
 
 const platforms = values.platforms === 'host' ? [hostPlatform()] : PLATFORMS;
 const epoch = Math.max(sourceDateEpoch(), 315532800);

@@ -1,4 +1,4 @@
-// The npm channel: `npm pack` (its prepack compiles dist/) gives a package that ships the compiled
+// The npm channel: `npm pack` (its prepack bundles dist/) gives a package that ships the bundled
 // code, bin/ and LICENSE only, installs into an empty prefix with the project's Node and npm, and runs.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -23,9 +23,9 @@ describe('npm package', () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('holds bin/, the compiled dist/ and LICENSE: no source, no platform archive', async () => {
+  it('holds bin/, the bundle in dist/ and LICENSE: no source, no platform archive', async () => {
     const files = String((await execa('tar', ['-tzf', tarball])).stdout).split('\n');
-    for (const needed of ['package/bin/kubectl-datamover', 'package/dist/cmd/main.js', 'package/LICENSE'])
+    for (const needed of ['package/bin/kubectl-datamover', 'package/dist/kubectl-datamover.cjs', 'package/LICENSE'])
       assert.ok(files.includes(needed), `${needed} missing from ${tarball}`);
     const unwanted = files.filter((f) => /\.ts$|\.tar\.gz$|\.zip$|dist\/release|^package\/(lib|cmd|tests)\//.test(f));
     assert.deepEqual(unwanted, []);
