@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { hostPlatform, PLATFORMS, type Platform } from '../krew-manifest/platforms.ts';
 import { krewManifest, releaseUri, type BuiltArchive } from '../krew-manifest/manifest.ts';
-import { bundlePlugin } from './bundle.ts';
+import { bundlePlugin, NODE_FLAGS } from './bundle.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const { values } = parseArgs({
@@ -115,6 +115,7 @@ function seaBlob(version: string): string {
       disableExperimentalSEAWarning: true,
       useCodeCache: false,
       useSnapshot: false,
+      execArgv: NODE_FLAGS,
     }),
   );
   execFileSync(node, ['--experimental-sea-config', config], { cwd: work, stdio: 'ignore' });

@@ -4,13 +4,14 @@
 // no Node on PATH.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { bed } from './support/bed.ts';
 import { REPO_ROOT } from '../testbed/paths.ts';
 import { hostPlatform } from '../../krew-manifest/platforms.ts';
+import { NODE_FLAGS } from '../../scripts/bundle.ts';
 
 const KREW_BIN = process.env.DATAMOVER_KREW_BIN!;
 
@@ -83,5 +84,16 @@ describe('krew release', () => {
     const help = await execa('kubectl', ['datamover', '--help'], { env, extendEnv: false, reject: false });
     assert.equal(help.exitCode, 0);
     assert.match(String(help.stdout), /kubectl datamover backup <pvc>/);
+  });
+
+  it('runs the binary with the Node flags the npm bin gives the plugin (NODE_FLAGS)', async () => {
+    const binary = join(dir, 'flags', 'kubectl-datamover');
+    mkdirSync(join(dir, 'flags'));
+    await execa('tar', ['-xzf', join(release, hostPlatform().archive), '-C', join(dir, 'flags')]);
+    const hook = join(dir, 'flags', 'hook.cjs');
+    writeFileSync(hook, 'process.on("exit", () => console.error("RAN", JSON.stringify(process.execArgv)));');
+    const run = await execa(binary, ['version', '--client'], { env: { NODE_OPTIONS: `--require=${hook}` } });
+    const execArgv = JSON.parse(/^RAN (.*)$/m.exec(String(run.stderr))?.[1] ?? 'null');
+    for (const flag of NODE_FLAGS) assert.ok(execArgv?.includes(flag), `${flag} missing: ${run.stderr}`);
   });
 });
