@@ -3,6 +3,7 @@
 // 50 MB less memory and half the startup time.
 // Usage: node scripts/bundle.ts OUTFILE (the npm package's dist/kubectl-datamover.cjs, exporting main).
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 
@@ -43,6 +44,9 @@ export async function bundlePlugin(entry: 'main' | 'entry', outfile: string): Pr
     // A native addon cannot be in the bundle; ws then masks frames in JavaScript, as without it.
     external: ['bufferutil'],
   });
+  // V8 keeps a script's source in memory, as one-byte text only if every character is ASCII.
+  const nonAscii = /.{0,30}[^\p{ASCII}].{0,30}/u.exec(readFileSync(outfile, 'utf8'));
+  if (nonAscii) throw new Error(`the bundle must be ASCII (escape it in the source): ${nonAscii[0]}`);
 }
 
 if (import.meta.main) await bundlePlugin('main', resolve(process.argv[2]!));

@@ -8,7 +8,9 @@ import { pathToBytes } from './path-bytes.ts';
 function localSegment(name: string): string {
   if (name === '．') return '‛．';
   if (name === '．．') return '‛．‛．';
-  return name.replace(/[‛␀]/g, (char) => `‛${char}`);
+  // Escaped: the regex literal was the only non-ASCII in the bundle, which makes V8 hold all its source as
+  // two-byte text (esbuild escapes strings, not regexes): 9.4 MB instead of 4.7 MB.
+  return name.replace(/[\u201B\u2400]/g, (char) => `‛${char}`);
 }
 
 /** `path` (a volume path, see format/path-bytes.ts) below `root`, as the bytes of its local file name. */
