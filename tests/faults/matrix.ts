@@ -31,7 +31,7 @@ import {
 import { bucketPath, createStorageSecret, emptyBucket, objectsIn } from '../e2e/support/storage.ts';
 import { snapshot } from '../e2e/support/tree.ts';
 import { startOutage } from '../testbed/outage.ts';
-import { CLUSTER_NAME, waitForControlPlane } from '../testbed/cluster.ts';
+import { clusterDir, waitForControlPlane } from '../testbed/cluster.ts';
 import { REPO_ROOT, statePaths } from '../testbed/paths.ts';
 import { signalAll, whenRunning } from './processes.ts';
 
@@ -120,7 +120,7 @@ async function killPodTar(ctx: FaultContext): Promise<string> {
 
 /** The pid file of a process of kwokctl's cluster (kube-apiserver, kube-controller-manager, ...). */
 function controlPlanePidFile(name: string): string {
-  return join(statePaths().kwokWorkdir, 'clusters', CLUSTER_NAME, 'pids', `${name}.pid`);
+  return join(clusterDir(statePaths()), 'pids', `${name}.pid`);
 }
 
 async function outage(pidFile: string): Promise<void> {

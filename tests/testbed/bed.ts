@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import {
   CLUSTER_NAME,
+  clusterDir,
   OPERATOR_USER,
   REAL_OPERATOR_LABEL,
   SNAPSHOT_CLASSES,
@@ -178,7 +179,7 @@ export async function down(log: (line: string) => void = () => {}): Promise<void
   } catch (err) {
     log(`kwokctl delete cluster failed (${(err as Error).message.split('\n')[0]}); stopping its processes by pid`);
   }
-  await stopAll({ pids: join(paths.kwokWorkdir, 'clusters', CLUSTER_NAME, 'pids'), logs: paths.logs });
+  await stopAll({ pids: join(clusterDir(paths), 'pids'), logs: paths.logs });
   rmSync(paths.dir, { recursive: true, force: true });
   log('bed is down');
 }

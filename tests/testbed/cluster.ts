@@ -12,6 +12,11 @@ import type { StatePaths } from './paths.ts';
 import { operatorSource, snapshotCrdDir, toolPaths } from './paths.ts';
 
 export const CLUSTER_NAME = 'datamover-testbed';
+
+/** kwokctl's folder of the bed's cluster: its processes' pid files in pids/, their logs in logs/. */
+export function clusterDir(paths: StatePaths): string {
+  return join(paths.kwokWorkdir, 'clusters', CLUSTER_NAME);
+}
 export const NODE_NAME = 'kwok-node-0';
 /**
  * The second node. Its PreferNoSchedule taint makes the scheduler place a pod there only when the pod
@@ -191,7 +196,7 @@ function kwokStages(): string {
 }
 
 export function deleteCluster(paths: StatePaths): void {
-  if (!existsSync(join(paths.kwokWorkdir, 'clusters', CLUSTER_NAME))) return;
+  if (!existsSync(clusterDir(paths))) return;
   kwokctl(paths, ['delete', 'cluster']);
 }
 

@@ -7,12 +7,12 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CLUSTER_NAME } from './cluster.ts';
+import { clusterDir } from './cluster.ts';
 import { statePaths } from './paths.ts';
 import { isAlive } from './processes.ts';
 import { type CapturedProcess, capturePidFile, respawn } from './respawn.ts';
 
-export const STATIC_PODS = ['kube-controller-manager', 'kube-scheduler'];
+const STATIC_PODS = ['kube-controller-manager', 'kube-scheduler'];
 const POLL_MS = 500;
 const FIRST_BACKOFF_MS = 10_000;
 const MAX_BACKOFF_MS = 300_000;
@@ -41,7 +41,7 @@ export function restartDelays(backoffMs: number, ranMs: number): { delayMs: numb
 }
 
 async function supervise(dir: string): Promise<never> {
-  const cluster = join(statePaths(dir).kwokWorkdir, 'clusters', CLUSTER_NAME);
+  const cluster = clusterDir(statePaths(dir));
   const pods: StaticPod[] = STATIC_PODS.map((name) => {
     const pidFile = join(cluster, 'pids', `${name}.pid`);
     return {
