@@ -23,7 +23,7 @@ import { checkDestinationWritable } from '../rclone/probe.ts';
 import { runTarget, timestampFolder, TIMESTAMP_FOLDER_PATTERN } from '../destination/destination.ts';
 import type { DestinationOptions } from '../destination/options.ts';
 import type { PodFile } from '../stream/pod-files.ts';
-import { type ListingResult, PodChecksums } from '../stream/pod-commands.ts';
+import type { ListingResult } from '../stream/pod-commands.ts';
 import { listWithMtimes } from '../store/object-times.ts';
 import { buildManifest, writeManifest, type BackupManifest } from '../store/manifest.ts';
 import { objectKey } from '../store/object-keys.ts';
@@ -111,7 +111,6 @@ export async function runLocalBackup(
     const { pod } = reader;
     const files = keptFiles(run, reader.listing);
     flow.enter('Transferring');
-    const source = { kube, namespace: options.namespace, pod, signal: flow.signal };
     const comparison = await flow.step(
       'Compare with the destination',
       () => compare(run, files, listing),
@@ -123,16 +122,11 @@ export async function runLocalBackup(
       () => seedFromPrevious(store.rclone, plan, previousFolder, target),
       () => (plan.seed.length ? `${plan.seed.length} files from ${previousFolder}` : 'nothing to copy'),
     );
-    // The pod sums the changed files while they stream (each file's sum is checked as it arrives).
-    const regular = plan.send.filter((f) => f.type === 'file').map((f) => f.path);
-    const checksums = new PodChecksums(kube, source, regular);
     const sent = await flow.step(
       'Transfer',
-      (report) =>
-        transfer(run, { pod, plan, checksums, rclone: store.rclone, rcloneVersion: store.version, target, report }),
+      (report) => transfer(run, { pod, plan, rclone: store.rclone, rcloneVersion: store.version, target, report }),
       describeTransfer,
     );
-    const podMd5 = await checksums.done;
     await flow.step(
       'Delete files removed from the volume',
       () => deleteRemoved(store.rclone, plan, target),
@@ -140,7 +134,7 @@ export async function runLocalBackup(
     );
     const manifest = await flow.step(
       'Write the backup manifest',
-      () => writeRunManifest(run, store.rclone, files, podMd5, { target, previous: previousManifest }),
+      () => writeRunManifest(run, store.rclone, files, sent.md5s, { target, previous: previousManifest }),
       (m) => `${m.entries.length} entries`,
     );
     // Sent files were checked twice already: the pod's MD5 with the bytes that arrived
@@ -359,6 +353,8 @@ interface Sent {
   bytes: number;
   channelBytes: number;
   resumes: number;
+  /** The MD5 of each regular file sent. */
+  md5s: Map<string, string>;
   seconds: number;
 }
 
@@ -367,7 +363,6 @@ async function transfer(
   what: {
     pod: string;
     plan: TransferPlan;
-    checksums: PodChecksums;
     rclone: RcloneContext;
     rcloneVersion: string;
     target: string;
@@ -375,7 +370,7 @@ async function transfer(
   },
 ): Promise<Sent> {
   const { kube, options, flow } = run;
-  if (!what.plan.send.length) return { files: 0, bytes: 0, channelBytes: 0, resumes: 0, seconds: 0 };
+  if (!what.plan.send.length) return { files: 0, bytes: 0, channelBytes: 0, resumes: 0, md5s: new Map(), seconds: 0 };
   const stagingDir = await mkdtemp(join(options.stagingParent ?? tmpdir(), 'kubectl-datamover-'));
   flow.defer('remove the local staging folder', () => rm(stagingDir, { recursive: true, force: true }));
   const startedAt = Date.now();
@@ -384,7 +379,6 @@ async function transfer(
     namespace: options.namespace,
     pod: what.pod,
     files: what.plan.send,
-    checksums: what.checksums,
     rclone: what.rclone,
     rcloneVersion: what.rcloneVersion,
     target: what.target,
@@ -415,13 +409,13 @@ async function writeRunManifest(
   run: Run,
   rclone: RcloneContext,
   files: PodFile[],
-  podMd5: Map<string, string>,
+  sentMd5: Map<string, string>,
   at: { target: string; previous?: BackupManifest },
 ): Promise<BackupManifest> {
   // Keep the MD5s of unchanged files from the last backup's manifest, if any (compare read it).
   const { previous } = at;
   const md5 = new Map(previous?.entries.filter((e) => e.md5).map((e) => [e.path, e.md5!]) ?? []);
-  for (const [path, sum] of podMd5) md5.set(path, sum);
+  for (const [path, sum] of sentMd5) md5.set(path, sum);
   const { namespace, pvc, filters } = run.options;
   warnOnChangedFilters(run, previous, filters);
   const manifest = buildManifest(files, md5, {

@@ -1,8 +1,8 @@
 // Moving the chosen files: a tar stream out of the helper pod over exec,
 // unpacked on the fly into staging batches that rclone uploads (a file larger
 // than a batch goes straight into rclone as it arrives), then checked against
-// the pod-side listing and MD5 sums (summed in the pod while the stream runs)
-// so that a cut stream can never pass for a complete backup.
+// the pod-side listing and the pod's MD5 of what it sent, so that a cut or
+// corrupted stream can never pass for a complete backup.
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Header } from 'tar-stream';
@@ -10,7 +10,7 @@ import type { KubeConnection } from '../kube/connection.ts';
 import { withResumes } from '../stream/resume.ts';
 import { receiveTar, StreamCut } from '../stream/tar-out.ts';
 import type { PodFile } from '../stream/pod-files.ts';
-import type { PodChecksums } from '../stream/pod-commands.ts';
+import { hashPodFiles, PodChecksums } from '../stream/pod-commands.ts';
 import { type DirectProgress, SMALL_FILE_BYTES, type StagedBatch, StagingUploader } from '../stream/staging.ts';
 import { joinRemote } from '../destination/destination.ts';
 import { startStreamUpload } from '../rclone/stream-upload.ts';
@@ -26,8 +26,6 @@ export interface TransferRequest {
   namespace: string;
   pod: string;
   files: PodFile[];
-  /** The pod's MD5 of each file, arriving while the stream runs. */
-  checksums: PodChecksums;
   rclone: RcloneContext;
   rcloneVersion: string;
   target: string;
@@ -43,9 +41,26 @@ export interface TransferResult {
   channelBytes: number;
   /** How many times a cut stream was resumed. */
   resumes: number;
+  /** The MD5 of each regular file sent, checked against the pod's. */
+  md5s: Map<string, string>;
 }
 
-export async function streamAndUpload(request: TransferRequest): Promise<TransferResult> {
+/** A transfer under way: the pod's MD5s of the files that go straight into rclone. */
+type Transfer = TransferRequest & { checksums: PodChecksums };
+
+export async function streamAndUpload(transferRequest: TransferRequest): Promise<TransferResult> {
+  // A file sent straight into rclone needs the pod's MD5 before its upload starts (an S3 object of
+  // several parts keeps it as metadata): the pod sums those first, reading them twice. The other
+  // files stream in a tar stream the pod sums as it sends it, reading each file once.
+  const summedFirst = new Set(
+    sendsDirectly(transferRequest)
+      ? transferRequest.files
+          .filter((f) => f.type === 'file' && f.size >= transferRequest.stagingCapBytes && PLAIN_NAME.test(f.path))
+          .map((f) => f.path)
+      : [],
+  );
+  const checksums = new PodChecksums(transferRequest.kube, transferRequest, [...summedFirst]);
+  const request: Transfer = { ...transferRequest, checksums };
   const expectedBytes = request.files.reduce((sum, f) => sum + (f.type === 'file' ? f.size : 0), 0);
   const staging = new StagingUploader({
     root: request.stagingDir,
@@ -88,22 +103,36 @@ export async function streamAndUpload(request: TransferRequest): Promise<Transfe
     fix: 'nothing was reported as backed up; check the API server and the helper pod, then run the command again',
     resumesWith: 'from the last complete file',
   };
+  // Files that arrived in a summed stream that was cut before its sum: the pod sums them at the end
+  // (a symlink's target came in a tar header, which has a checksum of its own).
+  const unchecked: string[] = [];
+  const receive = async (paths: string[], summed: boolean) => {
+    const before = staging.received.size;
+    try {
+      channelBytes += await receiveTar(request, paths, receiver, summed);
+    } catch (err) {
+      const arrived = [...staging.received].slice(before);
+      if (summed) unchecked.push(...arrived.flatMap(([path, { md5 }]) => (md5 ? [path] : [])));
+      throw err;
+    }
+  };
   try {
     const { resumes } = await withResumes(resumeContext, policy, async () => {
-      const remaining = request.files.filter((f) => !staging.received.has(f.path));
+      const remaining = request.files.filter((f) => !staging.received.has(f.path)).map((f) => f.path);
       if (remaining.length === 0) return;
-      channelBytes += await receiveTar(
-        request,
-        remaining.map((f) => f.path),
-        receiver,
-      );
-      const missing = remaining.filter((f) => !staging.received.has(f.path)).length;
+      const streamed = remaining.filter((path) => !summedFirst.has(path));
+      if (streamed.length) await receive(streamed, true);
+      const first = remaining.filter((path) => summedFirst.has(path));
+      if (first.length) await receive(first, false);
+      const missing = remaining.filter((path) => !staging.received.has(path)).length;
       if (missing > 0) throw new StreamCut(`it ended ${missing} files early`);
     });
     await staging.finish();
-    const podMd5 = await request.checksums.done;
+    const podMd5 = new Map(await request.checksums.done);
+    for (const [path, sum] of await hashPodFiles(request.kube, request, unchecked)) podMd5.set(path, sum);
     checkComplete(request, podMd5, staging.received, staging.receivedBytes, expectedBytes);
-    return { files: staging.received.size, bytes: staging.receivedBytes, channelBytes, resumes };
+    const md5s = new Map([...staging.received].flatMap(([path, { md5 }]) => (md5 ? [[path, md5] as const] : [])));
+    return { files: staging.received.size, bytes: staging.receivedBytes, channelBytes, resumes, md5s };
   } finally {
     clearInterval(ticker);
     request.checksums.stop();
@@ -115,7 +144,7 @@ export async function streamAndUpload(request: TransferRequest): Promise<Transfe
  * objects (`rclone archive extract`, each file read whole, its MD5 checked, its mtime the entry's),
  * side by side.
  */
-async function uploadBatch(request: TransferRequest, batch: StagedBatch, onProgress: (bytes: number) => void) {
+async function uploadBatch(request: Transfer, batch: StagedBatch, onProgress: (bytes: number) => void) {
   const what = `uploading to ${request.rclone.destination.display}`;
   const moved: number[] = [];
   const progress = (i: number) => (bytes: number) => {
@@ -151,9 +180,12 @@ const PLAIN_NAME = /^[\x20-\x5b\x5d-\x7e]+$/;
 const HEADER_METADATA_RCLONE = [1, 76] as const;
 
 /** Large files go straight to an S3 destination, which can take their mtime and MD5 as upload headers. */
-function directSender(request: TransferRequest) {
-  const { rclone, rcloneVersion } = request;
-  if (!rclone.destination.s3Metadata || !rcloneAtLeast(rcloneVersion, HEADER_METADATA_RCLONE)) return undefined;
+function sendsDirectly({ rclone, rcloneVersion }: TransferRequest): boolean {
+  return rclone.destination.s3Metadata === true && rcloneAtLeast(rcloneVersion, HEADER_METADATA_RCLONE);
+}
+
+function directSender(request: Transfer) {
+  if (!sendsDirectly(request)) return undefined;
   return (name: string, header: Header, stream: Readable, progress: DirectProgress) =>
     PLAIN_NAME.test(name) ? sendDirectly(request, name, header, stream, progress) : undefined;
 }
@@ -164,7 +196,7 @@ function directSender(request: TransferRequest) {
  * arrived different, or cut short, never becomes an object.
  */
 async function sendDirectly(
-  request: TransferRequest,
+  request: Transfer,
   name: string,
   header: Header,
   stream: Readable,
@@ -230,7 +262,7 @@ function stagingDiskError(err: unknown, stagingDir: string): UserError | undefin
 }
 
 function checkComplete(
-  request: TransferRequest,
+  request: Transfer,
   podMd5: Map<string, string>,
   received: Map<string, { md5?: string; size: number }>,
   receivedBytes: number,

@@ -39,6 +39,34 @@ const STAT_BATCH = `printf '%s\\0' "$@" && printf '\\0' && stat -c '%f %s %Y %u 
 export const LIST_COMMAND = ['sh', '-c', 'set -o pipefail; find . -print0 | xargs -0 -r sh -c "$0" sh', STAT_BATCH];
 /** One or more concatenated tar archives (xargs may split a long list); tar-stream reads across them. */
 export const TAR_COMMAND = ['sh', '-c', 'xargs -0 -r tar -c -f - --no-recursion'];
+/**
+ * TAR_COMMAND, and the MD5 of all it wrote as the last line of stderr (STREAM_SUM_LINE): tee hands tar's
+ * stream to md5sum as it goes out, so the pod reads each file once and the receiver can check every
+ * byte it got against what tar read. tee opens the pipe to md5sum by /dev/fd/4 (the shell made it, as
+ * the pod's user) and writes the stream to fd 3, the exec's stdout: that pipe is the runtime's, and a
+ * user other than root may not open it by name. pipefail: the exit code stays tar's.
+ */
+export const SUMMED_TAR_COMMAND = [
+  'sh',
+  '-c',
+  'set -o pipefail; { { xargs -0 -r tar -c -f - --no-recursion | tee /dev/fd/4 >&3; } 4>&1 | md5sum >&2; } 3>&1',
+];
+const STREAM_SUM_LINE = /^([0-9a-f]{32}) {2}-$/;
+
+/** The stream's MD5 printed by SUMMED_TAR_COMMAND (the last line of its stderr), if it got that far. */
+export function streamSumOf(stderr: string): string | undefined {
+  return STREAM_SUM_LINE.exec(stderrLines(stderr).pop() ?? '')?.[1];
+}
+
+/** The last line of a summed tar's stderr that is not its stream sum: tar's error, if any. */
+export function tarErrorOf(stderr: string): string {
+  const lines = stderrLines(stderr).filter((line) => !STREAM_SUM_LINE.test(line));
+  return lines.pop()?.slice(0, 200) ?? '';
+}
+
+function stderrLines(stderr: string): string[] {
+  return stderr.trim().split('\n');
+}
 export const MD5_COMMAND = ['sh', '-c', 'xargs -0 -r md5sum'];
 
 const S_IFMT = 0o170000;

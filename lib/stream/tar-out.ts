@@ -1,13 +1,15 @@
 // A tar stream out of the helper pod over exec, unpacked on the fly: each entry
 // is handed to the caller as it arrives, with backpressure all the way to the
 // pod's tar. Knows nothing of what the caller does with the files.
+import { createHash, type Hash } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import tar from 'tar-stream';
 import type { KubeConnection } from '../kube/connection.ts';
 import { HELPER_CONTAINER } from '../kube/helper-pod.ts';
 import { runInPod, stderrLastLine } from './exec-channel.ts';
-import { nulList, TAR_COMMAND } from './pod-files.ts';
+import { nulList, streamSumOf, SUMMED_TAR_COMMAND, TAR_COMMAND, tarErrorOf } from './pod-files.ts';
 import { pathFromBytes } from '../format/path-bytes.ts';
+import { UserError } from '../errors.ts';
 
 /** A stream that ended before every file arrived: resumable, unlike a failure on this side. */
 export class StreamCut extends Error {}
@@ -26,8 +28,18 @@ export interface TarReceiver {
   localFailure(err: unknown): Error | undefined;
 }
 
-/** One tar stream of `paths` out of the pod; the bytes it carried. Throws StreamCut when it was cut. */
-export async function receiveTar(source: TarSource, paths: string[], receiver: TarReceiver): Promise<number> {
+/**
+ * One tar stream of `paths` out of the pod; the bytes it carried. `summed`: the pod sums the stream as it sends it
+ * (SUMMED_TAR_COMMAND), and every byte that arrived is checked against that sum before this returns;
+ * else the receiver checks each file some other way. Throws StreamCut when the stream was cut, or
+ * when tar failed after sending (a summed stream's bytes are checked first even then).
+ */
+export async function receiveTar(
+  source: TarSource,
+  paths: string[],
+  receiver: TarReceiver,
+  summed = false,
+): Promise<number> {
   // Names as bytes (latin1 is one char per byte): names that are not UTF-8 come through whole.
   // (tar-stream's own typings leave the option out.)
   const extract = tar.extract({ filenameEncoding: 'latin1' } as Parameters<typeof tar.extract>[0]);
@@ -59,14 +71,15 @@ export async function receiveTar(source: TarSource, paths: string[], receiver: T
     });
   });
   unpacked.catch(() => undefined);
-  const sink = nodeWritableFor(extract);
+  const hash = summed ? createHash('md5') : undefined;
+  const sink = nodeWritableFor(extract, hash);
   let exec: Awaited<ReturnType<typeof runInPod>>;
   try {
     exec = await runInPod(source.kube, {
       namespace: source.namespace,
       pod: source.pod,
       container: HELPER_CONTAINER,
-      command: TAR_COMMAND,
+      command: summed ? SUMMED_TAR_COMMAND : TAR_COMMAND,
       stdin: Readable.from([nulList(paths)]),
       stdout: sink,
       signal: AbortSignal.any([source.signal, stop.signal]),
@@ -84,9 +97,27 @@ export async function receiveTar(source: TarSource, paths: string[], receiver: T
     // A local failure may reach the extractor before the receiver's own rejection does.
     throw entryFailure ?? receiver.localFailure(err) ?? new StreamCut((err as Error).message);
   }
-  if (exec.exitCode !== 0)
-    throw new StreamCut(`tar in the helper pod exited with code ${exec.exitCode}: ${stderrLastLine(exec)}`);
+  // Every write has reached the extractor (and the hash) once it has finished.
+  if (hash) checkStreamSum(hash.digest('hex'), exec.stderrTail, exec.exitCode === 0);
+  if (exec.exitCode !== 0) {
+    const error = summed ? tarErrorOf(exec.stderrTail) : stderrLastLine(exec);
+    throw new StreamCut(`tar in the helper pod exited with code ${exec.exitCode}: ${error}`);
+  }
   return exec.stdoutBytes;
+}
+
+/** The stream's bytes against the pod's sum of them; a stream that ended well must have one. */
+function checkStreamSum(arrived: string, stderr: string, endedWell: boolean): void {
+  const sent = streamSumOf(stderr);
+  if (sent === undefined && !endedWell) return; // tar failed: the caller resumes, and the cut is checked
+  if (sent === arrived) return;
+  throw new UserError(
+    sent === undefined
+      ? 'the helper pod sent its tar stream without the checksum of it'
+      : 'the tar stream from the helper pod arrived with a different checksum than the pod computed ' +
+          '(it was corrupted on the way)',
+    'nothing was reported as backed up; run the command again',
+  );
 }
 
 /** The entry's name and link target as paths (format/path-bytes.ts); a pax header's are already text. */
@@ -102,11 +133,12 @@ function withPaths(header: tar.Header): tar.Header {
  * tar-stream is built on streamx; the exec channel needs a Node Writable whose
  * writableNeedDrain it can watch. This one passes tar-stream's backpressure on.
  */
-function nodeWritableFor(extract: tar.Extract): Writable {
+function nodeWritableFor(extract: tar.Extract, hash?: Hash): Writable {
   return new Writable({
     // Large enough that the websocket is not paused and resumed every few frames.
     highWaterMark: 8 * 1024 * 1024,
     write(chunk: Buffer, _encoding, done) {
+      hash?.update(chunk);
       if (extract.write(chunk)) done();
       else extract.once('drain', () => done());
     },

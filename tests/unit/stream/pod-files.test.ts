@@ -1,4 +1,9 @@
 import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   hardLinkTargets,
   nulList,
@@ -6,6 +11,9 @@ import {
   parseMd5Output,
   Md5LineReader,
   type PodFile,
+  streamSumOf,
+  SUMMED_TAR_COMMAND,
+  tarErrorOf,
   unreadableEntries,
   unreadableInListing,
 } from '../../../lib/stream/pod-files.ts';
@@ -261,3 +269,47 @@ describe('md5sum output', () => {
     }
   });
 });
+
+describe('summed tar stream', () => {
+  const SUM = 'd41d8cd98f00b204e9800998ecf8427e';
+
+  it("finds the stream's MD5 on the last line of stderr, after tar's own messages", () => {
+    assert.equal(streamSumOf(`tar: ./gone: No such file or directory\n${SUM}  -\n`), SUM);
+    assert.equal(
+      tarErrorOf(`tar: ./gone: No such file or directory\n${SUM}  -\n`),
+      'tar: ./gone: No such file or directory',
+    );
+  });
+
+  it('has no sum when the stream was cut before md5sum printed it', () => {
+    assert.equal(streamSumOf('tar: short write\n'), undefined);
+    assert.equal(streamSumOf(''), undefined);
+    assert.equal(streamSumOf(`${SUM.slice(0, 20)}`), undefined);
+    assert.equal(tarErrorOf('tar: short write\n'), 'tar: short write');
+  });
+
+  it("sends the tar stream on stdout and its MD5 on stderr, as a user who may not open the exec's stdout", function () {
+    const busybox = execFileSync('sh', ['-c', 'command -v busybox || true'], { encoding: 'utf8' }).trim();
+    if (!busybox) this.skip(); // npm run setup installs it
+    const dir = mkdtempSync(join(tmpdir(), 'summed-tar-'));
+    try {
+      chmodSync(dir, 0o755);
+      writeFileSync(join(dir, 'a.txt'), 'a\n', { mode: 0o644 });
+      writeFileSync(join(dir, 'b.bin'), Buffer.alloc(300_000, 7), { mode: 0o644 });
+      // As root, the command runs as nobody: the stdout pipe (node's, root's) may not be opened by name.
+      const asUser = process.getuid?.() === 0 ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : [];
+      const [command, ...args] = [...asUser, busybox, ...SUMMED_TAR_COMMAND];
+      const result = spawnSyncBuffer(command!, args, dir, nulList(['a.txt', 'b.bin']));
+      assert.equal(result.status, 0, result.stderr);
+      assert.ok(result.stdout.includes(Buffer.alloc(300_000, 7)), 'the file is not in the stream');
+      assert.equal(streamSumOf(result.stderr), createHash('md5').update(result.stdout).digest('hex'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+function spawnSyncBuffer(command: string, args: string[], cwd: string, input: Buffer) {
+  const result = spawnSync(command, args, { cwd, input, maxBuffer: 16 * 1024 * 1024 });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr.toString() };
+}
