@@ -107,7 +107,7 @@ export async function receiveTar(
 }
 
 /** The stream's bytes against the pod's sum of them; a stream that ended well must have one. */
-function checkStreamSum(arrived: string, stderr: string, endedWell: boolean): void {
+export function checkStreamSum(arrived: string, stderr: string, endedWell: boolean): void {
   const sent = streamSumOf(stderr);
   if (sent === undefined && !endedWell) return; // tar failed: the caller resumes, and the cut is checked
   if (sent === arrived) return;
