@@ -129,7 +129,14 @@ export async function streamAndUpload(transferRequest: TransferRequest): Promise
     });
     await staging.finish();
     const podMd5 = new Map(await request.checksums.done);
-    for (const [path, sum] of await hashPodFiles(request.kube, request, unchecked)) podMd5.set(path, sum);
+    const rechecked = await hashPodFiles(request.kube, request, unchecked);
+    const unsummed = unchecked.find((path) => !rechecked.has(path));
+    if (unsummed)
+      throw new UserError(
+        `the helper pod gave no checksum of "${quoteEscapedBytes(unsummed)}" to check it against`,
+        'nothing was reported as backed up; run the command again',
+      );
+    for (const [path, sum] of rechecked) podMd5.set(path, sum);
     checkComplete(request, podMd5, staging.received, staging.receivedBytes, expectedBytes);
     const md5s = new Map([...staging.received].flatMap(([path, { md5 }]) => (md5 ? [[path, md5] as const] : [])));
     return { files: staging.received.size, bytes: staging.receivedBytes, channelBytes, resumes, md5s };

@@ -29,10 +29,10 @@ export interface TarReceiver {
 }
 
 /**
- * One tar stream of `paths` out of the pod; the bytes it carried. `summed`: the pod sums the stream as it sends it
- * (SUMMED_TAR_COMMAND), and every byte that arrived is checked against that sum before this returns;
- * else the receiver checks each file some other way. Throws StreamCut when the stream was cut, or
- * when tar failed after sending (a summed stream's bytes are checked first even then).
+ * One tar stream of `paths` out of the pod; the bytes it carried. `summed`: the pod sums the stream as
+ * it sends it (SUMMED_TAR_COMMAND), and every byte that arrived is checked against that sum before this
+ * returns; else the receiver checks each file some other way. Throws StreamCut when the stream was cut
+ * or tar failed (the files of a summed stream that arrived then are not checked: the caller checks them).
  */
 export async function receiveTar(
   source: TarSource,
@@ -97,27 +97,28 @@ export async function receiveTar(
     // A local failure may reach the extractor before the receiver's own rejection does.
     throw entryFailure ?? receiver.localFailure(err) ?? new StreamCut((err as Error).message);
   }
-  // Every write has reached the extractor (and the hash) once it has finished.
-  if (hash) checkStreamSum(hash.digest('hex'), exec.stderrTail, exec.exitCode === 0);
   if (exec.exitCode !== 0) {
     const error = summed ? tarErrorOf(exec.stderrTail) : stderrLastLine(exec);
     throw new StreamCut(`tar in the helper pod exited with code ${exec.exitCode}: ${error}`);
   }
+  // Every write has reached the extractor (and the hash) once it has finished.
+  if (hash) checkStreamSum(hash.digest('hex'), exec.stderrTail);
   return exec.stdoutBytes;
 }
 
-/** The stream's bytes against the pod's sum of them; a stream that ended well must have one. */
-export function checkStreamSum(arrived: string, stderr: string, endedWell: boolean): void {
+/**
+ * The stream's bytes against the pod's sum of them. A stream without the sum was cut before its end,
+ * even when the exec reported success (the API server does, when its connection to the kubelet breaks).
+ */
+export function checkStreamSum(arrived: string, stderr: string): void {
   const sent = streamSumOf(stderr);
-  if (sent === undefined && !endedWell) return; // tar failed: the caller resumes, and the cut is checked
-  if (sent === arrived) return;
-  throw new UserError(
-    sent === undefined
-      ? 'the helper pod sent its tar stream without the checksum of it'
-      : 'the tar stream from the helper pod arrived with a different checksum than the pod computed ' +
-          '(it was corrupted on the way)',
-    'nothing was reported as backed up; run the command again',
-  );
+  if (sent === undefined) throw new StreamCut("it ended before the pod's checksum of it");
+  if (sent !== arrived)
+    throw new UserError(
+      'the tar stream from the helper pod arrived with a different checksum than the pod computed ' +
+        '(it was corrupted on the way)',
+      'nothing was reported as backed up; run the command again',
+    );
 }
 
 /** The entry's name and link target as paths (format/path-bytes.ts); a pax header's are already text. */
