@@ -30,16 +30,26 @@ export interface ListingResult extends PodListing {
   error?: string;
 }
 
+/** Listings whose output was cut before its end mark, taken again before giving up. */
+const LISTING_ATTEMPTS = 3;
+
 /** Everything find could list; `error` says when that is not everything. */
 export async function listPodFiles(kube: KubeConnection, target: PodTarget): Promise<ListingResult> {
-  const { stdout, result } = await captureFromPod(kube, {
-    ...target,
-    container: HELPER_CONTAINER,
-    command: LIST_COMMAND,
-  });
-  const listing = parseListing(stdout);
-  if (result.exitCode === 0) return listing;
-  return { ...listing, error: stderrLastLine(result) || `exit code ${result.exitCode}` };
+  for (let attempt = 1; ; attempt++) {
+    const { stdout, result } = await captureFromPod(kube, {
+      ...target,
+      container: HELPER_CONTAINER,
+      command: LIST_COMMAND,
+    });
+    const listing = parseListing(stdout);
+    if (listing.complete && result.exitCode === 0) return listing;
+    if (listing.complete) return { ...listing, error: stderrLastLine(result) || `exit code ${result.exitCode}` };
+    if (attempt === LISTING_ATTEMPTS)
+      throw new UserError(
+        `the file listing from helper pod ${target.pod} was cut short ${attempt} times`,
+        'check the API server and the helper pod, then run the command again',
+      );
+  }
 }
 
 export async function hashPodFiles(

@@ -30,13 +30,21 @@ export interface PodListing {
   root?: PodFile;
   /** Listed by find, gone before stat (a live volume). */
   vanished: number;
+  /** Whether the output ended with the command's end mark: else it was cut, whatever the exec reported. */
+  complete: boolean;
 }
 
 // For each batch of names xargs makes: the names NUL-separated, an empty name, then a stat line
 // per name (`%n` last, so that each line is checked against the name it must end with).
 const STAT_BATCH = `printf '%s\\0' "$@" && printf '\\0' && stat -c '%f %s %Y %u %g %h %i %n' -- "$@" || true`;
-// pipefail: a folder find cannot read makes the command fail, after listing everything else.
-export const LIST_COMMAND = ['sh', '-c', 'set -o pipefail; find . -print0 | xargs -0 -r sh -c "$0" sh', STAT_BATCH];
+// pipefail: a folder find cannot read makes the command fail, after listing everything else. Then the
+// end mark, a batch without names (xargs -r makes none): an exec can report success for output cut short.
+export const LIST_COMMAND = [
+  'sh',
+  '-c',
+  'set -o pipefail; find . -print0 | xargs -0 -r sh -c "$0" sh; status=$?; printf "\\0"; exit $status',
+  STAT_BATCH,
+];
 /** One or more concatenated tar archives (xargs may split a long list); tar-stream reads across them. */
 export const TAR_COMMAND = ['sh', '-c', 'xargs -0 -r tar -c -f - --no-recursion'];
 /**
@@ -81,9 +89,14 @@ const NEWLINE = 0x0a;
 const NEWLINE_BYTE = Buffer.of(NEWLINE);
 
 export function parseListing(output: Buffer): PodListing {
-  const listing: PodListing = { files: [], vanished: 0 };
+  const listing: PodListing = { files: [], vanished: 0, complete: false };
   let pos = 0;
   while (pos < output.length) {
+    if (output[pos] === 0) {
+      if (pos + 1 !== output.length) throw new Error("the pod's file listing goes on after its end");
+      listing.complete = true;
+      break;
+    }
     const names: Buffer[] = [];
     for (;;) {
       const end = output.indexOf(0, pos);

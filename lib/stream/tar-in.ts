@@ -38,9 +38,22 @@ export class ContentMismatch extends UserError {
   }
 }
 
-/** `tar -x` in the pod; `keepOwners`: give entries their uid/gid (only root may), else the pod user's. */
+/**
+ * `tar -x` in the pod; `keepOwners`: give entries their uid/gid (only root may), else the pod user's.
+ * It prints tar's exit code last (EXTRACT_END): the API server can report an exec as a success when
+ * its connection to the kubelet broke, and a tar that stopped inside a file must not pass for one that
+ * wrote the whole batch (its files would be committed under their names).
+ */
 export function extractCommand(keepOwners: boolean): string[] {
-  return keepOwners ? ['tar', '-x', '-f', '-'] : ['tar', '-x', '-o', '-f', '-'];
+  const tar = keepOwners ? 'tar -x -f -' : 'tar -x -o -f -';
+  return ['sh', '-c', `${tar}; status=$?; echo "${EXTRACT_END} $status"; exit $status`];
+}
+
+const EXTRACT_END = 'datamover-tar-exit';
+
+/** Whether `stdout` ends with extractCommand's end mark for a tar that succeeded. */
+export function extractEnded(stdout: string): boolean {
+  return stdout.endsWith(`${EXTRACT_END} 0\n`);
 }
 
 /**
@@ -72,13 +85,14 @@ export async function sendTar(
       return err;
     },
   );
+  let stdout = '';
   const exec = runInPod(kube, {
     namespace,
     pod,
     container: HELPER_CONTAINER,
     command,
     stdin: (pack as unknown as Readable).pipe(coalesced()),
-    stdout: new PassThrough().resume(),
+    stdout: new PassThrough().on('data', (chunk: Buffer) => (stdout = (stdout + chunk.toString()).slice(-200))),
     signal: AbortSignal.any([signal, stop.signal]),
   });
   let result: Awaited<typeof exec>;
@@ -95,6 +109,11 @@ export async function sendTar(
       'check that the PVC has room and is writable, then run the command again',
     );
   if (failedFill) throw failedFill;
+  if (!extractEnded(stdout))
+    throw new UserError(
+      'the tar stream into the helper pod was cut before tar reported its end',
+      'check the API server and the helper pod, then run the command again',
+    );
 }
 
 /** Bytes gathered into one websocket frame at most (kubectl sends 32 KiB reads). */

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   hardLinkTargets,
+  LIST_COMMAND,
   nulList,
   parseListing,
   parseMd5Output,
@@ -121,6 +122,49 @@ describe('pod file listing', () => {
     );
   });
 
+  it('is complete only when the output ends with the end mark (an exec may report success for less)', () => {
+    assert.equal(parseListing(LISTING).complete, false);
+    const marked = parseListing(Buffer.concat([LISTING, Buffer.of(0)]));
+    assert.equal(marked.complete, true);
+    assert.deepEqual(marked.files, parseListing(LISTING).files);
+  });
+
+  it('refuses output after the end mark', () => {
+    assert.throws(() => parseListing(Buffer.concat([LISTING, Buffer.of(0), LISTING])), /goes on after its end/);
+  });
+
+  it("ends BusyBox's listing with the end mark, after a folder it cannot read, keeping find's exit code", function () {
+    const busybox = execFileSync('sh', ['-c', 'command -v busybox || true'], { encoding: 'utf8' }).trim();
+    if (!busybox) this.skip(); // npm run setup installs it
+    const dir = mkdtempSync(join(tmpdir(), 'listing-'));
+    try {
+      chmodSync(dir, 0o755);
+      writeFileSync(join(dir, 'a.txt'), 'a', { mode: 0o644 });
+      mkdirSync(join(dir, 'secret'), { mode: 0o700 });
+      writeFileSync(join(dir, 'secret', 'b.txt'), 'b');
+      const run = (asOwner: boolean) => {
+        // Root reads every folder: the unreadable case runs as nobody.
+        const user =
+          !asOwner && process.getuid?.() === 0 ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : [];
+        if (!asOwner && user.length === 0) chmodSync(join(dir, 'secret'), 0);
+        const [command, ...args] = [...user, busybox, ...LIST_COMMAND];
+        const listed = spawnSync(command!, args, { cwd: dir });
+        chmodSync(join(dir, 'secret'), 0o700);
+        return { status: listed.status, listing: parseListing(listed.stdout) };
+      };
+      const whole = run(true);
+      assert.equal(whole.status, 0);
+      assert.equal(whole.listing.complete, true);
+      assert.deepEqual(whole.listing.files.map((f) => f.path).sort(), ['a.txt', 'secret', 'secret/b.txt']);
+      const partial = run(false);
+      assert.equal(partial.status, 1);
+      assert.equal(partial.listing.complete, true);
+      assert.deepEqual(partial.listing.files.map((f) => f.path).sort(), ['a.txt', 'secret']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('throws when the output ends inside a list of names', () => {
     assert.throws(() => parseListing(Buffer.from('./a\u0000./b')), /ended inside a list of names/);
   });
@@ -170,7 +214,7 @@ describe('readability for the helper pod user', () => {
   });
 
   it('checks the volume root too', () => {
-    const listing = { files: [], root: entry('', 'dir', 0o700, 999, 999), vanished: 0 };
+    const listing = { files: [], root: entry('', 'dir', 0o700, 999, 999), vanished: 0, complete: true };
     assert.deepEqual(
       unreadableInListing(listing, nobody).map((f) => f.path),
       [''],

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import tar from 'tar-stream';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,6 +9,8 @@ import {
   coalesced,
   commitList,
   ContentMismatch,
+  extractCommand,
+  extractEnded,
   packFiles,
   partName,
   paxRecord,
@@ -134,5 +137,51 @@ describe('frames into the pod', () => {
     stream.write(Buffer.from('header'));
     assert.deepEqual(await first, Buffer.from('header'));
     stream.destroy();
+  });
+});
+
+describe('tar -x in the pod, with its end mark', () => {
+  /** A tar of one 64 KiB file, cut after `keep` bytes when given. */
+  async function archive(keep?: number): Promise<Buffer> {
+    const pack = tar.pack();
+    pack.entry({ name: 'data.bin', size: 65536, mode: 0o644 }, Buffer.alloc(65536, 3));
+    pack.finalize();
+    const chunks: Buffer[] = [];
+    for await (const chunk of pack as AsyncIterable<Buffer>) chunks.push(chunk);
+    const whole = Buffer.concat(chunks);
+    return keep === undefined ? whole : whole.subarray(0, keep);
+  }
+
+  function extract(input: Buffer) {
+    const busybox = execFileSync('sh', ['-c', 'command -v busybox || true'], { encoding: 'utf8' }).trim();
+    const dir = mkdtempSync(join(tmpdir(), 'extract-'));
+    try {
+      const [command, ...args] = [busybox, ...extractCommand(false)];
+      const result = spawnSync(command!, args, { cwd: dir, input });
+      return { status: result.status, stdout: String(result.stdout), stderr: String(result.stderr) };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  before(function () {
+    if (!execFileSync('sh', ['-c', 'command -v busybox || true'], { encoding: 'utf8' }).trim()) this.skip();
+  });
+
+  it('ends its output with the end mark when tar wrote the whole archive', async () => {
+    const result = extract(await archive());
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(extractEnded(result.stdout), true);
+  });
+
+  it('has no end mark of success when tar stopped inside a file, whatever the exec reports', async () => {
+    const result = extract(await archive(512 + 30_000));
+    assert.notEqual(result.status, 0);
+    assert.equal(extractEnded(result.stdout), false);
+  });
+
+  it('has no end mark when its output was cut', () => {
+    assert.equal(extractEnded(''), false);
+    assert.equal(extractEnded('datamover-tar-exit 1\n'), false);
   });
 });
