@@ -181,6 +181,26 @@ export const FAULTS: Fault[] = [
       }),
   },
   {
+    id: 'kubelet-restart',
+    title: "the helper pod's kubelet (kwok) stopped for 3 s mid-stream and restarted",
+    operations: ['backup', 'restore'],
+    expected: 'resumes',
+    data: 'held',
+    stopsBedServer: true,
+    inject: (ctx) =>
+      whileStreaming(ctx, async () => {
+        // The exec's stream breaks between the API server and the kubelet: the API server may then
+        // report the exec as a success with its output cut short (kubernetes/kubernetes#124571).
+        const down = startOutage(controlPlanePidFile('kwok-controller'), 3000, join(statePaths().logs, 'outages.log'));
+        // A kubelet holds its node's lease as that node and renews it at once when it starts again;
+        // kwok holds it under an identity of its process, and would wait for it to expire (200 s).
+        await kubectl(['delete', 'lease', '-n', 'kube-node-lease', '--all']);
+        await down.restarted;
+        await waitForControlPlane(statePaths());
+        return 'kwok-controller killed while the stream ran, started again 3 s later';
+      }),
+  },
+  {
     id: 's3-restart',
     title: 'S3 server stopped for 3 s mid-transfer and restarted',
     operations: ['backup', 'restore'],
