@@ -2,6 +2,7 @@
 // included), modes, owners and mtimes of everything, which entries are symlinks
 // and hard links, and the MD5 the pod computed for the files sent in the run.
 // Restore applies it.
+import { Readable } from 'node:stream';
 import { hardLinkTargets, type PodFile } from '../stream/pod-files.ts';
 import { joinRemote } from '../destination/destination.ts';
 import { runRclone, type RcloneContext } from '../rclone/run.ts';
@@ -82,9 +83,26 @@ export async function readManifest(ctx: RcloneContext, folder: string): Promise<
 
 export async function writeManifest(ctx: RcloneContext, folder: string, manifest: BackupManifest): Promise<void> {
   await runRclone(ctx, ['rcat', joinRemote(folder, MANIFEST_NAME)], {
-    input: JSON.stringify(manifest),
+    input: Readable.from(manifestJson(manifest)),
     what: 'writing the backup manifest',
   });
+}
+
+/** Entries per piece of manifestJson. */
+const JSON_PIECE_ENTRIES = 1000;
+
+/**
+ * The manifest as JSON, its entries last (the text JSON.stringify gives for buildManifest's), in pieces of
+ * JSON_PIECE_ENTRIES entries: the text of 100,000 entries (about 12 MB) is never held whole.
+ */
+export function* manifestJson(manifest: BackupManifest): Generator<string> {
+  const { entries, ...head } = manifest;
+  yield `${JSON.stringify(head).slice(0, -1)},"entries":[`;
+  for (let i = 0; i < entries.length; i += JSON_PIECE_ENTRIES) {
+    const piece = entries.slice(i, i + JSON_PIECE_ENTRIES).map((entry) => JSON.stringify(entry));
+    yield `${i === 0 ? '' : ','}${piece.join(',')}`;
+  }
+  yield ']}';
 }
 
 /**

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { buildManifest, manifestFromObjects, parseManifest } from '../../../lib/store/manifest.ts';
+import { buildManifest, manifestFromObjects, manifestJson, parseManifest } from '../../../lib/store/manifest.ts';
 import type { PodFile } from '../../../lib/stream/pod-files.ts';
 
 const meta = { createdAt: '2026-01-10T06:00:00Z', namespace: 'apps', pvc: 'data' };
@@ -70,6 +70,19 @@ describe('backup manifest', () => {
   it('reads back what was written', () => {
     const manifest = buildManifest(files, md5, meta);
     assert.deepEqual(parseManifest(JSON.stringify(manifest)), manifest);
+  });
+
+  it("is written in pieces whose text is JSON.stringify's, for no entries, a few, and thousands", () => {
+    const many = Array.from({ length: 2500 }, (_, i) => ({ ...files[1]!, path: `d/f${i}\n"x"`, inode: i }));
+    for (const list of [[], files, many]) {
+      const manifest = buildManifest(list, md5, { ...meta, filters: ['--include', '*.txt'] });
+      const pieces = [...manifestJson(manifest)];
+      assert.equal(pieces.join(''), JSON.stringify(manifest));
+      assert.ok(
+        pieces.every((piece) => piece.length < 200_000),
+        'a piece holds more than 1,000 entries',
+      );
+    }
   });
 
   it('refuses a manifest of another version', () => {
