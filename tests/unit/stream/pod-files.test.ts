@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +19,7 @@ import {
   unreadableInListing,
 } from '../../../lib/stream/pod-files.ts';
 import { pathToBytes } from '../../../lib/format/path-bytes.ts';
+import { asNobody, busybox } from '../support/busybox.ts';
 
 // Captured from BusyBox 1.35 running LIST_COMMAND in a folder holding a fifo, a symlink to
 // a.txt, a 0700 folder of 999:999, a file named "-dash", a file whose name holds a newline,
@@ -134,8 +135,8 @@ describe('pod file listing', () => {
   });
 
   it("ends BusyBox's listing with the end mark, after a folder it cannot read, keeping find's exit code", function () {
-    const busybox = execFileSync('sh', ['-c', 'command -v busybox || true'], { encoding: 'utf8' }).trim();
-    if (!busybox) this.skip(); // npm run setup installs it
+    const shell = busybox();
+    if (!shell) this.skip();
     const dir = mkdtempSync(join(tmpdir(), 'listing-'));
     try {
       chmodSync(dir, 0o755);
@@ -143,11 +144,10 @@ describe('pod file listing', () => {
       mkdirSync(join(dir, 'secret'), { mode: 0o700 });
       writeFileSync(join(dir, 'secret', 'b.txt'), 'b');
       const run = (asOwner: boolean) => {
-        // Root reads every folder: the unreadable case runs as nobody.
-        const user =
-          !asOwner && process.getuid?.() === 0 ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : [];
+        // Root reads every folder: the unreadable case runs as nobody (or, not as root, without the bits).
+        const user = asOwner ? [] : asNobody();
         if (!asOwner && user.length === 0) chmodSync(join(dir, 'secret'), 0);
-        const [command, ...args] = [...user, busybox, ...LIST_COMMAND];
+        const [command, ...args] = [...user, shell, ...LIST_COMMAND];
         const listed = spawnSync(command!, args, { cwd: dir });
         chmodSync(join(dir, 'secret'), 0o700);
         return { status: listed.status, listing: parseListing(listed.stdout) };
@@ -333,16 +333,15 @@ describe('summed tar stream', () => {
   });
 
   it("sends the tar stream on stdout and its MD5 on stderr, as a user who may not open the exec's stdout", function () {
-    const busybox = execFileSync('sh', ['-c', 'command -v busybox || true'], { encoding: 'utf8' }).trim();
-    if (!busybox) this.skip(); // npm run setup installs it
+    const shell = busybox();
+    if (!shell) this.skip();
     const dir = mkdtempSync(join(tmpdir(), 'summed-tar-'));
     try {
       chmodSync(dir, 0o755);
       writeFileSync(join(dir, 'a.txt'), 'a\n', { mode: 0o644 });
       writeFileSync(join(dir, 'b.bin'), Buffer.alloc(300_000, 7), { mode: 0o644 });
       // As root, the command runs as nobody: the stdout pipe (node's, root's) may not be opened by name.
-      const asUser = process.getuid?.() === 0 ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : [];
-      const [command, ...args] = [...asUser, busybox, ...SUMMED_TAR_COMMAND];
+      const [command, ...args] = [...asNobody(), shell, ...SUMMED_TAR_COMMAND];
       const result = spawnSyncBuffer(command!, args, dir, nulList(['a.txt', 'b.bin']));
       assert.equal(result.status, 0, result.stderr);
       assert.ok(result.stdout.includes(Buffer.alloc(300_000, 7)), 'the file is not in the stream');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import tar from 'tar-stream';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +17,7 @@ import {
   withRawNames,
 } from '../../../lib/stream/tar-in.ts';
 import { localPath } from '../../../lib/format/local-file-names.ts';
+import { busybox } from '../support/busybox.ts';
 
 describe('tar entries for names that are not UTF-8', () => {
   it('counts the whole pax record in its length, its own digits too', () => {
@@ -153,10 +154,9 @@ describe('tar -x in the pod, with its end mark', () => {
   }
 
   function extract(input: Buffer) {
-    const busybox = execFileSync('sh', ['-c', 'command -v busybox || true'], { encoding: 'utf8' }).trim();
     const dir = mkdtempSync(join(tmpdir(), 'extract-'));
     try {
-      const [command, ...args] = [busybox, ...extractCommand(false)];
+      const [command, ...args] = [busybox()!, ...extractCommand(false)];
       const result = spawnSync(command!, args, { cwd: dir, input });
       return { status: result.status, stdout: String(result.stdout), stderr: String(result.stderr) };
     } finally {
@@ -165,7 +165,7 @@ describe('tar -x in the pod, with its end mark', () => {
   }
 
   before(function () {
-    if (!execFileSync('sh', ['-c', 'command -v busybox || true'], { encoding: 'utf8' }).trim()) this.skip();
+    if (!busybox()) this.skip(); // npm run setup installs it
   });
 
   it('ends its output with the end mark when tar wrote the whole archive', async () => {
