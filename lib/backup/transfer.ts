@@ -45,8 +45,8 @@ export interface TransferResult {
   md5s: Map<string, string>;
 }
 
-/** A transfer under way: the pod's MD5s of the files that go straight into rclone. */
-type Transfer = TransferRequest & { checksums: PodChecksums };
+/** A transfer under way: the files that go straight into rclone, and the pod's MD5s of them. */
+type Transfer = TransferRequest & { summedFirst: Set<string>; checksums: PodChecksums };
 
 export async function streamAndUpload(transferRequest: TransferRequest): Promise<TransferResult> {
   // A file sent straight into rclone needs the pod's MD5 before its upload starts (an S3 object of
@@ -60,7 +60,7 @@ export async function streamAndUpload(transferRequest: TransferRequest): Promise
       : [],
   );
   const checksums = new PodChecksums(transferRequest.kube, transferRequest, [...summedFirst]);
-  const request: Transfer = { ...transferRequest, checksums };
+  const request: Transfer = { ...transferRequest, summedFirst, checksums };
   const expectedBytes = request.files.reduce((sum, f) => sum + (f.type === 'file' ? f.size : 0), 0);
   const staging = new StagingUploader({
     root: request.stagingDir,
@@ -85,10 +85,22 @@ export async function streamAndUpload(transferRequest: TransferRequest): Promise
     request.report(`${transferLine(counts)}${note}`, transferFraction(counts));
   }, 1000);
   let channelBytes = 0;
+  // The names each stream delivered: a summed stream's are checked once its sum matched. A file of a
+  // cut one (one that finished after the cut, too) is summed in the pod again at the end.
+  let delivered: string[] = [];
+  const verified = new Set<string>();
   const receiver = {
-    onEntry: (header: import('tar-stream').Header, stream: Readable) => staging.add(header, stream),
+    onEntry: async (header: Header, stream: Readable) => {
+      const by = delivered;
+      const name = await staging.add(header, stream);
+      if (name !== undefined) by.push(name);
+    },
     // An upload that failed (UserError) or a local disk error is not resumable; anything else is the stream.
     localFailure: (err: unknown) => (err instanceof UserError ? err : stagingDiskError(err, request.stagingDir)),
+    // Every byte that crossed the channel counts, a cut stream's too.
+    onBytes: (bytes: number) => {
+      channelBytes += bytes;
+    },
   };
   const resumeContext = {
     ...request,
@@ -103,32 +115,29 @@ export async function streamAndUpload(transferRequest: TransferRequest): Promise
     fix: 'nothing was reported as backed up; check the API server and the helper pod, then run the command again',
     resumesWith: 'from the last complete file',
   };
-  // Files that arrived in a summed stream that was cut before its sum: the pod sums them at the end
-  // (a symlink's target came in a tar header, which has a checksum of its own).
-  const unchecked: string[] = [];
   const receive = async (paths: string[], summed: boolean) => {
-    const before = staging.received.size;
-    try {
-      channelBytes += await receiveTar(request, paths, receiver, summed);
-    } catch (err) {
-      const arrived = [...staging.received].slice(before);
-      if (summed) unchecked.push(...arrived.flatMap(([path, { md5 }]) => (md5 ? [path] : [])));
-      throw err;
-    }
+    const names: string[] = [];
+    delivered = names;
+    await receiveTar(request, paths, receiver, summed);
+    if (summed) for (const name of names) verified.add(name);
   };
   try {
     const { resumes } = await withResumes(resumeContext, policy, async () => {
       const remaining = request.files.filter((f) => !staging.received.has(f.path)).map((f) => f.path);
       if (remaining.length === 0) return;
-      const streamed = remaining.filter((path) => !summedFirst.has(path));
-      if (streamed.length) await receive(streamed, true);
-      const first = remaining.filter((path) => summedFirst.has(path));
-      if (first.length) await receive(first, false);
+      const summedAsSent = remaining.filter((path) => !summedFirst.has(path));
+      if (summedAsSent.length) await receive(summedAsSent, true);
+      const direct = remaining.filter((path) => summedFirst.has(path));
+      if (direct.length) await receive(direct, false);
       const missing = remaining.filter((path) => !staging.received.has(path)).length;
       if (missing > 0) throw new StreamCut(`it ended ${missing} files early`);
     });
     await staging.finish();
     const podMd5 = new Map(await request.checksums.done);
+    // A symlink's target came in a tar header, which has a checksum of its own.
+    const unchecked = [...staging.received].flatMap(([path, { md5 }]) =>
+      md5 !== undefined && !verified.has(path) && !summedFirst.has(path) ? [path] : [],
+    );
     const rechecked = await hashPodFiles(request.kube, request, unchecked);
     const unsummed = unchecked.find((path) => !rechecked.has(path));
     if (unsummed)
@@ -193,8 +202,9 @@ function sendsDirectly({ rclone, rcloneVersion }: TransferRequest): boolean {
 
 function directSender(request: Transfer) {
   if (!sendsDirectly(request)) return undefined;
+  // Only the files the pod summed first: one that grew past a batch since the listing is staged.
   return (name: string, header: Header, stream: Readable, progress: DirectProgress) =>
-    PLAIN_NAME.test(name) ? sendDirectly(request, name, header, stream, progress) : undefined;
+    request.summedFirst.has(name) ? sendDirectly(request, name, header, stream, progress) : undefined;
 }
 
 /**
@@ -211,6 +221,8 @@ async function sendDirectly(
 ): Promise<string> {
   // md5sum runs ahead of tar in the pod: the sum is usually known before the file's first byte.
   const expected = await request.checksums.of(name);
+  if (expected === undefined)
+    throw new UserError(`the helper pod gave no checksum of "${name}"`, 'run the command again');
   const upload = startStreamUpload(request.rclone, joinRemote(request.target, name), {
     size: header.size ?? 0,
     mtime: header.mtime ?? new Date(),

@@ -1,6 +1,7 @@
 // The helper pod's two questions, asked the same way by backup, restore and
 // verify: what files the volume holds, and their MD5 sums.
 import { Readable, Writable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubeConnection } from '../kube/connection.ts';
 import { HELPER_CONTAINER } from '../kube/helper-pod.ts';
 import { UserError } from '../errors.ts';
@@ -30,7 +31,7 @@ export interface ListingResult extends PodListing {
   error?: string;
 }
 
-/** Listings whose output was cut before its end mark, taken again before giving up. */
+/** Listings whose output was cut before its end mark, taken again (1 s, then 2 s later) before giving up. */
 const LISTING_ATTEMPTS = 3;
 
 /** Everything find could list; `error` says when that is not everything. */
@@ -41,14 +42,25 @@ export async function listPodFiles(kube: KubeConnection, target: PodTarget): Pro
       container: HELPER_CONTAINER,
       command: LIST_COMMAND,
     });
-    const listing = parseListing(stdout);
-    if (listing.complete && result.exitCode === 0) return listing;
-    if (listing.complete) return { ...listing, error: stderrLastLine(result) || `exit code ${result.exitCode}` };
+    // Output cut short, however it was reported, ends without the end mark (or inside a record).
+    const listing = attempt < LISTING_ATTEMPTS ? completeListing(stdout) : parseListing(stdout);
+    if (listing?.complete && result.exitCode === 0) return listing;
+    if (listing?.complete) return { ...listing, error: stderrLastLine(result) || `exit code ${result.exitCode}` };
     if (attempt === LISTING_ATTEMPTS)
       throw new UserError(
         `the file listing from helper pod ${target.pod} was cut short ${attempt} times`,
         'check the API server and the helper pod, then run the command again',
       );
+    await sleep(1000 * attempt, undefined, { signal: target.signal });
+  }
+}
+
+/** The listing in `output`, or undefined when it was cut inside a record. */
+function completeListing(output: Buffer): PodListing | undefined {
+  try {
+    return parseListing(output);
+  } catch {
+    return undefined;
   }
 }
 
@@ -128,6 +140,9 @@ export class PodChecksums {
       });
       if (result.exitCode !== 0)
         throw new UserError(`md5sum failed in the helper pod: ${stderrLastLine(result)}`, UNREADABLE);
+      // md5sum read every file (it exited 0): a sum missing is output cut short, reported as a success.
+      const missing = left.filter((path) => !this.sums.has(path)).length;
+      if (missing > 0) throw new StreamCut(`md5sum's output ended ${missing} sums early`);
     });
     return this.sums;
   }

@@ -92,7 +92,8 @@ export class StagingUploader {
     this.options = options;
   }
 
-  async add(header: Header, stream: Readable): Promise<void> {
+  /** Takes one entry of the stream; the name it was received under (undefined for a folder). */
+  async add(header: Header, stream: Readable): Promise<string | undefined> {
     this.throwIfFailed();
     if (!this.batchDir) await this.newBatch();
     const name = safeRelative(header.name);
@@ -110,7 +111,7 @@ export class StagingUploader {
       this.received.set(name, { md5, size });
       this.receivedBytes += size;
       this.uploadedBytes += size;
-      return;
+      return name;
     }
     if (isFile) {
       const hash = createHash('md5');
@@ -161,11 +162,12 @@ export class StagingUploader {
       this.received.set(name, { size: target.length });
     } else {
       stream.resume(); // directories and other types carry no data to upload
-      return;
+      return undefined;
     }
     this.batchEntries++;
     if (this.batchBytes >= this.options.capBytes || this.batchEntries >= (this.options.capFiles ?? BATCH_FILES))
       await this.flush();
+    return name;
   }
 
   private sendDirectly(name: string, header: Header, stream: Readable): Promise<string> | undefined {

@@ -220,8 +220,10 @@ export async function commitPartFiles(
     '  if [ $# -gt 0 ]; then mv -f -- "$@" "$d/" || exit 1; fi',
     `  rmdir -- "$d/${PART_DIR}" 2>/dev/null || true`,
     'done',
+    // The end mark: the API server can report success for an exec it cut short.
+    `echo ${COMMIT_END}`,
   ].join('\n');
-  await captureFromPodOrFail(
+  const stdout = await captureFromPodOrFail(
     kube,
     {
       namespace,
@@ -236,7 +238,14 @@ export async function commitPartFiles(
       fix: 'check that the PVC is writable, then run the command again',
     },
   );
+  if (!stdout.toString().endsWith(`${COMMIT_END}\n`))
+    throw new UserError(
+      'moving restored files to their names was cut short in the helper pod',
+      'check the API server and the helper pod, then run the command again',
+    );
 }
+
+const COMMIT_END = 'datamover-committed';
 
 /** Packs the files `paths` (rclone's downloads under `dir`) under their temporary names, with their mode and mtime. */
 export async function packFiles(

@@ -1,7 +1,7 @@
 // A tar stream out of the helper pod over exec, unpacked on the fly: each entry
 // is handed to the caller as it arrives, with backpressure all the way to the
 // pod's tar. Knows nothing of what the caller does with the files.
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import tar from 'tar-stream';
 import type { KubeConnection } from '../kube/connection.ts';
@@ -9,7 +9,6 @@ import { HELPER_CONTAINER } from '../kube/helper-pod.ts';
 import { runInPod, stderrLastLine } from './exec-channel.ts';
 import { nulList, streamSumOf, SUMMED_TAR_COMMAND, TAR_COMMAND, tarErrorOf } from './pod-files.ts';
 import { pathFromBytes } from '../format/path-bytes.ts';
-import { UserError } from '../errors.ts';
 
 /** A stream that ended before every file arrived: resumable, unlike a failure on this side. */
 export class StreamCut extends Error {}
@@ -26,10 +25,12 @@ export interface TarReceiver {
   onEntry(header: tar.Header, stream: Readable): Promise<void>;
   /** Turns a failure on this side (not the stream's) into the error to end with, or undefined. */
   localFailure(err: unknown): Error | undefined;
+  /** Told the bytes of each chunk as it arrives (those of a stream that is then cut too). */
+  onBytes?(bytes: number): void;
 }
 
 /**
- * One tar stream of `paths` out of the pod; the bytes it carried. `summed`: the pod sums the stream as
+ * One tar stream of `paths` out of the pod. `summed`: the pod sums the stream as
  * it sends it (SUMMED_TAR_COMMAND), and every byte that arrived is checked against that sum before this
  * returns; else the receiver checks each file some other way. Throws StreamCut when the stream was cut
  * or tar failed (the files of a summed stream that arrived then are not checked: the caller checks them).
@@ -39,7 +40,7 @@ export async function receiveTar(
   paths: string[],
   receiver: TarReceiver,
   summed = false,
-): Promise<number> {
+): Promise<void> {
   // Names as bytes (latin1 is one char per byte): names that are not UTF-8 come through whole.
   // (tar-stream's own typings leave the option out.)
   const extract = tar.extract({ filenameEncoding: 'latin1' } as Parameters<typeof tar.extract>[0]);
@@ -72,7 +73,10 @@ export async function receiveTar(
   });
   unpacked.catch(() => undefined);
   const hash = summed ? createHash('md5') : undefined;
-  const sink = nodeWritableFor(extract, hash);
+  const sink = nodeWritableFor(extract, (chunk) => {
+    hash?.update(chunk);
+    receiver.onBytes?.(chunk.length);
+  });
   let exec: Awaited<ReturnType<typeof runInPod>>;
   try {
     exec = await runInPod(source.kube, {
@@ -98,27 +102,22 @@ export async function receiveTar(
     throw entryFailure ?? receiver.localFailure(err) ?? new StreamCut((err as Error).message);
   }
   if (exec.exitCode !== 0) {
-    const error = summed ? tarErrorOf(exec.stderrTail) : stderrLastLine(exec);
+    const error = (summed ? tarErrorOf(exec.stderrTail) : stderrLastLine(exec)) || 'no message';
     throw new StreamCut(`tar in the helper pod exited with code ${exec.exitCode}: ${error}`);
   }
   // Every write has reached the extractor (and the hash) once it has finished.
   if (hash) checkStreamSum(hash.digest('hex'), exec.stderrTail);
-  return exec.stdoutBytes;
 }
 
 /**
- * The stream's bytes against the pod's sum of them. A stream without the sum was cut before its end,
- * even when the exec reported success (the API server does, when its connection to the kubelet breaks).
+ * The stream's bytes against the pod's sum of them. A stream without the sum, or whose bytes differ
+ * from it, was cut (the API server can report success for an exec whose output it cut short; and the
+ * sum, on stderr, can arrive while stdout is cut): its files are summed in the pod again one by one.
  */
 export function checkStreamSum(arrived: string, stderr: string): void {
   const sent = streamSumOf(stderr);
   if (sent === undefined) throw new StreamCut("it ended before the pod's checksum of it");
-  if (sent !== arrived)
-    throw new UserError(
-      'the tar stream from the helper pod arrived with a different checksum than the pod computed ' +
-        '(it was corrupted on the way)',
-      'nothing was reported as backed up; run the command again',
-    );
+  if (sent !== arrived) throw new StreamCut('what arrived differs from what the pod sent (cut short)');
 }
 
 /** The entry's name and link target as paths (format/path-bytes.ts); a pax header's are already text. */
@@ -134,12 +133,12 @@ function withPaths(header: tar.Header): tar.Header {
  * tar-stream is built on streamx; the exec channel needs a Node Writable whose
  * writableNeedDrain it can watch. This one passes tar-stream's backpressure on.
  */
-function nodeWritableFor(extract: tar.Extract, hash?: Hash): Writable {
+function nodeWritableFor(extract: tar.Extract, tap: (chunk: Buffer) => void): Writable {
   return new Writable({
     // Large enough that the websocket is not paused and resumed every few frames.
     highWaterMark: 8 * 1024 * 1024,
     write(chunk: Buffer, _encoding, done) {
-      hash?.update(chunk);
+      tap(chunk);
       if (extract.write(chunk)) done();
       else extract.once('drain', () => done());
     },
