@@ -31,8 +31,11 @@ export interface ListingResult extends PodListing {
   error?: string;
 }
 
-/** Listings whose output was cut before its end mark, taken again (1 s, then 2 s later) before giving up. */
-const LISTING_ATTEMPTS = 3;
+/**
+ * Attempts at a command whose output was cut short (the API server can report such an exec as a success):
+ * a listing without its end mark is taken again 1 s, then 2 s later; sums missing are asked for again.
+ */
+const CUT_OUTPUT_ATTEMPTS = 3;
 
 /** Everything find could list; `error` says when that is not everything. */
 export async function listPodFiles(kube: KubeConnection, target: PodTarget): Promise<ListingResult> {
@@ -43,10 +46,10 @@ export async function listPodFiles(kube: KubeConnection, target: PodTarget): Pro
       command: LIST_COMMAND,
     });
     // Output cut short, however it was reported, ends without the end mark (or inside a record).
-    const listing = attempt < LISTING_ATTEMPTS ? completeListing(stdout) : parseListing(stdout);
+    const listing = attempt < CUT_OUTPUT_ATTEMPTS ? completeListing(stdout) : parseListing(stdout);
     if (listing?.complete && result.exitCode === 0) return listing;
     if (listing?.complete) return { ...listing, error: stderrLastLine(result) || `exit code ${result.exitCode}` };
-    if (attempt === LISTING_ATTEMPTS)
+    if (attempt === CUT_OUTPUT_ATTEMPTS)
       throw new UserError(
         `the file listing from helper pod ${target.pod} was cut short ${attempt} times`,
         'check the API server and the helper pod, then run the command again',
@@ -64,18 +67,25 @@ function completeListing(output: Buffer): PodListing | undefined {
   }
 }
 
+/** The pod's MD5 of each of `paths` (one missing when its output was cut short CUT_OUTPUT_ATTEMPTS times). */
 export async function hashPodFiles(
   kube: KubeConnection,
   target: PodTarget,
   paths: string[],
 ): Promise<Map<string, string>> {
-  if (paths.length === 0) return new Map();
-  const stdout = await captureFromPodOrFail(
-    kube,
-    { ...target, container: HELPER_CONTAINER, command: MD5_COMMAND, stdin: Readable.from([nulList(paths)]) },
-    { what: 'md5sum', fix: UNREADABLE },
-  );
-  return parseMd5Output(stdout, paths);
+  const sums = new Map<string, string>();
+  for (let attempt = 1; attempt <= CUT_OUTPUT_ATTEMPTS; attempt++) {
+    const left = paths.filter((path) => !sums.has(path));
+    if (left.length === 0) break;
+    // md5sum exits 0 only once it has read every file: a sum missing then was cut from its output.
+    const stdout = await captureFromPodOrFail(
+      kube,
+      { ...target, container: HELPER_CONTAINER, command: MD5_COMMAND, stdin: Readable.from([nulList(left)]) },
+      { what: 'md5sum', fix: UNREADABLE },
+    );
+    for (const [path, sum] of parseMd5Output(stdout, left)) sums.set(path, sum);
+  }
+  return sums;
 }
 
 /**
