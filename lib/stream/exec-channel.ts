@@ -20,18 +20,13 @@ export interface ExecRequest {
 
 export interface ExecResult {
   exitCode: number;
-  /** Bytes that arrived on the stdout channel. */
-  stdoutBytes: number;
   stderrTail: string;
 }
-
-const STDOUT_CHANNEL = 1;
 
 export async function runInPod(kube: KubeConnection, request: ExecRequest): Promise<ExecResult> {
   const stderr = new PassThrough();
   let stderrTail = '';
   stderr.on('data', (chunk: Buffer) => (stderrTail = (stderrTail + chunk.toString('utf8')).slice(-2000)));
-  let stdoutBytes = 0;
   let status: V1Status | undefined;
   const exec = new Exec(kube.config);
   const what = `${request.command.join(' ').slice(0, 60)} in pod ${request.pod}`;
@@ -42,7 +37,7 @@ export async function runInPod(kube: KubeConnection, request: ExecRequest): Prom
       if (settled) return;
       settled = true;
       if (err) reject(err);
-      else resolve({ exitCode: exitCodeOf(status!), stdoutBytes, stderrTail });
+      else resolve({ exitCode: exitCodeOf(status!), stderrTail });
     };
     exec
       .exec(
@@ -65,8 +60,7 @@ export async function runInPod(kube: KubeConnection, request: ExecRequest): Prom
         };
         if (request.signal?.aborted) return onAbort();
         request.signal?.addEventListener('abort', onAbort, { once: true });
-        ws.on('message', (data: Buffer) => {
-          if (data[0] === STDOUT_CHANNEL) stdoutBytes += data.length - 1;
+        ws.on('message', () => {
           if (request.stdout.writableNeedDrain && !ws.isPaused) {
             ws.pause();
             request.stdout.once('drain', () => ws.resume());

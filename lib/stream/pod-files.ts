@@ -66,7 +66,7 @@ export function streamSumOf(stderr: string): string | undefined {
   return STREAM_SUM_LINE.exec(stderrLines(stderr).pop() ?? '')?.[1];
 }
 
-/** The last line of a summed tar's stderr that is not its stream sum: tar's error, if any. */
+/** The last line of a tar's stderr that is not a summed stream's sum: tar's error, if any. */
 export function tarErrorOf(stderr: string): string {
   const lines = stderrLines(stderr).filter((line) => !STREAM_SUM_LINE.test(line));
   return lines.pop()?.slice(0, 200) ?? '';

@@ -6,7 +6,7 @@ import { Readable, Writable } from 'node:stream';
 import tar from 'tar-stream';
 import type { KubeConnection } from '../kube/connection.ts';
 import { HELPER_CONTAINER } from '../kube/helper-pod.ts';
-import { runInPod, stderrLastLine } from './exec-channel.ts';
+import { runInPod } from './exec-channel.ts';
 import { nulList, streamSumOf, SUMMED_TAR_COMMAND, TAR_COMMAND, tarErrorOf } from './pod-files.ts';
 import { pathFromBytes } from '../format/path-bytes.ts';
 
@@ -102,7 +102,7 @@ export async function receiveTar(
     throw entryFailure ?? receiver.localFailure(err) ?? new StreamCut((err as Error).message);
   }
   if (exec.exitCode !== 0) {
-    const error = (summed ? tarErrorOf(exec.stderrTail) : stderrLastLine(exec)) || 'no message';
+    const error = tarErrorOf(exec.stderrTail) || 'no message';
     throw new StreamCut(`tar in the helper pod exited with code ${exec.exitCode}: ${error}`);
   }
   // Every write has reached the extractor (and the hash) once it has finished.
