@@ -25,7 +25,7 @@ import type { DestinationOptions } from '../destination/options.ts';
 import type { PodFile } from '../stream/pod-files.ts';
 import type { ListingResult } from '../stream/pod-commands.ts';
 import { listWithMtimes } from '../store/object-times.ts';
-import { buildManifest, writeManifest, type BackupManifest } from '../store/manifest.ts';
+import { manifestEntries, manifestHead, writeManifest, type BackupManifest } from '../store/manifest.ts';
 import { objectKey } from '../store/object-keys.ts';
 import { openStore } from '../store/open.ts';
 import { runFlow, type Flow } from '../flow/runner.ts';
@@ -132,10 +132,10 @@ export async function runLocalBackup(
       () => deleteRemoved(store.rclone, plan, target),
       () => (plan.delete.length ? `${plan.delete.length} files` : 'none'),
     );
-    const manifest = await flow.step(
+    const entries = await flow.step(
       'Write the backup manifest',
       () => writeRunManifest(run, store.rclone, files, sent.md5s, { target, previous: previousManifest }),
-      (m) => `${m.entries.length} entries`,
+      (count) => `${count} entries`,
     );
     // Sent files were checked twice already: the pod's MD5 with the bytes that arrived
     // (transfer), and rclone checks each object it uploads (size, and MD5) or fails. Files
@@ -149,13 +149,12 @@ export async function runLocalBackup(
     );
     await flow.step('Record the run on the PVC', () =>
       recordRun(run, store.rclone.destination.display, {
-        files: manifest.entries.length,
+        files: entries,
         bytesSent: sent.bytes,
         transferSeconds: sent.seconds,
         seconds: (Date.now() - started) / 1000,
       }),
     );
-    const skipped = new Set([...plan.unchanged.map(objectKey), ...plan.seed]);
     const result: LocalBackupResult = {
       mode: 'local',
       pvc: options.pvc,
@@ -171,7 +170,7 @@ export async function runLocalBackup(
       filesDeleted: plan.delete.length,
       filesSkipped: plan.skippedTypes.length,
       bytesSent: sent.bytes,
-      bytesSkipped: files.filter((f) => skipped.has(objectKey(f))).reduce((sum, f) => sum + f.size, 0),
+      bytesSkipped: bytesNotSent(files, plan),
       channelBytes: sent.channelBytes,
       streamResumes: sent.resumes,
       durationSeconds: 0,
@@ -391,6 +390,14 @@ async function transfer(
   return { ...sent, seconds: (Date.now() - startedAt) / 1000 };
 }
 
+/** The bytes of the files not sent: unchanged, or copied server-side. */
+function bytesNotSent(files: PodFile[], plan: TransferPlan): number {
+  const sizes = (list: PodFile[]) => list.reduce((sum, f) => sum + f.size, 0);
+  if (!plan.seed.length) return sizes(plan.unchanged);
+  const seeded = new Set(plan.seed);
+  return sizes(plan.unchanged) + sizes(files.filter((f) => seeded.has(objectKey(f))));
+}
+
 function describeTransfer(sent: Sent): string {
   if (sent.files === 0 && sent.seconds === 0) return 'nothing to send';
   const rate = formatBytes(sent.bytes / Math.max(sent.seconds, 0.001));
@@ -405,27 +412,36 @@ async function deleteRemoved(rclone: RcloneContext, plan: TransferPlan, target: 
   });
 }
 
+/** Writes the run's manifest (its entries one piece at a time); how many entries it holds. */
 async function writeRunManifest(
   run: Run,
   rclone: RcloneContext,
   files: PodFile[],
+  /** The MD5s of the files sent (completed here with the unchanged files' ones). */
   sentMd5: Map<string, string>,
   at: { target: string; previous?: BackupManifest },
-): Promise<BackupManifest> {
+): Promise<number> {
   // Keep the MD5s of unchanged files from the last backup's manifest, if any (compare read it).
   const { previous } = at;
-  const md5 = new Map(previous?.entries.filter((e) => e.md5).map((e) => [e.path, e.md5!]) ?? []);
-  for (const [path, sum] of sentMd5) md5.set(path, sum);
+  const md5 = sentMd5;
+  for (const entry of previous?.entries ?? []) if (entry.md5 && !md5.has(entry.path)) md5.set(entry.path, entry.md5);
   const { namespace, pvc, filters } = run.options;
   warnOnChangedFilters(run, previous, filters);
-  const manifest = buildManifest(files, md5, {
+  const head = manifestHead({
     createdAt: run.now.toISOString(),
     namespace,
     pvc,
     ...(filters ? { filters: filters.args, filterRules: ruleLines(filters) } : {}),
   });
-  await writeManifest(rclone, at.target, manifest);
-  return manifest;
+  let entries = 0;
+  const counted = function* () {
+    for (const entry of manifestEntries(files, md5)) {
+      entries++;
+      yield entry;
+    }
+  };
+  await writeManifest(rclone, at.target, head, counted());
+  return entries;
 }
 
 /** A run with other filters than the last backup's at the target covers another part of the volume. */
@@ -443,14 +459,15 @@ function warnOnChangedFilters(run: Run, previous: BackupManifest | undefined, fi
 
 /** Unchanged files were seen at the destination by the comparison; the new ones are looked up. */
 async function verifyFresh(rclone: RcloneContext, target: string, files: PodFile[], fresh: string[]): Promise<void> {
+  if (fresh.length === 0) return;
   const objects =
     fresh.length > files.length / 2
       ? await listRemoteObjects(rclone, target, false)
       : await listRemoteFiles(rclone, target, fresh);
-  const byKey = new Map(files.map((f) => [objectKey(f), f]));
-  for (const key of fresh) {
-    const file = byKey.get(key);
-    if (file && objects.get(key)?.size !== file.size)
+  const wanted = new Set(fresh);
+  for (const file of files) {
+    const key = objectKey(file);
+    if (wanted.has(key) && objects.get(key)?.size !== file.size)
       throw new UserError(`"${key}" is missing or has the wrong size at the destination`, 'run the backup again');
   }
 }

@@ -8,6 +8,7 @@ import type { Readable } from 'node:stream';
 import type { Header } from 'tar-stream';
 import type { KubeConnection } from '../kube/connection.ts';
 import { withResumes } from '../stream/resume.ts';
+import { collectDeadBuffers } from '../stream/buffer-collector.ts';
 import { receiveTar, StreamCut } from '../stream/tar-out.ts';
 import type { PodFile } from '../stream/pod-files.ts';
 import { hashPodFiles, PodChecksums } from '../stream/pod-commands.ts';
@@ -70,6 +71,7 @@ export async function streamAndUpload(transferRequest: TransferRequest): Promise
     sendDirectly: directSender(request),
   });
   const started = Date.now();
+  const stopCollecting = collectDeadBuffers();
   let note = '';
   // Done is what reached the storage: the progress follows the upload, not only the stream.
   const ticker = setInterval(() => {
@@ -135,9 +137,9 @@ export async function streamAndUpload(transferRequest: TransferRequest): Promise
     await staging.finish();
     const podMd5 = new Map(await request.checksums.done);
     // A symlink's target came in a tar header, which has a checksum of its own.
-    const unchecked = [...staging.received].flatMap(([path, { md5 }]) =>
-      md5 !== undefined && !verified.has(path) && !summedFirst.has(path) ? [path] : [],
-    );
+    const unchecked: string[] = [];
+    for (const [path, { md5 }] of staging.received)
+      if (md5 !== undefined && !verified.has(path) && !summedFirst.has(path)) unchecked.push(path);
     const rechecked = await hashPodFiles(request.kube, request, unchecked);
     const unsummed = unchecked.find((path) => !rechecked.has(path));
     if (unsummed)
@@ -147,10 +149,12 @@ export async function streamAndUpload(transferRequest: TransferRequest): Promise
       );
     for (const [path, sum] of rechecked) podMd5.set(path, sum);
     checkComplete(request, podMd5, staging.received, staging.receivedBytes, expectedBytes);
-    const md5s = new Map([...staging.received].flatMap(([path, { md5 }]) => (md5 ? [[path, md5] as const] : [])));
+    const md5s = new Map<string, string>();
+    for (const [path, { md5 }] of staging.received) if (md5) md5s.set(path, md5);
     return { files: staging.received.size, bytes: staging.receivedBytes, channelBytes, resumes, md5s };
   } finally {
     clearInterval(ticker);
+    stopCollecting();
     request.checksums.stop();
   }
 }

@@ -65,6 +65,7 @@ import {
   sendTar,
 } from '../stream/tar-in.ts';
 import { withResumes } from '../stream/resume.ts';
+import { collectDeadBuffers } from '../stream/buffer-collector.ts';
 import { nulList, type PodFile } from '../stream/pod-files.ts';
 import { listPodFiles } from '../stream/pod-commands.ts';
 import { runFlow, type Flow } from '../flow/runner.ts';
@@ -502,6 +503,7 @@ async function restoreFiles(
     }
   };
   downloadAhead();
+  const stopCollecting = collectDeadBuffers();
   try {
     for (let index = 0; index < batches.length; index++) {
       const { files, batchBytes, staged, streamed, archived } = await ahead.shift()!;
@@ -531,6 +533,7 @@ async function restoreFiles(
     }
   } finally {
     clearInterval(ticker);
+    stopCollecting();
     // A batch that failed leaves no download running into the staging folder.
     downloads.abort();
     await Promise.allSettled(ahead);

@@ -39,29 +39,33 @@ export interface BackupManifest {
   entries: ManifestEntry[];
 }
 
-export function buildManifest(
-  files: PodFile[],
-  md5: Map<string, string>,
-  meta: { createdAt: string; namespace: string; pvc: string; filters?: string[]; filterRules?: string[] },
-): BackupManifest {
+type ManifestMeta = Pick<BackupManifest, 'createdAt' | 'namespace' | 'pvc' | 'filters' | 'filterRules'>;
+
+/** Everything but the entries of a backup's manifest. */
+export type ManifestHead = Omit<BackupManifest, 'entries'>;
+
+export function manifestHead(meta: ManifestMeta): ManifestHead {
+  return { version: 1, ...meta, owners: true };
+}
+
+/** The manifest entries of `files`, made one at a time: a backup writes them without holding them all. */
+export function* manifestEntries(files: PodFile[], md5: Map<string, string>): Generator<ManifestEntry> {
   const links = hardLinkTargets(files);
-  return {
-    version: 1,
-    ...meta,
-    owners: true,
-    entries: files
-      .filter((f): f is PodFile & { type: ManifestEntry['type'] } => f.type !== 'other')
-      .map((f) => ({
-        path: f.path,
-        type: f.type,
-        mode: f.mode,
-        mtime: f.mtime,
-        size: f.size,
-        uid: f.uid,
-        gid: f.gid,
-        ...(links.has(f.path) ? { link: links.get(f.path) } : md5.has(f.path) ? { md5: md5.get(f.path) } : {}),
-      })),
-  };
+  for (const f of files) {
+    if (f.type === 'other') continue;
+    const entry: ManifestEntry = { path: f.path, type: f.type, mode: f.mode, mtime: f.mtime, size: f.size };
+    entry.uid = f.uid;
+    entry.gid = f.gid;
+    const link = links.get(f.path);
+    const sum = md5.get(f.path);
+    if (link !== undefined) entry.link = link;
+    else if (sum !== undefined) entry.md5 = sum;
+    yield entry;
+  }
+}
+
+export function buildManifest(files: PodFile[], md5: Map<string, string>, meta: ManifestMeta): BackupManifest {
+  return { ...manifestHead(meta), entries: [...manifestEntries(files, md5)] };
 }
 
 export function parseManifest(text: string): BackupManifest {
@@ -81,9 +85,14 @@ export async function readManifest(ctx: RcloneContext, folder: string): Promise<
   }
 }
 
-export async function writeManifest(ctx: RcloneContext, folder: string, manifest: BackupManifest): Promise<void> {
+export async function writeManifest(
+  ctx: RcloneContext,
+  folder: string,
+  head: ManifestHead,
+  entries: Iterable<ManifestEntry>,
+): Promise<void> {
   await runRclone(ctx, ['rcat', joinRemote(folder, MANIFEST_NAME)], {
-    input: Readable.from(manifestJson(manifest)),
+    input: Readable.from(manifestJson(head, entries)),
     what: 'writing the backup manifest',
   });
 }
@@ -95,13 +104,18 @@ const JSON_PIECE_ENTRIES = 1000;
  * The manifest as JSON, its entries last (the text JSON.stringify gives for buildManifest's), in pieces of
  * JSON_PIECE_ENTRIES entries: the text of 100,000 entries (about 12 MB) is never held whole.
  */
-export function* manifestJson(manifest: BackupManifest): Generator<string> {
-  const { entries, ...head } = manifest;
+export function* manifestJson(head: ManifestHead, entries: Iterable<ManifestEntry>): Generator<string> {
   yield `${JSON.stringify(head).slice(0, -1)},"entries":[`;
-  for (let i = 0; i < entries.length; i += JSON_PIECE_ENTRIES) {
-    const piece = entries.slice(i, i + JSON_PIECE_ENTRIES).map((entry) => JSON.stringify(entry));
-    yield `${i === 0 ? '' : ','}${piece.join(',')}`;
+  let piece: string[] = [];
+  let first = true;
+  for (const entry of entries) {
+    piece.push(JSON.stringify(entry));
+    if (piece.length < JSON_PIECE_ENTRIES) continue;
+    yield `${first ? '' : ','}${piece.join(',')}`;
+    first = false;
+    piece = [];
   }
+  if (piece.length) yield `${first ? '' : ','}${piece.join(',')}`;
   yield ']}';
 }
 
