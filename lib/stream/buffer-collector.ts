@@ -1,7 +1,7 @@
 // V8 frees a Buffer whose JavaScript object outlived a young-generation GC (a chunk held for a while
 // in a stream's queue or a pending write) only in a full GC, and starts one for Buffers alone once
 // some 64 MB of them have piled up. A transfer of many small files makes such Buffers all the time:
-// 60-100 MB of dead ones were held at once (100,000 files: peak RSS 264-332 MB; with this, 224).
+// 60-100 MB of dead ones were held at once (100,000 files: peak RSS 268 MB; with this, 244).
 // While a transfer runs, a full GC (concurrent) is asked for whenever more than BUFFER_LIMIT is held.
 
 const BUFFER_LIMIT = 24 * 1024 * 1024;
