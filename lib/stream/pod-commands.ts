@@ -11,6 +11,7 @@ import { StreamCut } from './tar-out.ts';
 import {
   LIST_COMMAND,
   MD5_COMMAND,
+  MD5_EACH_COMMAND,
   Md5LineReader,
   nulList,
   parseListing,
@@ -144,7 +145,7 @@ export class PodChecksums {
         },
       });
       const stdin = Readable.from([nulList(left)]);
-      const command = { ...target, signal, container: HELPER_CONTAINER, command: MD5_COMMAND, stdin, stdout };
+      const command = { ...target, signal, container: HELPER_CONTAINER, command: MD5_EACH_COMMAND, stdin, stdout };
       const result = await runInPod(kube, command).catch((err: unknown) => {
         throw new StreamCut((err as Error).message, { cause: err });
       });

@@ -77,6 +77,13 @@ function stderrLines(stderr: string): string[] {
 }
 export const MD5_COMMAND = ['sh', '-c', 'xargs -0 -r md5sum'];
 
+/**
+ * md5sum once per file, so that each sum leaves the pod as soon as its file is read: into a pipe, md5sum's
+ * output is block-buffered, and one md5sum for the whole list printed every sum at its end (4 files of
+ * 512 MiB: the first sum 3.9 s after the start instead of 1 s).
+ */
+export const MD5_EACH_COMMAND = ['sh', '-c', 'xargs -0 -r -n 1 md5sum'];
+
 const S_IFMT = 0o170000;
 // File types by their S_IFMT bits (octal, as in <sys/stat.h>).
 const TYPES = new Map<number, PodFileType>([

@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  MD5_COMMAND,
+  MD5_EACH_COMMAND,
   hardLinkTargets,
   LIST_COMMAND,
   nulList,
@@ -19,7 +22,7 @@ import {
   unreadableInListing,
 } from '../../../lib/stream/pod-files.ts';
 import { pathToBytes } from '../../../lib/format/path-bytes.ts';
-import { asNobody, busybox } from '../support/busybox.ts';
+import { asNobody, busybox, busyboxEnv } from '../support/busybox.ts';
 
 // Captured from BusyBox 1.35 running LIST_COMMAND in a folder holding a fifo, a symlink to
 // a.txt, a 0700 folder of 999:999, a file named "-dash", a file whose name holds a newline,
@@ -148,7 +151,7 @@ describe('pod file listing', () => {
         const user = asOwner ? [] : asNobody();
         if (!asOwner && user.length === 0) chmodSync(join(dir, 'secret'), 0);
         const [command, ...args] = [...user, shell, ...LIST_COMMAND];
-        const listed = spawnSync(command!, args, { cwd: dir });
+        const listed = spawnSync(command!, args, { cwd: dir, env: busyboxEnv() });
         chmodSync(join(dir, 'secret'), 0o700);
         return { status: listed.status, listing: parseListing(listed.stdout) };
       };
@@ -265,6 +268,38 @@ describe('NUL-separated file lists', () => {
   });
 });
 
+describe('md5sum as the transfer runs it', () => {
+  /** Whether the first file's sum came out while md5sum still waited to read the second (a fifo). */
+  async function firstSumBeforeSecondFile(command: string[]): Promise<boolean> {
+    const dir = mkdtempSync(join(tmpdir(), 'md5-each-'));
+    try {
+      writeFileSync(join(dir, 'a.txt'), 'a');
+      spawnSync('mkfifo', [join(dir, 'second')]);
+      const [shell, ...args] = [busybox()!, ...command];
+      const md5sum = spawn(shell!, args, { cwd: dir, env: busyboxEnv() });
+      md5sum.stdin.end('a.txt\0second\0');
+      let output = '';
+      md5sum.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      const ended = new Promise((resolve) => md5sum.on('close', resolve));
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const early = output.includes('a.txt');
+      await writeFile(join(dir, 'second'), 'b'); // lets md5sum read the fifo and end
+      await ended;
+      assert.match(output, /a\.txt\n.*second\n$/s);
+      return early;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it('prints each sum once its file is read (one md5sum for the list holds them to its end)', async function () {
+    if (!busybox()) this.skip();
+    this.timeout(10000);
+    assert.equal(await firstSumBeforeSecondFile(MD5_EACH_COMMAND), true);
+    assert.equal(await firstSumBeforeSecondFile(MD5_COMMAND), false);
+  });
+});
+
 describe('md5sum output', () => {
   // Captured from BusyBox 1.35 md5sum.
   const OUTPUT = Buffer.from(
@@ -353,6 +388,6 @@ describe('summed tar stream', () => {
 });
 
 function spawnSyncBuffer(command: string, args: string[], cwd: string, input: Buffer) {
-  const result = spawnSync(command, args, { cwd, input, maxBuffer: 16 * 1024 * 1024 });
+  const result = spawnSync(command, args, { cwd, input, env: busyboxEnv(), maxBuffer: 16 * 1024 * 1024 });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr.toString() };
 }

@@ -17,7 +17,7 @@ import {
   withRawNames,
 } from '../../../lib/stream/tar-in.ts';
 import { localPath } from '../../../lib/format/local-file-names.ts';
-import { busybox } from '../support/busybox.ts';
+import { busybox, busyboxEnv } from '../support/busybox.ts';
 
 describe('tar entries for names that are not UTF-8', () => {
   it('counts the whole pax record in its length, its own digits too', () => {
@@ -157,7 +157,7 @@ describe('tar -x in the pod, with its end mark', () => {
     const dir = mkdtempSync(join(tmpdir(), 'extract-'));
     try {
       const [command, ...args] = [busybox()!, ...extractCommand(false)];
-      const result = spawnSync(command!, args, { cwd: dir, input });
+      const result = spawnSync(command!, args, { cwd: dir, input, env: busyboxEnv() });
       return { status: result.status, stdout: String(result.stdout), stderr: String(result.stderr) };
     } finally {
       rmSync(dir, { recursive: true, force: true });

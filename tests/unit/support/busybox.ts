@@ -1,15 +1,44 @@
 // The helper pod's commands, run by the unit tests with the host's BusyBox (npm run setup installs it).
 import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /** The host's busybox, or undefined (the test then skips). */
 export function busybox(): string | undefined {
-  return execFileSync('sh', ['-c', 'command -v busybox || true'], { encoding: 'utf8' }).trim() || undefined;
+  return commandPath('busybox');
+}
+
+let applets: string | undefined;
+
+/**
+ * The environment of a command run as in the helper pod's image: only BusyBox's applets on the PATH.
+ * With the host's PATH, `busybox sh` runs the host's GNU tar, find and md5sum, which behave otherwise
+ * (GNU md5sum flushes each line into a pipe; BusyBox's holds them until it ends).
+ */
+export function busyboxEnv(): NodeJS.ProcessEnv {
+  applets ??= linkApplets(busybox()!);
+  return { ...process.env, PATH: applets };
+}
+
+function linkApplets(shell: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'busybox-applets-'));
+  chmodSync(dir, 0o755); // asNobody's commands find them too
+  for (const applet of execFileSync(shell, ['--list'], { encoding: 'utf8' }).split('\n').filter(Boolean))
+    symlinkSync(shell, join(dir, applet));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
 }
 
 /**
  * The prefix that runs a command as nobody when the tests run as root, as the helper pod's commands run:
- * root reads every file, and may open any pipe by name.
+ * root reads every file, and may open any pipe by name. (setpriv by its full path: busyboxEnv's PATH
+ * holds only BusyBox.)
  */
 export function asNobody(): string[] {
-  return process.getuid?.() === 0 ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : [];
+  return process.getuid?.() === 0 ? [commandPath('setpriv')!, '--reuid=65534', '--regid=65534', '--clear-groups'] : [];
+}
+
+function commandPath(name: string): string | undefined {
+  return execFileSync('sh', ['-c', `command -v ${name} || true`], { encoding: 'utf8' }).trim() || undefined;
 }
