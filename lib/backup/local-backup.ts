@@ -417,13 +417,12 @@ async function writeRunManifest(
   run: Run,
   rclone: RcloneContext,
   files: PodFile[],
-  /** The MD5s of the files sent (completed here with the unchanged files' ones). */
-  sentMd5: Map<string, string>,
+  /** The MD5s of the files sent; the unchanged files' ones are added to it here. */
+  md5: Map<string, string>,
   at: { target: string; previous?: BackupManifest },
 ): Promise<number> {
   // Keep the MD5s of unchanged files from the last backup's manifest, if any (compare read it).
   const { previous } = at;
-  const md5 = sentMd5;
   for (const entry of previous?.entries ?? []) if (entry.md5 && !md5.has(entry.path)) md5.set(entry.path, entry.md5);
   const { namespace, pvc, filters } = run.options;
   warnOnChangedFilters(run, previous, filters);

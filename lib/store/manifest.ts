@@ -53,9 +53,8 @@ export function* manifestEntries(files: PodFile[], md5: Map<string, string>): Ge
   const links = hardLinkTargets(files);
   for (const f of files) {
     if (f.type === 'other') continue;
-    const entry: ManifestEntry = { path: f.path, type: f.type, mode: f.mode, mtime: f.mtime, size: f.size };
-    entry.uid = f.uid;
-    entry.gid = f.gid;
+    const { path, type, mode, mtime, size, uid, gid } = f;
+    const entry: ManifestEntry = { path, type, mode, mtime, size, uid, gid };
     const link = links.get(f.path);
     const sum = md5.get(f.path);
     if (link !== undefined) entry.link = link;
