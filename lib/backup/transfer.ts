@@ -87,16 +87,7 @@ export async function streamAndUpload(transferRequest: TransferRequest): Promise
     request.report(`${transferLine(counts)}${note}`, transferFraction(counts));
   }, 1000);
   let channelBytes = 0;
-  // The names each stream delivered: a summed stream's are checked once its sum matched. A file of a
-  // cut one (one that finished after the cut, too) is summed in the pod again at the end.
-  let delivered: string[] = [];
-  const verified = new Set<string>();
   const receiver = {
-    onEntry: async (header: Header, stream: Readable) => {
-      const by = delivered;
-      const name = await staging.add(header, stream);
-      if (name !== undefined) by.push(name);
-    },
     // An upload that failed (UserError) or a local disk error is not resumable; anything else is the stream.
     localFailure: (err: unknown) => (err instanceof UserError ? err : stagingDiskError(err, request.stagingDir)),
     // Every byte that crossed the channel counts, a cut stream's too.
@@ -117,11 +108,17 @@ export async function streamAndUpload(transferRequest: TransferRequest): Promise
     fix: 'nothing was reported as backed up; check the API server and the helper pod, then run the command again',
     resumesWith: 'from the last complete file',
   };
+  // The names a summed stream delivered are checked once its sum matched. A file of a cut one (one that
+  // finished after the cut, too) is summed in the pod again at the end.
+  const verified = new Set<string>();
   const receive = async (paths: string[], summed: boolean) => {
-    const names: string[] = [];
-    delivered = names;
-    await receiveTar(request, paths, receiver, summed);
-    if (summed) for (const name of names) verified.add(name);
+    const delivered: string[] = [];
+    const onEntry = async (header: Header, stream: Readable) => {
+      const name = await staging.add(header, stream);
+      if (name !== undefined) delivered.push(name);
+    };
+    await receiveTar(request, paths, { ...receiver, onEntry }, summed);
+    if (summed) for (const name of delivered) verified.add(name);
   };
   try {
     const { resumes } = await withResumes(resumeContext, policy, async () => {

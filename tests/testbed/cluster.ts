@@ -4,11 +4,12 @@
 // nodes, the test StorageClasses, the DataMover CRDs (the operator's own when
 // its source is at hand) and the VolumeSnapshot CRDs with the CSI driver's classes.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { StatePaths } from './paths.ts';
+import { hostCommand, linkBusyboxApplets } from './busybox-applets.ts';
 import { operatorSource, snapshotCrdDir, toolPaths } from './paths.ts';
 
 export const CLUSTER_NAME = 'datamover-testbed';
@@ -125,11 +126,10 @@ export function kubectl(paths: StatePaths, args: string[], input?: string): stri
 /** busybox applets in one folder, first on the PATH of pod-side commands. */
 export function installBusybox(paths: StatePaths): void {
   if (existsSync(paths.busybox) && readdirSync(paths.busybox).length > 0) return;
+  const busybox = hostCommand('busybox');
+  if (!busybox) throw new Error('busybox is not installed (npm run setup installs it)');
   mkdirSync(paths.busybox, { recursive: true });
-  const busybox = execFileSync('sh', ['-c', 'command -v busybox'], { encoding: 'utf8' }).trim();
-  for (const applet of execFileSync(busybox, ['--list'], { encoding: 'utf8' }).split('\n').filter(Boolean)) {
-    symlinkSync(busybox, join(paths.busybox, applet));
-  }
+  linkBusyboxApplets(busybox, paths.busybox);
 }
 
 function kwokctl(paths: StatePaths, args: string[]): void {

@@ -1,12 +1,12 @@
 // The helper pod's commands, run by the unit tests with the host's BusyBox (npm run setup installs it).
-import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { hostCommand, linkBusyboxApplets } from '../../testbed/busybox-applets.ts';
 
 /** The host's busybox, or undefined (the test then skips). */
 export function busybox(): string | undefined {
-  return commandPath('busybox');
+  return hostCommand('busybox');
 }
 
 let applets: string | undefined;
@@ -24,8 +24,7 @@ export function busyboxEnv(): NodeJS.ProcessEnv {
 function linkApplets(shell: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'busybox-applets-'));
   chmodSync(dir, 0o755); // asNobody's commands find them too
-  for (const applet of execFileSync(shell, ['--list'], { encoding: 'utf8' }).split('\n').filter(Boolean))
-    symlinkSync(shell, join(dir, applet));
+  linkBusyboxApplets(shell, dir);
   process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
@@ -36,9 +35,5 @@ function linkApplets(shell: string): string {
  * holds only BusyBox.)
  */
 export function asNobody(): string[] {
-  return process.getuid?.() === 0 ? [commandPath('setpriv')!, '--reuid=65534', '--regid=65534', '--clear-groups'] : [];
-}
-
-function commandPath(name: string): string | undefined {
-  return execFileSync('sh', ['-c', `command -v ${name} || true`], { encoding: 'utf8' }).trim() || undefined;
+  return process.getuid?.() === 0 ? [hostCommand('setpriv')!, '--reuid=65534', '--regid=65534', '--clear-groups'] : [];
 }
