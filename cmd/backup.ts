@@ -34,6 +34,14 @@ export function addLocalBackupFlags<T>(yargs: Argv<T>) {
       type: 'string',
       describe: "Back up this existing VolumeSnapshot (in the PVC's namespace, ready to use; never deleted)",
     })
+    .option('transport', {
+      type: 'string',
+      choices: ['exec', 'port-forward'],
+      default: 'exec',
+      describe:
+        'How data leaves the pod: exec (a tar stream; any image with busybox) or port-forward (large files ' +
+        "from rclone's WebDAV server in the helper pod, S3 destinations; the image defaults to rclone's)",
+    })
     .option('keep-clone', {
       type: 'boolean',
       default: false,

@@ -10,6 +10,7 @@ import { validateName } from '../kube/names.ts';
 import { PhaseClock } from '../metrics/phase-clock.ts';
 import { parsePushgatewayUrl, publishRunMetrics } from '../metrics/sinks.ts';
 import { runLocalBackup, type LocalBackupOptions, type LocalBackupResult } from './local-backup.ts';
+import { DEFAULT_SERVER_IMAGE } from './pod-server.ts';
 import type { SourceChoice } from './source.ts';
 import { planLocalBackup, renderPlanText } from './dry-run.ts';
 import { UsageError } from '../errors.ts';
@@ -28,16 +29,24 @@ export interface BackupFlags extends DestinationFlags, HelperPodFlags, FilterFla
   'metrics-file'?: string;
   pushgateway?: string;
   'dry-run'?: boolean;
+  transport?: string;
 }
 
 /** Every flag completed and validated; nothing here calls the cluster or the storage. */
 export function backupOptions(flags: BackupFlags, log: Logger): Omit<LocalBackupOptions, 'namespace'> {
   validateName(flags.pvc, 'the PVC name');
   if (flags.pushgateway !== undefined) parsePushgatewayUrl(flags.pushgateway);
+  const transport = flags.transport ?? 'exec';
+  if (transport !== 'exec' && transport !== 'port-forward')
+    throw new UsageError(`--transport "${transport}" is not exec or port-forward`, 'pass one of them');
+  const helper = helperPodOptions(flags);
   return {
     pvc: flags.pvc,
     destination: destinationOptions(flags, log),
-    helper: helperPodOptions(flags),
+    // The server needs rclone in the image: rclone's own, unless --helper-image names another.
+    helper:
+      transport === 'port-forward' && !flags['helper-image'] ? { ...helper, image: DEFAULT_SERVER_IMAGE } : helper,
+    transport,
     timestampPrefix: flags['timestamp-prefix'],
     source: sourceChoice(flags),
     keepClone: flags['keep-clone'],
@@ -135,6 +144,7 @@ export function renderBackupText(r: LocalBackupResult): string {
       `(${r.destination})`,
     `  files: ${r.files} (${r.filesSent} sent, ${r.filesUnchanged} unchanged, ` +
       `${r.filesSeeded} copied server-side, ${r.filesDeleted} deleted at the destination)`,
+    ...(r.filesFromServer ? [`  transport: ${r.filesFromServer} large files from the helper pod's rclone server`] : []),
     `  bytes: ${formatBytes(r.bytesSent)} sent, ${formatBytes(r.bytesSkipped)} skipped; ` +
       `checksums ${r.checksums}; ${r.durationSeconds}s`,
     '',

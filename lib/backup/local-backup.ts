@@ -20,7 +20,7 @@ import { LAST_BACKUP_ANNOTATION, runLabels } from '../kube/labels.ts';
 import { filesFromList, listRemoteFiles, listRemoteFolders, listRemoteObjects } from '../rclone/listing.ts';
 import { runRclone, type RcloneContext } from '../rclone/run.ts';
 import { checkDestinationWritable } from '../rclone/probe.ts';
-import { runTarget, timestampFolder, TIMESTAMP_FOLDER_PATTERN } from '../destination/destination.ts';
+import { listsMd5s, runTarget, timestampFolder, TIMESTAMP_FOLDER_PATTERN } from '../destination/destination.ts';
 import type { DestinationOptions } from '../destination/options.ts';
 import type { PodFile } from '../stream/pod-files.ts';
 import type { ListingResult } from '../stream/pod-commands.ts';
@@ -38,6 +38,8 @@ import { PhaseClock } from '../metrics/phase-clock.ts';
 import { type CompiledFilters, keepsDir, keepsFile, ruleLines } from '../rclone/filters.ts';
 import { planTransfer, type TransferPlan } from './plan.ts';
 import { streamAndUpload } from './transfer.ts';
+import { newPodServer, type PodServer, serverFiles } from './pod-server.ts';
+import { copyFromServer } from './server-transfer.ts';
 import { type SourceChoice, volumeToRead, type VolumeToRead } from './source.ts';
 
 export interface LocalBackupOptions {
@@ -55,7 +57,11 @@ export interface LocalBackupOptions {
   phases?: PhaseClock;
   /** --include/--exclude/--filter/--filter-from, compiled by rclone: only what they keep is backed up. */
   filters?: CompiledFilters;
+  /** --transport: `port-forward` sends the large files from an rclone server in the helper pod. */
+  transport?: Transport;
 }
+
+export type Transport = 'exec' | 'port-forward';
 
 export interface LocalBackupResult {
   mode: 'local';
@@ -69,6 +75,8 @@ export interface LocalBackupResult {
   snapshot?: string;
   files: number;
   filesSent: number;
+  /** Of the files sent, those the helper pod's server sent (--transport port-forward). */
+  filesFromServer: number;
   filesUnchanged: number;
   filesSeeded: number;
   filesDeleted: number;
@@ -165,6 +173,7 @@ export async function runLocalBackup(
       snapshot: volume.snapshot,
       files: files.filter((f) => f.type === 'file' || f.type === 'symlink').length,
       filesSent: plan.send.length,
+      filesFromServer: sent.fromServer,
       filesUnchanged: plan.unchanged.length,
       filesSeeded: plan.seed.length,
       filesDeleted: plan.delete.length,
@@ -190,6 +199,8 @@ export interface Run {
   readonly runId: string;
   /** The run's YYYY-MM-DD-HHMMSS folder with --timestamp-prefix. */
   readonly folder?: string;
+  /** The helper pod's server, with --transport port-forward. */
+  readonly server?: PodServer;
 }
 
 export function newRun(kube: KubeConnection, options: LocalBackupOptions, flow: Flow, log: Logger): Run {
@@ -202,6 +213,7 @@ export function newRun(kube: KubeConnection, options: LocalBackupOptions, flow: 
     now,
     runId: randomBytes(3).toString('hex'),
     folder: options.timestampPrefix ? timestampFolder(now) : undefined,
+    server: options.transport === 'port-forward' ? newPodServer() : undefined,
   };
 }
 
@@ -221,6 +233,11 @@ export async function preflight(run: Run, dryRun = false): Promise<PreparedStore
     verbosity: log.verbosity,
     signal: flow.signal,
   });
+  if (options.transport === 'port-forward' && !listsMd5s(rclone.destination))
+    throw new UserError(
+      `--transport port-forward sends to S3 only (with MD5s), not to ${rclone.destination.display}`,
+      'leave out --transport for this destination',
+    );
   if (!dryRun) await checkDestinationWritable(rclone);
   return { source, rclone, version: rcloneVersion, display: rclone.destination.display };
 }
@@ -258,6 +275,7 @@ export async function startHelper(
     privilege,
     inUse: volume.live,
     beforeReady: attempt ? undefined : volume.untilBound,
+    server: run.server,
   });
 }
 
@@ -349,6 +367,7 @@ async function seedFromPrevious(
 
 interface Sent {
   files: number;
+  fromServer: number;
   bytes: number;
   channelBytes: number;
   resumes: number;
@@ -369,15 +388,33 @@ async function transfer(
   },
 ): Promise<Sent> {
   const { kube, options, flow } = run;
-  if (!what.plan.send.length) return { files: 0, bytes: 0, channelBytes: 0, resumes: 0, md5s: new Map(), seconds: 0 };
+  if (!what.plan.send.length)
+    return { files: 0, fromServer: 0, bytes: 0, channelBytes: 0, resumes: 0, md5s: new Map(), seconds: 0 };
+  const startedAt = Date.now();
+  const large = run.server ? serverFiles(what.plan.send) : [];
+  const md5s = large.length
+    ? await copyFromServer({
+        ...what,
+        kube,
+        namespace: options.namespace,
+        server: run.server!,
+        files: large,
+        signal: flow.signal,
+      })
+    : new Map<string, string>();
+  const served = new Set(large);
+  const rest = what.plan.send.filter((f) => !served.has(f));
+  const bytes = large.reduce((sum, f) => sum + f.size, 0);
+  const seconds = () => (Date.now() - startedAt) / 1000;
+  const fromServer = { files: large.length, fromServer: large.length, bytes, channelBytes: bytes, resumes: 0, md5s };
+  if (!rest.length) return { ...fromServer, seconds: seconds() };
   const stagingDir = await mkdtemp(join(options.stagingParent ?? tmpdir(), 'kubectl-datamover-'));
   flow.defer('remove the local staging folder', () => rm(stagingDir, { recursive: true, force: true }));
-  const startedAt = Date.now();
   const sent = await streamAndUpload({
     kube,
     namespace: options.namespace,
     pod: what.pod,
-    files: what.plan.send,
+    files: rest,
     rclone: what.rclone,
     rcloneVersion: what.rcloneVersion,
     target: what.target,
@@ -387,7 +424,15 @@ async function transfer(
     report: what.report,
   });
   await rm(stagingDir, { recursive: true, force: true });
-  return { ...sent, seconds: (Date.now() - startedAt) / 1000 };
+  for (const [path, md5] of md5s) sent.md5s.set(path, md5);
+  return {
+    ...sent,
+    files: sent.files + large.length,
+    fromServer: large.length,
+    bytes: sent.bytes + bytes,
+    channelBytes: sent.channelBytes + bytes,
+    seconds: seconds(),
+  };
 }
 
 /** The bytes of the files not sent: unchanged, or copied server-side. */

@@ -12,6 +12,7 @@ import {
   deletePod,
   type HelperPrivilege,
   helperDeadlineSeconds,
+  type HelperServer,
   type PodHint,
   waitForPodReady,
 } from '../kube/helper-pod.ts';
@@ -50,6 +51,8 @@ export interface HelperPodRequest {
   /** The claim when it may be in use: the helper then runs on the node where it is attached. */
   inUse?: V1PersistentVolumeClaim;
   beforeReady?: () => Promise<void>;
+  /** A server the helper runs instead of idling. */
+  server?: HelperServer;
 }
 
 /** A helper pod on a claim, built from the helper-pod flags, started and waited for (startPod). */
@@ -66,6 +69,7 @@ export async function startHelperPod(kube: KubeConnection, flow: Flow, request: 
     resources: helper.resources,
     privilege: request.privilege,
     node: inUse && (await attachedNode(kube, inUse)),
+    server: request.server,
   });
   return startPod(kube, flow, pod, helper.timeoutMs, undefined, request.beforeReady);
 }

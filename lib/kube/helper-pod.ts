@@ -1,9 +1,15 @@
-// The small helper pod that mounts a volume for local mode. It only idles:
-// the work is done by commands exec'd into it, relative to its workingDir
-// (the mount), with busybox applets. It runs with the least privilege its job
+// The small helper pod that mounts a volume for local mode. It only idles (or
+// runs a server, see HelperServer): the work is done by commands exec'd into it,
+// relative to its workingDir (the mount), with busybox applets. It runs with the least privilege its job
 // needs (see HelperPrivilege), and deadlines itself so that a crashed run cannot
 // leave it running for ever.
-import { CoreV1Api, type V1Affinity, type V1Pod, type V1ResourceRequirements } from '@kubernetes/client-node';
+import {
+  CoreV1Api,
+  type V1Affinity,
+  type V1EnvVar,
+  type V1Pod,
+  type V1ResourceRequirements,
+} from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubeConnection } from './connection.ts';
 import { UserError } from '../errors.ts';
@@ -67,10 +73,21 @@ export interface HelperPodSpec {
   privilege?: HelperPrivilege;
   /** The node it must run on: where its ReadWriteOnce volume is attached (attachedNode). */
   node?: string;
+  /** A server the helper runs instead of idling (backup --transport port-forward). */
+  server?: HelperServer;
+}
+
+/** A server in the helper container: its command, env, the port it listens on, and a scratch emptyDir. */
+export interface HelperServer {
+  command: string[];
+  env: V1EnvVar[];
+  port: number;
+  scratch: string;
 }
 
 export function buildHelperPod(spec: HelperPodSpec): V1Pod {
   const privilege = spec.privilege ?? NOBODY;
+  const { server } = spec;
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -91,9 +108,13 @@ export function buildHelperPod(spec: HelperPodSpec): V1Pod {
         {
           name: HELPER_CONTAINER,
           image: spec.image,
-          command: ['sleep', String(spec.deadlineSeconds)],
+          command: server?.command ?? ['sleep', String(spec.deadlineSeconds)],
+          ...(server ? { env: server.env, ports: [{ containerPort: server.port, protocol: 'TCP' }] } : {}),
           workingDir: MOUNT_PATH,
-          volumeMounts: [{ name: 'data', mountPath: MOUNT_PATH, readOnly: spec.readOnly }],
+          volumeMounts: [
+            { name: 'data', mountPath: MOUNT_PATH, readOnly: spec.readOnly },
+            ...(server ? [{ name: 'scratch', mountPath: server.scratch }] : []),
+          ],
           securityContext: {
             allowPrivilegeEscalation: false,
             readOnlyRootFilesystem: true,
@@ -102,7 +123,10 @@ export function buildHelperPod(spec: HelperPodSpec): V1Pod {
           resources: spec.resources ?? DEFAULT_HELPER_RESOURCES,
         },
       ],
-      volumes: [{ name: 'data', persistentVolumeClaim: { claimName: spec.claimName, readOnly: spec.readOnly } }],
+      volumes: [
+        { name: 'data', persistentVolumeClaim: { claimName: spec.claimName, readOnly: spec.readOnly } },
+        ...(server ? [{ name: 'scratch', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } }] : []),
+      ],
     },
   };
 }

@@ -10,7 +10,8 @@ export interface TransferCounts {
   doneBytes: number;
   /** Bytes arrived from the source, files in flight included. */
   arrivedBytes: number;
-  files: number;
+  /** Files done, where known (rclone's stats line does not say). */
+  files?: number;
   totalFiles: number;
   elapsedMs: number;
   /** What the destination does: "uploaded", "written". */
@@ -31,7 +32,8 @@ export function transferLine(counts: TransferCounts): string {
   const eta = left === 0 ? '0s' : rate > 0 ? formatDuration((left / rate) * 1000) : 'unknown';
   return (
     `${percent}% · ${formatBytes(counts.doneBytes)} of ${formatBytes(counts.totalBytes)} ${counts.doneVerb}, ` +
-    `${formatBytes(counts.arrivedBytes)} arrived, ${counts.files}/${counts.totalFiles} files · ` +
+    `${formatBytes(counts.arrivedBytes)} arrived, ` +
+    `${counts.files === undefined ? '' : `${counts.files}/`}${counts.totalFiles} files · ` +
     `${formatBytes(rate)}/s · ETA ${eta}`
   );
 }

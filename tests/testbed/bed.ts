@@ -81,6 +81,11 @@ export async function up(log: (line: string) => void = () => {}): Promise<Bed> {
     paths.dir,
   ]);
   await waitForExec(paths);
+  log("starting the job-runner (the kubelet of the operator's Job pods and of rclone servers)");
+  startDetached(paths, 'job-runner', process.execPath, [
+    join(REPO_ROOT, 'tests', 'testbed', 'job-runner.ts'),
+    paths.dir,
+  ]);
   const operator = await startOperator(paths, log);
   log('starting the S3 servers (rclone serve s3, HTTP and HTTPS)');
   const s3 = await startS3(paths, tools.rcloneNew);
@@ -135,7 +140,7 @@ async function startSnapshotController(paths: StatePaths): Promise<void> {
 
 /**
  * Starts the operator's manager (outside the cluster, no leader election, no metrics or probe
- * servers) as its own user, and the job-runner that runs its Job pods.
+ * servers) as its own user (the job-runner runs its Job pods).
  */
 async function startOperator(paths: StatePaths, log: (line: string) => void): Promise<Bed['operator']> {
   const binary = operatorBinary();
@@ -143,16 +148,12 @@ async function startOperator(paths: StatePaths, log: (line: string) => void): Pr
     log(`not starting the DataMover operator: ${binary.missing}`);
     return binary;
   }
-  log('starting the DataMover operator and the job-runner (the kubelet of its Job pods)');
+  log('starting the DataMover operator');
   // The bed's admin kubeconfig, impersonating the operator's user: the API server tells its
   // requests apart, so that it acts only in the namespaces labelled for it.
   const config = JSON.parse(kubectl(paths, ['config', 'view', '--raw', '--flatten', '-o', 'json']));
   for (const user of config.users) Object.assign(user.user, { as: OPERATOR_USER, 'as-groups': ['system:masters'] });
   writeFileSync(paths.operatorKubeconfig, JSON.stringify(config, null, 2), { mode: 0o600 });
-  startDetached(paths, 'job-runner', process.execPath, [
-    join(REPO_ROOT, 'tests', 'testbed', 'job-runner.ts'),
-    paths.dir,
-  ]);
   startDetached(paths, 'operator', binary.path, [
     '--kubeconfig',
     paths.operatorKubeconfig,

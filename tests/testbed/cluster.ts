@@ -50,6 +50,8 @@ export const REAL_OPERATOR_LABEL = 'testbed.datamover.a-cup-of.coffee/operator';
 export const OPERATOR_USER = 'testbed:datamover-operator';
 /** The image of the operator's Job (its Dockerfile: dataMoverImage/, ENTRYPOINT /entrypoint.sh). */
 export const OPERATOR_IMAGE_PREFIX = 'ghcr.io/qjoly/datamover-rclone:';
+/** rclone's own image: a pod of it that declares ports is a server the job-runner runs (port-forward reaches it). */
+export const RCLONE_IMAGE_PREFIX = 'docker.io/rclone/rclone:';
 /**
  * Pods that the job-runner runs carry this label (a MutatingAdmissionPolicy sets it at creation):
  * kwok's pod-ready and pod-complete stages leave them alone, the job-runner writes their status.
@@ -69,7 +71,8 @@ export const NODE_IMAGES = [
   'docker.io/library/busybox:latest', // the tests' own pods ("busybox")
   'docker.io/library/busybox:1.37', // the helper pod of backup, restore and verify (DEFAULT_HELPER_IMAGE)
   `${OPERATOR_IMAGE_PREFIX}latest`, // the operator's Job (its CRD's default) and check --in-cluster's default
-  'docker.io/rclone/rclone:1.76', // rclone's own image at the bed's rclone version, for check --in-cluster --image
+  // rclone's own image at the bed's rclone version: check --in-cluster --image, backup --transport port-forward
+  `${RCLONE_IMAGE_PREFIX}1.76`,
 ];
 
 /** The DataMover CRDs the bed installs: the operator's own (config/crd/bases/), never a copy of them. */
@@ -398,6 +401,37 @@ metadata:
   name: testbed-job-runner
 spec:
   policyName: testbed-job-runner
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: MutatingAdmissionPolicy
+metadata:
+  name: testbed-servers
+spec:
+  matchConstraints:
+    resourceRules:
+    - apiGroups: [""]
+      apiVersions: [v1]
+      operations: [CREATE]
+      resources: [pods]
+  matchConditions:
+  - name: rclone-server
+    expression: >
+      object.spec.containers.exists(c, c.image.startsWith("${RCLONE_IMAGE_PREFIX}") &&
+      c.?ports.orValue([]).size() > 0)
+  failurePolicy: Fail
+  reinvocationPolicy: Never
+  mutations:
+  - patchType: ApplyConfiguration
+    applyConfiguration:
+      expression: >
+        Object{metadata: Object.metadata{labels: {"${JOB_RUNNER_LABEL}": "server"}}}
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: MutatingAdmissionPolicyBinding
+metadata:
+  name: testbed-servers
+spec:
+  policyName: testbed-servers
 ---
 apiVersion: admissionregistration.k8s.io/v1
 kind: ValidatingAdmissionPolicy

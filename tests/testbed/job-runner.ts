@@ -1,7 +1,7 @@
-// The kubelet of the DataMover operator's Job pods, run as its own process by the bed.
-// kwok only pretends to run containers; for a pod that carries JOB_RUNNER_LABEL (a Job's
-// pod with the operator's image, in a namespace where the real operator acts) this
-// process does what a kubelet and a container runtime would:
+// The kubelet of the DataMover operator's Job pods and of rclone servers, run as its own process by
+// the bed. kwok only pretends to run containers; for a pod that carries JOB_RUNNER_LABEL (a Job's
+// pod with the operator's image, in a namespace where the real operator acts; or a pod of rclone's
+// image that declares ports) this process does what a kubelet and a container runtime would:
 // - resolves the container's env and envFrom from the API (a missing Secret, ConfigMap or
 //   key is CreateContainerConfigError: the pod stays Pending, as with a kubelet);
 // - applies the pod's fsGroup to its volumes (recursive chgrp, group rw, setgid folders:
@@ -12,7 +12,9 @@
 //   (tests/testbed/pod-sandbox.sh);
 // - writes its output in the CRI log format to a file served through a kwok Logs object;
 // - reports the pod Running, then Succeeded or Failed with the container's exit code, so
-//   that the Job controller counts it and retries; kills the process of a deleted pod.
+//   that the Job controller counts it and retries; kills the process of a deleted pod;
+// - for a pod that declares ports: runs it in a network namespace of its own and wires kwok's
+//   port-forward to its loopback (wirePortForward).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, createWriteStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,7 +29,7 @@ import {
   type V1ProjectedVolumeSource,
 } from '@kubernetes/client-node';
 import { isNotFound, patchPodStatus } from './api-writes.ts';
-import { JOB_RUNNER_LABEL } from './cluster.ts';
+import { JOB_RUNNER_LABEL, RCLONE_IMAGE_PREFIX } from './cluster.ts';
 import { writeRefusal } from './kubelet-checks.ts';
 import {
   applyFsGroup,
@@ -36,7 +38,7 @@ import {
   SANDBOX_SCRIPT,
   sandboxArgs,
 } from './container-sandbox.ts';
-import { operatorEntrypoint, statePaths } from './paths.ts';
+import { operatorEntrypoint, REPO_ROOT, statePaths } from './paths.ts';
 import { log } from './controller-loop.ts';
 import { reconcileOnChange, watched } from './informers.ts';
 import { pvFolder } from './volume-folder.ts';
@@ -49,9 +51,20 @@ const custom = kc.makeApiClient(CustomObjectsApi);
 const LOGS = { group: 'kwok.x-k8s.io', version: 'v1alpha1', plural: 'logs' };
 /** The image's PATH (alpine's default). */
 const IMAGE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-/** What the operator's image holds (its Dockerfile): the entrypoint, and rclone where apk puts it. */
-const IMAGE_FILES = { entrypoint: ['/entrypoint.sh'], rclone: '/usr/bin/rclone' };
 const rclone = process.env.DATAMOVER_RCLONE_NEW ?? '';
+/** Relays a port-forward's stream to a port on the pod's loopback (run inside the pod's network namespace). */
+const PORT_RELAY = join(REPO_ROOT, 'tests', 'testbed', 'port-relay.ts');
+const PORT_FORWARDS = { group: 'kwok.x-k8s.io', version: 'v1alpha1', plural: 'portforwards' };
+
+/** What the images the job-runner runs hold (their Dockerfiles): the ENTRYPOINT, and the files that stand in. */
+function imageOf(container: V1Container): { entrypoint: string[]; files: string[] } {
+  if (container.image?.startsWith(RCLONE_IMAGE_PREFIX))
+    return { entrypoint: ['rclone'], files: ['--mount', `${rclone}=/usr/local/bin/rclone:ro`] };
+  return {
+    entrypoint: ['/entrypoint.sh'],
+    files: ['--copy', `${operatorEntrypoint()}=/entrypoint.sh`, '--mount', `${rclone}=/usr/bin/rclone:ro`],
+  };
+}
 
 interface Running {
   uid: string;
@@ -263,21 +276,22 @@ async function start(state: Running, pod: V1Pod): Promise<void> {
   const scratch = join(podDir, 'sandbox');
   rmSync(scratch, { recursive: true, force: true });
   mkdirSync(scratch, { recursive: true });
-  const command = [...(container.command ?? IMAGE_FILES.entrypoint), ...(container.args ?? [])];
-  const image = [
-    '--copy',
-    `${operatorEntrypoint()}=${IMAGE_FILES.entrypoint[0]}`,
-    '--mount',
-    `${rclone}=${IMAGE_FILES.rclone}:ro`,
-  ];
+  const image = imageOf(container);
+  const command = [...(container.command ?? image.entrypoint), ...(container.args ?? [])];
+  // A server gets a network namespace of its own, as a pod does: its loopback is its own, and only a
+  // port-forward reaches it. (The operator's Job pods share the host's, where the bed's S3 server is.)
+  const ports = (container.ports ?? []).map((p) => p.containerPort);
+  const network = ports.length ? ['--net'] : [];
+  const loopback = ports.length ? ['--loopback', 'up'] : [];
   const args = [
     '--mount',
+    ...network,
     '--propagation',
     'private',
     '--',
     '/bin/bash',
     SANDBOX_SCRIPT,
-    ...sandboxArgs(scratch, pod, container, mounts, image),
+    ...sandboxArgs(scratch, pod, container, mounts, [...image.files, ...loopback]),
     '--',
     ...command,
   ];
@@ -294,6 +308,7 @@ async function start(state: Running, pod: V1Pod): Promise<void> {
       }),
   );
   log(`${state.namespace}/${state.name}: started ${command.join(' ')} as ${user.uid}:${user.gid} (pid ${child.pid})`);
+  if (ports.length) await wirePortForward(state, ports, child.pid!);
   await patchPodStatus(core, state, {
     phase: 'Running',
     startTime: startedAt,
@@ -343,6 +358,32 @@ async function start(state: Running, pod: V1Pod): Promise<void> {
         ],
       }).catch((err) => log(`${state.namespace}/${state.name}: status: ${(err as Error).message.split('\n')[0]}`));
     });
+  });
+}
+
+/**
+ * kwok's PortForward for the pod: each declared port is relayed to that port on the pod's own loopback,
+ * as a kubelet's port-forward connects inside the pod's network namespace (nothing listening: refused).
+ */
+async function wirePortForward(state: Running, ports: number[], pid: number): Promise<void> {
+  const forwards = ports.map((port) => ({
+    ports: [port],
+    command: ['nsenter', `--net=/proc/${pid}/ns/net`, '--', process.execPath, PORT_RELAY, String(port)],
+  }));
+  await custom.createNamespacedCustomObject({
+    ...PORT_FORWARDS,
+    namespace: state.namespace,
+    body: {
+      apiVersion: `${PORT_FORWARDS.group}/${PORT_FORWARDS.version}`,
+      kind: 'PortForward',
+      metadata: {
+        name: state.name,
+        ownerReferences: [
+          { apiVersion: 'v1', kind: 'Pod', name: state.name, uid: state.uid, blockOwnerDeletion: false },
+        ],
+      },
+      spec: { forwards },
+    },
   });
 }
 

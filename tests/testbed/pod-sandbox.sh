@@ -6,10 +6,11 @@
 # there as the container's user. The environment this script gets is the container's.
 #
 # pod-sandbox.sh SCRATCH UID GID GROUPS READONLY_ROOT WORKDIR [OPTION]... -- CMD...
-#   OPTION: --copy SRC=DEST, --mount SRC=DEST:rw|ro, --setpriv ARG
+#   OPTION: --copy SRC=DEST, --mount SRC=DEST:rw|ro, --setpriv ARG, --loopback up
 #   SCRATCH: an empty folder to mount the tmpfs on; GROUPS: supplementary gids, comma-separated, or "";
 #   --copy: a file put into the image (as its Dockerfile's COPY + chmod +x does); --mount: a bind mount;
-#   --setpriv: one more setpriv argument (--no-new-privs, --inh-caps=-all, --bounding-set=-all, ...).
+#   --setpriv: one more setpriv argument (--no-new-privs, --inh-caps=-all, --bounding-set=-all, ...);
+#   --loopback up: in a network namespace of its own (unshare --net), the pod's loopback is brought up.
 set -euo pipefail
 container_path=$PATH
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -34,6 +35,7 @@ while [[ $# -gt 0 && $1 != -- ]]; do
     --copy) src=${2%%=*} dest=$root$(chroot "$root" realpath -m "${2#*=}")
       mkdir -p "$(dirname "$dest")" && cp "$src" "$dest" && chmod 755 "$dest" ;;
     --setpriv) setpriv_args+=("$2") ;;
+    --loopback) ip link set lo "$2" ;;
     --mount) spec=${2#*=} src=${2%%=*}; bind "$src" "${spec%:*}" "${spec##*:}" ;;
     *) echo "pod-sandbox: unknown option $1" >&2; exit 2 ;;
   esac

@@ -84,3 +84,28 @@ describe('Pod Security refusals', () => {
     assert.equal(isPodSecurityRefusal(err), true);
   });
 });
+
+describe('a helper pod that runs a server', () => {
+  const server = { command: ['serve'], env: [{ name: 'X', value: 'y' }], port: 8080, scratch: '/run/x' };
+
+  it('runs its command with its env and port, a memory emptyDir for scratch, the volume still read-only', () => {
+    const container = buildHelperPod({ ...spec, server }).spec!.containers[0]!;
+    assert.deepEqual(container.command, ['serve']);
+    assert.deepEqual(container.env, server.env);
+    assert.deepEqual(container.ports, [{ containerPort: 8080, protocol: 'TCP' }]);
+    assert.deepEqual(container.volumeMounts, [
+      { name: 'data', mountPath: '/data', readOnly: true },
+      { name: 'scratch', mountPath: '/run/x' },
+    ]);
+    assert.equal(container.securityContext?.readOnlyRootFilesystem, true);
+    const scratch = buildHelperPod({ ...spec, server }).spec!.volumes!.find((v) => v.name === 'scratch');
+    assert.deepEqual(scratch?.emptyDir, { medium: 'Memory', sizeLimit: '1Mi' });
+  });
+
+  it('idles without one: no ports, no env, only the volume', () => {
+    const container = buildHelperPod(spec).spec!.containers[0]!;
+    assert.deepEqual(container.command, ['sleep', '3600']);
+    assert.equal(container.ports, undefined);
+    assert.equal(container.volumeMounts!.length, 1);
+  });
+});

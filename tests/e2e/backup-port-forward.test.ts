@@ -1,0 +1,133 @@
+// backup --transport port-forward on the bed: the helper pod runs rclone's WebDAV server (the bed's
+// job-runner runs it in a network namespace of its own, kwok's port-forward reaches its loopback),
+// the plugin forwards a local port to it through the API server, and the user's rclone copies the
+// large files from it to the real S3 server; the rest takes the exec tar stream.
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { createBoundPvc, kubectl, managedLeftovers, useNamespace, userEnv, volumeFolder } from './support/bed.ts';
+import { snapshot, writeMixedTree } from './support/tree.ts';
+import { bucketPath, createStorageSecret, emptyBucket, expectedObjects, objectsIn } from './support/storage.ts';
+
+function datamover(namespace: string, args: string[], env: Record<string, string> = {}) {
+  return execa('kubectl', ['datamover', ...args, '-n', namespace], {
+    env: userEnv(env),
+    extendEnv: false,
+    reject: false,
+  });
+}
+
+const MiB = 1024 * 1024;
+
+describe('kubectl datamover backup --transport port-forward', () => {
+  const ns = useNamespace('portfwd');
+  let source: string;
+  beforeEach(async () => {
+    emptyBucket();
+    source = await createBoundPvc(ns.name, 'data');
+    await createStorageSecret(ns.name);
+  });
+
+  it('sends the large files from the pod’s rclone server, the rest by exec: bytes, MD5s, restore equal', async () => {
+    writeMixedTree(source, { bigFileBytes: 20 * MiB });
+    writeFileSync(join(source, 'nested', 'second large.bin'), randomBytes(17 * MiB));
+    // Large, but a name rclone's WebDAV would re-encode: the tar stream takes it.
+    writeFileSync(join(source, 'back\\slash.bin'), randomBytes(17 * MiB));
+    const result = await datamover(ns.name, [
+      'backup',
+      'data',
+      '--secret',
+      's3',
+      '--transport',
+      'port-forward',
+      '-o',
+      'json',
+    ]);
+    assert.equal(result.exitCode, 0, String(result.stderr));
+    const summary = JSON.parse(String(result.stdout));
+    assert.equal(summary.filesFromServer, 2, String(result.stderr));
+    assert.equal(summary.filesSent, summary.files);
+    assert.deepEqual(objectsIn(bucketPath()), expectedObjects(source));
+    // The manifest's MD5 of each file is the file's.
+    const manifest = JSON.parse(readFileSync(join(bucketPath(), '.datamover-manifest.json'), 'utf8'));
+    for (const name of ['big.bin', 'nested/second large.bin', 'back\\slash.bin']) {
+      const entry = manifest.entries.find((e: { path: string }) => e.path === name);
+      const md5 = createHash('md5')
+        .update(readFileSync(join(source, name)))
+        .digest('hex');
+      assert.equal(entry?.md5, md5, name);
+    }
+    assert.equal(await managedLeftovers(ns.name), '');
+
+    const restored = await datamover(ns.name, [
+      'restore',
+      '--secret',
+      's3',
+      '--from',
+      'plain',
+      '--to-pvc',
+      'restored',
+      '--create',
+      '--size',
+      '1Gi',
+    ]);
+    assert.equal(restored.exitCode, 0, String(restored.stderr));
+    const withMtimes = { mtimes: true, folderMtimes: true };
+    assert.deepEqual(snapshot(await volumeFolder(ns.name, 'restored'), withMtimes), snapshot(source, withMtimes));
+  });
+
+  it('runs the server on the pod’s own loopback, behind a password hash, as the volume’s reader', async () => {
+    writeFileSync(join(source, 'large.bin'), randomBytes(16 * MiB));
+    const run = datamover(ns.name, ['backup', 'data', '--secret', 's3', '--transport', 'port-forward', '-v']);
+    let pod: Record<string, any> | undefined;
+    for (let i = 0; i < 100 && !pod; i++) {
+      const pods = await kubectl(['get', 'pods', '-n', ns.name, '-o', 'json']);
+      pod = JSON.parse(String(pods.stdout)).items.find((p: any) => p.spec.containers[0].ports);
+      if (!pod) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const result = await run;
+    assert.equal(result.exitCode, 0, String(result.stderr));
+    assert.ok(pod, 'no helper pod with a port was seen');
+    const container = pod.spec.containers[0];
+    assert.equal(container.image, 'docker.io/rclone/rclone:1.76');
+    assert.match(container.command.join(' '), /serve webdav \. --addr 127\.0\.0\.1:8080 --read-only/);
+    assert.equal(container.volumeMounts[0].readOnly, true);
+    const htpasswd = container.env.find((e: { name: string }) => e.name === 'DATAMOVER_HTPASSWD').value;
+    assert.match(htpasswd, /^datamover:\{SHA\}[A-Za-z0-9+/]{27}=$/);
+    // Not a usable credential anywhere: the plugin's output holds neither the hash nor a password.
+    assert.doesNotMatch(String(result.stderr), /\{SHA\}|RCLONE_CONFIG_DATAMOVERPOD_PASS=/);
+    assert.equal(await managedLeftovers(ns.name), '');
+  });
+
+  it('an image without rclone fails in one line naming --helper-image, and leaves nothing', async () => {
+    writeFileSync(join(source, 'large.bin'), randomBytes(16 * MiB));
+    const result = await datamover(ns.name, [
+      'backup',
+      'data',
+      '--secret',
+      's3',
+      '--transport',
+      'port-forward',
+      '--helper-image',
+      'docker.io/library/busybox:1.37',
+    ]);
+    assert.notEqual(result.exitCode, 0);
+    const lines = String(result.stderr).trim().split('\n');
+    assert.match(lines.at(-1)!, /^error: the helper pod's rclone server did not answer on port 8080.*--helper-image/);
+    assert.equal(await managedLeftovers(ns.name), '');
+    assert.deepEqual(objectsIn(bucketPath()), {});
+  });
+
+  it('refuses a destination without MD5s (a --remote) before anything is made', async () => {
+    writeFileSync(join(source, 'large.bin'), randomBytes(MiB));
+    // A remote of the user's rclone config (here by its environment): a local folder.
+    const mine = { RCLONE_CONFIG_MINE_TYPE: 'local' };
+    const args = ['backup', 'data', '--remote', 'mine:/tmp/datamover-nowhere', '--transport', 'port-forward'];
+    const result = await datamover(ns.name, args, mine);
+    assert.notEqual(result.exitCode, 0);
+    assert.match(String(result.stderr).trim().split('\n').at(-1)!, /--transport port-forward sends to S3 only/);
+    assert.equal(await managedLeftovers(ns.name), '');
+  });
+});
