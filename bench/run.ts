@@ -7,7 +7,7 @@
 //              back: with the channel, they bound a streaming pipeline (backup: max(channel, upload only);
 //              restore: max(channel in, download only))
 //   plugin   - `kubectl datamover backup` as the npm package runs it (the bundle in dist/; its peak RSS), against
-//              that limit and the by-hand time
+//              that limit and the by-hand time; for (a) also with --transport port-forward
 // and a re-run after 1% of the files changed. Each figure comes with the machine's busy CPU seconds:
 // where the channel and the storage share the cores (the bed), (their CPU) / cores bounds a pipeline too.
 // Sizes scale with BENCH_SCALE (default 1: 2 GiB and 10,000 files).
@@ -69,7 +69,11 @@ async function reader(pvc: string): Promise<string> {
   return pod;
 }
 
-async function plugin(pvc: string): Promise<{
+/** A backup of `pvc` into the bucket of Secret `secret` (by default its own), with `extra` flags. */
+async function plugin(
+  pvc: string,
+  options: { secret?: string; extra?: string[] } = {},
+): Promise<{
   seconds: number;
   cpu: number;
   rssMb: number;
@@ -91,11 +95,12 @@ async function plugin(pvc: string): Promise<{
         '-n',
         ns,
         '--secret',
-        `s3-${pvc}`,
+        options.secret ?? `s3-${pvc}`,
         '-o',
         'json',
         '--rclone',
         bed.rcloneNew,
+        ...(options.extra ?? []),
       ],
       { env },
     ),
@@ -201,6 +206,22 @@ try {
         `${ratio(full.seconds, copy + sync)}x by-hand time (goal <= 0.7); CPU floor (channel + upload only CPU) / ` +
         `${cores} cores = ${backupFloor.toFixed(1)} s: ${ratio(full.seconds, backupFloor)}x it`,
     );
+    if (set.name === 'large') {
+      // The same backup with the large files from rclone's server in the helper pod, into a bucket of its own.
+      await execa(bed.rcloneNew, ['mkdir', `BENCH:${bucket}-pf`], { env: rcloneEnv });
+      await benchSecret(kubectl, bed, ns, `s3-${set.name}-pf`, `${bucket}-pf`);
+      const pf = await plugin(set.name, { secret: `s3-${set.name}-pf`, extra: ['--transport', 'port-forward'] });
+      row(
+        'kubectl datamover backup --transport port-forward',
+        pf.seconds,
+        pf.cpu,
+        `${pf.result.filesSent} files sent, peak RSS ${pf.rssMb.toFixed(0)} MB; ` +
+          `${ratio(pf.seconds, backupLimit)}x the limit (goal <= ${goal}), ` +
+          `${ratio(pf.seconds, copy + sync)}x by-hand time (goal <= 0.7), ` +
+          `${ratio(pf.seconds, full.seconds)}x the exec backup's time, ` +
+          `${ratio(pf.seconds, backupFloor)}x the CPU floor`,
+      );
+    }
 
     {
       // Restore of the same data into a new PVC, against its limit and the backup's time.

@@ -12,7 +12,7 @@ import type { Logger } from '../log.ts';
 import { UserError } from '../errors.ts';
 import { requirePermissions } from '../kube/access.ts';
 import type { Permission } from '../kube/access.ts';
-import { EXISTING_SNAPSHOT, LOCAL_BACKUP, READ_SECRET, SNAPSHOT_SOURCE } from '../kube/permissions.ts';
+import { EXISTING_SNAPSHOT, LOCAL_BACKUP, PORT_FORWARD, READ_SECRET, SNAPSHOT_SOURCE } from '../kube/permissions.ts';
 import { annotatePvc, getBoundPvc } from '../kube/pvc.ts';
 import { deletePod, type HelperPrivilege, helperPodName } from '../kube/helper-pod.ts';
 import type { HelperPodOptions } from '../kube/helper-pod-options.ts';
@@ -243,8 +243,14 @@ export async function preflight(run: Run, dryRun = false): Promise<PreparedStore
 }
 
 /** What the preflight asks the API server for, by source. */
-export function permissionsFor(options: Pick<LocalBackupOptions, 'destination' | 'source'>): Permission[] {
-  const needed = options.destination.secret ? [...LOCAL_BACKUP, READ_SECRET] : LOCAL_BACKUP;
+export function permissionsFor(
+  options: Pick<LocalBackupOptions, 'destination' | 'source' | 'transport'>,
+): Permission[] {
+  const needed = [
+    ...LOCAL_BACKUP,
+    ...(options.destination.secret ? [READ_SECRET] : []),
+    ...(options.transport === 'port-forward' ? PORT_FORWARD : []),
+  ];
   const { source } = options;
   // Reading the live PVC, no PVC is created or deleted: only read; otherwise pods are not listed (attachedNode).
   if (source.kind === 'live') return needed.filter((p) => p.resource !== 'persistentvolumeclaims' || p.verb === 'get');

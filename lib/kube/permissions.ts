@@ -43,6 +43,13 @@ export const SNAPSHOT_SOURCE: Permission[] = [
 /** backup --from-snapshot: read the existing VolumeSnapshot (never deleted). */
 export const EXISTING_SNAPSHOT: Permission[] = [snapshots('get')];
 
+/** backup --transport port-forward: a local port to the helper pod's server (a GET upgraded, as exec). */
+export const PORT_FORWARD: Permission[] = ['create', 'get'].map((verb) => ({
+  verb,
+  resource: 'pods',
+  subresource: 'portforward',
+}));
+
 /** Reading the storage Secret (not needed with --remote). */
 export const READ_SECRET: Permission = { verb: 'get', resource: 'secrets' };
 
@@ -66,6 +73,7 @@ export const LOCAL_MODE: Permission[] = [
   // Why a clone does not bind is in its events.
   { verb: 'list', resource: 'events' },
   ...SNAPSHOT_SOURCE.map((p) => ({ ...p, onlyFor: '--source snapshot' })),
+  ...PORT_FORWARD.map((p) => ({ ...p, onlyFor: '--transport port-forward' })),
 ];
 
 const CUSTOM_RESOURCES = ['datamovers', 'datamoverschedules'];

@@ -21,6 +21,19 @@ function datamover(namespace: string, args: string[], env: Record<string, string
 
 const MiB = 1024 * 1024;
 
+/** The fields of the helper pod these tests read. */
+interface ServerPod {
+  spec: {
+    containers: {
+      image: string;
+      command: string[];
+      ports?: unknown[];
+      volumeMounts: { readOnly?: boolean }[];
+      env: { name: string; value?: string }[];
+    }[];
+  };
+}
+
 describe('kubectl datamover backup --transport port-forward', () => {
   const ns = useNamespace('portfwd');
   let source: string;
@@ -81,10 +94,10 @@ describe('kubectl datamover backup --transport port-forward', () => {
   it('runs the server on the pod’s own loopback, behind a password hash, as the volume’s reader', async () => {
     writeFileSync(join(source, 'large.bin'), randomBytes(16 * MiB));
     const run = datamover(ns.name, ['backup', 'data', '--secret', 's3', '--transport', 'port-forward', '-v']);
-    let pod: Record<string, any> | undefined;
+    let pod: ServerPod | undefined;
     for (let i = 0; i < 100 && !pod; i++) {
       const pods = await kubectl(['get', 'pods', '-n', ns.name, '-o', 'json']);
-      pod = JSON.parse(String(pods.stdout)).items.find((p: any) => p.spec.containers[0].ports);
+      pod = (JSON.parse(String(pods.stdout)).items as ServerPod[]).find((p) => p.spec.containers[0].ports);
       if (!pod) await new Promise((resolve) => setTimeout(resolve, 100));
     }
     const result = await run;
@@ -94,7 +107,7 @@ describe('kubectl datamover backup --transport port-forward', () => {
     assert.equal(container.image, 'docker.io/rclone/rclone:1.76');
     assert.match(container.command.join(' '), /serve webdav \. --addr 127\.0\.0\.1:8080 --read-only/);
     assert.equal(container.volumeMounts[0].readOnly, true);
-    const htpasswd = container.env.find((e: { name: string }) => e.name === 'DATAMOVER_HTPASSWD').value;
+    const htpasswd = container.env.find((e) => e.name === 'DATAMOVER_HTPASSWD')?.value ?? '';
     assert.match(htpasswd, /^datamover:\{SHA\}[A-Za-z0-9+/]{27}=$/);
     // Not a usable credential anywhere: the plugin's output holds neither the hash nor a password.
     assert.doesNotMatch(String(result.stderr), /\{SHA\}|RCLONE_CONFIG_DATAMOVERPOD_PASS=/);
