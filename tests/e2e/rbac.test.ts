@@ -140,7 +140,7 @@ describe('RBAC: each mode under its minimal Role', () => {
       ),
       String(access.stdout),
     );
-    // What only --source snapshot needs is a warning, not a failure.
+    // What only --source snapshot or --transport port-forward needs is a warning, not a failure.
     const warned = String(access.stdout)
       .split('\n')
       .filter((l) => l.startsWith('WARN'));
@@ -149,10 +149,18 @@ describe('RBAC: each mode under its minimal Role', () => {
       String(access.stdout),
     );
     assert.ok(
-      warned.every((l) => l.includes('volumesnapshot') && l.endsWith(' (only --source snapshot needs it)')),
+      warned.every((l) =>
+        l.includes('volumesnapshot')
+          ? l.endsWith(' (only --source snapshot needs it)')
+          : l.includes('pods/portforward') && l.endsWith(' (only --transport port-forward needs it)'),
+      ),
       String(access.stdout),
     );
-    assert.ok(!failed.some((l) => l.includes('volumesnapshot')), String(access.stdout));
+    assert.ok(
+      warned.some((l) => l.includes('create pods/portforward')),
+      String(access.stdout),
+    );
+    assert.ok(!failed.some((l) => /volumesnapshot|portforward/.test(l)), String(access.stdout));
     // What the operator Role grants is not reported missing.
     assert.ok(!failed.some((l) => / get secrets /.test(l)), String(access.stdout));
   });
