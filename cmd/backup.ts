@@ -3,12 +3,14 @@ import { contextFrom, type GlobalArgs } from './root.ts';
 import type { BackupFlags } from '../lib/backup/command.ts';
 import { addDestinationFlags } from './destination-flags.ts';
 import { addHelperPodFlags } from './helper-pod-flags.ts';
+import { addTransportFlag } from './transport-flag.ts';
 import { STAGING_CAP_DEFAULT } from '../lib/operator/local-flags.ts';
 
 export type BackupArgs = GlobalArgs & BackupFlags;
 
 export function addLocalBackupFlags<T>(yargs: Argv<T>) {
-  return addHelperPodFlags(addDestinationFlags(yargs))
+  const portForward = "large files from rclone's WebDAV server in the helper pod, S3 only; image: rclone's";
+  return addTransportFlag(addHelperPodFlags(addDestinationFlags(yargs)), portForward)
     .option('timestamp-prefix', {
       type: 'boolean',
       default: false,
@@ -33,14 +35,6 @@ export function addLocalBackupFlags<T>(yargs: Argv<T>) {
     .option('from-snapshot', {
       type: 'string',
       describe: "Back up this existing VolumeSnapshot (in the PVC's namespace, ready to use; never deleted)",
-    })
-    .option('transport', {
-      type: 'string',
-      choices: ['exec', 'port-forward'],
-      default: 'exec',
-      describe:
-        'How data leaves the pod: exec (a tar stream; any image with busybox) or port-forward (large files ' +
-        "from rclone's WebDAV server in the helper pod, S3 destinations; the image defaults to rclone's)",
     })
     .option('keep-clone', {
       type: 'boolean',

@@ -2,13 +2,17 @@ import type { CommandModule } from 'yargs';
 import { contextFrom, type GlobalArgs } from './root.ts';
 import { addDestinationFlags } from './destination-flags.ts';
 import { addHelperPodFlags } from './helper-pod-flags.ts';
+import { addTransportFlag } from './transport-flag.ts';
 import type { RestoreFlags } from '../lib/restore/command.ts';
 
 export const restoreCommand: CommandModule<GlobalArgs, GlobalArgs & RestoreFlags> = {
   command: 'restore',
   describe: 'Restore a backup into a PVC (streamed through the API into a helper pod)',
   builder: (yargs) =>
-    addHelperPodFlags(addDestinationFlags(yargs))
+    addTransportFlag(
+      addHelperPodFlags(addDestinationFlags(yargs)),
+      "large files through rclone's WebDAV server in the helper pod; image: rclone's",
+    )
       .option('from', {
         type: 'string',
         default: 'latest',

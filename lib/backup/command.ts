@@ -10,7 +10,7 @@ import { validateName } from '../kube/names.ts';
 import { PhaseClock } from '../metrics/phase-clock.ts';
 import { parsePushgatewayUrl, publishRunMetrics } from '../metrics/sinks.ts';
 import { runLocalBackup, type LocalBackupOptions, type LocalBackupResult } from './local-backup.ts';
-import { DEFAULT_SERVER_IMAGE } from './pod-server.ts';
+import { transportChoice } from '../rclone/pod-server.ts';
 import type { SourceChoice } from './source.ts';
 import { planLocalBackup, renderPlanText } from './dry-run.ts';
 import { UsageError } from '../errors.ts';
@@ -36,16 +36,11 @@ export interface BackupFlags extends DestinationFlags, HelperPodFlags, FilterFla
 export function backupOptions(flags: BackupFlags, log: Logger): Omit<LocalBackupOptions, 'namespace'> {
   validateName(flags.pvc, 'the PVC name');
   if (flags.pushgateway !== undefined) parsePushgatewayUrl(flags.pushgateway);
-  const transport = flags.transport ?? 'exec';
-  if (transport !== 'exec' && transport !== 'port-forward')
-    throw new UsageError(`--transport "${transport}" is not exec or port-forward`, 'pass one of them');
-  const helper = helperPodOptions(flags);
+  const { transport, helper } = transportChoice(flags.transport, helperPodOptions(flags), !!flags['helper-image']);
   return {
     pvc: flags.pvc,
     destination: destinationOptions(flags, log),
-    // The server needs rclone in the image: rclone's own, unless --helper-image names another.
-    helper:
-      transport === 'port-forward' && !flags['helper-image'] ? { ...helper, image: DEFAULT_SERVER_IMAGE } : helper,
+    helper,
     transport,
     timestampPrefix: flags['timestamp-prefix'],
     source: sourceChoice(flags),

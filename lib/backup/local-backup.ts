@@ -38,8 +38,8 @@ import { PhaseClock } from '../metrics/phase-clock.ts';
 import { type CompiledFilters, keepsDir, keepsFile, ruleLines } from '../rclone/filters.ts';
 import { planTransfer, type TransferPlan } from './plan.ts';
 import { streamAndUpload } from './transfer.ts';
-import { newPodServer, type PodServer, serverFiles } from './pod-server.ts';
-import { copyFromServer } from './server-transfer.ts';
+import { newPodServer, type PodServer, type Transport } from '../rclone/pod-server.ts';
+import { copyFromServer, serverFiles } from './server-transfer.ts';
 import { type SourceChoice, volumeToRead, type VolumeToRead } from './source.ts';
 
 export interface LocalBackupOptions {
@@ -60,8 +60,6 @@ export interface LocalBackupOptions {
   /** --transport: `port-forward` sends the large files from an rclone server in the helper pod. */
   transport?: Transport;
 }
-
-export type Transport = 'exec' | 'port-forward';
 
 export interface LocalBackupResult {
   mode: 'local';
@@ -213,7 +211,7 @@ export function newRun(kube: KubeConnection, options: LocalBackupOptions, flow: 
     now,
     runId: randomBytes(3).toString('hex'),
     folder: options.timestampPrefix ? timestampFolder(now) : undefined,
-    server: options.transport === 'port-forward' ? newPodServer() : undefined,
+    server: options.transport === 'port-forward' ? newPodServer('read-only') : undefined,
   };
 }
 

@@ -1,15 +1,27 @@
 // The large files of a backup --transport port-forward: the user's rclone copies them from the helper
-// pod's WebDAV server (lib/backup/pod-server.ts), reached through a port-forward, to the bucket.
-import { setTimeout as sleep } from 'node:timers/promises';
+// pod's WebDAV server (lib/rclone/pod-server.ts), reached through a port-forward, to the bucket. Each
+// goes up in one part with the server's MD5 of it as Content-MD5, so the storage itself refuses bytes
+// that differ from the file in the pod.
 import type { KubeConnection } from '../kube/connection.ts';
-import { forwardPort, type LocalPort } from '../kube/port-forward.ts';
 import type { PodFile } from '../stream/pod-files.ts';
 import { filesFromList, parseLsfObjects } from '../rclone/listing.ts';
 import { runRclone, runRcloneForBytes, type RcloneContext } from '../rclone/run.ts';
 import { UserError } from '../errors.ts';
 import { transferFraction, transferLine } from '../progress/transfer-progress.ts';
 import type { Report } from '../progress/renderer.ts';
-import { type PodServer, SERVER_REMOTE, serverRemoteEnv, SINGLE_PART_ARGS } from './pod-server.ts';
+import { type PodServer, SERVER_REMOTE, suitsServer } from '../rclone/pod-server.ts';
+import { openServerRemote } from '../rclone/server-remote.ts';
+
+/** S3's largest single-part upload. */
+const SINGLE_PART_MAX_BYTES = 5 * 1024 ** 3;
+
+/** Settings for the copy: one part per file, so that its Content-MD5 is the server's MD5. */
+export const SINGLE_PART_ARGS = ['--s3-upload-cutoff', '5G'];
+
+/** The files the server sends: regular, plain-named, from SERVER_MIN_BYTES up to a single part's limit. */
+export function serverFiles(files: PodFile[]): PodFile[] {
+  return files.filter((f) => f.type === 'file' && suitsServer(f.path, f.size) && f.size < SINGLE_PART_MAX_BYTES);
+}
 
 export interface ServerTransfer {
   kube: KubeConnection;
@@ -27,20 +39,8 @@ export interface ServerTransfer {
 
 /** Copies the files; the MD5 of each (the storage's, which it checked against the server's). */
 export async function copyFromServer(request: ServerTransfer): Promise<Map<string, string>> {
-  const local = await forwardPort(request.kube, {
-    namespace: request.namespace,
-    pod: request.pod,
-    port: request.server.port,
-  });
+  const remote = await openServerRemote(request);
   try {
-    await waitForServer(request, local);
-    const obscured = (
-      await runRclone(request.rclone, ['obscure', '-'], { input: request.server.password, what: 'preparing rclone' })
-    ).trim();
-    // The password goes with the destination's settings: kept out of argv, redacted from rclone's log.
-    const env = serverRemoteEnv(local.port, obscured);
-    const destination = { ...request.rclone.destination, env: { ...request.rclone.destination.env, ...env } };
-    const rclone = { ...request.rclone, destination };
     const names = request.files.map((f) => f.path);
     const totalBytes = request.files.reduce((sum, f) => sum + f.size, 0);
     const started = Date.now();
@@ -56,7 +56,7 @@ export async function copyFromServer(request: ServerTransfer): Promise<Map<strin
       request.report(transferLine(counts), transferFraction(counts));
     };
     await runRclone(
-      rclone,
+      remote.rclone,
       ['copy', `${SERVER_REMOTE}:`, request.target, '--files-from-raw', '-', '--no-traverse', ...SINGLE_PART_ARGS],
       {
         input: filesFromList(names),
@@ -64,31 +64,11 @@ export async function copyFromServer(request: ServerTransfer): Promise<Map<strin
         onProgress: report,
       },
     ).catch((err: unknown) => {
-      const cut = local.lastError();
-      throw cut && err instanceof UserError ? new UserError(`${err.message} (port-forward: ${cut})`, err.fix) : err;
+      throw remote.explain(err);
     });
     return await storedMd5s(request.rclone, request.target, request.files);
   } finally {
-    await local.close();
-  }
-}
-
-/** The pod is Ready once its server process started, which may not listen yet: wait until it answers. */
-async function waitForServer(request: ServerTransfer, local: LocalPort): Promise<void> {
-  const deadline = Date.now() + (request.startTimeoutMs ?? 20_000);
-  for (;;) {
-    request.signal.throwIfAborted();
-    const answered = await fetch(`http://127.0.0.1:${local.port}/`, { method: 'OPTIONS', signal: request.signal })
-      .then((response) => response.body?.cancel().then(() => true) ?? true)
-      .catch(() => false);
-    if (answered) return;
-    if (Date.now() > deadline)
-      throw new UserError(
-        `the helper pod's rclone server did not answer on port ${request.server.port}` +
-          `${local.lastError() ? ` (${local.lastError()})` : ''}`,
-        '--transport port-forward needs an image with rclone (--helper-image); or leave out --transport',
-      );
-    await sleep(250, undefined, { signal: request.signal });
+    await remote.close();
   }
 }
 

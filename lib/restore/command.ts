@@ -10,6 +10,7 @@ import { validateName } from '../kube/names.ts';
 import { runRestore, validateRestoreFlags } from './restore.ts';
 import { planRestore, type RestorePlanResult } from './dry-run.ts';
 import { normalizeChosenPath } from './selection.ts';
+import { transportChoice } from '../rclone/pod-server.ts';
 
 export interface RestoreFlags extends DestinationFlags, HelperPodFlags {
   from: string;
@@ -24,6 +25,7 @@ export interface RestoreFlags extends DestinationFlags, HelperPodFlags {
   path?: string[];
   'to-path'?: string;
   'dry-run': boolean;
+  transport?: string;
 }
 
 export async function runRestoreCommand(ctx: CommandContext, flags: RestoreFlags): Promise<void> {
@@ -32,10 +34,12 @@ export async function runRestoreCommand(ctx: CommandContext, flags: RestoreFlags
   validateName(flags['to-pvc'], '--to-pvc');
   const paths = [...new Set((flags.path ?? []).map((p) => normalizeChosenPath(String(p), '--path')))];
   const toPath = flags['to-path'] === undefined ? undefined : normalizeChosenPath(flags['to-path'], '--to-path');
+  const { transport, helper } = transportChoice(flags.transport, helperPodOptions(flags), !!flags['helper-image']);
   const validated = {
     from: flags.from,
     destination: destinationOptions(flags, ctx.log),
-    helper: helperPodOptions(flags),
+    helper,
+    transport,
     toPvc: flags['to-pvc'],
     create: flags.create ? { size: flags.size!, storageClass: flags['storage-class'] } : undefined,
     overwrite: flags.overwrite,
@@ -60,10 +64,13 @@ export async function runRestoreCommand(ctx: CommandContext, flags: RestoreFlags
     ? ` (${result.counts.create} created, ${result.counts.overwrite} overwritten, ${result.counts.unchanged} unchanged)`
     : '';
   const into = result.toPath === undefined ? '' : ` under ${result.toPath}/`;
+  const served = result.filesFromServer
+    ? `; ${result.filesFromServer} large files through the pod's rclone server`
+    : '';
   ctx.out(
     format === 'text'
       ? `Restored backup ${result.from} from ${result.source} into PVC ${result.namespace}/${result.pvc}${into}: ` +
-          `${what}${counts}\n`
+          `${what}${counts}${served}\n`
       : await renderStructured(result, format),
   );
 }

@@ -15,7 +15,7 @@ import type { KubeConnection } from '../kube/connection.ts';
 import type { Logger } from '../log.ts';
 import { UsageError, UserError } from '../errors.ts';
 import { requirePermissions } from '../kube/access.ts';
-import { LOCAL_RESTORE } from '../kube/permissions.ts';
+import { LOCAL_RESTORE, PORT_FORWARD } from '../kube/permissions.ts';
 import {
   annotatePvc,
   createPvc,
@@ -76,6 +76,14 @@ import { formatBytes } from '../format/size.ts';
 import { localPath } from '../format/local-file-names.ts';
 import { type SelectedFile, selectEntries, type Selection } from './selection.ts';
 import { overwrittenPaths, planTarget, type TargetPlan } from './target-plan.ts';
+import { newPodServer, type PodServer, type Transport } from '../rclone/pod-server.ts';
+import {
+  incomingFolder,
+  removeIncoming,
+  restoreThroughServer,
+  type ServerRestore,
+  serverRestoreFiles,
+} from './server-restore.ts';
 
 export const RESTORE_ANNOTATION = 'datamover.a-cup-of.coffee/restore';
 
@@ -97,6 +105,8 @@ export interface RestoreOptions {
   paths: string[];
   /** --to-path: a folder of the PVC the entries go into, instead of over the live files. */
   toPath?: string;
+  /** --transport: `port-forward` writes the large files through an rclone server in the helper pod. */
+  transport?: Transport;
 }
 
 /** Restores of chosen paths or into a folder: compared path by path with the PVC, not refused for other files. */
@@ -118,6 +128,8 @@ export interface RestoreResult {
   counts?: TargetPlan['counts'];
   /** Times a cut exec stream was resumed (its batch sent again). */
   streamResumes: number;
+  /** Of the files written, those the helper pod's server wrote (--transport port-forward). */
+  filesFromServer: number;
   durationSeconds: number;
 }
 
@@ -128,6 +140,8 @@ export interface Run {
   readonly flow: Flow;
   readonly log: Logger;
   readonly runId: string;
+  /** The helper pod's server, with --transport port-forward (not for a dry run). */
+  readonly server?: PodServer;
 }
 
 interface Source {
@@ -158,7 +172,8 @@ export async function runRestore(
 ): Promise<RestoreResult> {
   const started = Date.now();
   const result = await runFlow({ progress }, async (flow) => {
-    const run: Run = { kube, options, flow, log, runId: randomBytes(3).toString('hex') };
+    const server = options.transport === 'port-forward' ? newPodServer('writable') : undefined;
+    const run: Run = { kube, options, flow, log, runId: randomBytes(3).toString('hex'), server };
     const source = await flow.step('Preflight checks', () => preflight(run), describeSource);
     const target = await flow.step(
       'Prepare the target PVC',
@@ -190,7 +205,7 @@ export async function runRestore(
       () => `${source.selection.files.size} files`,
     );
     verified = true;
-    return { source, plan, bytes: sent.bytes, resumes: sent.resumes };
+    return { source, plan, bytes: sent.bytes, resumes: sent.resumes, served: sent.served };
   });
   return {
     from: result.source.backup.name,
@@ -202,6 +217,7 @@ export async function runRestore(
     ...selectiveFields(options),
     ...(result.plan ? { counts: result.plan.counts } : {}),
     streamResumes: result.resumes,
+    filesFromServer: result.served,
     durationSeconds: Math.round((Date.now() - started) / 100) / 10,
   };
 }
@@ -224,7 +240,8 @@ export function describeSource({ backup, selection }: Source): string {
 export async function preflight(run: Run, createsPvc = true): Promise<Source> {
   const { kube, options, flow, log } = run;
   const create = options.create && createsPvc ? [{ verb: 'create', resource: 'persistentvolumeclaims' }] : [];
-  await requirePermissions(kube, options.namespace, [...LOCAL_RESTORE, ...create]);
+  const forward = options.transport === 'port-forward' ? PORT_FORWARD : [];
+  await requirePermissions(kube, options.namespace, [...LOCAL_RESTORE, ...create, ...forward]);
   const { rclone, rcloneVersion } = await openStore(kube, options.destination, {
     verbosity: log.verbosity,
     signal: flow.signal,
@@ -344,6 +361,7 @@ export async function startHelper(run: Run, target: Target, readOnly = false): P
     privilege,
     inUse: target.existing,
     beforeReady: target.untilBound,
+    server: readOnly ? undefined : run.server,
   }).catch((err: unknown) => {
     if (!isPodSecurityRefusal(err)) throw err;
     throw new UserError(
@@ -419,7 +437,7 @@ async function restoreFiles(
   run: Run,
   into: { source: Source; pod: string; from: string; plan?: TargetPlan; verified: () => boolean },
   report: Report,
-): Promise<{ files: number; bytes: number; folders: number; resumes: number }> {
+): Promise<{ files: number; bytes: number; folders: number; resumes: number; served: number }> {
   const { kube, options, flow } = run;
   const { namespace } = options;
   const { source, pod, from } = into;
@@ -492,7 +510,10 @@ async function restoreFiles(
     downloading.delete(index);
     return { files, batchBytes, staged: { folder, dir: await placeDownloads(folder, files) } };
   };
-  const batches = restoreBatches(selection.files, options.batchBytes, streams ? ARCHIVE_BATCH_FILES : undefined);
+  const served = run.server ? serverRestoreFiles(selection.files, entries) : [];
+  const rest = new Map(selection.files);
+  for (const { key } of served) rest.delete(key);
+  const batches = restoreBatches(rest, options.batchBytes, streams ? ARCHIVE_BATCH_FILES : undefined);
   const ahead: Promise<Downloaded>[] = [];
   let queued = 0;
   const downloadAhead = () => {
@@ -502,9 +523,22 @@ async function restoreFiles(
       ahead.push(next);
     }
   };
-  downloadAhead();
   const stopCollecting = collectDeadBuffers();
   try {
+    if (served.length) {
+      const servedBytes = served.reduce((sum, { file }) => sum + file.size, 0);
+      const progress = (moved: number) => downloading.set(-1, Math.min(servedBytes, moved));
+      await restoreServed(
+        run,
+        { pod, files: served, rclone: downloader, backupPath: backup.path, keepOwners },
+        progress,
+      );
+      downloading.delete(-1);
+      downloaded += servedBytes;
+      done += served.length;
+      bytes += servedBytes;
+    }
+    downloadAhead();
     for (let index = 0; index < batches.length; index++) {
       const { files, batchBytes, staged, streamed, archived } = await ahead.shift()!;
       downloadAhead();
@@ -545,7 +579,31 @@ async function restoreFiles(
     .filter((e) => e.type === 'dir')
     .sort((a, b) => b.path.split('/').length - a.path.split('/').length);
   if (dirs.length) await sendTar(kube, namespace, pod, (pack) => packDirs(pack, dirs), flow.signal, extract);
-  return { files: done + links.length, bytes, folders: dirs.length, resumes };
+  return { files: done + links.length, bytes, folders: dirs.length, resumes, served: served.length };
+}
+
+/** --transport port-forward: the large files through the helper pod's server, before the batches. */
+async function restoreServed(
+  run: Run,
+  what: Pick<ServerRestore, 'pod' | 'files' | 'rclone' | 'backupPath' | 'keepOwners'>,
+  onProgress: (bytes: number) => void,
+): Promise<void> {
+  const { kube, options, flow } = run;
+  const request = {
+    ...what,
+    kube,
+    namespace: options.namespace,
+    server: run.server!,
+    incoming: incomingFolder(run.runId),
+    signal: flow.signal,
+    onProgress,
+  };
+  let named = false;
+  flow.defer(`remove ${request.incoming} from the PVC`, async () => {
+    if (!named) await removeIncoming(request);
+  });
+  await restoreThroughServer(request);
+  named = true;
 }
 
 /** A batch ready to send: downloaded into `staged`, or streamed from the storage as it is sent. */

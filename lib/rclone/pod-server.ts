@@ -1,12 +1,11 @@
-// backup --transport port-forward: the helper pod runs rclone's WebDAV server of the volume (read-only,
-// on the pod's loopback only, behind a password made for the run), and the user's rclone copies the
-// large files from it through a port-forward straight to the bucket: no JavaScript in their data path.
-// Each such file is uploaded in one part with the server's MD5 of it as Content-MD5, so the storage
-// itself refuses bytes that differ from the file in the pod. Everything else (small files, symlinks,
-// names rclone would re-encode, files of 5 GiB or more) takes the exec tar stream.
+// --transport port-forward: the helper pod runs rclone's WebDAV server of the volume (on the pod's
+// loopback only, behind a password made for the run), and the user's rclone copies the large files
+// between it and the storage through a port-forward: no JavaScript in their data path. The server
+// gives the MD5 of each file it holds (read from the volume), which the copy and the caller check.
+// Everything else (small files, symlinks, names rclone would re-encode) takes the exec tar stream.
 import { createHash, randomBytes } from 'node:crypto';
 import type { HelperServer } from '../kube/helper-pod.ts';
-import type { PodFile } from '../stream/pod-files.ts';
+import { UsageError } from '../errors.ts';
 
 /** rclone's own image, at the version the plugin is tested with. */
 export const DEFAULT_SERVER_IMAGE = 'docker.io/rclone/rclone:1.76';
@@ -16,10 +15,13 @@ const SERVER_USER = 'datamover';
 export const SERVER_SCRATCH = '/run/datamover';
 /** Below this a file costs more in requests than in bytes: it takes the tar stream. */
 export const SERVER_MIN_BYTES = 16 * 1024 * 1024;
-/** S3's largest single-part upload. */
-const SINGLE_PART_MAX_BYTES = 5 * 1024 ** 3;
 /** Names that rclone's WebDAV and S3 backends keep as they are: printable ASCII without "\\". */
 const PLAIN_NAME = /^[\x20-\x5b\x5d-\x7e]+$/;
+
+/** Whether the server may carry a file of this name and size. */
+export function suitsServer(path: string, size: number): boolean {
+  return size >= SERVER_MIN_BYTES && PLAIN_NAME.test(path);
+}
 
 /** The helper container's command and environment (a hash of the password, not the password). */
 export interface PodServer extends HelperServer {
@@ -27,12 +29,14 @@ export interface PodServer extends HelperServer {
   password: string;
 }
 
-export function newPodServer(): PodServer {
+/** A server of the volume: read-only for a backup, writable for a restore. */
+export function newPodServer(access: 'read-only' | 'writable'): PodServer {
   const password = randomBytes(24).toString('base64url');
   const sha1 = createHash('sha1').update(password).digest('base64');
   const htpasswd = `${SERVER_SCRATCH}/htpasswd`;
   const address = `127.0.0.1:${SERVER_PORT}`;
-  const serve = `rclone serve webdav . --addr ${address} --read-only --etag-hash MD5 --htpasswd ${htpasswd}`;
+  const readOnly = access === 'read-only' ? ' --read-only' : '';
+  const serve = `rclone serve webdav . --addr ${address}${readOnly} --etag-hash MD5 --htpasswd ${htpasswd}`;
   return {
     password,
     command: ['sh', '-c', `umask 077 && printf '%s\\n' "$DATAMOVER_HTPASSWD" > ${htpasswd} && exec ${serve}`],
@@ -42,14 +46,7 @@ export function newPodServer(): PodServer {
   };
 }
 
-/** The files the server sends: regular, plain-named, from SERVER_MIN_BYTES up to a single part's limit. */
-export function serverFiles(files: PodFile[]): PodFile[] {
-  return files.filter(
-    (f) => f.type === 'file' && f.size >= SERVER_MIN_BYTES && f.size < SINGLE_PART_MAX_BYTES && PLAIN_NAME.test(f.path),
-  );
-}
-
-/** The rclone remote (by its environment) that reads the server through the local port. */
+/** The rclone remote (by its environment) that reaches the server through the local port. */
 export const SERVER_REMOTE = 'DATAMOVERPOD';
 
 export function serverRemoteEnv(localPort: number, obscuredPassword: string): Record<string, string> {
@@ -64,5 +61,18 @@ export function serverRemoteEnv(localPort: number, obscuredPassword: string): Re
   };
 }
 
-/** Settings for the copy: one part per file, so that its Content-MD5 is the server's MD5. */
-export const SINGLE_PART_ARGS = ['--s3-upload-cutoff', '5G'];
+/** How a command's data crosses between the helper pod and the user's machine (--transport). */
+export type Transport = 'exec' | 'port-forward';
+
+/** --transport, validated; with port-forward the helper's image is rclone's unless --helper-image names one. */
+export function transportChoice<H extends { image: string }>(
+  flag: string | undefined,
+  helper: H,
+  imageGiven: boolean,
+): { transport: Transport; helper: H } {
+  const transport = flag ?? 'exec';
+  if (transport !== 'exec' && transport !== 'port-forward')
+    throw new UsageError(`--transport "${transport}" is not exec or port-forward`, 'pass one of them');
+  const serverImage = transport === 'port-forward' && !imageGiven;
+  return { transport, helper: serverImage ? { ...helper, image: DEFAULT_SERVER_IMAGE } : helper };
+}

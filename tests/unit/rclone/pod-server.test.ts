@@ -1,7 +1,8 @@
 // The helper pod's WebDAV server for --transport port-forward: what it is given, and what it sends.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { newPodServer, SERVER_MIN_BYTES, serverFiles, serverRemoteEnv } from '../../../lib/backup/pod-server.ts';
+import { newPodServer, SERVER_MIN_BYTES, serverRemoteEnv } from '../../../lib/rclone/pod-server.ts';
+import { serverFiles } from '../../../lib/backup/server-transfer.ts';
 import type { PodFile } from '../../../lib/stream/pod-files.ts';
 
 function file(path: string, size: number, type: PodFile['type'] = 'file'): PodFile {
@@ -10,8 +11,8 @@ function file(path: string, size: number, type: PodFile['type'] = 'file'): PodFi
 
 describe('the helper pod’s rclone server (--transport port-forward)', () => {
   it('gets a SHA-1 htpasswd line of a fresh random password, never the password itself', () => {
-    const server = newPodServer();
-    const other = newPodServer();
+    const server = newPodServer('read-only');
+    const other = newPodServer('read-only');
     assert.notEqual(server.password, other.password);
     assert.ok(server.password.length >= 32);
     const line = server.env.find((e) => e.name === 'DATAMOVER_HTPASSWD')?.value ?? '';
@@ -22,12 +23,18 @@ describe('the helper pod’s rclone server (--transport port-forward)', () => {
   });
 
   it('serves the mount read-only on the pod’s loopback, with each file’s MD5', () => {
-    const script = newPodServer().command.at(-1)!;
+    const script = newPodServer('read-only').command.at(-1)!;
     assert.match(script, /exec rclone serve webdav \. --addr 127\.0\.0\.1:8080 --read-only --etag-hash MD5 /);
     assert.match(script, /--htpasswd \/run\/datamover\/htpasswd$/);
   });
 
-  it('sends only plain-named regular files from 16 MiB up to a single part’s 5 GiB', () => {
+  it('serves it writable only for a restore', () => {
+    const script = newPodServer('writable').command.at(-1)!;
+    assert.match(script, /exec rclone serve webdav \. --addr 127\.0\.0\.1:8080 --etag-hash MD5 /);
+    assert.doesNotMatch(script, /--read-only/);
+  });
+
+  it('backs up only plain-named regular files from 16 MiB up to a single part’s 5 GiB', () => {
     const files = [
       file('small.bin', SERVER_MIN_BYTES - 1),
       file('large.bin', SERVER_MIN_BYTES),

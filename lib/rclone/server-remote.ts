@@ -1,0 +1,70 @@
+// The helper pod's server (rclone/pod-server.ts) as an rclone remote: a port-forward to it, an answer
+// awaited, and the remote's settings (the password obscured, in rclone's environment only).
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { KubeConnection } from '../kube/connection.ts';
+import { forwardPort } from '../kube/port-forward.ts';
+import { runRclone, type RcloneContext } from './run.ts';
+import { UserError } from '../errors.ts';
+import { type PodServer, serverRemoteEnv } from './pod-server.ts';
+
+export interface ServerRemoteRequest {
+  kube: KubeConnection;
+  namespace: string;
+  pod: string;
+  server: PodServer;
+  /** The storage's context: the server's remote joins its settings (kept out of argv, redacted from logs). */
+  rclone: RcloneContext;
+  signal: AbortSignal;
+  /** How long the server may take to answer once its pod is Ready. */
+  startTimeoutMs?: number;
+}
+
+export interface ServerRemote {
+  /** `request.rclone` with the server's remote (SERVER_REMOTE) defined too. */
+  rclone: RcloneContext;
+  /** Adds what cut the port-forward, if it was cut, to an rclone failure. */
+  explain: (err: unknown) => unknown;
+  close: () => Promise<void>;
+}
+
+export async function openServerRemote(request: ServerRemoteRequest): Promise<ServerRemote> {
+  const { server } = request;
+  const local = await forwardPort(request.kube, { namespace: request.namespace, pod: request.pod, port: server.port });
+  try {
+    await waitForServer(request, local.port, () => local.lastError());
+    const input = server.password;
+    const obscured = (await runRclone(request.rclone, ['obscure', '-'], { input, what: 'preparing rclone' })).trim();
+    const { destination } = request.rclone;
+    const env = { ...destination.env, ...serverRemoteEnv(local.port, obscured) };
+    return {
+      rclone: { ...request.rclone, destination: { ...destination, env } },
+      explain: (err) => {
+        const cut = local.lastError();
+        return cut && err instanceof UserError ? new UserError(`${err.message} (port-forward: ${cut})`, err.fix) : err;
+      },
+      close: () => local.close(),
+    };
+  } catch (err) {
+    await local.close();
+    throw err;
+  }
+}
+
+/** The pod is Ready once its server process started, which may not listen yet: wait until it answers. */
+async function waitForServer(request: ServerRemoteRequest, port: number, lastError: () => string | undefined) {
+  const deadline = Date.now() + (request.startTimeoutMs ?? 20_000);
+  for (;;) {
+    request.signal.throwIfAborted();
+    const answered = await fetch(`http://127.0.0.1:${port}/`, { method: 'OPTIONS', signal: request.signal })
+      .then((response) => response.body?.cancel().then(() => true) ?? true)
+      .catch(() => false);
+    if (answered) return;
+    if (Date.now() > deadline)
+      throw new UserError(
+        `the helper pod's rclone server did not answer on port ${request.server.port}` +
+          `${lastError() ? ` (${lastError()})` : ''}`,
+        '--transport port-forward needs an image with rclone (--helper-image); or leave out --transport',
+      );
+    await sleep(250, undefined, { signal: request.signal });
+  }
+}

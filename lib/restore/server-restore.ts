@@ -1,0 +1,146 @@
+// The large files of a restore --transport port-forward: the user's rclone copies them from the storage
+// into the helper pod's WebDAV server (lib/rclone/pod-server.ts), reached through a port-forward, into
+// a folder of the volume made for the run. The server reads each back from the volume for its MD5,
+// which must be the one the backup recorded; only then does each get its owner, mode and mtime and
+// its name (one rename), so a file never stands under its name unchecked or half written.
+import { Readable } from 'node:stream';
+import type { KubeConnection } from '../kube/connection.ts';
+import { HELPER_CONTAINER } from '../kube/helper-pod.ts';
+import { filesFromList, parseLsfObjects } from '../rclone/listing.ts';
+import { runRclone, runRcloneForBytes, type RcloneContext } from '../rclone/run.ts';
+import { UserError } from '../errors.ts';
+import { type PodServer, SERVER_REMOTE, suitsServer } from '../rclone/pod-server.ts';
+import { openServerRemote } from '../rclone/server-remote.ts';
+import { captureFromPodOrFail } from '../stream/exec-channel.ts';
+import { ContentMismatch } from '../stream/tar-in.ts';
+import type { ManifestEntry } from '../store/manifest.ts';
+import type { SelectedFile } from './selection.ts';
+
+/** A file the server takes: its object key, where it goes, and what the manifest says of it. */
+export interface ServedFile {
+  key: string;
+  file: SelectedFile;
+  entry: ManifestEntry;
+}
+
+/** Regular files with a recorded MD5 (to check what arrived), plain names, from SERVER_MIN_BYTES. */
+export function serverRestoreFiles(files: Map<string, SelectedFile>, entries: Map<string, ManifestEntry>) {
+  const served: ServedFile[] = [];
+  for (const [key, file] of files) {
+    const entry = entries.get(file.path);
+    const plain = key === file.source && suitsServer(key, file.size) && suitsServer(file.path, file.size);
+    if (plain && entry?.type === 'file' && entry.md5 && entry.link === undefined) served.push({ key, file, entry });
+  }
+  return served;
+}
+
+/** The volume's folder (at its root) that the server writes into; removed once its files have their names. */
+export function incomingFolder(runId: string): string {
+  return `.datamover-incoming-${runId}`;
+}
+
+export interface ServerRestore {
+  kube: KubeConnection;
+  namespace: string;
+  pod: string;
+  server: PodServer;
+  /** The storage's context (its signal ends the copy). */
+  rclone: RcloneContext;
+  /** The backup's folder at the storage. */
+  backupPath: string;
+  files: ServedFile[];
+  incoming: string;
+  keepOwners: boolean;
+  signal: AbortSignal;
+  onProgress: (bytes: number) => void;
+}
+
+export async function restoreThroughServer(request: ServerRestore): Promise<void> {
+  const remote = await openServerRemote(request);
+  try {
+    const keys = request.files.map((f) => f.key);
+    await runRclone(
+      remote.rclone,
+      ['copy', request.backupPath, `${SERVER_REMOTE}:${request.incoming}`, '--files-from-raw', '-', '--no-traverse'],
+      {
+        input: filesFromList(keys),
+        what: `copying ${keys.length} large files into the helper pod's server`,
+        onProgress: request.onProgress,
+      },
+    ).catch((err: unknown) => {
+      throw remote.explain(err);
+    });
+    await checkArrived(remote.rclone, request);
+  } finally {
+    await remote.close();
+  }
+  await giveNames(request);
+}
+
+/** Each file as the server reads it back from the volume: the backup's size and MD5, or the run fails. */
+async function checkArrived(rclone: RcloneContext, request: ServerRestore): Promise<void> {
+  const target = `${SERVER_REMOTE}:${request.incoming}`;
+  const args = ['lsf', '-R', '--files-only', '--format', 'shp', '--separator', ';', target];
+  const objects = parseLsfObjects(await runRcloneForBytes(rclone, args, { what: `listing ${target}` }), true);
+  for (const { key, file, entry } of request.files) {
+    const arrived = objects.get(key);
+    if (!arrived || arrived.size !== file.size)
+      throw new UserError(`"${file.path}" did not arrive whole in the helper pod`, 'run the restore again');
+    if (arrived.md5 !== entry.md5) throw new ContentMismatch(file.path);
+  }
+}
+
+/** Owner (when kept), mode and mtime, then one rename each to its name; the incoming folder removed. */
+async function giveNames(request: ServerRestore): Promise<void> {
+  const records = request.files.flatMap(({ key, file, entry }) => [
+    key,
+    file.path,
+    (entry.mode & 0o7777).toString(8),
+    String(entry.mtime),
+    request.keepOwners ? `${entry.uid}:${entry.gid}` : '',
+  ]);
+  // Plain names (rclone/pod-server.ts), each after "./": none reads as an option.
+  const script = [
+    `in=./${request.incoming}`,
+    `while IFS= read -r -d '' key && IFS= read -r -d '' to && IFS= read -r -d '' mode &&`,
+    `  IFS= read -r -d '' mtime && IFS= read -r -d '' owner; do`,
+    `  case "$to" in */*) mkdir -p "./\${to%/*}" || exit 1 ;; esac`,
+    '  if [ -n "$owner" ]; then chown "$owner" "$in/$key" || exit 1; fi',
+    '  chmod "$mode" "$in/$key" && touch -c -d "@$mtime" "$in/$key" && mv -f "$in/$key" "./$to" || exit 1',
+    'done',
+    'rm -rf "$in" && echo datamover-named',
+  ].join('\n');
+  const stdout = await captureFromPodOrFail(
+    request.kube,
+    {
+      namespace: request.namespace,
+      pod: request.pod,
+      container: HELPER_CONTAINER,
+      command: ['sh', '-c', script],
+      stdin: Readable.from([Buffer.from(records.map((field) => `${field}\0`).join(''))]),
+      signal: request.signal,
+    },
+    { what: 'giving restored files their names', fix: 'check that the PVC is writable, then run the restore again' },
+  );
+  // The end mark: the API server can report success for an exec it cut short.
+  if (!stdout.toString().endsWith('datamover-named\n'))
+    throw new UserError(
+      'giving restored files their names was cut short in the helper pod',
+      'check the API server and the helper pod, then run the restore again',
+    );
+}
+
+/** Removes the incoming folder (a run that failed before its files had their names). */
+export async function removeIncoming(request: Pick<ServerRestore, 'kube' | 'namespace' | 'pod' | 'incoming'>) {
+  await captureFromPodOrFail(
+    request.kube,
+    {
+      namespace: request.namespace,
+      pod: request.pod,
+      container: HELPER_CONTAINER,
+      command: ['sh', '-c', `rm -rf ./${request.incoming}`],
+      signal: AbortSignal.timeout(60_000),
+    },
+    { what: 'removing the incoming folder', fix: `remove ${request.incoming} from the PVC` },
+  );
+}

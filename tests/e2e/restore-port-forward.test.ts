@@ -1,0 +1,76 @@
+// restore --transport port-forward on the bed: the helper pod runs rclone's WebDAV server of the target
+// volume (writable; the bed's job-runner runs it in a network namespace of its own), and the user's rclone
+// copies the large files from the real S3 server into it through a port-forward; the rest takes the exec
+// tar stream. What arrives is checked against the manifest's MD5s before anything gets its name.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { chownSync, chmodSync, linkSync, lstatSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { createBoundPvc, managedLeftovers, useNamespace, userEnv } from './support/bed.ts';
+import { snapshot, writeMixedTree } from './support/tree.ts';
+import { bucketPath, createStorageSecret, emptyBucket } from './support/storage.ts';
+
+function datamover(namespace: string, args: string[]) {
+  return execa('kubectl', ['datamover', ...args, '-n', namespace], { env: userEnv(), extendEnv: false, reject: false });
+}
+
+const MiB = 1024 * 1024;
+const RESTORE = ['restore', '--secret', 's3', '--from', 'plain', '--to-pvc', 'restored'];
+
+describe('kubectl datamover restore --transport port-forward', () => {
+  const ns = useNamespace('restorepf');
+  let source: string;
+  let target: string;
+  beforeEach(async () => {
+    emptyBucket();
+    source = await createBoundPvc(ns.name, 'data');
+    target = await createBoundPvc(ns.name, 'restored');
+    await createStorageSecret(ns.name);
+  });
+
+  it('writes the large files through the pod’s rclone server, the rest by exec: bytes, owners, modes', async () => {
+    writeMixedTree(source, { bigFileBytes: 20 * MiB });
+    // Large files in folders the restore must make, with their own owner, mode and mtime, and a hard link.
+    mkdirSync(join(source, 'deep', 'er'), { recursive: true });
+    const owned = join(source, 'deep', 'er', 'owned large.bin');
+    writeFileSync(owned, randomBytes(17 * MiB));
+    chownSync(owned, 1000, 2000);
+    chmodSync(owned, 0o640);
+    utimesSync(owned, 1_600_000_000, 1_600_000_000);
+    writeFileSync(join(source, 'linked.bin'), randomBytes(17 * MiB));
+    linkSync(join(source, 'linked.bin'), join(source, 'linked again.bin'));
+    const backup = await datamover(ns.name, ['backup', 'data', '--secret', 's3']);
+    assert.equal(backup.exitCode, 0, String(backup.stderr));
+
+    const restored = await datamover(ns.name, [...RESTORE, '--transport', 'port-forward', '-o', 'json']);
+    assert.equal(restored.exitCode, 0, String(restored.stderr));
+    // big.bin, owned large.bin and linked.bin (the first name of the hard link: the one with an object).
+    assert.equal(JSON.parse(String(restored.stdout)).filesFromServer, 3, String(restored.stderr));
+    const withMtimes = { mtimes: true, folderMtimes: true };
+    assert.deepEqual(snapshot(target, withMtimes), snapshot(source, withMtimes));
+    const stat = lstatSync(join(target, 'deep', 'er', 'owned large.bin'));
+    assert.deepEqual([stat.uid, stat.gid, stat.mode & 0o7777], [1000, 2000, 0o640]);
+    assert.equal(lstatSync(join(target, 'linked again.bin')).ino, lstatSync(join(target, 'linked.bin')).ino);
+    assert.equal(await managedLeftovers(ns.name), '');
+  });
+
+  it('a file that arrives with another MD5 than the backup recorded fails the run, never under its name', async () => {
+    writeFileSync(join(source, 'large.bin'), randomBytes(17 * MiB));
+    writeFileSync(join(source, 'small.txt'), 'small\n');
+    const backup = await datamover(ns.name, ['backup', 'data', '--secret', 's3']);
+    assert.equal(backup.exitCode, 0, String(backup.stderr));
+    // The object changes behind the manifest's back (same size): what arrives is not what was backed up.
+    writeFileSync(join(bucketPath(), 'large.bin'), randomBytes(17 * MiB));
+
+    const restored = await datamover(ns.name, [...RESTORE, '--transport', 'port-forward']);
+    assert.equal(restored.exitCode, 1, String(restored.stderr));
+    assert.match(
+      String(restored.stderr).trim().split('\n').at(-1)!,
+      /^error: "large\.bin" arrived with a different checksum than the backup recorded/,
+    );
+    // Neither the file under its name nor the folder it arrived in is left in the PVC.
+    assert.deepEqual(readdirSync(target), []);
+    assert.equal(await managedLeftovers(ns.name), '');
+  });
+});
