@@ -92,42 +92,55 @@ async function checkArrived(rclone: RcloneContext, request: ServerRestore): Prom
 
 /** Owner (when kept), mode and mtime, then one rename each to its name; the incoming folder removed. */
 async function giveNames(request: ServerRestore): Promise<void> {
-  const records = request.files.flatMap(({ key, file, entry }) => [
-    key,
-    file.path,
-    (entry.mode & 0o7777).toString(8),
-    String(entry.mtime),
-    request.keepOwners ? `${entry.uid}:${entry.gid}` : '',
-  ]);
-  // Plain names (rclone/pod-server.ts), each after "./": none reads as an option.
-  const script = [
-    `in=./${request.incoming}`,
-    `while IFS= read -r -d '' key && IFS= read -r -d '' to && IFS= read -r -d '' mode &&`,
-    `  IFS= read -r -d '' mtime && IFS= read -r -d '' owner; do`,
-    `  case "$to" in */*) mkdir -p "./\${to%/*}" || exit 1 ;; esac`,
-    '  if [ -n "$owner" ]; then chown "$owner" "$in/$key" || exit 1; fi',
-    '  chmod "$mode" "$in/$key" && touch -c -d "@$mtime" "$in/$key" && mv -f "$in/$key" "./$to" || exit 1',
-    'done',
-    'rm -rf "$in" && echo datamover-named',
-  ].join('\n');
   const stdout = await captureFromPodOrFail(
     request.kube,
     {
       namespace: request.namespace,
       pod: request.pod,
       container: HELPER_CONTAINER,
-      command: ['sh', '-c', script],
-      stdin: Readable.from([Buffer.from(records.map((field) => `${field}\0`).join(''))]),
+      command: namingCommand(request.incoming),
+      stdin: Readable.from([namingInput(request.files, request.keepOwners)]),
       signal: request.signal,
     },
     { what: 'giving restored files their names', fix: 'check that the PVC is writable, then run the restore again' },
   );
-  // The end mark: the API server can report success for an exec it cut short.
-  if (!stdout.toString().endsWith('datamover-named\n'))
+  if (!stdout.toString().endsWith(`${NAMED_END}\n`))
     throw new UserError(
       'giving restored files their names was cut short in the helper pod',
       'check the API server and the helper pod, then run the restore again',
     );
+}
+
+/** The end mark: the API server can report success for an exec it cut short. */
+const NAMED_END = 'datamover-named';
+
+/** The pod's command that names the files of namingInput, run in the volume's root. */
+export function namingCommand(incoming: string): string[] {
+  // Plain names (rclone/pod-server.ts), each after "./": none reads as an option.
+  const script = [
+    `in=./${incoming}`,
+    `while IFS= read -r -d '' key && IFS= read -r -d '' to && IFS= read -r -d '' mode &&`,
+    `  IFS= read -r -d '' mtime && IFS= read -r -d '' owner; do`,
+    `  case "$to" in */*) mkdir -p "./\${to%/*}" || exit 1 ;; esac`,
+    '  if [ -n "$owner" ]; then chown "$owner" "$in/$key" || exit 1; fi',
+    // -T: a folder (or a link to one) under the name is refused, never moved into.
+    '  chmod "$mode" "$in/$key" && touch -c -d "@$mtime" "$in/$key" && mv -f -T "$in/$key" "./$to" || exit 1',
+    'done',
+    `rm -rf "$in" && echo ${NAMED_END}`,
+  ].join('\n');
+  return ['sh', '-c', script];
+}
+
+/** Five NUL-ended fields per file: its key (in the incoming folder), name, octal mode, mtime, uid:gid or "". */
+export function namingInput(files: ServedFile[], keepOwners: boolean): Buffer {
+  const fields = files.flatMap(({ key, file, entry }) => [
+    key,
+    file.path,
+    (entry.mode & 0o7777).toString(8),
+    String(entry.mtime),
+    keepOwners ? `${entry.uid}:${entry.gid}` : '',
+  ]);
+  return Buffer.from(fields.map((field) => `${field}\0`).join(''));
 }
 
 /** Removes the incoming folder (a run that failed before its files had their names). */

@@ -1,7 +1,17 @@
 // Which files of a restore --transport port-forward the helper pod's server writes.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { busybox, busyboxEnv } from '../support/busybox.ts';
 import { SERVER_MIN_BYTES } from '../../../lib/rclone/pod-server.ts';
-import { serverRestoreFiles } from '../../../lib/restore/server-restore.ts';
+import {
+  namingCommand,
+  namingInput,
+  type ServedFile,
+  serverRestoreFiles,
+} from '../../../lib/restore/server-restore.ts';
 import type { SelectedFile } from '../../../lib/restore/selection.ts';
 import type { ManifestEntry } from '../../../lib/store/manifest.ts';
 
@@ -40,5 +50,54 @@ describe('restore --transport port-forward: the server’s files', () => {
     const files = new Map<string, SelectedFile>([['b.bin', { path: 'b.bin', source: 'b.bin', size: LARGE }]]);
     const entries = new Map([['b.bin', entry('b.bin', LARGE, { link: 'a.bin' })]]);
     assert.deepEqual(serverRestoreFiles(files, entries), []);
+  });
+});
+
+describe('restore --transport port-forward: naming what arrived (the pod’s BusyBox)', () => {
+  let volume: string;
+  beforeEach(function () {
+    if (!busybox()) this.skip(); // npm run setup installs it
+    volume = mkdtempSync(join(tmpdir(), 'naming-'));
+    mkdirSync(join(volume, '.in', 'dir'), { recursive: true });
+  });
+  afterEach(() => rmSync(volume, { recursive: true, force: true }));
+
+  const served = (key: string, path: string, extra: Partial<ManifestEntry> = {}): ServedFile => ({
+    key,
+    file: { path, source: key, size: 1 },
+    entry: entry(path, 1, { mode: 0o4750, mtime: 1_600_000_000, uid: 1000, gid: 2000, ...extra }),
+  });
+  const run = (files: ServedFile[], keepOwners: boolean) => {
+    const [command, ...args] = [busybox()!, ...namingCommand('.in')];
+    return spawnSync(command!, args, { cwd: volume, input: namingInput(files, keepOwners), env: busyboxEnv() });
+  };
+
+  it('gives each file its owner, mode (setuid kept) and mtime, then its name in folders it makes', () => {
+    writeFileSync(join(volume, '.in', 'a.bin'), 'a');
+    writeFileSync(join(volume, '.in', 'dir', 'b.bin'), 'b');
+    const result = run([served('a.bin', 'a.bin'), served('dir/b.bin', 'aside/deep/b.bin', { mode: 0o600 })], true);
+    assert.equal(result.status, 0, String(result.stderr));
+    assert.equal(String(result.stdout), 'datamover-named\n');
+    const a = lstatSync(join(volume, 'a.bin'));
+    assert.deepEqual([a.uid, a.gid, a.mode & 0o7777, a.mtimeMs / 1000], [1000, 2000, 0o4750, 1_600_000_000]);
+    assert.equal(readFileSync(join(volume, 'aside', 'deep', 'b.bin'), 'utf8'), 'b');
+    assert.equal(lstatSync(join(volume, 'aside', 'deep', 'b.bin')).mode & 0o7777, 0o600);
+    assert.ok(!existsSync(join(volume, '.in')), 'the incoming folder is left');
+  });
+
+  it('without owners leaves the writer’s', () => {
+    writeFileSync(join(volume, '.in', 'a.bin'), 'a');
+    const result = run([served('a.bin', 'a.bin')], false);
+    assert.equal(result.status, 0, String(result.stderr));
+    assert.equal(lstatSync(join(volume, 'a.bin')).uid, process.getuid?.());
+  });
+
+  it('refuses a folder under the name, never moving the file into it, and says nothing is named', () => {
+    writeFileSync(join(volume, '.in', 'a.bin'), 'a');
+    mkdirSync(join(volume, 'a.bin'));
+    const result = run([served('a.bin', 'a.bin')], false);
+    assert.notEqual(result.status, 0);
+    assert.doesNotMatch(String(result.stdout), /datamover-named/);
+    assert.ok(!existsSync(join(volume, 'a.bin', 'a.bin')), 'moved into the folder');
   });
 });
