@@ -599,7 +599,7 @@ async function restoreServed(
     onProgress,
   };
   let named = false;
-  flow.defer(`remove ${request.incoming} from the PVC`, async () => {
+  flow.defer(`remove ${request.incoming} from the PVC if it is left`, async () => {
     if (!named) await removeIncoming(request);
   });
   await restoreThroughServer(request);

@@ -6,8 +6,10 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { chownSync, chmodSync, linkSync, lstatSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
-import { createBoundPvc, managedLeftovers, useNamespace, userEnv } from './support/bed.ts';
+import { REPO_ROOT } from '../testbed/paths.ts';
+import { createBoundPvc, managedLeftovers, managedPodsLeft, useNamespace, userEnv } from './support/bed.ts';
 import { snapshot, writeMixedTree } from './support/tree.ts';
 import { bucketPath, createStorageSecret, emptyBucket } from './support/storage.ts';
 
@@ -72,5 +74,28 @@ describe('kubectl datamover restore --transport port-forward', () => {
     // Neither the file under its name nor the folder it arrived in is left in the PVC.
     assert.deepEqual(readdirSync(target), []);
     assert.equal(await managedLeftovers(ns.name), '');
+  });
+
+  it('Ctrl-C while files arrive removes the folder they arrive in, and the helper pod', async () => {
+    writeFileSync(join(source, 'large.bin'), randomBytes(32 * MiB));
+    const backup = await datamover(ns.name, ['backup', 'data', '--secret', 's3']);
+    assert.equal(backup.exitCode, 0, String(backup.stderr));
+    // 4 MiB/s: the copy into the pod takes about 8 s, long enough to be interrupted in the middle.
+    const run = execa(
+      join(REPO_ROOT, 'bin', 'kubectl-datamover'),
+      [...RESTORE, '--transport', 'port-forward', '--env', 'RCLONE_BWLIMIT=4M', '-n', ns.name],
+      { env: userEnv(), extendEnv: false, reject: false },
+    );
+    const incoming = () => readdirSync(target).filter((name) => name.startsWith('.datamover-incoming-'));
+    for (let i = 0; incoming().length === 0; i++) {
+      assert.ok(i < 600, 'no incoming folder appeared within 60 s');
+      await sleep(100);
+    }
+    run.kill('SIGINT');
+    const result = await run;
+    assert.equal(result.exitCode, 1, String(result.stderr));
+    assert.match(String(result.stderr), /^error: interrupted by SIGINT; /m);
+    assert.deepEqual(readdirSync(target), []);
+    assert.deepEqual(await managedPodsLeft(ns.name), []);
   });
 });
