@@ -4,7 +4,7 @@
 // that differ from the file in the pod.
 import type { KubeConnection } from '../kube/connection.ts';
 import type { PodFile } from '../stream/pod-files.ts';
-import { filesFromList, parseLsfObjects } from '../rclone/listing.ts';
+import { filesFromList, parseLsfObjects, type RemoteObject } from '../rclone/listing.ts';
 import { runRclone, runRcloneForBytes, type RcloneContext } from '../rclone/run.ts';
 import { UserError } from '../errors.ts';
 import { transferFraction, transferLine } from '../progress/transfer-progress.ts';
@@ -57,7 +57,9 @@ export async function copyFromServer(request: ServerTransfer): Promise<Map<strin
     };
     await runRclone(
       remote.rclone,
-      ['copy', `${SERVER_REMOTE}:`, request.target, '--files-from-raw', '-', '--no-traverse', ...SINGLE_PART_ARGS],
+      // --no-check-dest: the plan says these are to be sent; no setting of the user's (--size-only, a
+      // --ignore-existing) may leave an older object standing in for one.
+      ['copy', `${SERVER_REMOTE}:`, request.target, '--files-from-raw', '-', '--no-check-dest', ...SINGLE_PART_ARGS],
       {
         input: filesFromList(names),
         what: `copying ${names.length} large files from the helper pod's server`,
@@ -66,22 +68,33 @@ export async function copyFromServer(request: ServerTransfer): Promise<Map<strin
     ).catch((err: unknown) => {
       throw remote.explain(err);
     });
-    return await storedMd5s(request.rclone, request.target, request.files);
+    const [served, stored] = await Promise.all([
+      listMd5s(remote.rclone, `${SERVER_REMOTE}:`, request.files),
+      listMd5s(request.rclone, request.target, request.files),
+    ]);
+    return sameMd5s(request.files, served, stored);
   } finally {
     await remote.close();
   }
 }
 
-/** The MD5 of each copied object (its ETag: each went in one part), which must be there at its size. */
-async function storedMd5s(rclone: RcloneContext, target: string, files: PodFile[]): Promise<Map<string, string>> {
-  const args = ['lsf', '-R', '--files-only', '--format', 'shp', '--separator', ';', '--files-from-raw', '-', target];
+/** The size and MD5 of each of `files` at `root` (an object's ETag: each went in one part). */
+async function listMd5s(rclone: RcloneContext, root: string, files: PodFile[]): Promise<Map<string, RemoteObject>> {
+  const args = ['lsf', '-R', '--files-only', '--format', 'shp', '--separator', ';', '--files-from-raw', '-', root];
   const input = filesFromList(files.map((f) => f.path));
-  const objects = parseLsfObjects(await runRcloneForBytes(rclone, args, { what: `listing ${target}`, input }), true);
+  return parseLsfObjects(await runRcloneForBytes(rclone, args, { what: `listing ${root}`, input }), true);
+}
+
+/** Each file's MD5, which the pod's server and the storage must both give, at the file's size. */
+function sameMd5s(files: PodFile[], served: Map<string, RemoteObject>, stored: Map<string, RemoteObject>) {
   const md5s = new Map<string, string>();
   for (const file of files) {
-    const object = objects.get(file.path);
-    if (!object?.md5 || object.size !== file.size)
-      throw new UserError(`"${file.path}" is missing or has the wrong size at the destination`, 'run the backup again');
+    const [pod, object] = [served.get(file.path), stored.get(file.path)];
+    if (!object?.md5 || object.size !== file.size || !pod?.md5 || pod.md5 !== object.md5)
+      throw new UserError(
+        `"${file.path}" is missing at the destination or differs from the file in the pod`,
+        'run the backup again',
+      );
     md5s.set(file.path, object.md5);
   }
   return md5s;

@@ -1,7 +1,9 @@
 // A port of a pod on a local port, as `kubectl port-forward` does: each local connection is one
-// port-forward stream through the API server (client-node's PortForward), with real backpressure
-// (client-node writes what arrives without looking at the return value, so a full socket pauses the
-// websocket, as for exec: lib/stream/exec-channel.ts). Listens on 127.0.0.1 only.
+// port-forward stream through the API server (client-node's PortForward), with real backpressure both
+// ways: client-node writes what arrives without looking at the return value, so a full socket pauses
+// the websocket (as for exec: lib/stream/exec-channel.ts), and it sends what the socket gives without
+// looking at what the websocket still holds, so a websocket that holds too much pauses the socket.
+// Listens on 127.0.0.1 only.
 import { createServer, type Server, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { PortForward } from '@kubernetes/client-node';
@@ -12,8 +14,14 @@ export interface LocalPort {
   port: number;
   /** The last error the API server or the kubelet gave for a stream ("connection refused"), if any. */
   lastError(): string | undefined;
+  /** Forgets the last error (once the pod's server answers, an earlier "connection refused" explains nothing). */
+  clearError(): void;
   close(): Promise<void>;
 }
+
+/** What a websocket may hold unsent before its local socket is paused, and what it resumes at. */
+const SEND_HIGH_WATER = 4 * 1024 * 1024;
+const SEND_LOW_WATER = 1024 * 1024;
 
 export async function forwardPort(
   kube: KubeConnection,
@@ -43,6 +51,8 @@ export async function forwardPort(
       .then((opened) => {
         const ws = typeof opened === 'function' ? opened() : opened;
         if (!ws) return socket.destroy();
+        // The local side went away while the stream opened: nothing will close it else.
+        if (socket.destroyed) return ws.terminate();
         ws.on('message', () => {
           if (socket.writableNeedDrain && !ws.isPaused) {
             ws.pause();
@@ -55,6 +65,15 @@ export async function forwardPort(
           socket.destroy();
         });
         socket.on('close', () => ws.close());
+        socket.on('data', () => {
+          if (ws.bufferedAmount <= SEND_HIGH_WATER || socket.isPaused()) return;
+          socket.pause();
+          const check = setInterval(() => {
+            if (ws.bufferedAmount > SEND_LOW_WATER && ws.readyState === ws.OPEN) return;
+            clearInterval(check);
+            socket.resume();
+          }, 5);
+        });
       })
       .catch((err: Error) => {
         lastError = err.message;
@@ -69,6 +88,9 @@ export async function forwardPort(
   return {
     port: typeof address === 'object' && address ? address.port : 0,
     lastError: () => lastError,
+    clearError: () => {
+      lastError = undefined;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();

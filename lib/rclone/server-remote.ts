@@ -32,6 +32,7 @@ export async function openServerRemote(request: ServerRemoteRequest): Promise<Se
   const local = await forwardPort(request.kube, { namespace: request.namespace, pod: request.pod, port: server.port });
   try {
     await waitForServer(request, local.port, () => local.lastError());
+    local.clearError();
     const input = server.password;
     const obscured = (await runRclone(request.rclone, ['obscure', '-'], { input, what: 'preparing rclone' })).trim();
     const { destination } = request.rclone;
@@ -40,7 +41,8 @@ export async function openServerRemote(request: ServerRemoteRequest): Promise<Se
       rclone: { ...request.rclone, destination: { ...destination, env } },
       explain: (err) => {
         const cut = local.lastError();
-        return cut && err instanceof UserError ? new UserError(`${err.message} (port-forward: ${cut})`, err.fix) : err;
+        if (!cut || !(err instanceof UserError)) return err;
+        return new UserError(`${err.message} (port-forward: ${cut})`, err.fix, { cause: err, exitCode: err.exitCode });
       },
       close: () => local.close(),
     };
@@ -55,7 +57,9 @@ async function waitForServer(request: ServerRemoteRequest, port: number, lastErr
   const deadline = Date.now() + (request.startTimeoutMs ?? 20_000);
   for (;;) {
     request.signal.throwIfAborted();
-    const answered = await fetch(`http://127.0.0.1:${port}/`, { method: 'OPTIONS', signal: request.signal })
+    // Each try is bounded: a stream that never opens must not outlast the deadline.
+    const signal = AbortSignal.any([request.signal, AbortSignal.timeout(5_000)]);
+    const answered = await fetch(`http://127.0.0.1:${port}/`, { method: 'OPTIONS', signal })
       .then((response) => response.body?.cancel().then(() => true) ?? true)
       .catch(() => false);
     if (answered) return;

@@ -1,8 +1,8 @@
 // The large files of a restore --transport port-forward: the user's rclone copies them from the storage
 // into the helper pod's WebDAV server (lib/rclone/pod-server.ts), reached through a port-forward, into
-// a folder of the volume made for the run. The server reads each back from the volume for its MD5,
-// which must be the one the backup recorded; only then does each get its owner, mode and mtime and
-// its name (one rename), so a file never stands under its name unchecked or half written.
+// a folder of the volume made for the run. The server's MD5 of each file (of the bytes it wrote) must
+// be the one the backup recorded; only then does each get its owner, mode and mtime and its name
+// (one rename), so a file never stands under its name unchecked or half written.
 import { Readable } from 'node:stream';
 import type { KubeConnection } from '../kube/connection.ts';
 import { HELPER_CONTAINER } from '../kube/helper-pod.ts';
@@ -77,7 +77,7 @@ export async function restoreThroughServer(request: ServerRestore): Promise<void
   await giveNames(request);
 }
 
-/** Each file as the server reads it back from the volume: the backup's size and MD5, or the run fails. */
+/** Each file as the server wrote it: the backup's size and MD5, or the run fails. */
 async function checkArrived(rclone: RcloneContext, request: ServerRestore): Promise<void> {
   const target = `${SERVER_REMOTE}:${request.incoming}`;
   const args = ['lsf', '-R', '--files-only', '--format', 'shp', '--separator', ';', target];
@@ -98,7 +98,7 @@ async function giveNames(request: ServerRestore): Promise<void> {
       namespace: request.namespace,
       pod: request.pod,
       container: HELPER_CONTAINER,
-      command: namingCommand(request.incoming),
+      command: namingCommand(request.incoming, request.files.length),
       stdin: Readable.from([namingInput(request.files, request.keepOwners)]),
       signal: request.signal,
     },
@@ -114,18 +114,21 @@ async function giveNames(request: ServerRestore): Promise<void> {
 /** The end mark: the API server can report success for an exec it cut short. */
 const NAMED_END = 'datamover-named';
 
-/** The pod's command that names the files of namingInput, run in the volume's root. */
-export function namingCommand(incoming: string): string[] {
+/** The pod's command that names the `count` files of namingInput, run in the volume's root. */
+export function namingCommand(incoming: string, count: number): string[] {
   // Plain names (rclone/pod-server.ts), each after "./": none reads as an option.
   const script = [
-    `in=./${incoming}`,
+    `in=./${incoming}; named=0`,
     `while IFS= read -r -d '' key && IFS= read -r -d '' to && IFS= read -r -d '' mode &&`,
     `  IFS= read -r -d '' mtime && IFS= read -r -d '' owner; do`,
     `  case "$to" in */*) mkdir -p "./\${to%/*}" || exit 1 ;; esac`,
     '  if [ -n "$owner" ]; then chown "$owner" "$in/$key" || exit 1; fi',
     // -T: a folder (or a link to one) under the name is refused, never moved into.
     '  chmod "$mode" "$in/$key" && touch -c -d "@$mtime" "$in/$key" && mv -f -T "$in/$key" "./$to" || exit 1',
+    '  named=$((named + 1))',
     'done',
+    // A list cut short ends the loop as its end would: the folder goes only once every file has its name.
+    `[ "$named" -eq ${count} ] || { echo "only $named of ${count} files were named" >&2; exit 1; }`,
     `rm -rf "$in" && echo ${NAMED_END}`,
   ].join('\n');
   return ['sh', '-c', script];

@@ -67,9 +67,9 @@ describe('restore --transport port-forward: naming what arrived (the pod’s Bus
     file: { path, source: key, size: 1 },
     entry: entry(path, 1, { mode: 0o4750, mtime: 1_600_000_000, uid: 1000, gid: 2000, ...extra }),
   });
-  const run = (files: ServedFile[], keepOwners: boolean) => {
-    const [command, ...args] = [busybox()!, ...namingCommand('.in')];
-    return spawnSync(command!, args, { cwd: volume, input: namingInput(files, keepOwners), env: busyboxEnv() });
+  const run = (files: ServedFile[], keepOwners: boolean, input = namingInput(files, keepOwners)) => {
+    const [command, ...args] = [busybox()!, ...namingCommand('.in', files.length)];
+    return spawnSync(command!, args, { cwd: volume, input, env: busyboxEnv() });
   };
 
   it('gives each file its owner, mode (setuid kept) and mtime, then its name in folders it makes', () => {
@@ -99,5 +99,19 @@ describe('restore --transport port-forward: naming what arrived (the pod’s Bus
     assert.notEqual(result.status, 0);
     assert.doesNotMatch(String(result.stdout), /datamover-named/);
     assert.ok(!existsSync(join(volume, 'a.bin', 'a.bin')), 'moved into the folder');
+  });
+
+  it('a list cut short names what it holds, keeps the folder with the rest, and says nothing is named', () => {
+    writeFileSync(join(volume, '.in', 'a.bin'), 'a');
+    writeFileSync(join(volume, '.in', 'b.bin'), 'b');
+    const files = [served('a.bin', 'a.bin'), served('b.bin', 'b.bin')];
+    const whole = namingInput(files, false);
+    // Cut inside the second file's fields (after its key, name and mode).
+    const cut = whole.subarray(0, whole.indexOf('\0b.bin\0b.bin\0') + 'b.bin\0b.bin\0'.length + 5);
+    const result = run(files, false, cut);
+    assert.notEqual(result.status, 0);
+    assert.match(String(result.stderr), /only 1 of 2 files were named/);
+    assert.doesNotMatch(String(result.stdout), /datamover-named/);
+    assert.equal(readFileSync(join(volume, '.in', 'b.bin'), 'utf8'), 'b');
   });
 });
