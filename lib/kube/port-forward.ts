@@ -1,13 +1,14 @@
 // A port of a pod on a local port, as `kubectl port-forward` does: each local connection is one
 // port-forward stream through the API server (client-node's PortForward), with real backpressure both
 // ways: client-node writes what arrives without looking at the return value, so a full socket pauses
-// the websocket (as for exec: lib/stream/exec-channel.ts), and it sends what the socket gives without
-// looking at what the websocket still holds, so a websocket that holds too much pauses the socket.
+// the websocket (as for exec: lib/stream/exec-channel.ts), and a websocket that holds too much unsent
+// pauses the socket (websocket-backpressure.ts).
 // Listens on 127.0.0.1 only.
 import { createServer, type Server, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { PortForward } from '@kubernetes/client-node';
 import type { KubeConnection } from './connection.ts';
+import { limitUnsent } from './websocket-backpressure.ts';
 
 export interface LocalPort {
   /** The local port (on 127.0.0.1) that reaches the pod's port. */
@@ -18,10 +19,6 @@ export interface LocalPort {
   clearError(): void;
   close(): Promise<void>;
 }
-
-/** What a websocket may hold unsent before its local socket is paused, and what it resumes at. */
-const SEND_HIGH_WATER = 4 * 1024 * 1024;
-const SEND_LOW_WATER = 1024 * 1024;
 
 export async function forwardPort(
   kube: KubeConnection,
@@ -65,15 +62,7 @@ export async function forwardPort(
           socket.destroy();
         });
         socket.on('close', () => ws.close());
-        socket.on('data', () => {
-          if (ws.bufferedAmount <= SEND_HIGH_WATER || socket.isPaused()) return;
-          socket.pause();
-          const check = setInterval(() => {
-            if (ws.bufferedAmount > SEND_LOW_WATER && ws.readyState === ws.OPEN) return;
-            clearInterval(check);
-            socket.resume();
-          }, 5);
-        });
+        limitUnsent(ws, socket);
       })
       .catch((err: Error) => {
         lastError = err.message;

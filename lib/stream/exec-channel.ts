@@ -2,10 +2,11 @@
 // websocket v5) with real backpressure: client-node writes each message into
 // stdout without looking at the return value, so when our consumer is full
 // the websocket itself is paused, which stops reading the TCP socket and lets
-// flow control reach the pod's command.
+// flow control reach the pod's command; and stdin waits while the websocket holds too much unsent.
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { Exec, type V1Status } from '@kubernetes/client-node';
 import type { KubeConnection } from '../kube/connection.ts';
+import { limitUnsent } from '../kube/websocket-backpressure.ts';
 import { UserError } from '../errors.ts';
 
 export interface ExecRequest {
@@ -60,6 +61,7 @@ export async function runInPod(kube: KubeConnection, request: ExecRequest): Prom
         };
         if (request.signal?.aborted) return onAbort();
         request.signal?.addEventListener('abort', onAbort, { once: true });
+        if (request.stdin) limitUnsent(ws, request.stdin);
         ws.on('message', () => {
           if (request.stdout.writableNeedDrain && !ws.isPaused) {
             ws.pause();
