@@ -4,8 +4,8 @@
 // that differ from the file in the pod.
 import type { KubeConnection } from '../kube/connection.ts';
 import type { PodFile } from '../stream/pod-files.ts';
-import { filesFromList, parseLsfObjects, type RemoteObject } from '../rclone/listing.ts';
-import { runRclone, runRcloneForBytes, type RcloneContext } from '../rclone/run.ts';
+import { filesFromList, listRemoteObjects, type RemoteObject } from '../rclone/listing.ts';
+import { runRclone, type RcloneContext } from '../rclone/run.ts';
 import { UserError } from '../errors.ts';
 import { transferFraction, transferLine } from '../progress/transfer-progress.ts';
 import type { Report } from '../progress/renderer.ts';
@@ -16,7 +16,7 @@ import { openServerRemote } from '../rclone/server-remote.ts';
 const SINGLE_PART_MAX_BYTES = 5 * 1024 ** 3;
 
 /** Settings for the copy: one part per file, so that its Content-MD5 is the server's MD5. */
-export const SINGLE_PART_ARGS = ['--s3-upload-cutoff', '5G'];
+const SINGLE_PART_ARGS = ['--s3-upload-cutoff', '5G'];
 
 /** The files the server sends: regular, plain-named, from SERVER_MIN_BYTES up to a single part's limit. */
 export function serverFiles(files: PodFile[]): PodFile[] {
@@ -69,8 +69,8 @@ export async function copyFromServer(request: ServerTransfer): Promise<Map<strin
       throw remote.explain(err);
     });
     const [served, stored] = await Promise.all([
-      listMd5s(remote.rclone, `${SERVER_REMOTE}:`, request.files),
-      listMd5s(request.rclone, request.target, request.files),
+      listRemoteObjects(remote.rclone, `${SERVER_REMOTE}:`, true, names),
+      listRemoteObjects(request.rclone, request.target, true, names),
     ]);
     return sameMd5s(request.files, served, stored);
   } finally {
@@ -78,14 +78,7 @@ export async function copyFromServer(request: ServerTransfer): Promise<Map<strin
   }
 }
 
-/** The size and MD5 of each of `files` at `root` (an object's ETag: each went in one part). */
-async function listMd5s(rclone: RcloneContext, root: string, files: PodFile[]): Promise<Map<string, RemoteObject>> {
-  const args = ['lsf', '-R', '--files-only', '--format', 'shp', '--separator', ';', '--files-from-raw', '-', root];
-  const input = filesFromList(files.map((f) => f.path));
-  return parseLsfObjects(await runRcloneForBytes(rclone, args, { what: `listing ${root}`, input }), true);
-}
-
-/** Each file's MD5, which the pod's server and the storage must both give, at the file's size. */
+/** Each file's MD5, which the pod's server and the storage (an ETag: each went in one part) must both give. */
 function sameMd5s(files: PodFile[], served: Map<string, RemoteObject>, stored: Map<string, RemoteObject>) {
   const md5s = new Map<string, string>();
   for (const file of files) {

@@ -47,14 +47,21 @@ export async function listRemoteFiles(
 /**
  * Every object below `path` with its size, and with `md5` its MD5, in one listing: on S3 the ETag
  * is a single-part object's MD5, while its mtime (metadata) would take a HEAD request per object.
+ * With `only`, just those keys (one lookup each, no full listing).
  */
 export async function listRemoteObjects(
   ctx: RcloneContext,
   path: string,
   md5: boolean,
+  only?: string[],
 ): Promise<Map<string, RemoteObject>> {
-  const args = ['lsf', '-R', '--files-only', '--format', md5 ? 'shp' : 'sp', '--separator', ';', path];
-  const output = await runRcloneForBytes(ctx, args, { what: `listing ${path}` }).catch(emptyWhenMissing);
+  if (only?.length === 0) return new Map();
+  const filter = only ? ['--files-from-raw', '-'] : [];
+  const args = ['lsf', '-R', '--files-only', '--format', md5 ? 'shp' : 'sp', '--separator', ';', ...filter, path];
+  const output = await runRcloneForBytes(ctx, args, {
+    what: `listing ${path}`,
+    input: only ? filesFromList(only) : undefined,
+  }).catch(emptyWhenMissing);
   return parseLsfObjects(output, md5);
 }
 

@@ -6,8 +6,8 @@
 import { Readable } from 'node:stream';
 import type { KubeConnection } from '../kube/connection.ts';
 import { HELPER_CONTAINER } from '../kube/helper-pod.ts';
-import { filesFromList, parseLsfObjects } from '../rclone/listing.ts';
-import { runRclone, runRcloneForBytes, type RcloneContext } from '../rclone/run.ts';
+import { filesFromList, listRemoteObjects } from '../rclone/listing.ts';
+import { runRclone, type RcloneContext } from '../rclone/run.ts';
 import { UserError } from '../errors.ts';
 import { type PodServer, SERVER_REMOTE, suitsServer } from '../rclone/pod-server.ts';
 import { openServerRemote } from '../rclone/server-remote.ts';
@@ -79,9 +79,7 @@ export async function restoreThroughServer(request: ServerRestore): Promise<void
 
 /** Each file as the server wrote it: the backup's size and MD5, or the run fails. */
 async function checkArrived(rclone: RcloneContext, request: ServerRestore): Promise<void> {
-  const target = `${SERVER_REMOTE}:${request.incoming}`;
-  const args = ['lsf', '-R', '--files-only', '--format', 'shp', '--separator', ';', target];
-  const objects = parseLsfObjects(await runRcloneForBytes(rclone, args, { what: `listing ${target}` }), true);
+  const objects = await listRemoteObjects(rclone, `${SERVER_REMOTE}:${request.incoming}`, true);
   for (const { key, file, entry } of request.files) {
     const arrived = objects.get(key);
     if (!arrived || arrived.size !== file.size)

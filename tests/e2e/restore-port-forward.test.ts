@@ -9,13 +9,9 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { REPO_ROOT } from '../testbed/paths.ts';
-import { createBoundPvc, managedLeftovers, managedPodsLeft, useNamespace, userEnv } from './support/bed.ts';
+import { createBoundPvc, datamover, managedLeftovers, managedPodsLeft, useNamespace, userEnv } from './support/bed.ts';
 import { snapshot, writeMixedTree } from './support/tree.ts';
 import { bucketPath, createStorageSecret, emptyBucket } from './support/storage.ts';
-
-function datamover(namespace: string, args: string[]) {
-  return execa('kubectl', ['datamover', ...args, '-n', namespace], { env: userEnv(), extendEnv: false, reject: false });
-}
 
 const MiB = 1024 * 1024;
 const RESTORE = ['restore', '--secret', 's3', '--from', 'plain', '--to-pvc', 'restored'];
@@ -42,10 +38,10 @@ describe('kubectl datamover restore --transport port-forward', () => {
     utimesSync(owned, 1_600_000_000, 1_600_000_000);
     writeFileSync(join(source, 'linked.bin'), randomBytes(17 * MiB));
     linkSync(join(source, 'linked.bin'), join(source, 'linked again.bin'));
-    const backup = await datamover(ns.name, ['backup', 'data', '--secret', 's3']);
+    const backup = await datamover(['backup', 'data', '--secret', 's3', '-n', ns.name]);
     assert.equal(backup.exitCode, 0, String(backup.stderr));
 
-    const restored = await datamover(ns.name, [...RESTORE, '--transport', 'port-forward', '-o', 'json']);
+    const restored = await datamover([...RESTORE, '--transport', 'port-forward', '-o', 'json', '-n', ns.name]);
     assert.equal(restored.exitCode, 0, String(restored.stderr));
     // big.bin, owned large.bin and linked.bin (the first name of the hard link: the one with an object).
     assert.equal(JSON.parse(String(restored.stdout)).filesFromServer, 3, String(restored.stderr));
@@ -60,12 +56,12 @@ describe('kubectl datamover restore --transport port-forward', () => {
   it('a file that arrives with another MD5 than the backup recorded fails the run, never under its name', async () => {
     writeFileSync(join(source, 'large.bin'), randomBytes(17 * MiB));
     writeFileSync(join(source, 'small.txt'), 'small\n');
-    const backup = await datamover(ns.name, ['backup', 'data', '--secret', 's3']);
+    const backup = await datamover(['backup', 'data', '--secret', 's3', '-n', ns.name]);
     assert.equal(backup.exitCode, 0, String(backup.stderr));
     // The object changes behind the manifest's back (same size): what arrives is not what was backed up.
     writeFileSync(join(bucketPath(), 'large.bin'), randomBytes(17 * MiB));
 
-    const restored = await datamover(ns.name, [...RESTORE, '--transport', 'port-forward']);
+    const restored = await datamover([...RESTORE, '--transport', 'port-forward', '-n', ns.name]);
     assert.equal(restored.exitCode, 1, String(restored.stderr));
     assert.match(
       String(restored.stderr).trim().split('\n').at(-1)!,
@@ -78,7 +74,7 @@ describe('kubectl datamover restore --transport port-forward', () => {
 
   it('Ctrl-C while files arrive removes the folder they arrive in, and the helper pod', async () => {
     writeFileSync(join(source, 'large.bin'), randomBytes(32 * MiB));
-    const backup = await datamover(ns.name, ['backup', 'data', '--secret', 's3']);
+    const backup = await datamover(['backup', 'data', '--secret', 's3', '-n', ns.name]);
     assert.equal(backup.exitCode, 0, String(backup.stderr));
     // 4 MiB/s: the copy into the pod takes about 8 s, long enough to be interrupted in the middle.
     const run = execa(
