@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream';
 import type { Header } from 'tar-stream';
 import type { KubeConnection } from '../kube/connection.ts';
 import { withResumes } from '../stream/resume.ts';
-import { collectDeadBuffers } from '../stream/buffer-collector.ts';
+import { collectDeadBuffers } from '../kube/buffer-collector.ts';
 import { receiveTar, StreamCut } from '../stream/tar-out.ts';
 import type { PodFile } from '../stream/pod-files.ts';
 import { hashPodFiles, PodChecksums } from '../stream/pod-commands.ts';

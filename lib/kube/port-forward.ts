@@ -3,12 +3,14 @@
 // ways: client-node writes what arrives without looking at the return value, so a full socket pauses
 // the websocket (as for exec: lib/stream/exec-channel.ts), and a websocket that holds too much unsent
 // pauses the socket (websocket-backpressure.ts).
-// Listens on 127.0.0.1 only.
+// Listens on 127.0.0.1 only. While it is open, dead Buffers are collected (buffer-collector.ts): a port-forward
+// carries gigabytes in chunks that V8 would otherwise keep for a while.
 import { createServer, type Server, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { PortForward } from '@kubernetes/client-node';
 import type { KubeConnection } from './connection.ts';
 import { limitUnsent } from './websocket-backpressure.ts';
+import { collectDeadBuffers } from './buffer-collector.ts';
 
 export interface LocalPort {
   /** The local port (on 127.0.0.1) that reaches the pod's port. */
@@ -74,6 +76,7 @@ export async function forwardPort(
     server.listen(0, '127.0.0.1', () => resolve());
   });
   const address = server.address();
+  const stopCollecting = collectDeadBuffers();
   return {
     port: typeof address === 'object' && address ? address.port : 0,
     lastError: () => lastError,
@@ -82,6 +85,7 @@ export async function forwardPort(
     },
     close: () =>
       new Promise<void>((resolve) => {
+        stopCollecting();
         for (const socket of sockets) socket.destroy();
         server.close(() => resolve());
       }),

@@ -65,7 +65,7 @@ import {
   sendTar,
 } from '../stream/tar-in.ts';
 import { withResumes } from '../stream/resume.ts';
-import { collectDeadBuffers } from '../stream/buffer-collector.ts';
+import { collectDeadBuffers } from '../kube/buffer-collector.ts';
 import { nulList, type PodFile } from '../stream/pod-files.ts';
 import { listPodFiles } from '../stream/pod-commands.ts';
 import { runFlow, type Flow } from '../flow/runner.ts';

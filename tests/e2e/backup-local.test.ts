@@ -151,17 +151,21 @@ describe('kubectl datamover backup (local mode)', () => {
   it('shows the progress of the upload moving while a single large file is sent, on a pipe', async () => {
     writeFileSync(join(source, 'one.bin'), randomBytes(64 * 1024 * 1024));
     await createStorageSecret(ns.name);
-    // 4 MiB/s: the upload takes ~16 s, and a pipe gets a progress line every 5 s.
-    const result = await backup(ns.name, ['data', '--secret', 's3', '--env', 'RCLONE_BWLIMIT=4M']);
+    // 3 MiB/s: the upload takes ~21 s, and a pipe gets a progress line every 5 s.
+    const result = await backup(ns.name, ['data', '--secret', 's3', '--env', 'RCLONE_BWLIMIT=3M']);
     assert.equal(result.exitCode, 0, String(result.stderr));
     const lines = String(result.stderr)
       .split('\n')
       .filter((l) => /^Transfer: \d+% /.test(l));
     const percents = lines.map((l) => Number(/^Transfer: (\d+)%/.exec(l)![1]));
-    assert.ok(percents.length >= 2, String(result.stderr));
+    // A line may fall before the first byte left (0%) or after the last one (100%, while rclone closes the
+    // upload); those in between must grow, and at least two of them must be seen.
+    const within = percents.filter((p) => p > 0 && p < 100);
+    assert.ok(within.length >= 2, `fewer than two lines within (0, 100):\n${lines.join('\n')}`);
     assert.ok(
-      percents.every((p, i) => p > 0 && p < 100 && (i === 0 || p > percents[i - 1]!)),
-      `the upload's share did not grow within (0, 100): ${lines.join('\n')}`,
+      percents.every((p, i) => p <= 100 && (i === 0 || p >= percents[i - 1]!)) &&
+        within.every((p, i) => i === 0 || p > within[i - 1]!),
+      `the upload's share did not grow: ${lines.join('\n')}`,
     );
     for (const line of lines)
       assert.match(line, / of 64\.0 MiB uploaded, [\d.]+ \S+ arrived, [01]\/1 files · .* ETA \d/);

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../testbed/paths.ts';
 
-const MODULE = join(REPO_ROOT, 'lib', 'stream', 'buffer-collector.ts');
+const MODULE = join(REPO_ROOT, 'lib', 'kube', 'buffer-collector.ts');
 
 /** Holds 40 MB of Buffers past two young-generation GCs, drops them, waits 1 s: the MB still held. */
 function heldAfterDropping(collect: boolean, flags: string[]): number {

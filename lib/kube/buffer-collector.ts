@@ -2,7 +2,8 @@
 // in a stream's queue or a pending write) only in a full GC, and starts one for Buffers alone once
 // some 64 MB of them have piled up. A transfer of many small files makes such Buffers all the time:
 // 60-100 MB of dead ones were held at once (100,000 files: peak RSS 268 MB; with this, 244).
-// While a transfer runs, a full GC (concurrent) is asked for whenever more than BUFFER_LIMIT is held.
+// While a transfer (or a port-forward) runs, a full GC (concurrent) is asked for whenever more than BUFFER_LIMIT
+// is held.
 
 const BUFFER_LIMIT = 24 * 1024 * 1024;
 const CHECK_EVERY_MS = 200;
