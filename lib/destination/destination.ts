@@ -61,6 +61,16 @@ export function destinationFromRemote(remote: string): Destination {
   return { root, display: root, displayRoot: root, env: {} };
 }
 
+/** The backend type of each remote in `rclone listremotes --long` output ("name:   type" lines). */
+export function remoteTypes(listing: string): Map<string, string> {
+  const types = new Map<string, string>();
+  for (const line of listing.split('\n')) {
+    const match = /^([^:]+):\s+(\S+)/.exec(line);
+    if (match) types.set(match[1]!, match[2]!);
+  }
+  return types;
+}
+
 /** An rclone path below another ("remote:" and "remote:bucket" both work). */
 export function joinRemote(root: string, name: string): string {
   return `${root.replace(/\/$/, '')}${root.endsWith(':') ? '' : '/'}${name}`;

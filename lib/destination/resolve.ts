@@ -3,15 +3,18 @@
 import { CoreV1Api } from '@kubernetes/client-node';
 import type { KubeConnection } from '../kube/connection.ts';
 import { parseStorageSecret } from './storage-secret.ts';
-import { destinationFromRemote, destinationFromSecret, type Destination } from './destination.ts';
+import { execa } from 'execa';
+import { destinationFromRemote, destinationFromSecret, remoteTypes, type Destination } from './destination.ts';
 import { encryptedDestination, encryptionPassword, type EncryptionSource } from './encryption.ts';
 
 export interface DestinationSource extends EncryptionSource {
   secret?: string;
   remote?: string;
   encrypt?: boolean;
-  /** rclone binary (obscures the encryption password). */
+  /** rclone binary (obscures the encryption password, tells a remote's type). */
   rclonePath?: string;
+  /** --env settings: they may define the remote (RCLONE_CONFIG_<NAME>_TYPE). */
+  extraEnv?: Record<string, string>;
 }
 
 export async function resolveDestination(
@@ -33,11 +36,26 @@ async function plainDestination(
   namespace: string,
   source: DestinationSource,
 ): Promise<Destination> {
-  if (source.remote || !kube) return destinationFromRemote(source.remote ?? '');
+  if (source.remote || !kube) {
+    const destination = destinationFromRemote(source.remote ?? '');
+    const name = destination.root.slice(0, destination.root.indexOf(':'));
+    // A plain S3 remote is one as the Secret's is: MD5s in its listings, metadata in upload headers.
+    const type = await remoteType(source.rclonePath ?? 'rclone', name, source.extraEnv);
+    return type === 's3' ? { ...destination, s3Metadata: true } : destination;
+  }
   const core = kube.config.makeApiClient(CoreV1Api);
   const name = source.secret!;
   const secret = await kube.call({ verb: 'get', resource: 'secrets', name, namespace }, () =>
     core.readNamespacedSecret({ name, namespace }),
   );
   return destinationFromSecret(parseStorageSecret(name, secret.data), name);
+}
+
+/**
+ * The backend type of the user's remote `name` (names and types only: `listremotes` prints no setting),
+ * or undefined when rclone cannot tell (then it is treated as any remote: no S3 shortcuts).
+ */
+async function remoteType(rclone: string, name: string, env?: Record<string, string>): Promise<string | undefined> {
+  const listed = await execa(rclone, ['listremotes', '--long'], { env, reject: false });
+  return listed.exitCode === 0 ? remoteTypes(String(listed.stdout)).get(name) : undefined;
 }

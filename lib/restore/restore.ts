@@ -79,6 +79,8 @@ import { overwrittenPaths, planTarget, type TargetPlan } from './target-plan.ts'
 import { newPodServer, type PodServer, type Transport } from '../rclone/pod-server.ts';
 import {
   incomingFolder,
+  REMOVE_LEFT_INCOMING,
+  TARGET_ROOT_CHECK,
   removeIncoming,
   restoreThroughServer,
   type ServerRestore,
@@ -370,18 +372,23 @@ export async function startHelper(run: Run, target: Target, readOnly = false): P
         'pod-security.kubernetes.io/enforce=baseline',
     );
   });
-  const { stdout } = await captureFromPod(kube, {
-    namespace,
-    pod: name,
-    container: HELPER_CONTAINER,
-    command: ['sh', '-c', 'ls -A | head -n 1'],
-    signal: flow.signal,
-  });
-  if (!readOnly && !isSelective(options) && stdout.toString().trim() && !options.overwrite) {
+  const pod = { namespace, pod: name, container: HELPER_CONTAINER, signal: flow.signal };
+  const { stdout } = await captureFromPod(kube, { ...pod, command: ['sh', '-c', TARGET_ROOT_CHECK] });
+  const [leftIncoming = '0', otherEntry = ''] = stdout.toString().split('\n');
+  if (readOnly) return name;
+  if (!isSelective(options) && otherEntry.trim() && !options.overwrite) {
     throw new UserError(
       `PVC "${options.toPvc}" is not empty`,
       'restore into an empty PVC, or pass --overwrite to write over its files (others are kept)',
     );
+  }
+  if (Number(leftIncoming) > 0) {
+    await captureFromPodOrFail(
+      kube,
+      { ...pod, command: ['sh', '-c', REMOVE_LEFT_INCOMING] },
+      { what: 'removing what an interrupted restore left', fix: 'remove the .datamover-incoming-* folders' },
+    );
+    run.log.warn(`removed ${leftIncoming} .datamover-incoming-* folder(s) that an interrupted restore left in the PVC`);
   }
   return name;
 }

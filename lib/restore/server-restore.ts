@@ -34,10 +34,24 @@ export function serverRestoreFiles(files: Map<string, SelectedFile>, entries: Ma
   return served;
 }
 
+const INCOMING_PREFIX = '.datamover-incoming-';
+
 /** The volume's folder (at its root) that the server writes into; removed once its files have their names. */
 export function incomingFolder(runId: string): string {
-  return `.datamover-incoming-${runId}`;
+  return `${INCOMING_PREFIX}${runId}`;
 }
+
+/**
+ * A restore target's root, looked at before anything is written: the count of incoming folders that
+ * interrupted restores left (a killed run cannot remove its own), then the first other entry, if any.
+ */
+export const TARGET_ROOT_CHECK = [
+  `n=0; for d in ./${INCOMING_PREFIX}*; do if [ -d "$d" ]; then n=$((n + 1)); fi; done; echo "$n"`,
+  `ls -A | grep -v '^\\${INCOMING_PREFIX}' | head -n 1`,
+].join('\n');
+
+/** Removes the incoming folders of interrupted restores (TARGET_ROOT_CHECK counted them). */
+export const REMOVE_LEFT_INCOMING = `for d in ./${INCOMING_PREFIX}*; do if [ -d "$d" ]; then rm -rf -- "$d"; fi; done`;
 
 export interface ServerRestore {
   kube: KubeConnection;

@@ -7,9 +7,16 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { createBoundPvc, kubectl, managedLeftovers, useNamespace, userEnv, volumeFolder } from './support/bed.ts';
+import { bed, createBoundPvc, kubectl, managedLeftovers, useNamespace, userEnv, volumeFolder } from './support/bed.ts';
 import { snapshot, writeMixedTree } from './support/tree.ts';
-import { bucketPath, createStorageSecret, emptyBucket, expectedObjects, objectsIn } from './support/storage.ts';
+import {
+  bucketPath,
+  createStorageSecret,
+  emptyBucket,
+  expectedObjects,
+  objectsIn,
+  testBucket,
+} from './support/storage.ts';
 
 function datamover(namespace: string, args: string[], env: Record<string, string> = {}) {
   return execa('kubectl', ['datamover', ...args, '-n', namespace], {
@@ -131,6 +138,28 @@ describe('kubectl datamover backup --transport port-forward', () => {
     assert.match(lines.at(-1)!, /^error: the helper pod's rclone server did not answer on port 8080.*--helper-image/);
     assert.equal(await managedLeftovers(ns.name), '');
     assert.deepEqual(objectsIn(bucketPath()), {});
+  });
+
+  it('takes a --remote of type s3 as S3: its large files come from the pod’s server', async () => {
+    writeFileSync(join(source, 'large.bin'), randomBytes(17 * MiB));
+    writeFileSync(join(source, 'small.txt'), 'small\n');
+    // A remote of the user's rclone config (here by its environment) for the bed's S3 server.
+    const s3 = bed().s3;
+    const mine = {
+      RCLONE_CONFIG_MINE_TYPE: 's3',
+      RCLONE_CONFIG_MINE_PROVIDER: 'Other',
+      RCLONE_CONFIG_MINE_ENDPOINT: s3.endpoint,
+      RCLONE_CONFIG_MINE_ACCESS_KEY_ID: s3.accessKeyId,
+      RCLONE_CONFIG_MINE_SECRET_ACCESS_KEY: s3.secretAccessKey,
+      RCLONE_CONFIG_MINE_FORCE_PATH_STYLE: 'true',
+    };
+    const remote = `mine:${testBucket()}/mine`;
+    const args = ['backup', 'data', '--remote', remote, '--transport', 'port-forward', '-o', 'json'];
+    const result = await datamover(ns.name, args, mine);
+    assert.equal(result.exitCode, 0, String(result.stderr));
+    assert.equal(JSON.parse(String(result.stdout)).filesFromServer, 1, String(result.stdout));
+    assert.deepEqual(objectsIn(bucketPath('mine')), expectedObjects(source));
+    assert.equal(await managedLeftovers(ns.name), '');
   });
 
   it('refuses a destination without MD5s (a --remote) before anything is made', async () => {

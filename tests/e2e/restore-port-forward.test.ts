@@ -95,3 +95,47 @@ describe('kubectl datamover restore --transport port-forward', () => {
     assert.deepEqual(await managedPodsLeft(ns.name), []);
   });
 });
+
+describe('kubectl datamover restore after a restore --transport port-forward was killed', () => {
+  const ns = useNamespace('restorekill');
+  it('the next restore removes the folder the killed one left, says so, and restores the files', async () => {
+    emptyBucket();
+    const source = await createBoundPvc(ns.name, 'data');
+    const target = await createBoundPvc(ns.name, 'restored');
+    await createStorageSecret(ns.name);
+    writeFileSync(join(source, 'large.bin'), randomBytes(32 * MiB));
+    writeFileSync(join(source, 'small.txt'), 'small\n');
+    const backup = await datamover(['backup', 'data', '--secret', 's3', '-n', ns.name]);
+    assert.equal(backup.exitCode, 0, String(backup.stderr));
+    // 4 MiB/s: the copy into the pod takes about 8 s; SIGKILL leaves no time for any cleanup.
+    const run = execa(
+      join(REPO_ROOT, 'bin', 'kubectl-datamover'),
+      [...RESTORE, '--transport', 'port-forward', '--env', 'RCLONE_BWLIMIT=4M', '-n', ns.name],
+      { env: userEnv(), extendEnv: false, reject: false },
+    );
+    const incoming = () => readdirSync(target).filter((name) => name.startsWith('.datamover-incoming-'));
+    for (let i = 0; incoming().length === 0; i++) {
+      assert.ok(i < 600, 'no incoming folder appeared within 60 s');
+      await sleep(100);
+    }
+    await sleep(1000); // some bytes into it
+    run.kill('SIGKILL');
+    await run;
+    const left = incoming();
+    assert.equal(left.length, 1, 'the killed run left its incoming folder');
+    // What the killed run left in the cluster is the user's to delete, as after any killed kubectl.
+    await execa('kubectl', ['delete', 'pod', '-n', ns.name, '-l', 'app.kubernetes.io/managed-by=kubectl-datamover'], {
+      env: userEnv(),
+    });
+
+    // The PVC holds nothing but that folder: it counts as empty (no --overwrite needed).
+    const again = await datamover([...RESTORE, '-n', ns.name]);
+    assert.equal(again.exitCode, 0, String(again.stderr));
+    assert.match(
+      String(again.stderr),
+      /^warning: removed 1 \.datamover-incoming-\* folder\(s\) that an interrupted restore left in the PVC$/m,
+    );
+    assert.deepEqual(snapshot(target), snapshot(source));
+    assert.equal(await managedLeftovers(ns.name), '');
+  });
+});

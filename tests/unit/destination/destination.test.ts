@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { parseEnvFlags } from '../../../lib/destination/destination.ts';
+import { parseEnvFlags, remoteTypes } from '../../../lib/destination/destination.ts';
 import { UsageError } from '../../../lib/errors.ts';
 
 describe('--env', () => {
@@ -30,5 +30,19 @@ describe('--env', () => {
   it('refuses a name that is not an environment variable', () => {
     assert.throws(() => parseEnvFlags(['1BAD=x']), UsageError);
     assert.throws(() => parseEnvFlags(['NOVALUE']), UsageError);
+  });
+});
+
+describe('the types of the user’s remotes (rclone listremotes --long)', () => {
+  it('reads each name and its backend, with any padding or later columns', () => {
+    const listing = 'mine:  s3    \nother: local \nmy remote.1: crypt  a description\n\n';
+    assert.deepEqual(
+      [...remoteTypes(listing)],
+      [
+        ['mine', 's3'],
+        ['other', 'local'],
+        ['my remote.1', 'crypt'],
+      ],
+    );
   });
 });

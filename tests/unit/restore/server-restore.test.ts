@@ -1,16 +1,28 @@
 // Which files of a restore --transport port-forward the helper pod's server writes.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { busybox, busyboxEnv } from '../support/busybox.ts';
 import { SERVER_MIN_BYTES } from '../../../lib/rclone/pod-server.ts';
 import {
+  incomingFolder,
   namingCommand,
   namingInput,
+  REMOVE_LEFT_INCOMING,
   type ServedFile,
   serverRestoreFiles,
+  TARGET_ROOT_CHECK,
 } from '../../../lib/restore/server-restore.ts';
 import type { SelectedFile } from '../../../lib/restore/selection.ts';
 import type { ManifestEntry } from '../../../lib/store/manifest.ts';
@@ -113,5 +125,30 @@ describe('restore --transport port-forward: naming what arrived (the pod’s Bus
     assert.match(String(result.stderr), /only 1 of 2 files were named/);
     assert.doesNotMatch(String(result.stdout), /datamover-named/);
     assert.equal(readFileSync(join(volume, '.in', 'b.bin'), 'utf8'), 'b');
+  });
+});
+
+describe('a restore target’s root: what interrupted restores left (the pod’s BusyBox)', () => {
+  let volume: string;
+  beforeEach(function () {
+    if (!busybox()) this.skip(); // npm run setup installs it
+    volume = mkdtempSync(join(tmpdir(), 'target-root-'));
+  });
+  afterEach(() => rmSync(volume, { recursive: true, force: true }));
+  const sh = (script: string) => spawnSync(busybox()!, ['sh', '-c', script], { cwd: volume, env: busyboxEnv() });
+
+  it('counts the incoming folders apart from the other entries, and removes only those folders', () => {
+    assert.equal(String(sh(TARGET_ROOT_CHECK).stdout), '0\n', 'an empty volume');
+    mkdirSync(join(volume, `${incomingFolder('aaaaaa')}/dir`), { recursive: true });
+    writeFileSync(join(volume, incomingFolder('aaaaaa'), 'dir', 'part.bin'), 'x');
+    mkdirSync(join(volume, incomingFolder('bbbbbb')));
+    assert.equal(String(sh(TARGET_ROOT_CHECK).stdout), '2\n', 'only what restores left: empty otherwise');
+    writeFileSync(join(volume, '.datamover-incoming-file'), 'a file of the user’s, not a folder');
+    writeFileSync(join(volume, 'data.txt'), 'x');
+    assert.equal(String(sh(TARGET_ROOT_CHECK).stdout), '2\ndata.txt\n');
+    const removed = sh(REMOVE_LEFT_INCOMING);
+    assert.equal(removed.status, 0, String(removed.stderr));
+    assert.deepEqual(readdirSync(volume).sort(), ['.datamover-incoming-file', 'data.txt']);
+    assert.equal(String(sh(TARGET_ROOT_CHECK).stdout), '0\ndata.txt\n');
   });
 });
