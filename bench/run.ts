@@ -297,28 +297,23 @@ try {
   }
   writeFileSync(join(mixed, 'new.bin'), randomBytes(Math.round(bytes / 100)));
   const rerun = await plugin('mixed');
-  const label = `(c) (a) + (b) in one tree`;
-  rows.push([
-    label,
+  const mixedRow = (method: string, run: typeof full, notes: string) =>
+    rows.push(['(c) (a) + (b) in one tree', method, run.seconds.toFixed(1), run.cpu.toFixed(1), '', notes]);
+  mixedRow(
     'kubectl datamover backup (full)',
-    full.seconds.toFixed(1),
-    full.cpu.toFixed(1),
-    '',
+    full,
     `${mb(full.result.channelBytes)} MiB on the channel, peak RSS ${full.rssMb.toFixed(0)} MB`,
-  ]);
-  rows.push([
-    label,
+  );
+  mixedRow(
     'kubectl datamover backup (re-run after 1% changed)',
-    rerun.seconds.toFixed(1),
-    rerun.cpu.toFixed(1),
-    '',
+    rerun,
     `${rerun.result.filesSent} files sent, ` +
       `${((100 * rerun.result.channelBytes) / Math.max(full.result.channelBytes, 1)).toFixed(2)}% ` +
       `of the full run's channel bytes (goal <= 2%), ${ratio(rerun.seconds, full.seconds)}x the full run's ` +
       `time (goal <= 0.15), peak RSS ${rerun.rssMb.toFixed(0)} MB; without the clone (the bed's cp -a, a CSI ` +
       `driver's work in a cluster: ${full.cloneSeconds.toFixed(1)} s and ${rerun.cloneSeconds.toFixed(1)} s) ` +
       `${ratio(rerun.seconds - rerun.cloneSeconds, full.seconds - full.cloneSeconds)}x`,
-  ]);
+  );
   const header = ['data set', 'method', 'seconds', 'CPU s', 'x channel', 'notes'];
   const widths = header.slice(0, -1).map((title, i) => Math.max(...rows.map((r) => r[i]!.length), title.length));
   const line = (r: string[]) => r.map((c, i) => (i < widths.length ? c.padEnd(widths[i]!) : c)).join('  ');

@@ -73,20 +73,7 @@ describe('kubectl datamover restore --transport port-forward', () => {
   });
 
   it('Ctrl-C while files arrive removes the folder they arrive in, and the helper pod', async () => {
-    writeFileSync(join(source, 'large.bin'), randomBytes(32 * MiB));
-    const backup = await datamover(['backup', 'data', '--secret', 's3', '-n', ns.name]);
-    assert.equal(backup.exitCode, 0, String(backup.stderr));
-    // 4 MiB/s: the copy into the pod takes about 8 s, long enough to be interrupted in the middle.
-    const run = execa(
-      join(REPO_ROOT, 'bin', 'kubectl-datamover'),
-      [...RESTORE, '--transport', 'port-forward', '--env', 'RCLONE_BWLIMIT=4M', '-n', ns.name],
-      { env: userEnv(), extendEnv: false, reject: false },
-    );
-    const incoming = () => readdirSync(target).filter((name) => name.startsWith('.datamover-incoming-'));
-    for (let i = 0; incoming().length === 0; i++) {
-      assert.ok(i < 600, 'no incoming folder appeared within 60 s');
-      await sleep(100);
-    }
+    const { run } = await restoreWhileFilesArrive(ns.name, source, target);
     run.kill('SIGINT');
     const result = await run;
     assert.equal(result.exitCode, 1, String(result.stderr));
@@ -94,35 +81,14 @@ describe('kubectl datamover restore --transport port-forward', () => {
     assert.deepEqual(readdirSync(target), []);
     assert.deepEqual(await managedPodsLeft(ns.name), []);
   });
-});
 
-describe('kubectl datamover restore after a restore --transport port-forward was killed', () => {
-  const ns = useNamespace('restorekill');
-  it('the next restore removes the folder the killed one left, says so, and restores the files', async () => {
-    emptyBucket();
-    const source = await createBoundPvc(ns.name, 'data');
-    const target = await createBoundPvc(ns.name, 'restored');
-    await createStorageSecret(ns.name);
-    writeFileSync(join(source, 'large.bin'), randomBytes(32 * MiB));
+  it('after a run killed while files arrive, the next restore removes the folder left, says so, restores', async () => {
     writeFileSync(join(source, 'small.txt'), 'small\n');
-    const backup = await datamover(['backup', 'data', '--secret', 's3', '-n', ns.name]);
-    assert.equal(backup.exitCode, 0, String(backup.stderr));
-    // 4 MiB/s: the copy into the pod takes about 8 s; SIGKILL leaves no time for any cleanup.
-    const run = execa(
-      join(REPO_ROOT, 'bin', 'kubectl-datamover'),
-      [...RESTORE, '--transport', 'port-forward', '--env', 'RCLONE_BWLIMIT=4M', '-n', ns.name],
-      { env: userEnv(), extendEnv: false, reject: false },
-    );
-    const incoming = () => readdirSync(target).filter((name) => name.startsWith('.datamover-incoming-'));
-    for (let i = 0; incoming().length === 0; i++) {
-      assert.ok(i < 600, 'no incoming folder appeared within 60 s');
-      await sleep(100);
-    }
+    const { run } = await restoreWhileFilesArrive(ns.name, source, target);
     await sleep(1000); // some bytes into it
-    run.kill('SIGKILL');
+    run.kill('SIGKILL'); // no time for any cleanup
     await run;
-    const left = incoming();
-    assert.equal(left.length, 1, 'the killed run left its incoming folder');
+    assert.equal(incomingFolders(target).length, 1, 'the killed run left its incoming folder');
     // What the killed run left in the cluster is the user's to delete, as after any killed kubectl.
     await execa('kubectl', ['delete', 'pod', '-n', ns.name, '-l', 'app.kubernetes.io/managed-by=kubectl-datamover'], {
       env: userEnv(),
@@ -139,3 +105,24 @@ describe('kubectl datamover restore after a restore --transport port-forward was
     assert.equal(await managedLeftovers(ns.name), '');
   });
 });
+
+const incomingFolders = (target: string) =>
+  readdirSync(target).filter((name) => name.startsWith('.datamover-incoming-'));
+
+/** A backup with a file of 32 MiB, then its restore by port-forward at 4 MiB/s, once files arrive in `target`. */
+async function restoreWhileFilesArrive(namespace: string, source: string, target: string) {
+  writeFileSync(join(source, 'large.bin'), randomBytes(32 * MiB));
+  const backup = await datamover(['backup', 'data', '--secret', 's3', '-n', namespace]);
+  assert.equal(backup.exitCode, 0, String(backup.stderr));
+  // 4 MiB/s: the copy into the pod takes about 8 s, long enough to be interrupted in the middle.
+  const run = execa(
+    join(REPO_ROOT, 'bin', 'kubectl-datamover'),
+    [...RESTORE, '--transport', 'port-forward', '--env', 'RCLONE_BWLIMIT=4M', '-n', namespace],
+    { env: userEnv(), extendEnv: false, reject: false },
+  );
+  for (let i = 0; incomingFolders(target).length === 0; i++) {
+    assert.ok(i < 600, 'no incoming folder appeared within 60 s');
+    await sleep(100);
+  }
+  return { run }; // not the subprocess itself: an async function would wait for it to end
+}
