@@ -12,7 +12,7 @@ const ROOT = resolve(import.meta.dirname, '..');
 /**
  * Node flags the plugin runs with (the krew binaries' SEA execArgv; bin/kubectl-datamover's NODE_FLAGS,
  * which must say the same): 8 MB semi-spaces instead of V8's up to 64 MB on a machine of 16 GiB or more, and
- * `gc()`, with which a transfer frees dead Buffers early (lib/stream/buffer-collector.ts).
+ * `gc()`, with which a transfer frees dead Buffers early (lib/kube/buffer-collector.ts).
  */
 export const NODE_FLAGS = ['--max-semi-space-size=8', '--expose-gc'];
 

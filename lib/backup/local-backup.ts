@@ -234,7 +234,8 @@ export async function preflight(run: Run, dryRun = false): Promise<PreparedStore
   if (options.transport === 'port-forward' && !listsMd5s(rclone.destination))
     throw new UserError(
       `--transport port-forward sends to S3 only (with MD5s), not to ${rclone.destination.display}`,
-      'leave out --transport for this destination',
+      'leave out --transport for this destination (a --remote counts as S3 when rclone listremotes --long ' +
+        'gives its type as s3, without --encrypt)',
     );
   if (!dryRun) await checkDestinationWritable(rclone);
   return { source, rclone, version: rcloneVersion, display: rclone.destination.display };

@@ -83,6 +83,12 @@ function sameMd5s(files: PodFile[], served: Map<string, RemoteObject>, stored: M
   const md5s = new Map<string, string>();
   for (const file of files) {
     const [pod, object] = [served.get(file.path), stored.get(file.path)];
+    if (object && object.size === file.size && !object.md5)
+      throw new UserError(
+        `the storage gives no MD5 of "${file.path}" (server-side encryption, or checksums turned off, in its ` +
+          'settings): the pod’s file cannot be checked against it',
+        'leave out --transport port-forward for this destination',
+      );
     if (!object?.md5 || object.size !== file.size || !pod?.md5 || pod.md5 !== object.md5)
       throw new UserError(
         `"${file.path}" is missing at the destination or differs from the file in the pod`,

@@ -56,6 +56,15 @@ async function plainDestination(
  * or undefined when rclone cannot tell (then it is treated as any remote: no S3 shortcuts).
  */
 async function remoteType(rclone: string, name: string, env?: Record<string, string>): Promise<string | undefined> {
-  const listed = await execa(rclone, ['listremotes', '--long'], { env, reject: false });
-  return listed.exitCode === 0 ? remoteTypes(String(listed.stdout)).get(name) : undefined;
+  // Never a prompt (an encrypted config without RCLONE_CONFIG_PASS): no answer is no type.
+  const listed = await execa(rclone, ['listremotes', '--long', '--ask-password=false'], {
+    env,
+    stdin: 'ignore',
+    timeout: 30_000,
+    reject: false,
+  });
+  if (listed.exitCode !== 0) return undefined;
+  // rclone gives the names of remotes defined by environment variables in lower case.
+  const types = remoteTypes(String(listed.stdout));
+  return types.get(name) ?? types.get(name.toLowerCase());
 }

@@ -16,6 +16,7 @@ import { UserError } from '../errors.ts';
 import { ignoreNotFound } from './api-errors.ts';
 import { formatDuration } from '../format/duration.ts';
 import { multiAttachError } from './attach.ts';
+import { RUN_LABEL } from './labels.ts';
 
 export const DEFAULT_HELPER_IMAGE = 'docker.io/library/busybox:1.37';
 export const HELPER_CONTAINER = 'helper';
@@ -217,6 +218,17 @@ export async function deletePod(kube: KubeConnection, namespace: string, name: s
       core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 }),
     )
     .catch(ignoreNotFound);
+}
+
+/** Whether run `runId` still has a pod that runs or may run (not ended, not being deleted): it is not over. */
+export async function runHasLivePod(kube: KubeConnection, namespace: string, runId: string): Promise<boolean> {
+  const core = kube.config.makeApiClient(CoreV1Api);
+  const pods = await kube.call({ verb: 'list', resource: 'pods', namespace }, () =>
+    core.listNamespacedPod({ namespace, labelSelector: `${RUN_LABEL}=${runId}` }),
+  );
+  return pods.items.some(
+    (pod) => !pod.metadata?.deletionTimestamp && !['Failed', 'Succeeded'].includes(pod.status?.phase ?? ''),
+  );
 }
 
 /**

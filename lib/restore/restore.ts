@@ -31,6 +31,7 @@ import {
   HELPER_CONTAINER,
   type HelperPrivilege,
   helperPodName,
+  runHasLivePod,
   WRITE_ANY_FILE,
 } from '../kube/helper-pod.ts';
 import { isPodSecurityRefusal } from '../kube/api-errors.ts';
@@ -79,7 +80,8 @@ import { overwrittenPaths, planTarget, type TargetPlan } from './target-plan.ts'
 import { newPodServer, type PodServer, type Transport } from '../rclone/pod-server.ts';
 import {
   incomingFolder,
-  REMOVE_LEFT_INCOMING,
+  parseTargetRoot,
+  removeIncomingCommand,
   TARGET_ROOT_CHECK,
   removeIncoming,
   restoreThroughServer,
@@ -374,21 +376,31 @@ export async function startHelper(run: Run, target: Target, readOnly = false): P
   });
   const pod = { namespace, pod: name, container: HELPER_CONTAINER, signal: flow.signal };
   const { stdout } = await captureFromPod(kube, { ...pod, command: ['sh', '-c', TARGET_ROOT_CHECK] });
-  const [leftIncoming = '0', otherEntry = ''] = stdout.toString().split('\n');
+  const root = parseTargetRoot(stdout.toString());
+  if (!root)
+    throw new UserError(
+      `could not look at the root of PVC "${options.toPvc}" in helper pod ${name} (its output was cut short)`,
+      'run the restore again',
+    );
   if (readOnly) return name;
-  if (!isSelective(options) && otherEntry.trim() && !options.overwrite) {
+  // An incoming folder is what a restore by port-forward writes into: one whose run has ended (killed: it
+  // could not remove it) is removed; one whose run goes on is that run's, and counts as the PVC's content.
+  const ended: string[] = [];
+  for (const runId of root.incomingRuns) if (!(await runHasLivePod(kube, namespace, runId))) ended.push(runId);
+  const othersThere = root.othersThere || ended.length < root.incomingRuns.length;
+  if (!isSelective(options) && othersThere && !options.overwrite) {
     throw new UserError(
       `PVC "${options.toPvc}" is not empty`,
       'restore into an empty PVC, or pass --overwrite to write over its files (others are kept)',
     );
   }
-  if (Number(leftIncoming) > 0) {
+  if (ended.length) {
     await captureFromPodOrFail(
       kube,
-      { ...pod, command: ['sh', '-c', REMOVE_LEFT_INCOMING] },
+      { ...pod, command: removeIncomingCommand(ended) },
       { what: 'removing what an interrupted restore left', fix: 'remove the .datamover-incoming-* folders' },
     );
-    run.log.warn(`removed ${leftIncoming} .datamover-incoming-* folder(s) that an interrupted restore left in the PVC`);
+    run.log.warn(`removed ${ended.map(incomingFolder).join(', ')} from the PVC: what a restore that was killed left`);
   }
   return name;
 }

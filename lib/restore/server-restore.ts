@@ -35,6 +35,9 @@ export function serverRestoreFiles(files: Map<string, SelectedFile>, entries: Ma
 }
 
 const INCOMING_PREFIX = '.datamover-incoming-';
+/** An incoming folder's name: the prefix and a run id (randomBytes(3) in hex), as a regexp and a shell glob. */
+const INCOMING_NAME = /^\.datamover-incoming-([0-9a-f]{6})$/;
+const INCOMING_GLOB = `${INCOMING_PREFIX}${'[0-9a-f]'.repeat(6)}`;
 
 /** The volume's folder (at its root) that the server writes into; removed once its files have their names. */
 export function incomingFolder(runId: string): string {
@@ -42,16 +45,35 @@ export function incomingFolder(runId: string): string {
 }
 
 /**
- * A restore target's root, looked at before anything is written: the count of incoming folders that
- * interrupted restores left (a killed run cannot remove its own), then the first other entry, if any.
+ * A restore target's root, looked at before anything is written: the incoming folders there (not links to
+ * folders), one per line, then `entries=N`, the count of all its entries (a name with a newline counts twice:
+ * the safe way, it makes the root look fuller).
  */
 export const TARGET_ROOT_CHECK = [
-  `n=0; for d in ./${INCOMING_PREFIX}*; do if [ -d "$d" ]; then n=$((n + 1)); fi; done; echo "$n"`,
-  `ls -A | grep -v '^\\${INCOMING_PREFIX}' | head -n 1`,
+  `for d in ./${INCOMING_GLOB}; do if [ -d "$d" ] && [ ! -L "$d" ]; then echo "\${d#./}"; fi; done`,
+  'echo "entries=$(ls -A | wc -l)"',
 ].join('\n');
 
-/** Removes the incoming folders of interrupted restores (TARGET_ROOT_CHECK counted them). */
-export const REMOVE_LEFT_INCOMING = `for d in ./${INCOMING_PREFIX}*; do if [ -d "$d" ]; then rm -rf -- "$d"; fi; done`;
+export interface TargetRoot {
+  /** The run ids of the incoming folders at the root. */
+  incomingRuns: string[];
+  /** Whether the root holds anything besides them. */
+  othersThere: boolean;
+}
+
+/** TARGET_ROOT_CHECK's output; undefined when it was cut short (no count at its end). */
+export function parseTargetRoot(output: string): TargetRoot | undefined {
+  const lines = output.trim().split('\n');
+  const count = /^entries=\s*(\d+)$/.exec(lines.pop() ?? '');
+  if (!count) return undefined;
+  const incomingRuns = lines.flatMap((line) => INCOMING_NAME.exec(line)?.[1] ?? []);
+  return { incomingRuns, othersThere: Number(count[1]) > incomingRuns.length };
+}
+
+/** Removes the incoming folders of these runs (ended: TargetRoot's), failing if any cannot be removed. */
+export function removeIncomingCommand(runIds: string[]): string[] {
+  return ['rm', '-rf', '--', ...runIds.map((runId) => `./${incomingFolder(runId)}`)];
+}
 
 export interface ServerRestore {
   kube: KubeConnection;

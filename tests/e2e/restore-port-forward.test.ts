@@ -88,7 +88,8 @@ describe('kubectl datamover restore --transport port-forward', () => {
     await sleep(1000); // some bytes into it
     run.kill('SIGKILL'); // no time for any cleanup
     await run;
-    assert.equal(incomingFolders(target).length, 1, 'the killed run left its incoming folder');
+    const [left] = incomingFolders(target);
+    assert.ok(left, 'the killed run left its incoming folder');
     // What the killed run left in the cluster is the user's to delete, as after any killed kubectl.
     await execa('kubectl', ['delete', 'pod', '-n', ns.name, '-l', 'app.kubernetes.io/managed-by=kubectl-datamover'], {
       env: userEnv(),
@@ -99,8 +100,24 @@ describe('kubectl datamover restore --transport port-forward', () => {
     assert.equal(again.exitCode, 0, String(again.stderr));
     assert.match(
       String(again.stderr),
-      /^warning: removed 1 \.datamover-incoming-\* folder\(s\) that an interrupted restore left in the PVC$/m,
+      new RegExp(`^warning: removed ${left} from the PVC: what a restore that was killed left$`, 'm'),
     );
+    assert.deepEqual(snapshot(target), snapshot(source));
+    assert.equal(await managedLeftovers(ns.name), '');
+  });
+
+  it('leaves the folder of a restore that goes on alone: that run completes', async () => {
+    const { run } = await restoreWhileFilesArrive(ns.name, source, target);
+    try {
+      const other = await datamover([...RESTORE, '--overwrite', '-n', ns.name]);
+      assert.doesNotMatch(String(other.stderr), /removed/);
+      assert.equal(other.exitCode, 0, String(other.stderr));
+      const first = await run;
+      assert.equal(first.exitCode, 0, String(first.stderr));
+    } finally {
+      run.kill('SIGINT'); // a run whose folder went away under it can wait long: not past the test
+      await run;
+    }
     assert.deepEqual(snapshot(target), snapshot(source));
     assert.equal(await managedLeftovers(ns.name), '');
   });

@@ -9,6 +9,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,7 +20,8 @@ import {
   incomingFolder,
   namingCommand,
   namingInput,
-  REMOVE_LEFT_INCOMING,
+  parseTargetRoot,
+  removeIncomingCommand,
   type ServedFile,
   serverRestoreFiles,
   TARGET_ROOT_CHECK,
@@ -135,20 +137,42 @@ describe('a restore target’s root: what interrupted restores left (the pod’s
     volume = mkdtempSync(join(tmpdir(), 'target-root-'));
   });
   afterEach(() => rmSync(volume, { recursive: true, force: true }));
-  const sh = (script: string) => spawnSync(busybox()!, ['sh', '-c', script], { cwd: volume, env: busyboxEnv() });
+  const sh = (command: string[]) =>
+    spawnSync(busybox()!, command[0] === 'sh' ? command : ['sh', '-c', '"$0" "$@"', ...command], {
+      cwd: volume,
+      env: busyboxEnv(),
+    });
+  const look = () => parseTargetRoot(String(sh(['sh', '-c', TARGET_ROOT_CHECK]).stdout));
 
-  it('counts the incoming folders apart from the other entries, and removes only those folders', () => {
-    assert.equal(String(sh(TARGET_ROOT_CHECK).stdout), '0\n', 'an empty volume');
-    mkdirSync(join(volume, `${incomingFolder('aaaaaa')}/dir`), { recursive: true });
-    writeFileSync(join(volume, incomingFolder('aaaaaa'), 'dir', 'part.bin'), 'x');
-    mkdirSync(join(volume, incomingFolder('bbbbbb')));
-    assert.equal(String(sh(TARGET_ROOT_CHECK).stdout), '2\n', 'only what restores left: empty otherwise');
-    writeFileSync(join(volume, '.datamover-incoming-file'), 'a file of the user’s, not a folder');
+  it('finds the incoming folders of runs, and whether anything else is there', () => {
+    assert.deepEqual(look(), { incomingRuns: [], othersThere: false }, 'an empty volume');
+    mkdirSync(join(volume, incomingFolder('a1b2c3'), 'dir'), { recursive: true });
+    writeFileSync(join(volume, incomingFolder('a1b2c3'), 'dir', 'part.bin'), 'x');
+    mkdirSync(join(volume, incomingFolder('0000ff')));
+    assert.deepEqual(look(), { incomingRuns: ['0000ff', 'a1b2c3'], othersThere: false });
+    // Not a run's folder: the user's entries, whatever their names look like.
+    for (const name of ['.datamover-incoming-user', ' ']) {
+      mkdirSync(join(volume, name));
+      assert.deepEqual(look(), { incomingRuns: ['0000ff', 'a1b2c3'], othersThere: true }, `a folder "${name}"`);
+      rmSync(join(volume, name), { recursive: true });
+    }
+    writeFileSync(join(volume, incomingFolder('cccccc')), 'a file, not a folder');
+    assert.deepEqual(look(), { incomingRuns: ['0000ff', 'a1b2c3'], othersThere: true });
+    rmSync(join(volume, incomingFolder('cccccc')));
+    symlinkSync(incomingFolder('a1b2c3'), join(volume, incomingFolder('dddddd')));
+    assert.deepEqual(look(), { incomingRuns: ['0000ff', 'a1b2c3'], othersThere: true }, 'a link to a folder');
+  });
+
+  it('removes the folders of the runs it is given, and nothing else', () => {
+    for (const runId of ['a1b2c3', '0000ff'])
+      mkdirSync(join(volume, incomingFolder(runId), 'dir'), { recursive: true });
     writeFileSync(join(volume, 'data.txt'), 'x');
-    assert.equal(String(sh(TARGET_ROOT_CHECK).stdout), '2\ndata.txt\n');
-    const removed = sh(REMOVE_LEFT_INCOMING);
+    const removed = sh(removeIncomingCommand(['a1b2c3']));
     assert.equal(removed.status, 0, String(removed.stderr));
-    assert.deepEqual(readdirSync(volume).sort(), ['.datamover-incoming-file', 'data.txt']);
-    assert.equal(String(sh(TARGET_ROOT_CHECK).stdout), '0\ndata.txt\n');
+    assert.deepEqual(readdirSync(volume).sort(), [incomingFolder('0000ff'), 'data.txt']);
+  });
+
+  it('a count cut from the output is no answer', () => {
+    assert.equal(parseTargetRoot(`${incomingFolder('a1b2c3')}\n`), undefined);
   });
 });
