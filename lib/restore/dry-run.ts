@@ -11,10 +11,12 @@ import { listPodFiles } from '../stream/pod-commands.ts';
 import { runFlow } from '../flow/runner.ts';
 import type { ProgressRenderer } from '../progress/renderer.ts';
 import { overwrittenPaths, planTarget, type PlannedPath, type TargetPlan } from './target-plan.ts';
+import { incomingFolder } from './server-restore.ts';
 import {
   describeSource,
   isSelective,
   keepsOwners,
+  leftByKilledRuns,
   missingPvc,
   preflight,
   type RestoreOptions,
@@ -98,7 +100,12 @@ async function listTarget(run: Run): Promise<{ files: PodFile[]; createPvc?: str
       `could not list every file of PVC "${toPvc}": ${error}`,
       'check that the helper pod may read the volume (leave --run-as out)',
     );
-  return { files };
+  // What the real run would remove before it writes is not the PVC's content.
+  const left = (await leftByKilledRuns(run, pod)).ended.map(incomingFolder);
+  if (left.length)
+    run.log.warn(`the restore would remove ${left.join(', ')} from the PVC: what a restore that was killed left`);
+  const kept = files.filter((f) => !left.some((folder) => f.path === folder || f.path.startsWith(`${folder}/`)));
+  return { files: kept };
 }
 
 function refusal(options: RestoreOptions, plan: TargetPlan, occupied: boolean): { refused?: string } {

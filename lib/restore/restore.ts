@@ -374,20 +374,8 @@ export async function startHelper(run: Run, target: Target, readOnly = false): P
         'pod-security.kubernetes.io/enforce=baseline',
     );
   });
-  const pod = { namespace, pod: name, container: HELPER_CONTAINER, signal: flow.signal };
-  const { stdout } = await captureFromPod(kube, { ...pod, command: ['sh', '-c', TARGET_ROOT_CHECK] });
-  const root = parseTargetRoot(stdout.toString());
-  if (!root)
-    throw new UserError(
-      `could not look at the root of PVC "${options.toPvc}" in helper pod ${name} (its output was cut short)`,
-      'run the restore again',
-    );
   if (readOnly) return name;
-  // An incoming folder is what a restore by port-forward writes into: one whose run has ended (killed: it
-  // could not remove it) is removed; one whose run goes on is that run's, and counts as the PVC's content.
-  const ended: string[] = [];
-  for (const runId of root.incomingRuns) if (!(await runHasLivePod(kube, namespace, runId))) ended.push(runId);
-  const othersThere = root.othersThere || ended.length < root.incomingRuns.length;
+  const { ended, othersThere } = await leftByKilledRuns(run, name);
   if (!isSelective(options) && othersThere && !options.overwrite) {
     throw new UserError(
       `PVC "${options.toPvc}" is not empty`,
@@ -397,12 +385,33 @@ export async function startHelper(run: Run, target: Target, readOnly = false): P
   if (ended.length) {
     await captureFromPodOrFail(
       kube,
-      { ...pod, command: removeIncomingCommand(ended) },
+      { namespace, pod: name, container: HELPER_CONTAINER, signal: flow.signal, command: removeIncomingCommand(ended) },
       { what: 'removing what an interrupted restore left', fix: 'remove the .datamover-incoming-* folders' },
     );
     run.log.warn(`removed ${ended.map(incomingFolder).join(', ')} from the PVC: what a restore that was killed left`);
   }
   return name;
+}
+
+/**
+ * The incoming folders at the PVC's root (what a restore by port-forward writes into) whose runs have ended
+ * (killed: they could not remove them), and whether the root holds anything else. A folder whose run goes
+ * on is that run's, and counts as the PVC's content.
+ */
+export async function leftByKilledRuns(run: Run, pod: string): Promise<{ ended: string[]; othersThere: boolean }> {
+  const { kube, options, flow } = run;
+  const { namespace } = options;
+  const exec = { namespace, pod, container: HELPER_CONTAINER, signal: flow.signal };
+  const { stdout } = await captureFromPod(kube, { ...exec, command: ['sh', '-c', TARGET_ROOT_CHECK] });
+  const root = parseTargetRoot(stdout.toString());
+  if (!root)
+    throw new UserError(
+      `could not look at the root of PVC "${options.toPvc}" in helper pod ${pod} (its output was cut short)`,
+      'run the restore again',
+    );
+  const ended: string[] = [];
+  for (const runId of root.incomingRuns) if (!(await runHasLivePod(kube, namespace, runId))) ended.push(runId);
+  return { ended, othersThere: root.othersThere || ended.length < root.incomingRuns.length };
 }
 
 /** The PVC's entries now, and what the restore does to each path it writes. */

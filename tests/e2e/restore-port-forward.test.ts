@@ -95,7 +95,17 @@ describe('kubectl datamover restore --transport port-forward', () => {
       env: userEnv(),
     });
 
-    // The PVC holds nothing but that folder: it counts as empty (no --overwrite needed).
+    // The PVC holds nothing but that folder: it counts as empty (no --overwrite needed), in a dry run too.
+    const dry = await datamover([...RESTORE, '--dry-run', '-o', 'json', '-n', ns.name]);
+    assert.equal(dry.exitCode, 0, String(dry.stderr));
+    assert.match(
+      String(dry.stderr),
+      new RegExp(`^warning: the restore would remove ${left} from the PVC: what a restore that was killed left$`, 'm'),
+    );
+    const plan = JSON.parse(String(dry.stdout));
+    assert.equal(plan.refused, undefined, String(dry.stdout));
+    assert.equal(plan.counts.create, 2, String(dry.stdout));
+    assert.deepEqual(incomingFolders(target), [left], 'a dry run removes nothing');
     const again = await datamover([...RESTORE, '-n', ns.name]);
     assert.equal(again.exitCode, 0, String(again.stderr));
     assert.match(
