@@ -81,7 +81,6 @@ import { newPodServer, type PodServer, type Transport } from '../rclone/pod-serv
 import {
   incomingFolder,
   parseTargetRoot,
-  removeIncomingCommand,
   TARGET_ROOT_CHECK,
   removeIncoming,
   restoreThroughServer,
@@ -383,11 +382,7 @@ export async function startHelper(run: Run, target: Target, readOnly = false): P
     );
   }
   if (ended.length) {
-    await captureFromPodOrFail(
-      kube,
-      { namespace, pod: name, container: HELPER_CONTAINER, signal: flow.signal, command: removeIncomingCommand(ended) },
-      { what: 'removing what an interrupted restore left', fix: 'remove the .datamover-incoming-* folders' },
-    );
+    await removeIncoming({ kube, namespace, pod: name }, ended, flow.signal);
     run.log.warn(`removed ${ended.map(incomingFolder).join(', ')} from the PVC: what a restore that was killed left`);
   }
   return name;
@@ -628,7 +623,7 @@ async function restoreServed(
   };
   let named = false;
   flow.defer(`remove ${request.incoming} from the PVC if it is left`, async () => {
-    if (!named) await removeIncoming(request);
+    if (!named) await removeIncoming(request, [run.runId], AbortSignal.timeout(60_000));
   });
   await restoreThroughServer(request);
   named = true;

@@ -180,17 +180,25 @@ export function namingInput(files: ServedFile[], keepOwners: boolean): Buffer {
   return Buffer.from(fields.map((field) => `${field}\0`).join(''));
 }
 
-/** Removes the incoming folder (a run that failed before its files had their names). */
-export async function removeIncoming(request: Pick<ServerRestore, 'kube' | 'namespace' | 'pod' | 'incoming'>) {
+/**
+ * Removes the incoming folders of these runs: a run's own when it failed before its files had their names,
+ * or those that killed runs left (leftByKilledRuns).
+ */
+export async function removeIncoming(
+  target: Pick<ServerRestore, 'kube' | 'namespace' | 'pod'>,
+  runIds: string[],
+  signal: AbortSignal,
+): Promise<void> {
+  const folders = runIds.map(incomingFolder).join(', ');
   await captureFromPodOrFail(
-    request.kube,
+    target.kube,
     {
-      namespace: request.namespace,
-      pod: request.pod,
+      namespace: target.namespace,
+      pod: target.pod,
       container: HELPER_CONTAINER,
-      command: ['sh', '-c', `rm -rf ./${request.incoming}`],
-      signal: AbortSignal.timeout(60_000),
+      command: removeIncomingCommand(runIds),
+      signal,
     },
-    { what: 'removing the incoming folder', fix: `remove ${request.incoming} from the PVC` },
+    { what: `removing ${folders}`, fix: `remove ${folders} from the PVC` },
   );
 }
