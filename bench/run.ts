@@ -17,6 +17,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { benchBed, benchSecret, benchVolume, installedPlugin } from './bench-bed.ts';
+import { addCpu, type CpuByKind, describeCpu, sampleCpuByProcess } from './cpu-by-process.ts';
 
 const scale = Number(process.env.BENCH_SCALE ?? '1');
 const { bed, env, kubectl, ns, close } = await benchBed('bench');
@@ -32,20 +33,14 @@ const rcloneEnv = {
 };
 delete (rcloneEnv as Record<string, unknown>).AWS_CA_BUNDLE;
 
-/** CPU seconds the whole machine has spent busy (every process: the bed's servers count too). */
-function machineBusySeconds(): number {
-  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  const [user, nice, system, , , irq, softirq, steal] = fields as number[];
-  return (user! + nice! + system! + irq! + softirq! + (steal ?? 0)) / 100; // USER_HZ is 100 on Linux
-}
 const cores = availableParallelism();
 
-/** Wall seconds, the result, and the machine's busy CPU seconds meanwhile. */
-async function timed<T>(fn: () => Promise<T>): Promise<[number, T, number]> {
+/** Wall seconds, the result, and the CPU seconds the machine spent meanwhile, by kind of process. */
+async function timed<T>(fn: () => Promise<T>): Promise<[number, T, CpuByKind]> {
   const start = process.hrtime.bigint();
-  const busy = machineBusySeconds();
+  const sampler = sampleCpuByProcess();
   const result = await fn();
-  return [Number(process.hrtime.bigint() - start) / 1e9, result, machineBusySeconds() - busy];
+  return [Number(process.hrtime.bigint() - start) / 1e9, result, sampler.stop()];
 }
 
 const volume = (name: string) => benchVolume(kubectl, ns, name, '10Gi');
@@ -75,7 +70,7 @@ async function plugin(
   options: { secret?: string; extra?: string[] } = {},
 ): Promise<{
   seconds: number;
-  cpu: number;
+  cpu: CpuByKind;
   rssMb: number;
   /** Seconds in the clone's phase: on the bed a `cp -a` of the volume, in a cluster the CSI driver's work. */
   cloneSeconds: number;
@@ -123,6 +118,8 @@ async function plugin(
 }
 
 const rows: string[][] = [];
+/** Where each row's CPU went, by kind of process. */
+const cpuRows: string[] = [];
 const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
 const ratio = (a: number, b: number) => (a / b).toFixed(2);
 
@@ -195,15 +192,17 @@ try {
     const backupLimit = Math.max(channel, uploadOnly);
     const restoreLimit = Math.max(channelIn, downloadOnly);
     // On a machine whose cores the channel and the storage share, their CPU bounds a pipeline too.
-    const backupFloor = (channelCpu + syncCpu) / cores;
-    const restoreFloor = (channelInCpu + downloadCpu) / cores;
+    const backupFloor = (channelCpu.total + syncCpu.total) / cores;
+    const restoreFloor = (channelInCpu.total + downloadCpu.total) / cores;
     const goal = set.name === 'large' ? '1.15' : '1.5';
     const full = await plugin(set.name);
-    const row = (method: string, seconds: number, cpu: number, notes = '') =>
-      rows.push([set.label, method, seconds.toFixed(1), cpu.toFixed(1), ratio(seconds, channel), notes]);
+    const row = (method: string, seconds: number, cpu: CpuByKind, notes = '') => {
+      rows.push([set.label, method, seconds.toFixed(1), cpu.total.toFixed(1), ratio(seconds, channel), notes]);
+      cpuRows.push(`${set.label}, ${method}: ${describeCpu(cpu)}`);
+    };
     row('channel limit (kubectl exec tar)', channel, channelCpu);
     row('channel in (tar into kubectl exec -i)', channelIn, channelInCpu);
-    row('by hand (exec tar to a folder + rclone sync)', copy + sync, copyCpu + syncCpu);
+    row('by hand (exec tar to a folder + rclone sync)', copy + sync, addCpu(copyCpu, syncCpu));
     row('upload only (rclone copy folder to bucket)', uploadOnly, syncCpu);
     row('download only (rclone copy bucket to folder)', downloadOnly, downloadCpu);
     row(
@@ -297,8 +296,10 @@ try {
   }
   writeFileSync(join(mixed, 'new.bin'), randomBytes(Math.round(bytes / 100)));
   const rerun = await plugin('mixed');
-  const mixedRow = (method: string, run: typeof full, notes: string) =>
-    rows.push(['(c) (a) + (b) in one tree', method, run.seconds.toFixed(1), run.cpu.toFixed(1), '', notes]);
+  const mixedRow = (method: string, run: typeof full, notes: string) => {
+    rows.push(['(c) (a) + (b) in one tree', method, run.seconds.toFixed(1), run.cpu.total.toFixed(1), '', notes]);
+    cpuRows.push(`(c), ${method}: ${describeCpu(run.cpu)}`);
+  };
   mixedRow(
     'kubectl datamover backup (full)',
     full,
@@ -319,7 +320,9 @@ try {
   const line = (r: string[]) => r.map((c, i) => (i < widths.length ? c.padEnd(widths[i]!) : c)).join('  ');
   process.stdout.write(
     `\nCPU s: the whole machine's busy CPU seconds meanwhile (${cores} cores; the bed's servers count too)\n` +
-      `${line(header)}\n${rows.map(line).join('\n')}\n`,
+      `${line(header)}\n${rows.map(line).join('\n')}\n` +
+      `\nWhere the CPU seconds went, by kind of process (unsampled: processes shorter than a 100 ms sample)\n` +
+      `${cpuRows.join('\n')}\n`,
   );
 } finally {
   await close();

@@ -14,6 +14,7 @@ import { requirePermissions } from '../kube/access.ts';
 import type { Permission } from '../kube/access.ts';
 import { EXISTING_SNAPSHOT, LOCAL_BACKUP, PORT_FORWARD, READ_SECRET, SNAPSHOT_SOURCE } from '../kube/permissions.ts';
 import { annotatePvc, getBoundPvc } from '../kube/pvc.ts';
+import { requireKubectl } from '../kube/port-forward.ts';
 import { deletePod, type HelperPrivilege, helperPodName } from '../kube/helper-pod.ts';
 import type { HelperPodOptions } from '../kube/helper-pod-options.ts';
 import { LAST_BACKUP_ANNOTATION, runLabels } from '../kube/labels.ts';
@@ -237,6 +238,7 @@ export async function preflight(run: Run, dryRun = false): Promise<PreparedStore
       'leave out --transport for this destination (a --remote counts as S3 when rclone listremotes --long ' +
         'gives its type as s3, without --encrypt)',
     );
+  if (options.transport === 'port-forward') requireKubectl();
   if (!dryRun) await checkDestinationWritable(rclone);
   return { source, rclone, version: rcloneVersion, display: rclone.destination.display };
 }

@@ -28,6 +28,8 @@ export interface KubeConnection {
   namespace: string;
   server: string;
   contextName: string;
+  /** kubectl's flags for the same cluster and user (KUBECONFIG, if set, reaches kubectl by the environment). */
+  kubectlFlags: string[];
   /** Runs one API request: bounded by --request-timeout, errors turned into UserErrors. */
   call<T>(action: ApiAction, request: () => Promise<T>): Promise<T>;
 }
@@ -43,6 +45,11 @@ export function connect(options: KubeOptions, log?: Logger): KubeConnection {
     namespace,
     server,
     contextName: config.getCurrentContext(),
+    kubectlFlags: [
+      ...(options.kubeconfig ? ['--kubeconfig', options.kubeconfig] : []),
+      '--context',
+      config.getCurrentContext(),
+    ],
     async call<T>(action: ApiAction, request: () => Promise<T>): Promise<T> {
       const retries = IDEMPOTENT_VERBS.has(action.verb)
         ? answered

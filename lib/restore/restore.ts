@@ -16,6 +16,7 @@ import type { Logger } from '../log.ts';
 import { UsageError, UserError } from '../errors.ts';
 import { requirePermissions } from '../kube/access.ts';
 import { LOCAL_RESTORE, PORT_FORWARD } from '../kube/permissions.ts';
+import { requireKubectl } from '../kube/port-forward.ts';
 import {
   annotatePvc,
   createPvc,
@@ -245,6 +246,7 @@ export async function preflight(run: Run, createsPvc = true): Promise<Source> {
   const create = options.create && createsPvc ? [{ verb: 'create', resource: 'persistentvolumeclaims' }] : [];
   const forward = options.transport === 'port-forward' ? PORT_FORWARD : [];
   await requirePermissions(kube, options.namespace, [...LOCAL_RESTORE, ...create, ...forward]);
+  if (options.transport === 'port-forward') requireKubectl();
   const { rclone, rcloneVersion } = await openStore(kube, options.destination, {
     verbosity: log.verbosity,
     signal: flow.signal,

@@ -9,7 +9,16 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { REPO_ROOT } from '../testbed/paths.ts';
-import { createBoundPvc, datamover, managedLeftovers, managedPodsLeft, useNamespace, userEnv } from './support/bed.ts';
+import {
+  createBoundPvc,
+  datamover,
+  eventually,
+  managedLeftovers,
+  managedPodsLeft,
+  portForwardsInto,
+  useNamespace,
+  userEnv,
+} from './support/bed.ts';
 import { snapshot, writeMixedTree } from './support/tree.ts';
 import { bucketPath, createStorageSecret, emptyBucket } from './support/storage.ts';
 
@@ -80,6 +89,7 @@ describe('kubectl datamover restore --transport port-forward', () => {
     assert.match(String(result.stderr), /^error: interrupted by SIGINT; /m);
     assert.deepEqual(readdirSync(target), []);
     assert.deepEqual(await managedPodsLeft(ns.name), []);
+    assert.deepEqual(portForwardsInto(ns.name), [], 'the port-forward ended before the plugin did');
   });
 
   it('after a run killed while files arrive, the next restore removes the folder left, says so, restores', async () => {
@@ -88,6 +98,8 @@ describe('kubectl datamover restore --transport port-forward', () => {
     await sleep(1000); // some bytes into it
     run.kill('SIGKILL'); // no time for any cleanup
     await run;
+    // Its kubectl port-forward ends with it (the plugin's end of a pipe closed), not later or never.
+    await eventually(async () => assert.deepEqual(portForwardsInto(ns.name), []), 3000);
     const [left] = incomingFolders(target);
     assert.ok(left, 'the killed run left its incoming folder');
     // What the killed run left in the cluster is the user's to delete, as after any killed kubectl.

@@ -232,6 +232,13 @@ export function processesUnder(roots: number[]): LocalProcess[] {
     .map(({ pid, command, cmdline }) => ({ pid, command, cmdline }));
 }
 
+/** Local `kubectl port-forward` processes into a namespace (what --transport port-forward runs). */
+export function portForwardsInto(namespace: string): LocalProcess[] {
+  return [...processTable().values()]
+    .filter((p) => p.command === 'kubectl' && / port-forward /.test(p.cmdline) && p.cmdline.includes(` ${namespace} `))
+    .map(({ pid, command, cmdline }) => ({ pid, command, cmdline }));
+}
+
 /**
  * The commands exec'd into the pods of a namespace: the bed runs each as a local process and
  * records its pid in the pod's folder (see tests/testbed/exec-wiring.ts).
