@@ -5,19 +5,28 @@ import { readdirSync, readFileSync } from 'node:fs';
 
 const CLOCK_TICKS = 100; // USER_HZ on Linux
 
-/** The kinds, in the order they are printed; a process's kind comes from its command line. */
-const KINDS: [kind: string, matches: (cmdline: string) => boolean][] = [
-  ['plugin', (c) => c.includes('kubectl-datamover')],
-  ['S3 server', (c) => /\brclone\b.* serve s3\b/.test(c)],
-  ["pod's rclone server", (c) => /\brclone\b.* serve webdav\b/.test(c)],
-  ["user's rclone", (c) => /\brclone\b/.test(c)],
-  ['kubectl', (c) => /(^|\/)kubectl\b/.test(c)],
-  ['API server, etcd', (c) => /(kube-apiserver|etcd|kube-controller-manager|kube-scheduler)\b/.test(c)],
-  ['kwok (exec, port-forward)', (c) => /(^|\/)kwok\b/.test(c)],
-  ["bed's port relay", (c) => c.includes('port-relay')],
-  ["bed's controllers", (c) => c.includes('/tests/testbed/')],
-  ['pod commands (BusyBox)', (c) => /(^|\/)busybox\b|^(sh|tar|md5sum|find|cat)\b/.test(c)],
+/** The kinds, in the order they are printed; a process's kind comes from its program and arguments. */
+const KINDS: [kind: string, matches: (p: { program: string; script: string; args: string[] }) => boolean][] = [
+  ['plugin', (p) => p.program === 'node' && p.script.startsWith('kubectl-datamover')],
+  ['S3 server', (p) => p.program === 'rclone' && p.args.includes('serve') && p.args.includes('s3')],
+  ["pod's rclone server", (p) => p.program === 'rclone' && p.args.includes('serve') && p.args.includes('webdav')],
+  ["user's rclone", (p) => p.program === 'rclone'],
+  // The plugin's shell that ends its kubectl port-forward with it counts as kubectl.
+  ['kubectl', (p) => p.program === 'kubectl' || (p.program === 'sh' && p.args.some((a) => a.startsWith('exec 3<&0')))],
+  ['API server, etcd', (p) => /^(kube-apiserver|etcd|kube-controller-manager|kube-scheduler)$/.test(p.program)],
+  ['kwok (exec, port-forward)', (p) => p.program === 'kwok'],
+  ["bed's port relay", (p) => p.program === 'node' && p.script === 'port-relay.ts'],
+  ["bed's controllers", (p) => p.program === 'node' && p.args.some((a) => a.includes('/tests/testbed/'))],
+  // What kwok's exec runs in a pod: the bed's sandbox scripts (bash, unshare) and BusyBox's applets.
+  ['pod commands (BusyBox)', (p) => /^(busybox|sh|bash|unshare|tar|md5sum|find|cat|rm|mv)$/.test(p.program)],
 ];
+
+/** A process's program (argv[0]'s base name), its script (a node's first non-flag argument), its arguments. */
+function describe(cmdline: string) {
+  const argv = cmdline.split('\0').filter(Boolean);
+  const base = (path = '') => path.slice(path.lastIndexOf('/') + 1);
+  return { program: base(argv[0]), script: base(argv.slice(1).find((a) => !a.startsWith('-'))), args: argv.slice(1) };
+}
 
 function machineBusyTicks(): number {
   const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
@@ -25,18 +34,21 @@ function machineBusyTicks(): number {
   return user! + nice! + system! + irq! + softirq! + (steal ?? 0);
 }
 
-/** CPU ticks of each live process, and its command line (read once per pid). */
-function sample(cmdlines: Map<number, string>): Map<number, number> {
-  const ticks = new Map<number, number>();
+/** CPU ticks of each live process, by pid and start time (a pid may be reused), and its kind (read once). */
+function sample(kinds: Map<string, string>): Map<string, number> {
+  const ticks = new Map<string, number>();
   for (const name of readdirSync('/proc')) {
-    const pid = Number(name);
-    if (!Number.isInteger(pid)) continue;
+    if (!/^\d+$/.test(name)) continue;
     try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      // Fields after the command name (which may hold spaces): utime is field 14, stime 15, starttime 22.
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks.set(pid, Number(fields[11]) + Number(fields[12]));
-      if (!cmdlines.has(pid)) cmdlines.set(pid, readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' '));
+      const key = `${name}:${fields[19]}`;
+      ticks.set(key, Number(fields[11]) + Number(fields[12]));
+      if (!kinds.has(key)) {
+        const process = describe(readFileSync(`/proc/${name}/cmdline`, 'utf8'));
+        kinds.set(key, KINDS.find(([, matches]) => matches(process))?.[0] ?? 'other');
+      }
     } catch {
       // The process ended between the listing and the read.
     }
@@ -52,24 +64,23 @@ export interface CpuByKind {
 
 /** Starts sampling; `stop()` returns the CPU seconds each kind of process used since the start. */
 export function sampleCpuByProcess(): { stop(): CpuByKind } {
-  const cmdlines = new Map<number, string>();
-  const first = sample(cmdlines);
+  const kinds = new Map<string, string>();
+  const first = sample(kinds);
   const last = new Map(first);
   const busyAtStart = machineBusyTicks();
   const timer = setInterval(() => {
-    for (const [pid, ticks] of sample(cmdlines)) last.set(pid, ticks);
+    for (const [key, ticks] of sample(kinds)) last.set(key, ticks);
   }, 100);
   return {
     stop() {
       clearInterval(timer);
-      for (const [pid, ticks] of sample(cmdlines)) last.set(pid, ticks);
+      for (const [key, ticks] of sample(kinds)) last.set(key, ticks);
       const byKind = new Map<string, number>();
       let sampled = 0;
-      for (const [pid, ticks] of last) {
-        const used = ticks - (first.get(pid) ?? 0);
+      for (const [key, ticks] of last) {
+        const used = ticks - (first.get(key) ?? 0);
         if (used <= 0) continue;
-        const cmdline = cmdlines.get(pid) ?? '';
-        const kind = KINDS.find(([, matches]) => matches(cmdline))?.[0] ?? 'other';
+        const kind = kinds.get(key) ?? 'other';
         byKind.set(kind, (byKind.get(kind) ?? 0) + used);
         sampled += used;
       }

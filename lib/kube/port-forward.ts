@@ -3,14 +3,14 @@
 // plugin's JavaScript: a restore of 2 GiB through it took 0.76x the time and 0.75x the CPU of client-node's
 // PortForward in the plugin's own process, which also held 70 MB more (README, Benchmarks).
 // Two things kubectl does not do, done here: it ends at the first stream that fails (a server in the pod that
-// does not listen yet), so it is started again on the same local port until closed; and it outlives a plugin
-// killed with SIGKILL, so on POSIX systems a shell ends it when the plugin's end of a pipe closes.
-import { accessSync, constants } from 'node:fs';
+// does not listen yet), so it is started again on the same local port (waiting longer each time it ends soon
+// after it started, up to 10 times in a row); and it outlives a plugin killed with SIGKILL, so on POSIX systems
+// a shell ends it when the plugin's end of a pipe closes.
+import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { execa, type ResultPromise } from 'execa';
+import { type ChildProcess, spawn } from 'node:child_process';
 import type { KubeConnection } from './connection.ts';
 import { UserError } from '../errors.ts';
 
@@ -33,13 +33,17 @@ export interface ForwardOptions {
 
 /** Runs `kubectl "$@"` and ends it when this shell's stdin (a pipe from the plugin) closes, or with it. */
 const END_WITH_PARENT =
-  'exec 3<&0; "$0" "$@" </dev/null & k=$!; (read -r _ <&3; kill $k 2>/dev/null) & ' +
+  'exec 3<&0; "$0" "$@" </dev/null & k=$!; (read -r _ <&3; kill $k) >/dev/null 2>&1 & ' +
   'w=$!; wait $k; s=$?; kill $w 2>/dev/null; exit $s';
 
 const RESTART_DELAY_MS = 250;
+const MAX_RESTART_DELAY_MS = 4_000;
+/** Starts in a row that each end within SHORT_LIFE_MS: enough for a server that takes 20 s to listen. */
+const MAX_QUICK_RESTARTS = 10;
+const SHORT_LIFE_MS = 10_000;
 
 /** Ends a kubectl started by forwardPort: its shell's pipe closed (POSIX), or the process killed (Windows). */
-function stop(child: ResultPromise) {
+function stop(child: ChildProcess) {
   if (child.stdin) child.stdin.end();
   else child.kill('SIGTERM');
 }
@@ -49,8 +53,9 @@ export function requireKubectl(path = process.env.PATH ?? ''): void {
   const name = process.platform === 'win32' ? 'kubectl.exe' : 'kubectl';
   const found = path.split(delimiter).some((dir) => {
     try {
-      accessSync(join(dir || '.', name), constants.X_OK);
-      return true;
+      const file = join(dir || '.', name);
+      accessSync(file, constants.X_OK);
+      return statSync(file).isFile();
     } catch {
       return false;
     }
@@ -76,41 +81,68 @@ export async function forwardPort(
     args.push(`pod/${target.pod}`, `${localPort || ''}:${target.port}`);
     const child =
       process.platform === 'win32'
-        ? execa(kubectl, args, { stdin: 'ignore', buffer: false, reject: false })
-        : execa('sh', ['-c', END_WITH_PARENT, kubectl, ...args], { stdin: 'pipe', buffer: false, reject: false });
+        ? spawn(kubectl, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+        : spawn('sh', ['-c', END_WITH_PARENT, kubectl, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    child.stdin?.on('error', () => undefined); // the shell is gone: nothing left to end
+    // The shell may end alone (a Ctrl-C to the process group): its kubectl then ends with the pipe.
+    child.on('exit', () => stop(child));
+    // What this kubectl said went wrong: a stream's own error (err="...") rather than the "lost connection
+    // to pod" it prints as it ends.
+    let streamError: string | undefined;
+    let otherError: string | undefined;
     createInterface({ input: child.stderr }).on('line', (line) => {
-      lastError = kubectlError(line) ?? lastError;
+      const error = kubectlError(line);
+      if (!error) return;
+      if (line.includes(' err="')) streamError = error;
+      else otherError = error;
+      lastError = streamError ?? otherError;
     });
-    return child;
+    const exited = new Promise<void>((resolve) => {
+      let ended = false;
+      const end = (cause: string) => {
+        if (ended) return; // a failed spawn gives 'error', then 'close'
+        ended = true;
+        if (!closed) lastError = `kubectl port-forward ended: ${streamError ?? otherError ?? cause}`;
+        resolve();
+      };
+      child.once('error', (err: NodeJS.ErrnoException) =>
+        end(err.code === 'ENOENT' ? `${kubectl} was not found` : err.message),
+      );
+      child.once('close', (code, signal) =>
+        end(code === 127 ? `${kubectl} was not found` : `exit code ${code ?? signal}`),
+      );
+    });
+    const listening = new Promise<number>((resolve) => {
+      createInterface({ input: child.stdout }).on('line', (line) => {
+        const match = /^Forwarding from 127\.0\.0\.1:(\d+) /.exec(line);
+        if (match) resolve(Number(match[1]));
+      });
+    });
+    return { child, exited, listening };
   };
-  const ended = (child: ResultPromise) =>
-    child.then((result) => {
-      stop(child); // the shell may have ended alone (a signal): its kubectl ends with the pipe
-      if (closed) return;
-      const why = result.exitCode === 127 || result.code === 'ENOENT' ? `${kubectl} was not found` : lastError;
-      lastError = `kubectl port-forward ended${why ? `: ${why}` : ` (${result.shortMessage})`}`;
-    });
 
-  let child = start(0);
-  let exited = ended(child);
+  let current = start(0);
   let port: number;
   try {
-    port = await listeningPort(child.stdout!, exited, startTimeoutMs);
+    port = await listeningPort(current, startTimeoutMs);
   } catch (err) {
     closed = true;
-    stop(child);
-    await exited;
+    stop(current.child);
+    await current.exited;
     throw startFailure(target.pod, err, lastError, startTimeoutMs);
   }
-  // kubectl ends at the first stream that fails: start it again on the same port while the forward is open.
+  // kubectl ends at the first stream that fails: start it again on the same port while the forward is open,
+  // waiting longer each time it ended soon after it started, and not forever (a pod that is gone or
+  // credentials that expired fail the run).
   const supervised = (async () => {
-    for (;;) {
-      await exited;
+    for (let quick = 0; quick < MAX_QUICK_RESTARTS; ) {
+      const started = Date.now();
+      await current.exited;
       if (closed) return;
-      await sleep(RESTART_DELAY_MS);
+      quick = Date.now() - started < SHORT_LIFE_MS ? quick + 1 : 0;
+      await sleep(Math.min(RESTART_DELAY_MS * 2 ** quick, MAX_RESTART_DELAY_MS));
       if (closed) return;
-      child = start(port);
-      exited = ended(child);
+      current = start(port);
     }
   })();
   return {
@@ -121,8 +153,8 @@ export async function forwardPort(
     },
     close: async () => {
       closed = true;
-      stop(child);
-      await exited;
+      stop(current.child);
+      await current.exited;
       await supervised;
     },
   };
@@ -143,21 +175,14 @@ function startFailure(pod: string, err: unknown, lastError: string | undefined, 
   );
 }
 
-/** The local port from kubectl's "Forwarding from 127.0.0.1:PORT -> ..." line. */
-function listeningPort(stdout: Readable, exited: Promise<void>, timeoutMs: number): Promise<number> {
-  return new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('timeout')), timeoutMs);
-    createInterface({ input: stdout }).on('line', (line) => {
-      const match = /^Forwarding from 127\.0\.0\.1:(\d+) /.exec(line);
-      if (!match) return;
-      clearTimeout(timer);
-      resolve(Number(match[1]));
-    });
-    void exited.then(() => {
-      clearTimeout(timer);
-      reject(new Error('ended'));
-    });
+/** The port kubectl listens on ("Forwarding from 127.0.0.1:PORT -> ..."), unless it ends or takes too long. */
+function listeningPort(kubectl: { exited: Promise<void>; listening: Promise<number> }, timeoutMs: number) {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('timeout')), timeoutMs);
   });
+  const ended = kubectl.exited.then(() => Promise.reject(new Error('ended')));
+  return Promise.race([kubectl.listening, ended, timeout]).finally(() => clearTimeout(timer));
 }
 
 /**

@@ -67,7 +67,10 @@ async function waitForServer(request: ServerRemoteRequest, port: number, lastErr
       throw new UserError(
         `the helper pod's rclone server did not answer on port ${request.server.port}` +
           `${lastError() ? ` (${lastError()})` : ''}`,
-        '--transport port-forward needs an image with rclone (--helper-image); or leave out --transport',
+        // kubectl reached the pod, but nothing listens on the port there: the image has no rclone to serve.
+        /error forwarding port|connection refused/.test(lastError() ?? 'connection refused')
+          ? '--transport port-forward needs an image with rclone (--helper-image); or leave out --transport'
+          : 'check that "kubectl port-forward" to the pod works with this kubeconfig; or leave out --transport',
       );
     await sleep(250, undefined, { signal: request.signal });
   }

@@ -4,10 +4,20 @@
 // large files from it to the real S3 server; the rest takes the exec tar stream.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { bed, createBoundPvc, kubectl, managedLeftovers, useNamespace, userEnv, volumeFolder } from './support/bed.ts';
+import { REPO_ROOT } from '../testbed/paths.ts';
+import {
+  bed,
+  createBoundPvc,
+  kubectl,
+  managedLeftovers,
+  useNamespace,
+  userEnv,
+  userPath,
+  volumeFolder,
+} from './support/bed.ts';
 import { snapshot, writeMixedTree } from './support/tree.ts';
 import {
   bucketPath,
@@ -160,6 +170,26 @@ describe('kubectl datamover backup --transport port-forward', () => {
     assert.equal(JSON.parse(String(result.stdout)).filesFromServer, 1, String(result.stdout));
     assert.deepEqual(objectsIn(bucketPath('mine')), expectedObjects(source));
     assert.equal(await managedLeftovers(ns.name), '');
+  });
+
+  it('without kubectl on PATH fails in one line naming it, before anything is made', async () => {
+    writeFileSync(join(source, 'large.bin'), randomBytes(MiB));
+    const dirs = userPath().split(':');
+    const rclone = join(dirs.find((dir) => existsSync(join(dir, 'rclone')))!, 'rclone'); // the user's, as before
+    const path = dirs.filter((dir) => !existsSync(join(dir, 'kubectl'))).join(':');
+    const result = await execa(
+      join(REPO_ROOT, 'bin', 'kubectl-datamover'),
+      ['backup', 'data', '--secret', 's3', '--transport', 'port-forward', '--rclone', rclone, '-n', ns.name],
+      { env: userEnv({ PATH: path }), extendEnv: false, reject: false },
+    );
+    assert.equal(result.exitCode, 1, String(result.stderr));
+    assert.equal(
+      String(result.stderr).trim().split('\n').at(-1),
+      'error: --transport port-forward runs "kubectl port-forward", and no kubectl is on PATH; ' +
+        'install kubectl and put it on PATH; or leave out --transport',
+    );
+    assert.equal(await managedLeftovers(ns.name), '');
+    assert.deepEqual(objectsIn(bucketPath()), {});
   });
 
   it('refuses a destination without MD5s (a --remote) before anything is made', async () => {
