@@ -14,7 +14,7 @@ const KINDS: [kind: string, matches: (p: { program: string; script: string; args
   // The plugin's shell that ends its kubectl port-forward with it counts as kubectl.
   ['kubectl', (p) => p.program === 'kubectl' || (p.program === 'sh' && p.args.some((a) => a.startsWith('exec 3<&0')))],
   ['API server, etcd', (p) => /^(kube-apiserver|etcd|kube-controller-manager|kube-scheduler)$/.test(p.program)],
-  ['kwok (exec, port-forward)', (p) => p.program === 'kwok'],
+  ['kwok (exec, port-forward)', (p) => p.program === 'kwok' || p.program === 'kwok-controller'],
   ["bed's port relay", (p) => p.program === 'node' && p.script === 'port-relay.ts'],
   ["bed's controllers", (p) => p.program === 'node' && p.args.some((a) => a.includes('/tests/testbed/'))],
   // What kwok's exec runs in a pod: the bed's sandbox scripts (bash, unshare) and BusyBox's applets.
@@ -34,20 +34,24 @@ function machineBusyTicks(): number {
   return user! + nice! + system! + irq! + softirq! + (steal ?? 0);
 }
 
-/** CPU ticks of each live process, by pid and start time (a pid may be reused), and its kind (read once). */
-function sample(kinds: Map<string, string>): Map<string, number> {
+/**
+ * CPU ticks of each live process, by pid and start time (a pid may be reused); its kind is read again when its
+ * name changes (a process seen between its fork and its exec has its parent's command line).
+ */
+function sample(kinds: Map<string, { name: string; kind: string }>): Map<string, number> {
   const ticks = new Map<string, number>();
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
     try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      // Fields after the command name (which may hold spaces): utime is field 14, stime 15, starttime 22.
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      // Fields after the name (which may hold spaces): utime is field 14, stime 15, starttime 22.
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const key = `${name}:${fields[19]}`;
+      const key = `${pid}:${fields[19]}`;
       ticks.set(key, Number(fields[11]) + Number(fields[12]));
-      if (!kinds.has(key)) {
-        const process = describe(readFileSync(`/proc/${name}/cmdline`, 'utf8'));
-        kinds.set(key, KINDS.find(([, matches]) => matches(process))?.[0] ?? 'other');
+      if (kinds.get(key)?.name !== name) {
+        const process = describe(readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
+        kinds.set(key, { name, kind: KINDS.find(([, matches]) => matches(process))?.[0] ?? 'other' });
       }
     } catch {
       // The process ended between the listing and the read.
@@ -64,7 +68,7 @@ export interface CpuByKind {
 
 /** Starts sampling; `stop()` returns the CPU seconds each kind of process used since the start. */
 export function sampleCpuByProcess(): { stop(): CpuByKind } {
-  const kinds = new Map<string, string>();
+  const kinds = new Map<string, { name: string; kind: string }>();
   const first = sample(kinds);
   const last = new Map(first);
   const busyAtStart = machineBusyTicks();
@@ -80,7 +84,7 @@ export function sampleCpuByProcess(): { stop(): CpuByKind } {
       for (const [key, ticks] of last) {
         const used = ticks - (first.get(key) ?? 0);
         if (used <= 0) continue;
-        const kind = kinds.get(key) ?? 'other';
+        const kind = kinds.get(key)?.kind ?? 'other';
         byKind.set(kind, (byKind.get(kind) ?? 0) + used);
         sampled += used;
       }
