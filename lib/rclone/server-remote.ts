@@ -42,7 +42,12 @@ export async function openServerRemote(request: ServerRemoteRequest): Promise<Se
       explain: (err) => {
         const cut = local.lastError();
         if (!cut || !(err instanceof UserError)) return err;
-        return new UserError(`${err.message} (port-forward: ${cut})`, err.fix, { cause: err, exitCode: err.exitCode });
+        // With the port-forward gone, rclone's "connection refused" is the local port's, not the storage's.
+        const fix = cut.startsWith('kubectl port-forward ended')
+          ? 'run the command again; if it ends the same way, check that "kubectl port-forward" to the pod works, ' +
+            'or leave out --transport'
+          : err.fix;
+        return new UserError(`${err.message} (port-forward: ${cut})`, fix, { cause: err, exitCode: err.exitCode });
       },
       close: () => local.close(),
     };

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { REPO_ROOT } from '../testbed/paths.ts';
 import {
@@ -13,6 +14,7 @@ import {
   createBoundPvc,
   kubectl,
   managedLeftovers,
+  portForwardsInto,
   useNamespace,
   userEnv,
   userPath,
@@ -170,6 +172,43 @@ describe('kubectl datamover backup --transport port-forward', () => {
     assert.equal(JSON.parse(String(result.stdout)).filesFromServer, 1, String(result.stdout));
     assert.deepEqual(objectsIn(bucketPath('mine')), expectedObjects(source));
     assert.equal(await managedLeftovers(ns.name), '');
+  });
+
+  it('a kubectl port-forward killed mid-copy starts again on its port: the run completes, bytes equal', async () => {
+    writeFileSync(join(source, 'large.bin'), randomBytes(32 * MiB));
+    // 4 MiB/s: the copy takes about 8 s, long enough to kill its kubectl in the middle.
+    const run = datamover(ns.name, [
+      'backup',
+      'data',
+      '--secret',
+      's3',
+      '--transport',
+      'port-forward',
+      '--env',
+      'RCLONE_BWLIMIT=4M',
+      '-o',
+      'json',
+    ]);
+    let first: number | undefined;
+    for (let i = 0; i < 600 && first === undefined; i++) {
+      first = portForwardsInto(ns.name)[0]?.pid;
+      if (first === undefined) await sleep(100);
+    }
+    assert.ok(first, 'no kubectl port-forward was seen within 60 s');
+    await sleep(3000); // some bytes into the copy
+    process.kill(first, 'SIGKILL');
+    let restarted: number | undefined;
+    for (let i = 0; i < 100 && restarted === undefined; i++) {
+      restarted = portForwardsInto(ns.name).find((p) => p.pid !== first)?.pid;
+      if (restarted === undefined) await sleep(100);
+    }
+    const result = await run;
+    assert.equal(result.exitCode, 0, String(result.stderr));
+    assert.ok(restarted, 'no second kubectl port-forward was started');
+    assert.equal(JSON.parse(String(result.stdout)).filesFromServer, 1, String(result.stdout));
+    assert.deepEqual(objectsIn(bucketPath()), expectedObjects(source));
+    assert.equal(await managedLeftovers(ns.name), '');
+    assert.deepEqual(portForwardsInto(ns.name), [], 'the port-forward ended with the run');
   });
 
   it('without kubectl on PATH fails in one line naming it, before anything is made', async () => {
