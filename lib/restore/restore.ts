@@ -4,6 +4,7 @@
 // the pod as one tar stream over exec stdin, and the manifest's modes, mtimes
 // and empty folders are applied. The PVC carries an annotation saying whether
 // the restore is complete.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import type { Pack } from 'tar-stream';
 import { tmpdir } from 'node:os';
@@ -624,10 +625,15 @@ async function restoreServed(
     onProgress,
   };
   let named = false;
+  let transfer: Promise<void> | undefined;
   flow.defer(`remove ${request.incoming} from the PVC if it is left`, async () => {
+    // An interrupted flow runs its cleanups at once: the removal waits until the copy and its port-forward
+    // have ended (at most 30 s), else a write still on its way could make the folder again after it.
+    await Promise.race([transfer?.catch(() => undefined), sleep(30_000, undefined, { ref: false })]);
     if (!named) await removeIncoming(request, [run.runId], AbortSignal.timeout(60_000));
   });
-  await restoreThroughServer(request);
+  transfer = restoreThroughServer(request);
+  await transfer;
   named = true;
 }
 

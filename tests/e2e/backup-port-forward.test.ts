@@ -39,6 +39,7 @@ function datamover(namespace: string, args: string[], env: Record<string, string
 }
 
 const MiB = 1024 * 1024;
+const BACKUP_BY_FORWARD = ['backup', 'data', '--secret', 's3', '--transport', 'port-forward'];
 
 /** The fields of the helper pod these tests read. */
 interface ServerPod {
@@ -67,16 +68,7 @@ describe('kubectl datamover backup --transport port-forward', () => {
     writeFileSync(join(source, 'nested', 'second large.bin'), randomBytes(17 * MiB));
     // Large, but a name rclone's WebDAV would re-encode: the tar stream takes it.
     writeFileSync(join(source, 'back\\slash.bin'), randomBytes(17 * MiB));
-    const result = await datamover(ns.name, [
-      'backup',
-      'data',
-      '--secret',
-      's3',
-      '--transport',
-      'port-forward',
-      '-o',
-      'json',
-    ]);
+    const result = await datamover(ns.name, [...BACKUP_BY_FORWARD, '-o', 'json']);
     assert.equal(result.exitCode, 0, String(result.stderr));
     const summary = JSON.parse(String(result.stdout));
     assert.equal(summary.filesFromServer, 2, String(result.stderr));
@@ -112,7 +104,7 @@ describe('kubectl datamover backup --transport port-forward', () => {
 
   it('runs the server on the pod’s own loopback, behind a password hash, as the volume’s reader', async () => {
     writeFileSync(join(source, 'large.bin'), randomBytes(16 * MiB));
-    const run = datamover(ns.name, ['backup', 'data', '--secret', 's3', '--transport', 'port-forward', '-v']);
+    const run = datamover(ns.name, [...BACKUP_BY_FORWARD, '-v']);
     let pod: ServerPod | undefined;
     for (let i = 0; i < 100 && !pod; i++) {
       const pods = await kubectl(['get', 'pods', '-n', ns.name, '-o', 'json']);
@@ -177,18 +169,7 @@ describe('kubectl datamover backup --transport port-forward', () => {
   it('a kubectl port-forward killed mid-copy starts again on its port: the run completes, bytes equal', async () => {
     writeFileSync(join(source, 'large.bin'), randomBytes(32 * MiB));
     // 4 MiB/s: the copy takes about 8 s, long enough to kill its kubectl in the middle.
-    const run = datamover(ns.name, [
-      'backup',
-      'data',
-      '--secret',
-      's3',
-      '--transport',
-      'port-forward',
-      '--env',
-      'RCLONE_BWLIMIT=4M',
-      '-o',
-      'json',
-    ]);
+    const run = datamover(ns.name, [...BACKUP_BY_FORWARD, '--env', 'RCLONE_BWLIMIT=4M', '-o', 'json']);
     let first: number | undefined;
     for (let i = 0; i < 600 && first === undefined; i++) {
       first = portForwardsInto(ns.name)[0]?.pid;
@@ -218,7 +199,7 @@ describe('kubectl datamover backup --transport port-forward', () => {
     const path = dirs.filter((dir) => !existsSync(join(dir, 'kubectl'))).join(':');
     const result = await execa(
       join(REPO_ROOT, 'bin', 'kubectl-datamover'),
-      ['backup', 'data', '--secret', 's3', '--transport', 'port-forward', '--rclone', rclone, '-n', ns.name],
+      [...BACKUP_BY_FORWARD, '--rclone', rclone, '-n', ns.name],
       { env: userEnv({ PATH: path }), extendEnv: false, reject: false },
     );
     assert.equal(result.exitCode, 1, String(result.stderr));
