@@ -71,7 +71,9 @@ export async function copyFromServer(request: ServerTransfer): Promise<Map<strin
     const [served, stored] = await Promise.all([
       listRemoteObjects(remote.rclone, `${SERVER_REMOTE}:`, true, names),
       listRemoteObjects(request.rclone, request.target, true, names),
-    ]);
+    ]).catch((err: unknown) => {
+      throw remote.explain(err);
+    });
     return sameMd5s(request.files, served, stored);
   } finally {
     await remote.close();

@@ -3,6 +3,10 @@
 // ends: on success, on failure and on SIGINT/SIGTERM. Each step returns a
 // typed value to the next (no shared mutable state). Progress rendering
 // subscribes to the steps (lib/progress); it does not live inside them.
+// An aborted step stops waiting at once, but what it started ends in its own
+// time: the cleanups wait for it (a bounded while), so that nothing it still
+// does (a write, a process) comes after what they remove.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { UserError } from '../errors.ts';
 import type { PhaseClock } from '../metrics/phase-clock.ts';
 import type { Phase } from '../phases.ts';
@@ -30,6 +34,8 @@ interface Cleanup {
 export interface FlowOptions {
   progress: ProgressRenderer;
   phases?: PhaseClock;
+  /** How long the cleanups wait for an aborted step to end what it started (30 s). */
+  unwindMs?: number;
 }
 
 /** Runs `body`, then the cleanups (always). SIGINT/SIGTERM abort the running step. */
@@ -37,6 +43,13 @@ export async function runFlow<T>(options: FlowOptions, body: (flow: Flow) => Pro
   const { progress, phases } = options;
   const controller = new AbortController();
   const cleanups: Cleanup[] = [];
+  const unsettled = new Set<Promise<unknown>>();
+  const track = <P extends Promise<unknown>>(work: P): P => {
+    unsettled.add(work);
+    const settled = () => unsettled.delete(work);
+    work.then(settled, settled);
+    return work;
+  };
   const abort = (reason: unknown) => {
     if (!controller.signal.aborted) controller.abort(reason);
   };
@@ -49,7 +62,7 @@ export async function runFlow<T>(options: FlowOptions, body: (flow: Flow) => Pro
         {
           title,
           run: async (report) => {
-            value = await raceAbort(run(report), controller.signal);
+            value = await raceAbort(track(run(report)), controller.signal);
             return summary?.(value);
           },
         },
@@ -66,31 +79,51 @@ export async function runFlow<T>(options: FlowOptions, body: (flow: Flow) => Pro
   let failure: unknown;
   let result: T | undefined;
   try {
-    result = await raceAbort(body(flow), controller.signal);
+    result = await raceAbort(track(body(flow)), controller.signal);
   } catch (err) {
     failure = controller.signal.aborted ? controller.signal.reason : err;
     abort(failure); // whatever of the failed step still runs stops now
+    await Promise.race([
+      Promise.allSettled(unsettled),
+      sleep(options.unwindMs ?? UNWIND_MS, undefined, { ref: false }),
+    ]);
   }
   const cleanupErrors = await runCleanups(cleanups, progress, phases);
   phases?.stop();
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
   unroute();
-  if (failure !== undefined) throw failure;
-  if (cleanupErrors.length > 0)
-    throw new UserError(
-      `cleanup failed (${cleanupErrors.join('; ')})`,
-      'delete the leftovers by hand: kubectl get pvc,pod -l app.kubernetes.io/managed-by=kubectl-datamover ' +
-        '(and volumesnapshot, after --source snapshot)',
-    );
+  if (failure !== undefined) throw cleanupErrors.length > 0 ? failedCleaningUp(failure, cleanupErrors) : failure;
+  if (cleanupErrors.length > 0) throw new UserError(`cleanup failed (${cleanupErrors.join('; ')})`, LEFTOVERS_FIX);
   return result as T;
 }
 
+/** How long the cleanups wait for an aborted step to end what it started. */
+const UNWIND_MS = 30_000;
+
+const LEFTOVERS_FIX =
+  'delete the leftovers by hand: kubectl get pvc,pod -l app.kubernetes.io/managed-by=kubectl-datamover ' +
+  '(and volumesnapshot, after --source snapshot)';
+
+/** A failed run whose cleanup failed too: both said, the leftovers first in what to do. */
+function failedCleaningUp(failure: unknown, cleanupErrors: string[]): UserError {
+  const what = failure instanceof Error ? (failure.message.split('\n')[0] ?? '') : String(failure);
+  const then = failure instanceof Interrupted ? 'run the command again' : (failure as UserError).fix;
+  const fix = failure instanceof UserError ? `${LEFTOVERS_FIX}; then ${then}` : LEFTOVERS_FIX;
+  return new UserError(`${what}; and cleanup failed (${cleanupErrors.join('; ')})`, fix, {
+    cause: failure,
+    exitCode: failure instanceof UserError ? failure.exitCode : 1,
+  });
+}
+
 export function interrupted(signal: string): UserError {
-  return new UserError(
-    `interrupted by ${signal}`,
-    'what this run had created in the cluster was removed; run the command again',
-  );
+  return new Interrupted(signal);
+}
+
+class Interrupted extends UserError {
+  constructor(signal: string) {
+    super(`interrupted by ${signal}`, 'what this run had created in the cluster was removed; run the command again');
+  }
 }
 
 /** The cleanups in reverse order of registration; every one runs, failures are collected. */

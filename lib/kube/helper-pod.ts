@@ -97,7 +97,8 @@ export function buildHelperPod(spec: HelperPodSpec): V1Pod {
       restartPolicy: 'Never',
       automountServiceAccountToken: false,
       activeDeadlineSeconds: spec.deadlineSeconds,
-      terminationGracePeriodSeconds: 1,
+      // The idle helper ignores SIGTERM (sleep as pid 1): 1 s. A server stops on it, and may clean up after.
+      terminationGracePeriodSeconds: server ? 10 : 1,
       ...(spec.node ? { affinity: onNode(spec.node) } : {}),
       securityContext: {
         runAsNonRoot: privilege.kind === 'user',
@@ -211,14 +212,33 @@ export async function waitForPodReady(
   );
 }
 
+/**
+ * Deletes a pod and waits until it is gone: its kubelet has stopped its container (SIGTERM, then SIGKILL after
+ * its terminationGracePeriodSeconds), so nothing in it writes to its volume any more.
+ */
 export async function deletePod(kube: KubeConnection, namespace: string, name: string): Promise<void> {
   const core = kube.config.makeApiClient(CoreV1Api);
-  await kube
-    .call({ verb: 'delete', resource: 'pods', name, namespace }, () =>
-      core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 }),
-    )
+  const deleted = await kube
+    .call({ verb: 'delete', resource: 'pods', name, namespace }, () => core.deleteNamespacedPod({ name, namespace }))
     .catch(ignoreNotFound);
+  if (!deleted) return;
+  const deadline = Date.now() + POD_STOP_TIMEOUT_MS;
+  for (;;) {
+    const pod = await kube
+      .call({ verb: 'get', resource: 'pods', name, namespace }, () => core.readNamespacedPod({ name, namespace }))
+      .catch(ignoreNotFound);
+    if (!pod || pod.metadata?.uid !== deleted.metadata?.uid) return;
+    if (Date.now() > deadline)
+      throw new UserError(
+        `pod ${name} was deleted but still runs after ${formatDuration(POD_STOP_TIMEOUT_MS)}`,
+        `check its node (kubectl describe pod ${name} -n ${namespace})`,
+      );
+    await sleep(250);
+  }
 }
+
+/** How long a deleted pod may take to stop: its grace period is 1 or 10 s (buildHelperPod), its node may be slow. */
+const POD_STOP_TIMEOUT_MS = 60_000;
 
 /** Whether run `runId` still has a pod that runs or may run (not ended, not being deleted): it is not over. */
 export async function runHasLivePod(kube: KubeConnection, namespace: string, runId: string): Promise<boolean> {

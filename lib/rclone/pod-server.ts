@@ -29,21 +29,52 @@ export interface PodServer extends HelperServer {
   password: string;
 }
 
-/** A server of the volume: read-only for a backup, writable for a restore. */
-export function newPodServer(access: 'read-only' | 'writable'): PodServer {
+/**
+ * A server of the volume: read-only for a backup; writable for a restore, whose container removes the folder
+ * `incoming` (relative to the volume) once the server has stopped, when its pod is deleted. A write still on
+ * its way when a run ends (a request in the port-forward's buffers, a file the server has open) can make the
+ * folder again after any removal done while the server runs; none can after it stopped.
+ */
+export function newPodServer(access: 'read-only'): PodServer;
+export function newPodServer(access: 'writable', incoming: string): PodServer;
+export function newPodServer(access: 'read-only' | 'writable', incoming?: string): PodServer {
   const password = randomBytes(24).toString('base64url');
   const sha1 = createHash('sha1').update(password).digest('base64');
   const htpasswd = `${SERVER_SCRATCH}/htpasswd`;
   const address = `127.0.0.1:${SERVER_PORT}`;
   const readOnly = access === 'read-only' ? ' --read-only' : '';
   const serve = `rclone serve webdav . --addr ${address}${readOnly} --etag-hash MD5 --htpasswd ${htpasswd}`;
+  const setup = `umask 077 && printf '%s\\n' "$DATAMOVER_HTPASSWD" > ${htpasswd}`;
   return {
     password,
-    command: ['sh', '-c', `umask 077 && printf '%s\\n' "$DATAMOVER_HTPASSWD" > ${htpasswd} && exec ${serve}`],
+    command: [
+      'sh',
+      '-c',
+      incoming === undefined ? `${setup} && exec ${serve}` : serveThenRemove(setup, serve, incoming),
+    ],
     env: [{ name: 'DATAMOVER_HTPASSWD', value: `${SERVER_USER}:{SHA}${sha1}` }],
     port: SERVER_PORT,
     scratch: SERVER_SCRATCH,
   };
+}
+
+/**
+ * The container's script: the server in the background, stopped by the container's SIGTERM (the shell is the
+ * container's pid 1, which gets it), waited for until it has exited, then the folder removed.
+ */
+function serveThenRemove(setup: string, serve: string, incoming: string): string {
+  return [
+    `${setup} || exit 1`,
+    'trap \'kill -TERM "$server" 2>/dev/null\' TERM INT',
+    `${serve} &`,
+    'server=$!',
+    // The first wait ends when a signal comes; the second lasts until the server has exited.
+    'status=0',
+    'wait "$server" || status=$?',
+    'wait "$server" 2>/dev/null',
+    `rm -rf -- ./${incoming}`,
+    'exit "$status"',
+  ].join('\n');
 }
 
 /** The rclone remote (by its environment) that reaches the server through the local port. */

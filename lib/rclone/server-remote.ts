@@ -2,6 +2,7 @@
 // awaited, and the remote's settings (the password obscured, in rclone's environment only).
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubeConnection } from '../kube/connection.ts';
+import { helperPodGone } from '../kube/helper-pod.ts';
 import { forwardPort } from '../kube/port-forward.ts';
 import { runRclone, type RcloneContext } from './run.ts';
 import { UserError } from '../errors.ts';
@@ -30,6 +31,7 @@ export interface ServerRemote {
 export async function openServerRemote(request: ServerRemoteRequest): Promise<ServerRemote> {
   const { server } = request;
   const local = await forwardPort(request.kube, { namespace: request.namespace, pod: request.pod, port: server.port });
+  const pod = watchHelperPod(request);
   try {
     await waitForServer(request, local.port, () => local.lastError());
     local.clearError();
@@ -37,9 +39,12 @@ export async function openServerRemote(request: ServerRemoteRequest): Promise<Se
     const obscured = (await runRclone(request.rclone, ['obscure', '-'], { input, what: 'preparing rclone' })).trim();
     const { destination } = request.rclone;
     const env = { ...destination.env, ...serverRemoteEnv(local.port, obscured) };
+    // The pod's end stops what rclone does with its server at once: its retries could not reach it.
+    const signal = AbortSignal.any([request.signal, pod.signal]);
     return {
-      rclone: { ...request.rclone, destination: { ...destination, env } },
+      rclone: { ...request.rclone, destination: { ...destination, env }, signal },
       explain: (err) => {
+        if (pod.gone) return pod.gone;
         const cut = local.lastError();
         if (!cut || !(err instanceof UserError)) return err;
         // With the port-forward gone, rclone's "connection refused" is the local port's, not the storage's.
@@ -49,12 +54,44 @@ export async function openServerRemote(request: ServerRemoteRequest): Promise<Se
           : err.fix;
         return new UserError(`${err.message} (port-forward: ${cut})`, fix, { cause: err, exitCode: err.exitCode });
       },
-      close: () => local.close(),
+      close: async () => {
+        pod.stop();
+        await local.close();
+      },
     };
   } catch (err) {
+    pod.stop();
     await local.close();
-    throw err;
+    throw pod.gone ?? err;
   }
+}
+
+/** How often the helper pod is looked at while its server is used. */
+const POD_WATCH_MS = 2000;
+
+/** Looks at the helper pod every POD_WATCH_MS: once it is deleted or stopped, `gone` says so and `signal` aborts. */
+function watchHelperPod(request: ServerRemoteRequest) {
+  const controller = new AbortController();
+  const watch = {
+    signal: controller.signal,
+    gone: undefined as UserError | undefined,
+    stop: () => clearInterval(timer),
+  };
+  let looking = false;
+  const timer = setInterval(async () => {
+    if (looking || watch.gone) return;
+    looking = true;
+    const why = await helperPodGone(request.kube, request.namespace, request.pod).finally(() => (looking = false));
+    if (!why || watch.gone) return;
+    watch.gone = new UserError(
+      `the helper pod ${request.pod} ${why} while files were copied through its server`,
+      `check what stopped it (kubectl get events -n ${request.namespace}), then run the command again`,
+    );
+    watch.stop();
+    controller.abort(watch.gone);
+  }, POD_WATCH_MS);
+  timer.unref();
+  return watch;
 }
 
 /** The pod is Ready once its server process started, which may not listen yet: wait until it answers. */

@@ -4,7 +4,6 @@
 // the pod as one tar stream over exec stdin, and the manifest's modes, mtimes
 // and empty folders are applied. The PVC carries an annotation saying whether
 // the restore is complete.
-import { setTimeout as sleep } from 'node:timers/promises';
 import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import type { Pack } from 'tar-stream';
 import { tmpdir } from 'node:os';
@@ -177,8 +176,9 @@ export async function runRestore(
 ): Promise<RestoreResult> {
   const started = Date.now();
   const result = await runFlow({ progress }, async (flow) => {
-    const server = options.transport === 'port-forward' ? newPodServer('writable') : undefined;
-    const run: Run = { kube, options, flow, log, runId: randomBytes(3).toString('hex'), server };
+    const runId = randomBytes(3).toString('hex');
+    const server = options.transport === 'port-forward' ? newPodServer('writable', incomingFolder(runId)) : undefined;
+    const run: Run = { kube, options, flow, log, runId, server };
     const source = await flow.step('Preflight checks', () => preflight(run), describeSource);
     const target = await flow.step(
       'Prepare the target PVC',
@@ -625,15 +625,11 @@ async function restoreServed(
     onProgress,
   };
   let named = false;
-  let transfer: Promise<void> | undefined;
+  // The folder also goes when the pod stops (newPodServer): what a late write makes again after this.
   flow.defer(`remove ${request.incoming} from the PVC if it is left`, async () => {
-    // An interrupted flow runs its cleanups at once: the removal waits until the copy and its port-forward
-    // have ended (at most 30 s), else a write still on its way could make the folder again after it.
-    await Promise.race([transfer?.catch(() => undefined), sleep(30_000, undefined, { ref: false })]);
     if (!named) await removeIncoming(request, [run.runId], AbortSignal.timeout(60_000));
   });
-  transfer = restoreThroughServer(request);
-  await transfer;
+  await restoreThroughServer(request);
   named = true;
 }
 

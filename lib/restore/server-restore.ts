@@ -6,7 +6,7 @@
 import { Readable } from 'node:stream';
 import type { KubeConnection } from '../kube/connection.ts';
 import { HELPER_CONTAINER } from '../kube/helper-pod.ts';
-import { filesFromList, listRemoteObjects } from '../rclone/listing.ts';
+import { filesFromList, listRemoteObjects, type RemoteObject } from '../rclone/listing.ts';
 import { runRclone, type RcloneContext } from '../rclone/run.ts';
 import { UserError } from '../errors.ts';
 import { type PodServer, SERVER_REMOTE, suitsServer } from '../rclone/pod-server.ts';
@@ -106,16 +106,20 @@ export async function restoreThroughServer(request: ServerRestore): Promise<void
     ).catch((err: unknown) => {
       throw remote.explain(err);
     });
-    await checkArrived(remote.rclone, request);
+    const arrived = await listRemoteObjects(remote.rclone, `${SERVER_REMOTE}:${request.incoming}`, true).catch(
+      (err: unknown) => {
+        throw remote.explain(err);
+      },
+    );
+    checkArrived(arrived, request);
   } finally {
     await remote.close();
   }
   await giveNames(request);
 }
 
-/** Each file as the server wrote it: the backup's size and MD5, or the run fails. */
-async function checkArrived(rclone: RcloneContext, request: ServerRestore): Promise<void> {
-  const objects = await listRemoteObjects(rclone, `${SERVER_REMOTE}:${request.incoming}`, true);
+/** Each file as the server wrote it (`objects`, its listing): the backup's size and MD5, or the run fails. */
+function checkArrived(objects: Map<string, RemoteObject>, request: ServerRestore): void {
   for (const { key, file, entry } of request.files) {
     const arrived = objects.get(key);
     if (!arrived || arrived.size !== file.size)

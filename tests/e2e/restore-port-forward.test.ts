@@ -13,7 +13,9 @@ import {
   createBoundPvc,
   datamover,
   eventually,
+  killContainer,
   managedLeftovers,
+  managedPods,
   managedPodsLeft,
   portForwardsInto,
   useNamespace,
@@ -102,10 +104,14 @@ describe('kubectl datamover restore --transport port-forward', () => {
     await eventually(async () => assert.deepEqual(portForwardsInto(ns.name), []), 3000);
     const [left] = incomingFolders(target);
     assert.ok(left, 'the killed run left its incoming folder');
-    // What the killed run left in the cluster is the user's to delete, as after any killed kubectl.
+    // Its pod, stopped, would remove the folder (its server's last write done): here its container dies at once
+    // too (as by the OOM killer or with its node), and the folder stays. The pod is the user's to delete.
+    const [pod] = await managedPods(ns.name);
+    await killContainer(ns.name, pod!);
     await execa('kubectl', ['delete', 'pod', '-n', ns.name, '-l', 'app.kubernetes.io/managed-by=kubectl-datamover'], {
       env: userEnv(),
     });
+    assert.deepEqual(incomingFolders(target), [left], 'a pod whose container was killed removed nothing');
 
     // The PVC holds nothing but that folder: it counts as empty (no --overwrite needed), in a dry run too.
     const dry = await datamover([...RESTORE, '--dry-run', '-o', 'json', '-n', ns.name]);

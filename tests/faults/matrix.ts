@@ -19,12 +19,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { execa, type Result, type ResultPromise } from 'execa';
 import {
   bed,
+  containerPid,
   createBoundPvc,
   core,
   kubectl,
   MANAGED_SELECTOR,
   managedPods,
   podExecRoots,
+  portForwardsInto,
   userEnv,
   volumeFolder,
 } from '../e2e/support/bed.ts';
@@ -33,7 +35,7 @@ import { snapshot } from '../e2e/support/tree.ts';
 import { startOutage } from '../testbed/outage.ts';
 import { clusterDir, waitForControlPlane } from '../testbed/cluster.ts';
 import { REPO_ROOT, statePaths } from '../testbed/paths.ts';
-import { signalAll, whenRunning } from './processes.ts';
+import { processesBelow, signalAll, whenRunning } from './processes.ts';
 
 export type Operation = 'backup' | 'restore';
 
@@ -69,6 +71,8 @@ export interface Fault {
   data: keyof typeof DATA;
   /** The fault stops a server of the whole bed: no other test may run meanwhile. */
   stopsBedServer?: true;
+  /** The run copies its large files through the helper pod's server (--transport port-forward). */
+  portForward?: true;
 }
 
 /** The volumes the faults run on, each the least that still shows its faults. */
@@ -83,6 +87,8 @@ export const DATA = {
    * only the roots' subtree (processes.ts), and 3,000 are caught.
    */
   small: { files: 3000, bytes: 1024 },
+  /** 2 files of 20 MiB and a small one: the large ones go through the helper pod's server with port-forward. */
+  large: { files: 2, bytes: 20 * 1024 * 1024 },
 };
 
 /** A fault that did not happen: the case fails. */
@@ -94,6 +100,27 @@ const podTar = (operation: Operation) => (operation === 'backup' ? /tar -c -f - 
 const HELPER_PREFIX: Record<Operation, string> = { backup: 'datamover-data-', restore: 'datamover-restore-' };
 /** The plugin's own rclone moving the data (not its listings and probes). */
 const RCLONE_TRANSFER = /rclone (move|copy|archive create|archive extract) /;
+
+/** The user's rclone copying through the port-forward (with the helper pod's server, DATAMOVERPOD). */
+const RCLONE_SERVED = /rclone copy .*DATAMOVERPOD:/;
+
+/** The run's helper pods (a restore's namespace also held the helper pod of the backup it restores). */
+async function runHelperPods(ctx: FaultContext): Promise<string[]> {
+  return (await managedPods(ctx.namespace)).filter((name) => name.startsWith(HELPER_PREFIX[ctx.operation]));
+}
+
+/** Waits until the run's rclone copies through the port-forward, lets a second of it go by, then does `then`. */
+async function whileServed(ctx: FaultContext, then: () => Promise<string>): Promise<string> {
+  const seen = await whenRunning(
+    () => [ctx.run.pid!],
+    RCLONE_SERVED,
+    ctx.ended,
+    () => true,
+  );
+  if (!seen) throw new NotCaused("the run's rclone was never seen copying through the port-forward");
+  await sleep(1000);
+  return then();
+}
 
 /** Waits until the helper pod's tar streams, then does `then`: the fault lands mid-transfer. */
 async function whileStreaming(ctx: FaultContext, then: () => Promise<string>): Promise<string> {
@@ -127,6 +154,17 @@ async function outage(pidFile: string): Promise<void> {
   await startOutage(pidFile, 3000, join(statePaths().logs, 'outages.log')).restarted;
 }
 
+/** The API server down for 3 s; resolves once it, its controllers and exec into new pods work again. */
+async function apiServerOutage(): Promise<void> {
+  await outage(controlPlanePidFile('kube-apiserver'));
+  // The judging and the re-run need the API server, its controllers (the controller-manager
+  // exits when it loses its lease, and is started again) and exec into new pods (kwok's Exec
+  // informer backs off while the server is down): wait until all work again.
+  for (const deadline = Date.now() + 60_000; Date.now() < deadline; await sleep(200))
+    if ((await kubectl(['get', '--raw', '/readyz'], { reject: false })).exitCode === 0) break;
+  await waitForControlPlane(statePaths());
+}
+
 export const FAULTS: Fault[] = [
   {
     id: 'stream-cut-mid-file',
@@ -155,7 +193,7 @@ export const FAULTS: Fault[] = [
       // The pod's tar is killed as soon as it streams, as a kubelet stops a deleted pod's containers
       // (the bed's pods are processes with no container around them), and the pod deleted at once.
       await killPodTar(ctx);
-      const pods = (await managedPods(ctx.namespace)).filter((name) => name.startsWith(HELPER_PREFIX[ctx.operation]));
+      const pods = await runHelperPods(ctx);
       for (const name of pods) await core().deleteNamespacedPod({ name, namespace: ctx.namespace });
       if (pods.length === 0) throw new NotCaused('the helper pod was gone before it could be deleted');
       return `killed the tar of pod ${pods.join(', ')} and deleted the pod`;
@@ -170,14 +208,22 @@ export const FAULTS: Fault[] = [
     stopsBedServer: true,
     inject: (ctx) =>
       whileStreaming(ctx, async () => {
-        await outage(controlPlanePidFile('kube-apiserver'));
-        // The judging and the re-run need the API server, its controllers (the controller-manager
-        // exits when it loses its lease, and is started again) and exec into new pods (kwok's Exec
-        // informer backs off while the server is down): wait until all work again.
-        for (const deadline = Date.now() + 60_000; Date.now() < deadline; await sleep(200))
-          if ((await kubectl(['get', '--raw', '/readyz'], { reject: false })).exitCode === 0) break;
-        await waitForControlPlane(statePaths());
+        await apiServerOutage();
         return 'kube-apiserver killed while the stream ran, started again 3 s later';
+      }),
+  },
+  {
+    id: 'api-server-restart-served',
+    title: 'API server stopped for 3 s mid-copy and restarted (--transport port-forward)',
+    operations: ['backup', 'restore'],
+    expected: 'recovers',
+    data: 'large',
+    portForward: true,
+    stopsBedServer: true,
+    inject: (ctx) =>
+      whileServed(ctx, async () => {
+        await apiServerOutage();
+        return 'kube-apiserver killed while the run copied through the port-forward, started again 3 s later';
       }),
   },
   {
@@ -281,6 +327,53 @@ export const FAULTS: Fault[] = [
     }),
   ),
   {
+    id: 'port-forward-killed',
+    title: 'kubectl port-forward killed mid-copy (--transport port-forward)',
+    operations: ['backup', 'restore'],
+    expected: 'recovers',
+    data: 'large',
+    portForward: true,
+    inject: (ctx) =>
+      whileServed(ctx, async () => {
+        const forwards = portForwardsInto(ctx.namespace).map((p) => p.pid);
+        if (!signalAll(forwards)) throw new NotCaused('no kubectl port-forward of the run was killed');
+        return "killed the run's kubectl port-forward while its rclone copied through it";
+      }),
+  },
+  {
+    id: 'pod-server-killed',
+    title: "the helper pod's rclone server killed mid-copy (--transport port-forward)",
+    operations: ['backup', 'restore'],
+    expected: 'fails cleanly',
+    error: /the helper pod \S+ stopped/,
+    data: 'large',
+    portForward: true,
+    inject: (ctx) =>
+      whileServed(ctx, async () => {
+        const [pod] = await runHelperPods(ctx);
+        if (!pod) throw new NotCaused('the helper pod was gone before its server could be killed');
+        const servers = processesBelow([await containerPid(ctx.namespace, pod)], /rclone serve webdav/);
+        if (!signalAll(servers)) throw new NotCaused('no rclone server of the helper pod was killed');
+        return `killed the rclone server of pod ${pod} while the run copied through it`;
+      }),
+  },
+  {
+    id: 'served-pod-deleted',
+    title: 'helper pod deleted mid-copy (--transport port-forward)',
+    operations: ['backup', 'restore'],
+    expected: 'fails cleanly',
+    error: /the helper pod \S+ was deleted/,
+    data: 'large',
+    portForward: true,
+    inject: (ctx) =>
+      whileServed(ctx, async () => {
+        const pods = await runHelperPods(ctx);
+        for (const name of pods) await core().deleteNamespacedPod({ name, namespace: ctx.namespace });
+        if (pods.length === 0) throw new NotCaused('the helper pod was gone before it could be deleted');
+        return `deleted pod ${pods.join(', ')} while the run copied through its server`;
+      }),
+  },
+  {
     id: 'pvc-never-binds',
     title: 'a PVC that never binds (backup: the clone; restore: the created target)',
     operations: ['backup', 'restore'],
@@ -357,7 +450,16 @@ export async function runFaultCase(fault: Fault, operation: Operation): Promise<
     // A restore streams its batches from `rclone archive create` with the pinned rclone (>= 1.72); on the
     // tiny disk it stages them (Debian's rclone 1.60, on PATH), the way that needs local disk.
     const rclone = operation === 'restore' && !fault.tinyDisk ? ['--rclone', bed().rcloneNew] : [];
-    const faulted = [...base, ...SLOW[operation], ...rclone, '-o', 'json', ...(fault.faultArgs?.[operation] ?? [])];
+    const transport = fault.portForward ? ['--transport', 'port-forward'] : [];
+    const faulted = [
+      ...base,
+      ...SLOW[operation],
+      ...rclone,
+      ...transport,
+      '-o',
+      'json',
+      ...(fault.faultArgs?.[operation] ?? []),
+    ];
     const run = fault.tinyDisk ? onTinyDisk(namespace, faulted, operation, scratch) : plugin(namespace, faulted);
     const ended = run.then(() => undefined);
     const problems: string[] = [];

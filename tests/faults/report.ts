@@ -13,8 +13,10 @@ Produced by \`npm run faults\` (scripts/fault-matrix.ts) on the test bed: each f
 real while a local-mode backup or restore runs, slowed down (backup: 1 MiB staging batches; restore:
 2 MiB batches; rclone bandwidth limit 4 MiB/s), on the least data that still shows it: 2 files of
 1 MiB when a transfer is all the fault needs; 16 files of 1 MiB (the pod's tar then streams
-long enough to be caught running) for the faults aimed at the stream; 6,000 files of 1 KiB for the
-cut among small entries. The same cases run as tests in \`tests/e2e/faults.test.ts\`.
+long enough to be caught running) for the faults aimed at the stream; 3,000 files of 1 KiB for the
+cut among small entries; 2 files of 20 MiB for the faults of \`--transport port-forward\` (files from
+16 MiB go through the helper pod's rclone server). The same cases run as tests in
+\`tests/e2e/faults.test.ts\`, \`tests/e2e/faults-restore.test.ts\` and \`tests/faults/bed-outages.test.ts\`.
 
 The faulted run itself is judged, right after it ends and before anything repairs it. A fault is
 survived when:
@@ -47,7 +49,11 @@ containers; the API server (kube-apiserver
 started by kwokctl, while the stream runs) and the S3 server (rclone serve s3) are killed and
 started again 3 s later with the same arguments (a server killed mid-upload leaves its own
 \`.rclone_temp_put_*\` files in its folder: they are the server's, not objects the plugin wrote); the
-run's own \`rclone move\`/\`rclone copy\` is killed; the clone is made in a StorageClass that refuses
+run's own \`rclone move\`/\`rclone copy\` is killed; with \`--transport port-forward\`, a second into the
+copy through the port-forward, the run's \`kubectl port-forward\` is killed, or the helper pod's
+\`rclone serve webdav\` (the bed's job-runner runs the pod's container as a local process), or the pod is
+deleted (its container stopped as a kubelet does: SIGTERM, then SIGKILL after its grace period), or the API
+server is stopped for 3 s; the clone is made in a StorageClass that refuses
 clones and the restore target in one no provisioner serves; the staging folder is a 1 MiB tmpfs in a private
 mount namespace. Runs print their result with \`-o json\`.
 `

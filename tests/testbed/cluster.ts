@@ -176,23 +176,29 @@ ${kwokStages()}`,
 /**
  * kwok's default stages (kwokctl's "fast" ones, from kwok's module), except that pod-ready and
  * pod-complete leave the job-runner's pods alone (kwok would otherwise report an operator's Job pod
- * Running and then Succeeded at once, with nothing run) and the pods the bed holds (HELD_LABEL).
+ * Running and then Succeeded at once, with nothing run) and the pods the bed holds (HELD_LABEL), and
+ * pod-delete leaves the job-runner's pods alone (it removes them once their process has stopped).
  */
 function kwokStages(): string {
   const dir = toolPaths().kwokStages;
   const files = ['node-initialize', 'node-heartbeat-with-lease', 'pod-ready', 'pod-complete', 'pod-delete'];
-  const notOurs = `    matchExpressions:
-    - key: '.metadata.labels["${JOB_RUNNER_LABEL}"]'
-      operator: 'DoesNotExist'
-    - key: '.metadata.labels["${HELD_LABEL}"]'
+  const notJobRunners = `    - key: '.metadata.labels["${JOB_RUNNER_LABEL}"]'
       operator: 'DoesNotExist'
 `;
+  const notHeld = `    - key: '.metadata.labels["${HELD_LABEL}"]'
+      operator: 'DoesNotExist'
+`;
+  const leftAlone: Record<string, string> = {
+    'pod-ready': notJobRunners + notHeld,
+    'pod-complete': notJobRunners + notHeld,
+    'pod-delete': notJobRunners,
+  };
   return files
     .map((name) => {
       const stage = readFileSync(join(dir, `${name}.yaml`), 'utf8');
-      if (name !== 'pod-ready' && name !== 'pod-complete') return stage;
+      if (!leftAlone[name]) return stage;
       if (!stage.includes('    matchExpressions:\n')) throw new Error(`${name}.yaml: no matchExpressions to extend`);
-      return stage.replace('    matchExpressions:\n', notOurs);
+      return stage.replace('    matchExpressions:\n', `    matchExpressions:\n${leftAlone[name]}`);
     })
     .map((stage) => `---\n${stage.replace(/^---\n/, '').trimEnd()}\n`)
     .join('');

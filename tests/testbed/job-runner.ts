@@ -12,7 +12,10 @@
 //   (tests/testbed/pod-sandbox.sh);
 // - writes its output in the CRI log format to a file served through a kwok Logs object;
 // - reports the pod Running, then Succeeded or Failed with the container's exit code, so
-//   that the Job controller counts it and retries; kills the process of a deleted pod;
+//   that the Job controller counts it and retries;
+// - stops a deleted pod as a kubelet does: SIGTERM to the container's process, SIGKILL to what is left once
+//   it ended or its grace period (deletionGracePeriodSeconds) is over, and only then removes the pod from
+//   the API (kwok's pod-delete stage leaves these pods alone): a pod that is gone no longer writes anything;
 // - for a pod that declares ports: runs it in a network namespace of its own and wires kwok's
 //   port-forward to its loopback (wirePortForward).
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -71,6 +74,8 @@ interface Running {
   namespace: string;
   name: string;
   child?: ChildProcess;
+  /** Resolves when the container's process has ended. */
+  ended?: Promise<void>;
   done?: boolean;
   deleted?: boolean;
 }
@@ -298,6 +303,7 @@ async function start(state: Running, pod: V1Pod): Promise<void> {
   const childEnv = { PATH: IMAGE_PATH, HOSTNAME: state.name, HOME: '/', ...Object.fromEntries(env) };
   const child = spawn('unshare', args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: childEnv });
   state.child = child;
+  state.ended = new Promise((resolve) => child.once('exit', () => resolve()));
   const startedAt = new Date();
   const streams = (['stdout', 'stderr'] as const).map(
     (name) =>
@@ -397,6 +403,36 @@ function kill(state: Running): void {
   }
 }
 
+/**
+ * What a kubelet does for a pod being deleted: SIGTERM to the container's process (its pid 1), the rest of the
+ * container killed when it ends or when `graceSeconds` are over; then the pod removed from the API (`uid`'s).
+ */
+async function terminate(state: Running, graceSeconds: number, uid?: string): Promise<void> {
+  state.deleted = true;
+  if (state.child?.pid && !state.done && state.ended) {
+    log(`${state.namespace}/${state.name}: deleted, stopping its process (grace ${graceSeconds}s)`);
+    try {
+      process.kill(state.child.pid, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+    const graceOver = new Promise<void>((resolve) => setTimeout(resolve, graceSeconds * 1000).unref());
+    await Promise.race([state.ended, graceOver]);
+  }
+  kill(state); // a container's processes end with its pid 1
+  if (uid === undefined) return;
+  await core
+    .deleteNamespacedPod({
+      name: state.name,
+      namespace: state.namespace,
+      // In the body: the API server reads no query parameters of a DELETE that has one.
+      body: { gracePeriodSeconds: 0, preconditions: { uid } },
+    })
+    .catch((err: unknown) => {
+      if (!isNotFound(err)) log(`${state.namespace}/${state.name}: delete: ${(err as Error).message.split('\n')[0]}`);
+    });
+}
+
 const runnerPods = await watched(
   kc,
   '/api/v1/pods',
@@ -411,10 +447,10 @@ async function reconcile(): Promise<void> {
     seen.add(uid);
     let state = pods.get(uid);
     if (pod.metadata?.deletionTimestamp) {
-      if (state && !state.deleted) {
-        state.deleted = true;
-        if (state.child && !state.done) log(`${state.namespace}/${state.name}: deleted, killing its process`);
-        kill(state);
+      if (!state?.deleted) {
+        state ??= { uid, namespace: pod.metadata.namespace!, name: pod.metadata.name! };
+        pods.set(uid, state);
+        void terminate(state, pod.metadata.deletionGracePeriodSeconds ?? 30, uid);
       }
       continue;
     }
@@ -433,8 +469,8 @@ async function reconcile(): Promise<void> {
   }
   for (const [uid, state] of pods) {
     if (seen.has(uid)) continue;
-    state.deleted = true;
-    kill(state);
+    // Removed from the API at once (a forced deletion): a kubelet still gives its containers 2 s.
+    if (!state.deleted) void terminate(state, 2);
     pods.delete(uid);
   }
 }

@@ -1,5 +1,6 @@
 // What the e2e tests use of the bed: its description, kubectl and the plugin
 // run as real processes, and a namespace of their own per test.
+import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -237,6 +238,26 @@ export function portForwardsInto(namespace: string): LocalProcess[] {
   return [...processTable().values()]
     .filter((p) => p.command === 'kubectl' && / port-forward /.test(p.cmdline) && p.cmdline.includes(` ${namespace} `))
     .map(({ pid, command, cmdline }) => ({ pid, command, cmdline }));
+}
+
+/** The process of a pod's container that the bed's job-runner runs (its process group holds the container's). */
+export async function containerPid(namespace: string, pod: string): Promise<number> {
+  const status = (await core().readNamespacedPod({ name: pod, namespace })).status;
+  const pid = Number(/^testbed:\/\/(\d+)$/.exec(status?.containerStatuses?.[0]?.containerID ?? '')?.[1]);
+  assert.ok(pid > 0, `pod ${pod} has no container process the bed runs`);
+  return pid;
+}
+
+/**
+ * Kills a pod's container at once, all its processes, as the kernel's OOM killer or a node's crash would (no
+ * SIGTERM, nothing of its own run): the pod's kubelet (the bed's job-runner) then reports it Failed.
+ */
+export async function killContainer(namespace: string, pod: string): Promise<void> {
+  process.kill(-(await containerPid(namespace, pod)), 'SIGKILL');
+  await eventually(async () => {
+    const { phase } = (await core().readNamespacedPod({ name: pod, namespace })).status ?? {};
+    assert.equal(phase, 'Failed', `pod ${pod} is not Failed`);
+  });
 }
 
 /**

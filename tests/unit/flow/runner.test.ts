@@ -8,6 +8,10 @@ const quiet = { progress: chooseRenderer({ tty: false, quiet: true }) };
 /** A promise that never settles: a step that ignores its signal. */
 const forever = () => new Promise<never>(() => {});
 
+/** A step that runs until its signal is aborted, then ends with its reason. */
+const untilAborted = (signal: AbortSignal) =>
+  new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
+
 describe('flow runner', () => {
   it('runs the cleanups in reverse order of registration after a successful run', async () => {
     const ran: string[] = [];
@@ -70,7 +74,7 @@ describe('flow runner', () => {
       runFlow(quiet, async (flow) => {
         await flow.step('transfer', () => {
           setImmediate(() => flow.abort(reason));
-          return forever();
+          return untilAborted(flow.signal);
         });
       }),
       (err: unknown) => err === reason,
@@ -83,7 +87,7 @@ describe('flow runner', () => {
       signal = flow.signal;
       await flow.step('transfer', () => {
         setImmediate(() => flow.abort(new Error('stop')));
-        return forever();
+        return untilAborted(flow.signal);
       });
     }).catch(() => undefined);
     assert.equal(signal?.aborted, true);
@@ -95,7 +99,7 @@ describe('flow runner', () => {
       flow.defer('delete clone', async () => void ran.push('delete clone'));
       await flow.step('transfer', () => {
         setImmediate(() => flow.abort(new Error('stop')));
-        return forever();
+        return untilAborted(flow.signal);
       });
     }).catch(() => undefined);
     assert.deepEqual(ran, ['delete clone']);
@@ -128,8 +132,8 @@ describe('flow runner', () => {
     );
   });
 
-  it("rejects with the step's error, not the cleanup's, when both fail", async () => {
-    const failure = new Error('disk full');
+  it("rejects with the step's error and the cleanup's, when both fail", async () => {
+    const failure = new UserError('disk full', 'free some space');
     await assert.rejects(
       runFlow(quiet, async (flow) => {
         flow.defer('delete pod', async () => {
@@ -139,8 +143,59 @@ describe('flow runner', () => {
           throw failure;
         });
       }),
-      (err: unknown) => err === failure,
+      (err: unknown) =>
+        err instanceof UserError &&
+        err.message === 'disk full; and cleanup failed (delete pod: forbidden)' &&
+        /^delete the leftovers by hand: .*; then free some space$/.test(err.fix) &&
+        err.cause === failure,
     );
+  });
+
+  it('does not say an interrupted run removed what it made when a cleanup failed', async () => {
+    await assert.rejects(
+      runFlow(quiet, async (flow) => {
+        flow.defer('delete pod', async () => {
+          throw new Error('forbidden');
+        });
+        await flow.step('transfer', () => {
+          setImmediate(() => flow.abort(interrupted('SIGINT')));
+          return untilAborted(flow.signal);
+        });
+      }),
+      (err: unknown) =>
+        err instanceof UserError &&
+        err.message === 'interrupted by SIGINT; and cleanup failed (delete pod: forbidden)' &&
+        !/was removed/.test(err.fix) &&
+        /; then run the command again$/.test(err.fix),
+    );
+  });
+
+  it('starts the cleanups once what an aborted step started has ended', async () => {
+    const ran: string[] = [];
+    await runFlow(quiet, async (flow) => {
+      flow.defer('remove folder', async () => void ran.push('remove folder'));
+      await flow.step('copy', async () => {
+        setImmediate(() => flow.abort(interrupted('SIGINT')));
+        await untilAborted(flow.signal).catch(() => undefined);
+        await new Promise((resolve) => setTimeout(resolve, 50)); // a write still on its way
+        ran.push('last write');
+      });
+    }).catch(() => undefined);
+    assert.deepEqual(ran, ['last write', 'remove folder']);
+  });
+
+  it('starts the cleanups after unwindMs when an aborted step never ends', async () => {
+    const ran: string[] = [];
+    const started = Date.now();
+    await runFlow({ ...quiet, unwindMs: 100 }, async (flow) => {
+      flow.defer('delete pod', async () => void ran.push('delete pod'));
+      await flow.step('stuck', () => {
+        setImmediate(() => flow.abort(interrupted('SIGTERM')));
+        return forever();
+      });
+    }).catch(() => undefined);
+    assert.deepEqual(ran, ['delete pod']);
+    assert.ok(Date.now() - started >= 100, 'the cleanups did not wait for the step');
   });
 
   it('leaves no SIGINT or SIGTERM handler behind', async () => {

@@ -1,7 +1,13 @@
 // The helper pod's WebDAV server for --transport port-forward: what it is given, and what it sends.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { newPodServer, SERVER_MIN_BYTES, serverRemoteEnv } from '../../../lib/rclone/pod-server.ts';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { newPodServer, SERVER_MIN_BYTES, SERVER_SCRATCH, serverRemoteEnv } from '../../../lib/rclone/pod-server.ts';
 import { serverFiles } from '../../../lib/backup/server-transfer.ts';
 import type { PodFile } from '../../../lib/stream/pod-files.ts';
 
@@ -29,9 +35,47 @@ describe('the helper pod’s rclone server (--transport port-forward)', () => {
   });
 
   it('serves it writable only for a restore', () => {
-    const script = newPodServer('writable').command.at(-1)!;
-    assert.match(script, /exec rclone serve webdav \. --addr 127\.0\.0\.1:8080 --etag-hash MD5 /);
+    const script = newPodServer('writable', '.datamover-incoming-abc123').command.at(-1)!;
+    assert.match(script, /^rclone serve webdav \. --addr 127\.0\.0\.1:8080 --etag-hash MD5 .* &$/m);
     assert.doesNotMatch(script, /--read-only/);
+  });
+
+  it('removes a restore’s folder when its container is stopped, after the server’s last write', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pod-server-'));
+    try {
+      const [bin, volume, scratch] = ['bin', 'volume', 'scratch'].map((name) => join(dir, name));
+      for (const folder of [bin!, volume!, scratch!]) mkdirSync(folder);
+      // rclone's stand-in: makes the folder, and once told to stop writes into it again (a late request) first.
+      const incoming = '.datamover-incoming-abc123';
+      const late = `mkdir -p ${incoming} && echo late > ${incoming}/large.bin`;
+      writeFileSync(
+        join(bin!, 'rclone'),
+        `#!/bin/sh\ntrap 'sleep 0.2; ${late}; touch stopped; exit 0' TERM\nmkdir ${incoming} && touch serving\n` +
+          'while :; do sleep 0.05; done\n',
+      );
+      chmodSync(join(bin!, 'rclone'), 0o755);
+      const script = newPodServer('writable', incoming).command.at(-1)!.replaceAll(SERVER_SCRATCH, scratch!);
+      // BusyBox's sh, as in rclone's image (Alpine).
+      const container = spawn('busybox', ['sh', '-c', script], {
+        cwd: volume,
+        env: { PATH: `${bin}:${process.env.PATH}`, DATAMOVER_HTPASSWD: 'datamover:{SHA}x' },
+        stdio: 'inherit',
+      });
+      for (let i = 0; !existsSync(join(volume!, 'serving')); i++) {
+        assert.ok(i < 100, 'the server did not start');
+        await sleep(50);
+      }
+      container.kill('SIGTERM'); // what a kubelet sends to the container's pid 1
+      await once(container, 'exit');
+      for (let i = 0; !existsSync(join(volume!, 'stopped')); i++) {
+        assert.ok(i < 40, 'the server did not stop'); // a container's processes die with it: it stopped before
+        await sleep(50);
+      }
+      assert.equal(existsSync(join(volume!, incoming)), false, 'the folder is left');
+      assert.equal(existsSync(join(volume!, 'serving')), true, 'only the folder is removed');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('backs up only plain-named regular files from 16 MiB up to a single part’s 5 GiB', () => {
