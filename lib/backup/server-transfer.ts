@@ -65,14 +65,14 @@ export async function copyFromServer(request: ServerTransfer): Promise<Map<strin
         what: `copying ${names.length} large files from the helper pod's server`,
         onProgress: report,
       },
-    ).catch((err: unknown) => {
-      throw remote.explain(err);
+    ).catch(async (err: unknown) => {
+      throw await remote.explain(err);
     });
     const [served, stored] = await Promise.all([
       listRemoteObjects(remote.rclone, `${SERVER_REMOTE}:`, true, names),
       listRemoteObjects(request.rclone, request.target, true, names),
-    ]).catch((err: unknown) => {
-      throw remote.explain(err);
+    ]).catch(async (err: unknown) => {
+      throw await remote.explain(err);
     });
     return sameMd5s(request.files, served, stored);
   } finally {

@@ -83,10 +83,11 @@ export async function runFlow<T>(options: FlowOptions, body: (flow: Flow) => Pro
   } catch (err) {
     failure = controller.signal.aborted ? controller.signal.reason : err;
     abort(failure); // whatever of the failed step still runs stops now
-    await Promise.race([
-      Promise.allSettled(unsettled),
-      sleep(options.unwindMs ?? UNWIND_MS, undefined, { ref: false }),
-    ]);
+    // A timer that keeps the process alive: a step stuck on nothing must not let it exit before the cleanups.
+    const waited = new AbortController();
+    const bound = sleep(options.unwindMs ?? UNWIND_MS, undefined, { signal: waited.signal }).catch(() => undefined);
+    await Promise.race([Promise.allSettled(unsettled), bound]);
+    waited.abort();
   }
   const cleanupErrors = await runCleanups(cleanups, progress, phases);
   phases?.stop();

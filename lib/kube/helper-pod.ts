@@ -230,8 +230,9 @@ export async function deletePod(kube: KubeConnection, namespace: string, name: s
     if (!pod || pod.metadata?.uid !== deleted.metadata?.uid) return;
     if (Date.now() > deadline)
       throw new UserError(
-        `pod ${name} was deleted but still runs after ${formatDuration(POD_STOP_TIMEOUT_MS)}`,
-        `check its node (kubectl describe pod ${name} -n ${namespace})`,
+        `pod ${name} is still terminating ${formatDuration(POD_STOP_TIMEOUT_MS)} after its deletion ` +
+          '(its node has not confirmed that its container stopped)',
+        `check its node (kubectl describe pod ${name} -n ${namespace}); the pod goes once the node confirms`,
       );
     await sleep(250);
   }

@@ -65,9 +65,11 @@ export function newPodServer(access: 'read-only' | 'writable', incoming?: string
 function serveThenRemove(setup: string, serve: string, incoming: string): string {
   return [
     `${setup} || exit 1`,
-    'trap \'kill -TERM "$server" 2>/dev/null\' TERM INT',
+    'trap \'stopping=1; kill -TERM "$server" 2>/dev/null\' TERM INT',
     `${serve} &`,
     'server=$!',
+    // A signal that came before the server's pid was known stops it now.
+    '[ -z "$stopping" ] || kill -TERM "$server"',
     // The first wait ends when a signal comes; the second lasts until the server has exited.
     'status=0',
     'wait "$server" || status=$?',

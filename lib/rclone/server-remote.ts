@@ -23,8 +23,8 @@ export interface ServerRemoteRequest {
 export interface ServerRemote {
   /** `request.rclone` with the server's remote (SERVER_REMOTE) defined too. */
   rclone: RcloneContext;
-  /** Adds what cut the port-forward, if it was cut, to an rclone failure. */
-  explain: (err: unknown) => unknown;
+  /** The error to report for an rclone failure: the helper pod's end, or what cut the port-forward, if so. */
+  explain: (err: unknown) => Promise<unknown>;
   close: () => Promise<void>;
 }
 
@@ -32,19 +32,21 @@ export async function openServerRemote(request: ServerRemoteRequest): Promise<Se
   const { server } = request;
   const local = await forwardPort(request.kube, { namespace: request.namespace, pod: request.pod, port: server.port });
   const pod = watchHelperPod(request);
+  // The pod's end stops the wait for its server, and what rclone does with it, at once.
+  const signal = AbortSignal.any([request.signal, pod.signal]);
   try {
-    await waitForServer(request, local.port, () => local.lastError());
+    await waitForServer({ ...request, signal }, local.port, () => local.lastError());
+    pod.answered = true;
     local.clearError();
     const input = server.password;
     const obscured = (await runRclone(request.rclone, ['obscure', '-'], { input, what: 'preparing rclone' })).trim();
     const { destination } = request.rclone;
     const env = { ...destination.env, ...serverRemoteEnv(local.port, obscured) };
-    // The pod's end stops what rclone does with its server at once: its retries could not reach it.
-    const signal = AbortSignal.any([request.signal, pod.signal]);
     return {
       rclone: { ...request.rclone, destination: { ...destination, env }, signal },
-      explain: (err) => {
-        if (pod.gone) return pod.gone;
+      explain: async (err) => {
+        // rclone may fail before the pod is next looked at: one more look.
+        if (pod.gone ?? (await pod.look())) return pod.gone;
         const cut = local.lastError();
         if (!cut || !(err instanceof UserError)) return err;
         // With the port-forward gone, rclone's "connection refused" is the local port's, not the storage's.
@@ -72,24 +74,38 @@ const POD_WATCH_MS = 2000;
 /** Looks at the helper pod every POD_WATCH_MS: once it is deleted or stopped, `gone` says so and `signal` aborts. */
 function watchHelperPod(request: ServerRemoteRequest) {
   const controller = new AbortController();
+  let looking: Promise<boolean> | undefined;
   const watch = {
     signal: controller.signal,
     gone: undefined as UserError | undefined,
+    /** Whether its server answered: a pod that stops before is most likely an image without rclone. */
+    answered: false,
     stop: () => clearInterval(timer),
+    /** Looks once (or joins the look under way); true when the pod is gone. */
+    look: (): Promise<boolean> => {
+      looking ??= helperPodGone(request.kube, request.namespace, request.pod)
+        .then((why) => {
+          if (why && !watch.gone) stopped(why);
+          return watch.gone !== undefined;
+        })
+        .finally(() => (looking = undefined));
+      return looking;
+    },
   };
-  let looking = false;
-  const timer = setInterval(async () => {
-    if (looking || watch.gone) return;
-    looking = true;
-    const why = await helperPodGone(request.kube, request.namespace, request.pod).finally(() => (looking = false));
-    if (!why || watch.gone) return;
-    watch.gone = new UserError(
-      `the helper pod ${request.pod} ${why} while files were copied through its server`,
-      `check what stopped it (kubectl get events -n ${request.namespace}), then run the command again`,
-    );
+  const stopped = (why: string) => {
+    watch.gone = watch.answered
+      ? new UserError(
+          `the helper pod ${request.pod} ${why} while the run used its rclone server`,
+          `check what stopped it (kubectl get events -n ${request.namespace}), then run the command again`,
+        )
+      : new UserError(
+          `the helper pod ${request.pod} ${why} before its rclone server answered`,
+          '--transport port-forward needs an image with rclone and a shell (--helper-image); or leave out --transport',
+        );
     watch.stop();
     controller.abort(watch.gone);
-  }, POD_WATCH_MS);
+  };
+  const timer = setInterval(() => void watch.look(), POD_WATCH_MS);
   timer.unref();
   return watch;
 }

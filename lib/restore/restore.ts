@@ -31,6 +31,7 @@ import {
   describePrivilege,
   HELPER_CONTAINER,
   type HelperPrivilege,
+  helperPodGone,
   helperPodName,
   runHasLivePod,
   WRITE_ANY_FILE,
@@ -625,9 +626,17 @@ async function restoreServed(
     onProgress,
   };
   let named = false;
-  // The folder also goes when the pod stops (newPodServer): what a late write makes again after this.
+  // The folder also goes when the pod stops (newPodServer): what a late write makes again after this, and
+  // all of it when the pod is gone already (no exec into it then; a pod killed outright leaves it to the next).
   flow.defer(`remove ${request.incoming} from the PVC if it is left`, async () => {
-    if (!named) await removeIncoming(request, [run.runId], AbortSignal.timeout(60_000));
+    if (named) return;
+    const gone = await helperPodGone(kube, request.namespace, request.pod);
+    if (!gone) return removeIncoming(request, [run.runId], AbortSignal.timeout(60_000));
+    if (gone === 'was deleted') return; // its container's stop removes it
+    run.log.warn(
+      `${request.incoming} may be left in the PVC (the helper pod ${gone}, nothing can remove it now): ` +
+        'the next restore into this PVC removes it',
+    );
   });
   await restoreThroughServer(request);
   named = true;

@@ -103,12 +103,12 @@ export async function restoreThroughServer(request: ServerRestore): Promise<void
         what: `copying ${keys.length} large files into the helper pod's server`,
         onProgress: request.onProgress,
       },
-    ).catch((err: unknown) => {
-      throw remote.explain(err);
+    ).catch(async (err: unknown) => {
+      throw await remote.explain(err);
     });
     const arrived = await listRemoteObjects(remote.rclone, `${SERVER_REMOTE}:${request.incoming}`, true).catch(
-      (err: unknown) => {
-        throw remote.explain(err);
+      async (err: unknown) => {
+        throw await remote.explain(err);
       },
     );
     checkArrived(arrived, request);

@@ -134,6 +134,27 @@ describe('kubectl datamover restore --transport port-forward', () => {
     assert.equal(await managedLeftovers(ns.name), '');
   });
 
+  it('a pod whose container is killed mid-copy ends the run naming it; the folder left is said, then removed', async () => {
+    const { run } = await restoreWhileFilesArrive(ns.name, source, target);
+    const [pod] = await managedPods(ns.name);
+    await killContainer(ns.name, pod!); // all of it, as the OOM killer would: its shell cannot remove the folder
+    const result = await run;
+    assert.equal(result.exitCode, 1, String(result.stderr));
+    assert.match(
+      String(result.stderr).trim().split('\n').at(-1)!,
+      new RegExp(`^error: the helper pod ${pod} stopped \\(Failed\\) while the run used its rclone server; `),
+    );
+    const [left] = incomingFolders(target);
+    assert.ok(left, 'the folder is there');
+    assert.match(String(result.stderr), new RegExp(`^warning: ${left} may be left in the PVC .*removes it$`, 'm'));
+    assert.deepEqual(await managedPodsLeft(ns.name), [], 'the run deleted its stopped pod');
+    const again = await datamover([...RESTORE, '-n', ns.name]);
+    assert.match(String(again.stderr), new RegExp(`^warning: removed ${left} from the PVC`, 'm'));
+    assert.equal(again.exitCode, 0, String(again.stderr));
+    assert.deepEqual(snapshot(target), snapshot(source));
+    assert.equal(await managedLeftovers(ns.name), '');
+  });
+
   it('leaves the folder of a restore that goes on alone: that run completes', async () => {
     const { run } = await restoreWhileFilesArrive(ns.name, source, target);
     try {

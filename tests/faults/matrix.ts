@@ -352,7 +352,8 @@ export const FAULTS: Fault[] = [
       whileServed(ctx, async () => {
         const [pod] = await runHelperPods(ctx);
         if (!pod) throw new NotCaused('the helper pod was gone before its server could be killed');
-        const servers = processesBelow([await containerPid(ctx.namespace, pod)], /rclone serve webdav/);
+        // The server itself (for a restore, not the container's shell around it, whose argv names it too).
+        const servers = processesBelow([await containerPid(ctx.namespace, pod)], /^rclone serve webdav /);
         if (!signalAll(servers)) throw new NotCaused('no rclone server of the helper pod was killed');
         return `killed the rclone server of pod ${pod} while the run copied through it`;
       }),

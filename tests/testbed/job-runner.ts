@@ -78,6 +78,8 @@ interface Running {
   ended?: Promise<void>;
   done?: boolean;
   deleted?: boolean;
+  /** While terminate() runs: the state stays for the shutdown's kill. */
+  stopping?: boolean;
 }
 const pods = new Map<string, Running>();
 
@@ -395,9 +397,9 @@ async function wirePortForward(state: Running, ports: number[], pid: number): Pr
 
 function kill(state: Running): void {
   const pid = state.child?.pid;
-  if (!pid || state.done) return;
+  if (!pid) return;
   try {
-    process.kill(-pid, 'SIGKILL');
+    process.kill(-pid, 'SIGKILL'); // the group: what the container's pid 1 left running dies with it
   } catch {
     // already gone
   }
@@ -409,6 +411,15 @@ function kill(state: Running): void {
  */
 async function terminate(state: Running, graceSeconds: number, uid?: string): Promise<void> {
   state.deleted = true;
+  state.stopping = true;
+  try {
+    await stopContainer(state, graceSeconds, uid);
+  } finally {
+    state.stopping = false;
+  }
+}
+
+async function stopContainer(state: Running, graceSeconds: number, uid?: string): Promise<void> {
   if (state.child?.pid && !state.done && state.ended) {
     log(`${state.namespace}/${state.name}: deleted, stopping its process (grace ${graceSeconds}s)`);
     try {
@@ -429,7 +440,9 @@ async function terminate(state: Running, graceSeconds: number, uid?: string): Pr
       body: { gracePeriodSeconds: 0, preconditions: { uid } },
     })
     .catch((err: unknown) => {
-      if (!isNotFound(err)) log(`${state.namespace}/${state.name}: delete: ${(err as Error).message.split('\n')[0]}`);
+      if (isNotFound(err)) return;
+      log(`${state.namespace}/${state.name}: delete: ${(err as Error).message.split('\n')[0]}; trying again`);
+      state.deleted = false; // the next reconcile tries again (its process is stopped already)
     });
 }
 
@@ -468,10 +481,10 @@ async function reconcile(): Promise<void> {
     }
   }
   for (const [uid, state] of pods) {
-    if (seen.has(uid)) continue;
+    if (seen.has(uid) || state.stopping) continue;
     // Removed from the API at once (a forced deletion): a kubelet still gives its containers 2 s.
     if (!state.deleted) void terminate(state, 2);
-    pods.delete(uid);
+    else pods.delete(uid);
   }
 }
 

@@ -1,7 +1,7 @@
 // The helper pod's WebDAV server for --transport port-forward: what it is given, and what it sends.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -42,6 +42,7 @@ describe('the helper pod’s rclone server (--transport port-forward)', () => {
 
   it('removes a restore’s folder when its container is stopped, after the server’s last write', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pod-server-'));
+    let container: ChildProcess | undefined;
     try {
       const [bin, volume, scratch] = ['bin', 'volume', 'scratch'].map((name) => join(dir, name));
       for (const folder of [bin!, volume!, scratch!]) mkdirSync(folder);
@@ -56,10 +57,11 @@ describe('the helper pod’s rclone server (--transport port-forward)', () => {
       chmodSync(join(bin!, 'rclone'), 0o755);
       const script = newPodServer('writable', incoming).command.at(-1)!.replaceAll(SERVER_SCRATCH, scratch!);
       // BusyBox's sh, as in rclone's image (Alpine).
-      const container = spawn('busybox', ['sh', '-c', script], {
+      container = spawn('busybox', ['sh', '-c', script], {
         cwd: volume,
         env: { PATH: `${bin}:${process.env.PATH}`, DATAMOVER_HTPASSWD: 'datamover:{SHA}x' },
         stdio: 'inherit',
+        detached: true, // a process group: nothing of it outlives a failed test
       });
       for (let i = 0; !existsSync(join(volume!, 'serving')); i++) {
         assert.ok(i < 100, 'the server did not start');
@@ -74,6 +76,11 @@ describe('the helper pod’s rclone server (--transport port-forward)', () => {
       assert.equal(existsSync(join(volume!, incoming)), false, 'the folder is left');
       assert.equal(existsSync(join(volume!, 'serving')), true, 'only the folder is removed');
     } finally {
+      try {
+        if (container?.pid) process.kill(-container.pid, 'SIGKILL');
+      } catch {
+        // ended with the test
+      }
       rmSync(dir, { recursive: true, force: true });
     }
   });
