@@ -134,7 +134,7 @@ describe('kubectl datamover restore --transport port-forward', () => {
     assert.equal(await managedLeftovers(ns.name), '');
   });
 
-  it('a pod whose container is killed mid-copy ends the run naming it; the folder left is said, then removed', async () => {
+  it('a container killed mid-copy ends the run naming its pod; the folder left is said, then removed', async () => {
     const { run } = await restoreWhileFilesArrive(ns.name, source, target);
     const [pod] = await managedPods(ns.name);
     await killContainer(ns.name, pod!); // all of it, as the OOM killer would: its shell cannot remove the folder
