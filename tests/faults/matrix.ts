@@ -101,6 +101,16 @@ const HELPER_PREFIX: Record<Operation, string> = { backup: 'datamover-data-', re
 /** The plugin's own rclone moving the data (not its listings and probes). */
 const RCLONE_TRANSFER = /rclone (move|copy|archive create|archive extract) /;
 
+/** Whether the run's own rclone, as `pattern` says, was seen running before the run ended. */
+function rcloneSeen(ctx: FaultContext, pattern: RegExp): Promise<boolean> {
+  return whenRunning(
+    () => [ctx.run.pid!],
+    pattern,
+    ctx.ended,
+    () => true,
+  );
+}
+
 /** The user's rclone copying through the port-forward (with the helper pod's server, DATAMOVERPOD). */
 const RCLONE_SERVED = /rclone copy .*DATAMOVERPOD:/;
 
@@ -111,12 +121,7 @@ async function runHelperPods(ctx: FaultContext): Promise<string[]> {
 
 /** Waits until the run's rclone copies through the port-forward, lets a second of it go by, then does `then`. */
 async function whileServed(ctx: FaultContext, then: () => Promise<string>): Promise<string> {
-  const seen = await whenRunning(
-    () => [ctx.run.pid!],
-    RCLONE_SERVED,
-    ctx.ended,
-    () => true,
-  );
+  const seen = await rcloneSeen(ctx, RCLONE_SERVED);
   if (!seen) throw new NotCaused("the run's rclone was never seen copying through the port-forward");
   await sleep(1000);
   return then();
@@ -254,12 +259,7 @@ export const FAULTS: Fault[] = [
     data: 'light',
     stopsBedServer: true,
     inject: async (ctx) => {
-      const seen = await whenRunning(
-        () => [ctx.run.pid!],
-        RCLONE_TRANSFER,
-        ctx.ended,
-        () => true,
-      );
+      const seen = await rcloneSeen(ctx, RCLONE_TRANSFER);
       if (!seen) throw new NotCaused('no rclone transfer of the run was seen: the run ended first');
       await outage(join(statePaths().pids, 's3.pid'));
       return 'rclone serve s3 killed while the run transferred, started again 3 s later';
@@ -315,12 +315,7 @@ export const FAULTS: Fault[] = [
       error: new RegExp(`interrupted by ${signal}`),
       data: 'light',
       inject: async (ctx) => {
-        const seen = await whenRunning(
-          () => [ctx.run.pid!],
-          RCLONE_TRANSFER,
-          ctx.ended,
-          () => true,
-        );
+        const seen = await rcloneSeen(ctx, RCLONE_TRANSFER);
         if (!seen || !ctx.run.kill(signal)) throw new NotCaused('no transfer of the run was seen: the run ended first');
         return `${signal} sent while the run's rclone transferred`;
       },
