@@ -479,7 +479,8 @@ spec:
 export async function waitForControlPlane(paths: StatePaths): Promise<void> {
   const namespace = `testbed-probe-${randomBytes(3).toString('hex')}`;
   kubectl(paths, ['create', 'namespace', namespace]);
-  kubectl(paths, ['wait', '--for=create', '--timeout=90s', 'serviceaccount/default', '-n', namespace]);
+  // 180 s: after a few outages in a row the controller-manager's watches were seen to take 95 s to come back.
+  kubectl(paths, ['wait', '--for=create', '--timeout=180s', 'serviceaccount/default', '-n', namespace]);
   kubectl(paths, ['delete', 'namespace', namespace, '--wait=false']);
   await waitForExec(paths, 90_000);
 }
