@@ -97,7 +97,7 @@ export function buildHelperPod(spec: HelperPodSpec): V1Pod {
       restartPolicy: 'Never',
       automountServiceAccountToken: false,
       activeDeadlineSeconds: spec.deadlineSeconds,
-      // The idle helper ignores SIGTERM (sleep as pid 1): 1 s. A server stops on it, and may clean up after.
+      // The idle helper ends at SIGTERM at once; a server stops on it, and may clean up after.
       terminationGracePeriodSeconds: server ? 10 : 1,
       ...(spec.node ? { affinity: onNode(spec.node) } : {}),
       securityContext: {
@@ -110,7 +110,7 @@ export function buildHelperPod(spec: HelperPodSpec): V1Pod {
         {
           name: HELPER_CONTAINER,
           image: spec.image,
-          command: server?.command ?? ['sleep', String(spec.deadlineSeconds)],
+          command: server?.command ?? idleCommand(spec.deadlineSeconds),
           ...(server ? { env: server.env, ports: [{ containerPort: server.port, protocol: 'TCP' }] } : {}),
           workingDir: MOUNT_PATH,
           volumeMounts: [
@@ -131,6 +131,14 @@ export function buildHelperPod(spec: HelperPodSpec): V1Pod {
       ],
     },
   };
+}
+
+/**
+ * The idle helper's command: waits `seconds`, and ends at SIGTERM. As a container's pid 1, `sleep` would
+ * ignore SIGTERM (the kernel drops signals pid 1 has no handler for): each deletion would wait out the grace.
+ */
+export function idleCommand(seconds: number): string[] {
+  return ['sh', '-c', `trap 'exit 0' TERM; sleep ${seconds} & wait`];
 }
 
 /** Required node affinity to one node by name (the scheduler still checks it fits there). */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { ApiException } from '@kubernetes/client-node';
 import { UsageError } from '../../../lib/errors.ts';
 import { describeApiError, isPodSecurityRefusal } from '../../../lib/kube/api-errors.ts';
-import { buildHelperPod, READ_ANY_FILE, WRITE_ANY_FILE } from '../../../lib/kube/helper-pod.ts';
+import { buildHelperPod, idleCommand, READ_ANY_FILE, WRITE_ANY_FILE } from '../../../lib/kube/helper-pod.ts';
 import { parseRunAs } from '../../../lib/kube/helper-pod-options.ts';
 
 const spec = {
@@ -104,7 +104,7 @@ describe('a helper pod that runs a server', () => {
 
   it('idles without one: no ports, no env, only the volume', () => {
     const container = buildHelperPod(spec).spec!.containers[0]!;
-    assert.deepEqual(container.command, ['sleep', '3600']);
+    assert.deepEqual(container.command, idleCommand(3600));
     assert.equal(container.ports, undefined);
     assert.equal(container.volumeMounts!.length, 1);
   });
