@@ -55,25 +55,25 @@ export async function copyFromServer(request: ServerTransfer): Promise<Map<strin
       };
       request.report(transferLine(counts), transferFraction(counts));
     };
-    await runRclone(
-      remote.rclone,
-      // --no-check-dest: the plan says these are to be sent; no setting of the user's (--size-only, a
-      // --ignore-existing) may leave an older object standing in for one.
-      ['copy', `${SERVER_REMOTE}:`, request.target, '--files-from-raw', '-', '--no-check-dest', ...SINGLE_PART_ARGS],
-      {
-        input: filesFromList(names),
-        what: `copying ${names.length} large files from the helper pod's server`,
-        onProgress: report,
-      },
-    ).catch(async (err: unknown) => {
-      throw await remote.explain(err);
-    });
-    const [served, stored] = await Promise.all([
-      listRemoteObjects(remote.rclone, `${SERVER_REMOTE}:`, true, names),
-      listRemoteObjects(request.rclone, request.target, true, names),
-    ]).catch(async (err: unknown) => {
-      throw await remote.explain(err);
-    });
+    await remote.explained(
+      runRclone(
+        remote.rclone,
+        // --no-check-dest: the plan says these are to be sent; no setting of the user's (--size-only, a
+        // --ignore-existing) may leave an older object standing in for one.
+        ['copy', `${SERVER_REMOTE}:`, request.target, '--files-from-raw', '-', '--no-check-dest', ...SINGLE_PART_ARGS],
+        {
+          input: filesFromList(names),
+          what: `copying ${names.length} large files from the helper pod's server`,
+          onProgress: report,
+        },
+      ),
+    );
+    const [served, stored] = await remote.explained(
+      Promise.all([
+        listRemoteObjects(remote.rclone, `${SERVER_REMOTE}:`, true, names),
+        listRemoteObjects(request.rclone, request.target, true, names),
+      ]),
+    );
     return sameMd5s(request.files, served, stored);
   } finally {
     await remote.close();

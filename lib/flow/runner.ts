@@ -109,8 +109,9 @@ const LEFTOVERS_FIX =
 /** A failed run whose cleanup failed too: both said, the leftovers first in what to do. */
 function failedCleaningUp(failure: unknown, cleanupErrors: string[]): UserError {
   const what = failure instanceof Error ? (failure.message.split('\n')[0] ?? '') : String(failure);
-  const then = failure instanceof Interrupted ? 'run the command again' : (failure as UserError).fix;
-  const fix = failure instanceof UserError ? `${LEFTOVERS_FIX}; then ${then}` : LEFTOVERS_FIX;
+  // An interruption's own fix says everything was removed: not so here.
+  const then = failure instanceof Interrupted ? 'run the command again' : failure instanceof UserError && failure.fix;
+  const fix = then ? `${LEFTOVERS_FIX}; then ${then}` : LEFTOVERS_FIX;
   return new UserError(`${what}; and cleanup failed (${cleanupErrors.join('; ')})`, fix, {
     cause: failure,
     exitCode: failure instanceof UserError ? failure.exitCode : 1,

@@ -23,8 +23,8 @@ export interface ServerRemoteRequest {
 export interface ServerRemote {
   /** `request.rclone` with the server's remote (SERVER_REMOTE) defined too. */
   rclone: RcloneContext;
-  /** The error to report for an rclone failure: the helper pod's end, or what cut the port-forward, if so. */
-  explain: (err: unknown) => Promise<unknown>;
+  /** `work` (rclone on the server's remote), a failure told as the helper pod's end or a cut port-forward, if so. */
+  explained: <T>(work: Promise<T>) => Promise<T>;
   close: () => Promise<void>;
 }
 
@@ -42,20 +42,24 @@ export async function openServerRemote(request: ServerRemoteRequest): Promise<Se
     const obscured = (await runRclone(request.rclone, ['obscure', '-'], { input, what: 'preparing rclone' })).trim();
     const { destination } = request.rclone;
     const env = { ...destination.env, ...serverRemoteEnv(local.port, obscured) };
+    const explain = async (err: unknown) => {
+      // rclone may fail before the pod is next looked at: one more look.
+      if (pod.gone ?? (await pod.look())) return pod.gone;
+      const cut = local.lastError();
+      if (!cut || !(err instanceof UserError)) return err;
+      // With the port-forward gone, rclone's "connection refused" is the local port's, not the storage's.
+      const fix = cut.startsWith('kubectl port-forward ended')
+        ? 'run the command again; if it ends the same way, check that "kubectl port-forward" to the pod works, ' +
+          'or leave out --transport'
+        : err.fix;
+      return new UserError(`${err.message} (port-forward: ${cut})`, fix, { cause: err, exitCode: err.exitCode });
+    };
     return {
       rclone: { ...request.rclone, destination: { ...destination, env }, signal },
-      explain: async (err) => {
-        // rclone may fail before the pod is next looked at: one more look.
-        if (pod.gone ?? (await pod.look())) return pod.gone;
-        const cut = local.lastError();
-        if (!cut || !(err instanceof UserError)) return err;
-        // With the port-forward gone, rclone's "connection refused" is the local port's, not the storage's.
-        const fix = cut.startsWith('kubectl port-forward ended')
-          ? 'run the command again; if it ends the same way, check that "kubectl port-forward" to the pod works, ' +
-            'or leave out --transport'
-          : err.fix;
-        return new UserError(`${err.message} (port-forward: ${cut})`, fix, { cause: err, exitCode: err.exitCode });
-      },
+      explained: (work) =>
+        work.catch(async (err: unknown) => {
+          throw await explain(err);
+        }),
       close: async () => {
         pod.stop();
         await local.close();

@@ -95,21 +95,19 @@ export async function restoreThroughServer(request: ServerRestore): Promise<void
   const remote = await openServerRemote(request);
   try {
     const keys = request.files.map((f) => f.key);
-    await runRclone(
-      remote.rclone,
-      ['copy', request.backupPath, `${SERVER_REMOTE}:${request.incoming}`, '--files-from-raw', '-', '--no-traverse'],
-      {
-        input: filesFromList(keys),
-        what: `copying ${keys.length} large files into the helper pod's server`,
-        onProgress: request.onProgress,
-      },
-    ).catch(async (err: unknown) => {
-      throw await remote.explain(err);
-    });
-    const arrived = await listRemoteObjects(remote.rclone, `${SERVER_REMOTE}:${request.incoming}`, true).catch(
-      async (err: unknown) => {
-        throw await remote.explain(err);
-      },
+    await remote.explained(
+      runRclone(
+        remote.rclone,
+        ['copy', request.backupPath, `${SERVER_REMOTE}:${request.incoming}`, '--files-from-raw', '-', '--no-traverse'],
+        {
+          input: filesFromList(keys),
+          what: `copying ${keys.length} large files into the helper pod's server`,
+          onProgress: request.onProgress,
+        },
+      ),
+    );
+    const arrived = await remote.explained(
+      listRemoteObjects(remote.rclone, `${SERVER_REMOTE}:${request.incoming}`, true),
     );
     checkArrived(arrived, request);
   } finally {
